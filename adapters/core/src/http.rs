@@ -1,0 +1,352 @@
+//! The upstream HTTP client every adapter shares: one attempt under the
+//! source's timeout, retries with jittered backoff that honour
+//! `Retry-After` and never outlive the request deadline, a body size cap,
+//! and error bodies excerpted and scrubbed of secrets.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+use crate::error::SourceError;
+
+/// Admission to send one upstream request (outbound rate limit and
+/// concurrency cap, supplied by the gateway). Held for the attempt.
+#[async_trait]
+pub trait RequestGate: Send + Sync {
+    /// Waits for a slot, or fails when it would not come before `deadline`.
+    async fn admit(&self, deadline: Instant) -> Result<Box<dyn Send>, SourceError>;
+}
+
+/// Per-fetch bookkeeping shared with the engine.
+#[derive(Debug)]
+pub struct CallContext {
+    /// Nothing may be sent or waited for past this instant.
+    pub deadline: Instant,
+    /// Upstream requests sent, retries included.
+    pub requests: AtomicU32,
+}
+
+impl CallContext {
+    pub fn new(deadline: Instant) -> Self {
+        CallContext {
+            deadline,
+            requests: AtomicU32::new(0),
+        }
+    }
+
+    pub fn requests(&self) -> u32 {
+        self.requests.load(Ordering::Relaxed)
+    }
+}
+
+/// A source's HTTP policy.
+#[derive(Clone)]
+pub struct UpstreamPolicy {
+    pub timeout: Duration,
+    pub retries: u32,
+    pub max_body_bytes: usize,
+    /// First backoff; doubled per retry, with full jitter.
+    pub backoff: Duration,
+}
+
+impl Default for UpstreamPolicy {
+    fn default() -> Self {
+        UpstreamPolicy {
+            timeout: Duration::from_secs(10),
+            retries: 2,
+            max_body_bytes: 16 * 1024 * 1024,
+            backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+/// A response read whole (within the cap).
+#[derive(Debug)]
+pub struct UpstreamResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl UpstreamResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.header(CONTENT_TYPE.as_str())
+            .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"))
+    }
+
+    /// Decodes a JSON body; a wrong content type or malformed JSON is a
+    /// [`SourceError::Decode`] naming what was wrong.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, SourceError> {
+        if !self.is_json() {
+            let ct = self.header(CONTENT_TYPE.as_str()).unwrap_or("none");
+            return Err(SourceError::Decode(format!(
+                "expected a JSON body, got content type {ct}"
+            )));
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| SourceError::Decode(format!("malformed JSON body: {e}")))
+    }
+}
+
+/// The shared client of one source.
+#[derive(Clone)]
+pub struct UpstreamClient {
+    http: reqwest::Client,
+    policy: UpstreamPolicy,
+    gate: Option<Arc<dyn RequestGate>>,
+    secrets: Arc<Vec<SecretString>>,
+}
+
+impl UpstreamClient {
+    pub fn new(policy: UpstreamPolicy) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(policy.timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("loggate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        UpstreamClient {
+            http,
+            policy,
+            gate: None,
+            secrets: Arc::new(Vec::new()),
+        }
+    }
+
+    pub fn with_gate(mut self, gate: Arc<dyn RequestGate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// Values never to be echoed in an error message.
+    pub fn with_secrets(mut self, secrets: Vec<SecretString>) -> Self {
+        self.secrets = Arc::new(secrets);
+        self
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn policy(&self) -> &UpstreamPolicy {
+        &self.policy
+    }
+
+    /// Sends `request`, retrying transient failures; `classify` turns a
+    /// non-success response into the provider's typed error (it sees the
+    /// scrubbed excerpt). Success statuses are returned unclassified.
+    pub async fn execute(
+        &self,
+        request: reqwest::Request,
+        ctx: &CallContext,
+        classify: impl Fn(&UpstreamResponse, String) -> Option<SourceError>,
+    ) -> Result<UpstreamResponse, SourceError> {
+        let mut attempt = 0u32;
+        loop {
+            let Some(this_try) = request.try_clone() else {
+                return Err(SourceError::Network("request cannot be repeated".into()));
+            };
+            let error = match self.attempt(this_try, ctx).await {
+                Ok(response) => {
+                    let excerpt = self.excerpt(&response.body);
+                    match classify(&response, excerpt) {
+                        None => return Ok(response),
+                        Some(error) => error,
+                    }
+                }
+                Err(error) => error,
+            };
+            if !error.is_retryable() || attempt >= self.policy.retries {
+                return Err(error);
+            }
+            let wait = self.backoff(attempt, error.retry_after());
+            if Instant::now() + wait >= ctx.deadline {
+                return Err(error);
+            }
+            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying upstream request");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: reqwest::Request,
+        ctx: &CallContext,
+    ) -> Result<UpstreamResponse, SourceError> {
+        let now = Instant::now();
+        if now >= ctx.deadline {
+            return Err(SourceError::Timeout(self.policy.timeout));
+        }
+        let _permit = match &self.gate {
+            Some(gate) => Some(gate.admit(ctx.deadline).await?),
+            None => None,
+        };
+        let remaining = ctx.deadline.saturating_duration_since(Instant::now());
+        let limit = self.policy.timeout.min(remaining);
+        ctx.requests.fetch_add(1, Ordering::Relaxed);
+        match tokio::time::timeout(limit, self.send_and_read(request)).await {
+            Ok(result) => result,
+            Err(_) => Err(SourceError::Timeout(limit)),
+        }
+    }
+
+    async fn send_and_read(&self, request: reqwest::Request) -> Result<UpstreamResponse, SourceError> {
+        let mut response = self.http.execute(request).await.map_err(network_error)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let cap = self.policy.max_body_bytes;
+        if response.content_length().is_some_and(|len| len as usize > cap) {
+            return Err(SourceError::TooLarge { limit: cap });
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > cap {
+                        return Err(SourceError::TooLarge { limit: cap });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(SourceError::Network(format!(
+                        "response body cut off after {} bytes: {}",
+                        body.len(),
+                        short_cause(&e)
+                    )))
+                }
+            }
+        }
+        Ok(UpstreamResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let ceiling = self.policy.backoff.saturating_mul(1 << attempt.min(10));
+        let jittered = ceiling.mul_f64(rand::random::<f64>());
+        jittered.max(retry_after.unwrap_or_default())
+    }
+
+    /// At most 200 characters of `body`, whitespace folded, every known
+    /// secret replaced by `[redacted]`.
+    pub fn excerpt(&self, body: &[u8]) -> String {
+        let text = String::from_utf8_lossy(body);
+        let mut folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for secret in self.secrets.iter() {
+            let secret = secret.expose_secret();
+            if secret.len() >= 4 {
+                folded = folded.replace(secret, "[redacted]");
+            }
+        }
+        if folded.chars().count() > 200 {
+            folded = folded.chars().take(200).collect::<String>() + "…";
+        }
+        folded
+    }
+}
+
+fn network_error(e: reqwest::Error) -> SourceError {
+    if e.is_connect() {
+        SourceError::Connect(short_cause(&e))
+    } else if e.is_timeout() {
+        SourceError::Timeout(Duration::ZERO)
+    } else {
+        SourceError::Network(short_cause(&e))
+    }
+}
+
+/// The innermost cause of an error, without the URL (which may carry
+/// query values).
+fn short_cause(e: &reqwest::Error) -> String {
+    let mut source: &dyn std::error::Error = e;
+    while let Some(inner) = source.source() {
+        source = inner;
+    }
+    source.to_string()
+}
+
+/// `Retry-After` as seconds or an HTTP date, else `X-RateLimit-Reset`
+/// as seconds or an epoch timestamp.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(value) = text(RETRY_AFTER.as_str()) {
+        if let Ok(secs) = value.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        if let Ok(date) = chrono::DateTime::parse_from_rfc2822(value) {
+            let ms = date.timestamp_millis() - crate::time::now_ms();
+            return Some(Duration::from_millis(ms.max(0) as u64));
+        }
+    }
+    let reset = text("x-ratelimit-reset")?.parse::<u64>().ok()?;
+    let now_secs = (crate::time::now_ms() / 1000) as u64;
+    Some(Duration::from_secs(if reset > 1_000_000_000 {
+        reset.saturating_sub(now_secs)
+    } else {
+        reset
+    }))
+}
+
+/// The classification every provider starts from: 2xx passes; 401/403,
+/// 429, other 4xx and 5xx become the matching [`SourceError`].
+pub fn classify_status(response: &UpstreamResponse, message: String) -> Option<SourceError> {
+    let status = response.status;
+    match status {
+        200..=299 => None,
+        401 | 403 => Some(SourceError::Unauthorized { status, message }),
+        429 => Some(SourceError::RateLimited {
+            message,
+            retry_after: retry_after(&response.headers),
+        }),
+        400..=499 => Some(SourceError::Rejected { status, message }),
+        _ => Some(SourceError::Upstream {
+            status,
+            message,
+            retry_after: retry_after(&response.headers),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn excerpts_are_short_and_scrubbed() {
+        let client = UpstreamClient::new(UpstreamPolicy::default())
+            .with_secrets(vec![SecretString::from("s3cr3t-token")]);
+        let body = format!("bad   token s3cr3t-token\n{}", "x".repeat(500));
+        let excerpt = client.excerpt(body.as_bytes());
+        assert!(excerpt.starts_with("bad token [redacted] x"));
+        assert!(!excerpt.contains("s3cr3t"));
+        assert!(excerpt.chars().count() <= 201);
+    }
+}

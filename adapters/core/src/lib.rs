@@ -1,0 +1,38 @@
+//! The plugin contract between the loggate engine and its provider adapters.
+//!
+//! - [`record`]: the normalised [`LogRecord`], [`Level`] with OpenTelemetry
+//!   severity numbers, and the total order every source is merged by.
+//! - [`query`]: the unified [`Filters`] and [`SourceQuery`] one adapter receives,
+//!   and the exact reference matcher every adapter re-applies after pushdown.
+//! - [`position`]: the resumable, serialisable [`Position`] of one source in a
+//!   traversal (a keyset bound plus an optional provider hint).
+//! - [`error`]: [`SourceError`], which says who failed (caller, upstream,
+//!   network, decoding).
+//! - [`adapter`]: the [`Adapter`] trait, [`Capabilities`] and [`Batch`].
+//! - [`http`]: the upstream HTTP helpers every adapter shares (body cap,
+//!   status classification, scrubbed excerpts).
+//! - [`time`]: RFC 3339 parsing and the three-fraction-digit UTC format.
+//! - `sim` (feature `sim`): serving a simulator on loopback, fault switches.
+//! - `testkit` (feature `testkit`): the conformance suite every adapter runs.
+
+pub mod adapter;
+pub mod error;
+pub mod http;
+pub mod position;
+pub mod query;
+pub mod record;
+pub mod settings;
+pub mod time;
+
+#[cfg(feature = "sim")]
+pub mod sim;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use adapter::{Adapter, Batch, Capabilities, FetchRequest};
+pub use error::SourceError;
+pub use position::{Position, Resume};
+pub use query::{Filters, Order, SourceQuery};
+pub use record::{Key, Level, LogRecord};
+pub use settings::{SourceSettings, TimeFilter};
+pub use http::{CallContext, UpstreamClient, UpstreamPolicy};

@@ -1,0 +1,282 @@
+//! The unified query one adapter receives, and the reference matcher.
+//!
+//! Adapters push down what their provider evaluates natively and then apply
+//! [`Filters::matches`] to every record themselves, so a result never depends
+//! on what was pushed down.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::record::{Level, LogRecord};
+
+/// Traversal order by (timestamp, source, native id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    #[default]
+    Desc,
+    Asc,
+}
+
+impl Order {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Desc => "desc",
+            Order::Asc => "asc",
+        }
+    }
+}
+
+/// A set of levels as a bit mask (compact in cursors, cheap to test).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LevelSet(u8);
+
+impl LevelSet {
+    pub const EMPTY: LevelSet = LevelSet(0);
+
+    pub fn all() -> Self {
+        Level::ALL.iter().copied().collect()
+    }
+
+    pub fn at_least(min: Level) -> Self {
+        Level::ALL.iter().copied().filter(|l| *l >= min).collect()
+    }
+
+    pub fn contains(self, level: Level) -> bool {
+        self.0 & level.bit() != 0
+    }
+
+    pub fn intersect(self, other: LevelSet) -> LevelSet {
+        LevelSet(self.0 & other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Level> {
+        Level::ALL.into_iter().filter(move |l| self.contains(*l))
+    }
+
+    /// The one level of the set, if it has exactly one.
+    pub fn single(self) -> Option<Level> {
+        let mut levels = self.iter();
+        match (levels.next(), levels.next()) {
+            (Some(level), None) => Some(level),
+            _ => None,
+        }
+    }
+}
+
+impl FromIterator<Level> for LevelSet {
+    fn from_iter<I: IntoIterator<Item = Level>>(iter: I) -> Self {
+        LevelSet(iter.into_iter().fold(0, |mask, l| mask | l.bit()))
+    }
+}
+
+/// Every filter of `GET /logs`, normalised. All bounds are inclusive epoch ms.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Filters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<i64>,
+    /// `level=`: exact levels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<LevelSet>,
+    /// `min_level=`: that level or more severe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_level: Option<Level>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// `attr.NAME=VALUE`, keyed by NAME.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl Filters {
+    /// The levels a record may have, combining `level` and `min_level`;
+    /// `None` when neither is set.
+    pub fn levels(&self) -> Option<LevelSet> {
+        match (self.level, self.min_level) {
+            (None, None) => None,
+            (Some(set), None) => Some(set),
+            (None, Some(min)) => Some(LevelSet::at_least(min)),
+            (Some(set), Some(min)) => Some(set.intersect(LevelSet::at_least(min))),
+        }
+    }
+
+    /// The names of the filters that are set, as the query parameters spell
+    /// them (`start`, `level`, `attr.promptId`, ...), in a fixed order.
+    pub fn names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let flags = [
+            ("start", self.start.is_some()),
+            ("end", self.end.is_some()),
+            ("level", self.level.is_some()),
+            ("min_level", self.min_level.is_some()),
+            ("q", self.q.is_some()),
+            ("service", self.service.is_some()),
+            ("user_id", self.user_id.is_some()),
+        ];
+        for (name, set) in flags {
+            if set {
+                names.push(name.to_string());
+            }
+        }
+        names.extend(self.attrs.keys().map(|k| format!("attr.{k}")));
+        names
+    }
+
+    /// The reference matcher: true when `record` satisfies every filter.
+    pub fn matches(&self, record: &LogRecord) -> bool {
+        self.matches_time(record.timestamp_ms)
+            && self.levels().is_none_or(|set| set.contains(record.level))
+            && self
+                .q
+                .as_deref()
+                .is_none_or(|q| contains_case_insensitive(&record.message, q))
+            && self
+                .service
+                .as_deref()
+                .is_none_or(|s| record.service.as_deref() == Some(s))
+            && self
+                .user_id
+                .as_deref()
+                .is_none_or(|u| record.user_id.as_deref() == Some(u))
+            && self.attrs.iter().all(|(name, wanted)| {
+                record
+                    .attributes
+                    .get(name)
+                    .is_some_and(|value| attribute_equals(value, wanted))
+            })
+    }
+
+    pub fn matches_time(&self, timestamp_ms: i64) -> bool {
+        self.start.is_none_or(|s| timestamp_ms >= s) && self.end.is_none_or(|e| timestamp_ms <= e)
+    }
+
+    /// True when no record can match (an empty level set or an empty window).
+    pub fn is_unsatisfiable(&self) -> bool {
+        self.levels().is_some_and(LevelSet::is_empty)
+            || matches!((self.start, self.end), (Some(s), Some(e)) if s > e)
+    }
+}
+
+/// `attr.NAME` semantics: strings compare exactly; a number or boolean
+/// matches its JSON text (`attr.score=9` matches `9`, not `9.0`).
+pub fn attribute_equals(value: &Value, wanted: &str) -> bool {
+    match value {
+        Value::String(s) => s == wanted,
+        Value::Number(n) => n.to_string() == wanted,
+        Value::Bool(b) => (if *b { "true" } else { "false" }) == wanted,
+        _ => false,
+    }
+}
+
+/// Case-insensitive substring test (Unicode lowercase on both sides).
+pub fn contains_case_insensitive(haystack: &str, needle: &str) -> bool {
+    if haystack.is_ascii() && needle.is_ascii() {
+        let needle = needle.as_bytes();
+        return needle.is_empty()
+            || haystack
+                .as_bytes()
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle));
+    }
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+/// What one adapter is asked for: the filters, the order, and the
+/// traversal's pinned window (already folded into `filters.start`/`end`
+/// by the engine together with the client's own bounds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceQuery {
+    pub filters: Filters,
+    pub order: Order,
+    /// Keep each record's untouched upstream object in `raw`.
+    pub include_raw: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(level: Level, message: &str) -> LogRecord {
+        LogRecord {
+            native_id: "x".into(),
+            timestamp_ms: 1000,
+            level,
+            message: message.into(),
+            service: Some("api".into()),
+            user_id: None,
+            attributes: json!({"score": 9, "ok": true, "name": "a"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            raw: None,
+        }
+    }
+
+    #[test]
+    fn level_and_min_level_intersect() {
+        let filters = Filters {
+            level: Some([Level::Info, Level::Error].into_iter().collect()),
+            min_level: Some(Level::Warn),
+            ..Filters::default()
+        };
+        assert_eq!(filters.levels().unwrap().single(), Some(Level::Error));
+        assert!(filters.matches(&record(Level::Error, "m")));
+        assert!(!filters.matches(&record(Level::Info, "m")));
+    }
+
+    #[test]
+    fn attributes_match_json_text_of_numbers_and_booleans() {
+        let r = record(Level::Info, "m");
+        assert!(attribute_equals(&r.attributes["score"], "9"));
+        assert!(!attribute_equals(&r.attributes["score"], "9.0"));
+        assert!(attribute_equals(&r.attributes["ok"], "true"));
+        let filters = Filters {
+            attrs: [("missing".to_string(), "a".to_string())].into(),
+            ..Filters::default()
+        };
+        assert!(!filters.matches(&r));
+    }
+
+    #[test]
+    fn q_is_case_insensitive_also_beyond_ascii() {
+        assert!(contains_case_insensitive("Failed to LOGIN", "login"));
+        assert!(contains_case_insensitive("ÉCHEC de connexion", "échec"));
+        assert!(!contains_case_insensitive("ok", "fail"));
+    }
+
+    #[test]
+    fn service_filter_never_matches_null() {
+        let mut r = record(Level::Info, "m");
+        r.service = None;
+        let filters = Filters {
+            service: Some("api".into()),
+            ..Filters::default()
+        };
+        assert!(!filters.matches(&r));
+    }
+
+    #[test]
+    fn names_use_parameter_spelling() {
+        let filters = Filters {
+            start: Some(1),
+            q: Some("x".into()),
+            attrs: [("promptId".to_string(), "p".to_string())].into(),
+            ..Filters::default()
+        };
+        assert_eq!(filters.names(), vec!["start", "q", "attr.promptId"]);
+    }
+}

@@ -1,0 +1,326 @@
+//! Shared by the provider simulators: serving a router on loopback, and the
+//! fault switches tests flip (latency, forced statuses with `Retry-After`,
+//! malformed, truncated, oversized or HTML bodies, dropped connections,
+//! hangs), plus a log of the requests each simulator received.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tokio::task::JoinHandle;
+
+/// A fault the simulator answers with instead of its real response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// This status with this body and content type, and `Retry-After`.
+    Status {
+        status: u16,
+        body: String,
+        content_type: &'static str,
+        retry_after: Option<String>,
+    },
+    /// Valid status and content type, body not JSON.
+    MalformedJson,
+    /// A `Content-Length` promising more than is sent: the connection ends early.
+    TruncatedBody,
+    /// A JSON body of this many bytes.
+    Oversized(usize),
+    /// An HTML error page with status 502, as proxies send.
+    HtmlErrorPage,
+    /// Never answer (until the client gives up).
+    Hang,
+    /// Close the connection without a response.
+    Drop,
+}
+
+impl Fault {
+    pub fn status(status: u16, body: &str) -> Self {
+        Fault::Status {
+            status,
+            body: body.to_string(),
+            content_type: "application/json",
+            retry_after: None,
+        }
+    }
+
+    pub fn with_retry_after(status: u16, body: &str, retry_after: &str) -> Self {
+        Fault::Status {
+            status,
+            body: body.to_string(),
+            content_type: "application/json",
+            retry_after: Some(retry_after.to_string()),
+        }
+    }
+}
+
+/// One request as the simulator saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenRequest {
+    pub method: String,
+    pub path: String,
+    /// The raw query string, percent-encoding untouched.
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    /// Milliseconds on the simulator's monotonic clock since it started.
+    pub at_ms: u64,
+}
+
+impl SeenRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Decoded query pairs, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+}
+
+#[derive(Debug, Default)]
+struct FaultState {
+    latency: Duration,
+    once: VecDeque<Fault>,
+    always: Option<Fault>,
+    seen: Vec<SeenRequest>,
+}
+
+/// The switches of one simulator; cheap to clone, shared with its router.
+#[derive(Debug, Clone)]
+pub struct Faults {
+    state: Arc<Mutex<FaultState>>,
+    started: tokio::time::Instant,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            state: Arc::default(),
+            started: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Faults {
+    /// Delay every answer by `latency`.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    /// Answer the next request with `fault`; queued faults apply in order.
+    pub fn fail_next(&self, fault: Fault) {
+        self.lock().once.push_back(fault);
+    }
+
+    /// Answer every request with `fault` until [`Faults::clear`].
+    pub fn fail_always(&self, fault: Fault) {
+        self.lock().always = Some(fault);
+    }
+
+    pub fn clear(&self) {
+        let mut state = self.lock();
+        state.once.clear();
+        state.always = None;
+        state.latency = Duration::ZERO;
+    }
+
+    /// Every request received so far (the fault layer records them all).
+    pub fn seen(&self) -> Vec<SeenRequest> {
+        self.lock().seen.clone()
+    }
+
+    pub fn seen_count(&self) -> usize {
+        self.lock().seen.len()
+    }
+
+    pub fn forget_seen(&self) {
+        self.lock().seen.clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FaultState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wraps `router` so every request passes through the switches.
+    pub fn layer(&self, router: Router) -> Router {
+        router.layer(axum::middleware::from_fn_with_state(self.clone(), fault_layer))
+    }
+}
+
+async fn fault_layer(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+    let seen = SeenRequest {
+        method: request.method().to_string(),
+        path: request.uri().path().to_string(),
+        query: request.uri().query().unwrap_or("").to_string(),
+        headers: request
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        at_ms: faults.started.elapsed().as_millis() as u64,
+    };
+    let (latency, fault) = {
+        let mut state = faults.lock();
+        state.seen.push(seen);
+        let fault = state.once.pop_front().or_else(|| state.always.clone());
+        (state.latency, fault)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match fault {
+        None => next.run(request).await,
+        Some(fault) => fault_response(fault).await,
+    }
+}
+
+async fn fault_response(fault: Fault) -> Response {
+    match fault {
+        Fault::Status {
+            status,
+            body,
+            content_type,
+            retry_after,
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+            if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+        Fault::MalformedJson => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"data\": [{\"oops\": ",
+        )
+            .into_response(),
+        Fault::TruncatedBody => {
+            let stream = futures::stream::iter(vec![
+                Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"{\"data\": [")),
+                Err(std::io::Error::other("connection reset")),
+            ]);
+            let mut response = Response::new(Body::from_stream(stream));
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("4096"));
+            response
+        }
+        Fault::Oversized(bytes) => {
+            let mut body = String::with_capacity(bytes + 16);
+            body.push_str("{\"pad\":\"");
+            body.extend(std::iter::repeat_n('x', bytes));
+            body.push_str("\"}");
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Fault::HtmlErrorPage => (
+            StatusCode::BAD_GATEWAY,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+        )
+            .into_response(),
+        Fault::Hang => {
+            std::future::pending::<()>().await;
+            unreachable!("pending never resolves")
+        }
+        Fault::Drop => {
+            let stream = futures::stream::iter(vec![Err::<axum::body::Bytes, _>(
+                std::io::Error::other("dropped"),
+            )]);
+            let mut response = Response::new(Body::from_stream(stream));
+            response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("100"));
+            response
+        }
+    }
+}
+
+/// A simulator serving on loopback until dropped.
+pub struct Served {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Served {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `router` on `addr` (use `127.0.0.1:0` for any free port).
+pub async fn serve(router: Router, addr: SocketAddr) -> std::io::Result<Served> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::warn!(error = %e, "simulator stopped");
+        }
+    });
+    Ok(Served { addr, task })
+}
+
+/// Serves `router` on a free loopback port.
+pub async fn serve_loopback(router: Router) -> std::io::Result<Served> {
+    serve(router, SocketAddr::from(([127, 0, 0, 1], 0))).await
+}
+
+/// A deterministic pseudo-random generator for seeded sample data
+/// (SplitMix64: tiny, no dependency, the same sequence everywhere).
+#[derive(Debug, Clone)]
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    pub fn new(seed: u64) -> Self {
+        SeededRng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// `len` lowercase hex digits.
+    pub fn hex(&mut self, len: usize) -> String {
+        (0..len)
+            .map(|_| char::from_digit(self.below(16) as u32, 16).unwrap_or('0'))
+            .collect()
+    }
+
+    /// `len` characters of `[0-9a-z]`.
+    pub fn alnum(&mut self, len: usize) -> String {
+        (0..len)
+            .map(|_| char::from_digit(self.below(36) as u32, 36).unwrap_or('0'))
+            .collect()
+    }
+}
