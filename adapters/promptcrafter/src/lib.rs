@@ -1,1 +1,33 @@
-//! placeholder
+//! loggate's adapter for PromptCrafter (`GET /logs`), and its simulator.
+//!
+//! PromptCrafter stores the outputs of prompt tests. Its `GET /logs` answers
+//! the whole array of the user's logs in one response, in no documented
+//! order (insertion order in practice), optionally narrowed to one prompt by
+//! `promptId`. There is no pagination and no time filter.
+//!
+//! **Cost:** a page costs one full download of the log array. With no
+//! native pagination or time bound, every fetch downloads the whole array
+//! (narrowed only by `attr.promptId`), sorts it by (`createdAt`, `_id`),
+//! drops what the position says is done and applies every filter locally.
+//! The scan budget cannot cut a fetch smaller: the whole array is one
+//! upstream page, and `scanned` reports its length.
+//!
+//! - [`wire`]: serde of the native API (log items, error bodies).
+//! - [`translate`]: native log → [`loggate_core::LogRecord`] (spec §3) and
+//!   filters → the native request; pure functions.
+//! - [`adapter`]: [`PromptCrafterAdapter`], the [`loggate_core::Adapter`]
+//!   implementation, and the keyset selection of one page.
+//! - `sim` (feature `sim`): [`sim::PromptCrafterSim`], a simulator written
+//!   from the provider docs, with [`sim::Quirks::AsBuilt`] for the real
+//!   service's deviations.
+
+pub mod adapter;
+pub mod translate;
+pub mod wire;
+
+#[cfg(feature = "sim")]
+pub mod sim;
+
+pub use adapter::{PromptCrafterAdapter, KIND};
+#[cfg(feature = "sim")]
+pub use sim::{PromptCrafterSim, Quirks, SimConfig};

@@ -1,0 +1,337 @@
+//! A simulator of PromptCrafter's `GET /logs`, written from the provider
+//! docs (`shared/providers/promptcrafter-*.md`), with a [`Quirks`] switch
+//! for what the real service does differently.
+//!
+//! - [`Quirks::Documented`]: errors as JSON `{"error": "..."}` (400 for an
+//!   empty or invalid `promptId`, 401, 403 for another user's prompt, 404
+//!   when a prompt has no logs, 500 via the fault switches).
+//! - [`Quirks::AsBuilt`]: 401 as plain text (`No token`, `Invalid token`)
+//!   with a text/html content type, `200 []` when a prompt has no logs, a
+//!   `promptId` that is not 24 hex digits drops the connection, items carry
+//!   `updatedAt` and `__v`, some lack `notes` or `score`, some `createdAt`
+//!   lack milliseconds.
+//!
+//! Both: 24-hex `_id`/`promptId`, fractional scores, Bearer auth, answers
+//! in insertion order (not sorted), many records sharing `createdAt`.
+//! The docs do not say which `promptId` is "invalid"; as documented the
+//! simulator accepts `[A-Za-z0-9_-]{1,64}` (the docs' ids are `prompt101`).
+
+mod data;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use loggate_core::sim::{Faults, SeededRng};
+use loggate_core::time::{now_ms, parse_rfc3339_ms};
+use loggate_core::LogRecord;
+use serde_json::{json, Value};
+
+use crate::translate::to_record;
+
+/// Which behaviour the simulator follows where docs and service disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Quirks {
+    /// As the docs describe it.
+    #[default]
+    Documented,
+    /// As the real service behaves (`shared/providers/README.md`).
+    AsBuilt,
+}
+
+/// The simulator's data set and switches.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub records: usize,
+    /// The newest initial record is at most this (epoch ms).
+    pub now_ms: i64,
+    /// Initial records lie within [now_ms - span_ms, now_ms].
+    pub span_ms: i64,
+    /// Caps the distinct `createdAt` values of the initial records.
+    pub distinct_timestamps: Option<usize>,
+    /// The JWT the simulator accepts as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub quirks: Quirks,
+}
+
+const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 1,
+            records: 200,
+            now_ms: 1_748_736_000_000, // 2025-06-01T00:00:00Z
+            span_ms: WEEK_MS,
+            distinct_timestamps: None,
+            token: "promptcrafter-test-token".into(),
+            quirks: Quirks::Documented,
+        }
+    }
+}
+
+impl SimConfig {
+    /// The `loggate demo` data set: 2,400 logs over the last 7 days with
+    /// heavy ties and failed generations, behaving as the real service.
+    pub fn demo(now_ms: i64) -> Self {
+        SimConfig {
+            seed: 0x5052_4f4d_5054,
+            records: 2400,
+            now_ms,
+            span_ms: WEEK_MS,
+            distinct_timestamps: Some(700),
+            token: "demo-promptcrafter-token".into(),
+            quirks: Quirks::AsBuilt,
+        }
+    }
+}
+
+struct SimState {
+    config: SimConfig,
+    /// Native logs in insertion order, as the service answers them.
+    logs: Vec<Value>,
+    prompts: Vec<data::Prompt>,
+    /// Prompts of another user: filtering by them is forbidden.
+    foreign_prompts: HashSet<String>,
+    rng: SeededRng,
+}
+
+/// A running simulator's data and switches; clones share them.
+#[derive(Clone)]
+pub struct PromptCrafterSim {
+    state: Arc<Mutex<SimState>>,
+    faults: Faults,
+}
+
+impl PromptCrafterSim {
+    pub fn new(config: SimConfig) -> Self {
+        let mut rng = SeededRng::new(config.seed);
+        let prompts = data::prompts(&mut rng, config.records);
+        let stamps = data::timestamps(&mut rng, &config);
+        let logs = stamps
+            .into_iter()
+            .map(|ts| {
+                let prompt = rng.pick(&prompts).clone();
+                data::log(&mut rng, &prompt, ts, config.quirks)
+            })
+            .collect();
+        let state = SimState {
+            config,
+            logs,
+            prompts,
+            foreign_prompts: HashSet::new(),
+            rng,
+        };
+        PromptCrafterSim {
+            state: Arc::new(Mutex::new(state)),
+            faults: Faults::default(),
+        }
+    }
+
+    /// `GET /logs`, wrapped in the fault switches.
+    pub fn router(&self) -> Router {
+        let router = Router::new()
+            .route("/logs", get(get_logs))
+            .fallback(not_found)
+            .with_state(self.clone());
+        self.faults.layer(router)
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Adds `n` logs stamped strictly after both the wall clock and every
+    /// stored log (all `n` share that instant).
+    pub fn insert_new(&self, n: usize) {
+        let mut state = self.lock();
+        let newest = state
+            .logs
+            .iter()
+            .filter_map(|l| {
+                l.get("createdAt")
+                    .and_then(Value::as_str)
+                    .and_then(parse_rfc3339_ms)
+            })
+            .max()
+            .unwrap_or(i64::MIN);
+        let ts = now_ms().max(newest) + 1;
+        for _ in 0..n {
+            let state = &mut *state;
+            let prompt = state.rng.pick(&state.prompts).clone();
+            let log = data::log(&mut state.rng, &prompt, ts, state.config.quirks);
+            state.logs.push(log);
+        }
+    }
+
+    /// Stores one native log verbatim (at the end of the insertion order).
+    pub fn insert(&self, raw: Value) {
+        self.lock().logs.push(raw);
+    }
+
+    pub fn raw_records(&self) -> Vec<Value> {
+        self.lock().logs.clone()
+    }
+
+    /// Every stored log mapped as the adapter maps it (malformed ones
+    /// skipped, as the adapter skips them), `raw` unset.
+    pub fn snapshot(&self) -> Vec<LogRecord> {
+        self.lock()
+            .logs
+            .iter()
+            .filter_map(|l| to_record(l, false).ok())
+            .collect()
+    }
+
+    /// The ids of the user's prompts (each has logs unless the data set is tiny).
+    pub fn prompt_ids(&self) -> Vec<String> {
+        self.lock().prompts.iter().map(|p| p.id.clone()).collect()
+    }
+
+    /// Marks `prompt_id` as another user's prompt (`403` when filtered by).
+    pub fn add_foreign_prompt(&self, prompt_id: &str) {
+        self.lock().foreign_prompts.insert(prompt_id.to_string());
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SimState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn get_logs(
+    State(sim): State<PromptCrafterSim>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let state = sim.lock();
+    let quirks = state.config.quirks;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match token {
+        None => return unauthorized(quirks, "No token", "Authentication token is missing"),
+        Some(t) if t != state.config.token => {
+            return unauthorized(
+                quirks,
+                "Invalid token",
+                "Authentication token is expired or invalid",
+            )
+        }
+        Some(_) => {}
+    }
+    let prompt_ids: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "promptId")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let prompt_id = match prompt_ids.as_slice() {
+        [] => return json_response(StatusCode::OK, Value::Array(state.logs.clone())),
+        [one] if valid_prompt_id(one, quirks) => one,
+        // Repeated keys reach the handler as an array, which is invalid too.
+        _ => {
+            return match quirks {
+                Quirks::AsBuilt => dropped_connection(),
+                Quirks::Documented => {
+                    error(StatusCode::BAD_REQUEST, "`promptId` missing or malformed")
+                }
+            }
+        }
+    };
+    if state.foreign_prompts.contains(prompt_id) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "User is not authorized to view logs for this prompt.",
+        );
+    }
+    let matching: Vec<Value> = state
+        .logs
+        .iter()
+        .filter(|l| same_prompt(l.get("promptId"), prompt_id, quirks))
+        .cloned()
+        .collect();
+    if matching.is_empty() && quirks == Quirks::Documented {
+        return error(
+            StatusCode::NOT_FOUND,
+            "No logs found for the specified prompt ID.",
+        );
+    }
+    json_response(StatusCode::OK, Value::Array(matching))
+}
+
+/// As built, the id is cast to a MongoDB ObjectId: 24 hex digits, any case.
+fn valid_prompt_id(value: &str, quirks: Quirks) -> bool {
+    match quirks {
+        Quirks::AsBuilt => value.len() == 24 && value.bytes().all(|b| b.is_ascii_hexdigit()),
+        Quirks::Documented => {
+            (1..=64).contains(&value.len())
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }
+    }
+}
+
+/// ObjectIds compare by value, so the as-built service ignores hex case.
+fn same_prompt(stored: Option<&Value>, wanted: &str, quirks: Quirks) -> bool {
+    let Some(stored) = stored.and_then(Value::as_str) else {
+        return false;
+    };
+    match quirks {
+        Quirks::AsBuilt => stored.eq_ignore_ascii_case(wanted),
+        Quirks::Documented => stored == wanted,
+    }
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    json_response(status, json!({ "error": message }))
+}
+
+/// Express's `res.status(401).send("No token")`: text/html, no JSON.
+fn unauthorized(quirks: Quirks, as_built: &'static str, documented: &str) -> Response {
+    match quirks {
+        Quirks::AsBuilt => (
+            StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            as_built,
+        )
+            .into_response(),
+        Quirks::Documented => error(StatusCode::UNAUTHORIZED, documented),
+    }
+}
+
+/// The server crashes on the cast error: the connection ends without a
+/// whole response (a body that fails before its promised length).
+fn dropped_connection() -> Response {
+    let stream = futures::stream::iter(vec![Err::<axum::body::Bytes, _>(std::io::Error::other(
+        "cast to ObjectId failed",
+    ))]);
+    let mut response = Response::new(Body::from_stream(stream));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("512"));
+    response
+}
+
+async fn not_found(uri: Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        format!("Cannot GET {}", uri.path()),
+    )
+        .into_response()
+}
