@@ -1,0 +1,314 @@
+//! The filter cases, chosen from the snapshot itself so that present
+//! values really occur (and bounds sit exactly on record timestamps, to
+//! test inclusivity), plus values no record has; each is traversed and
+//! compared with the reference matcher, and `pushed` is checked for it.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::traverse::{assert_traversal, describe, pinned_query, Traversal};
+use super::{Harness, LARGE_BUDGET, ORDERS};
+use crate::query::{Filters, LevelSet, Order};
+use crate::record::{sort_records, Level, LogRecord};
+
+/// A value no generated data should hold.
+const ABSENT: &str = "zq-absent-value-7f3";
+
+/// One filter combination; `present` when it was built from values that
+/// occur (traversed in both orders), else expected empty (desc only).
+pub(crate) struct FilterCase {
+    pub name: String,
+    pub filters: Filters,
+    pub present: bool,
+}
+
+/// Traverses every filter case and checks `pushed` for it.
+pub(crate) async fn check_filters(harness: &dyn Harness) {
+    let snapshot = harness.snapshot().await;
+    let adapter = harness.adapter();
+    let kind = adapter.kind();
+    for case in filter_cases(&snapshot) {
+        let orders: &[Order] = if case.present {
+            &ORDERS
+        } else {
+            &[Order::Desc]
+        };
+        for &order in orders {
+            let query = pinned_query(case.filters.clone(), order);
+            if query.filters.is_unsatisfiable() {
+                continue;
+            }
+            let names = query.filters.names();
+            let pushed = adapter.pushed(&query.filters);
+            for name in &pushed {
+                if !names.contains(name) {
+                    panic!(
+                        "conformance [{kind}] filter {}: pushed reports {name:?}, which is not set \
+                         (set: {names:?}; {})",
+                        case.name,
+                        describe(&query.filters)
+                    );
+                }
+                if !adapter.capabilities().pushdown.contains(name) {
+                    panic!(
+                        "conformance [{kind}] filter {}: pushed reports {name:?}, which is not in \
+                         capabilities().pushdown {:?}",
+                        case.name,
+                        adapter.capabilities().pushdown
+                    );
+                }
+            }
+            let mut traversal = Traversal::new(&query, 50, LARGE_BUDGET);
+            traversal.name = format!("filter {}", case.name);
+            assert_traversal(harness, &traversal).await;
+        }
+    }
+}
+
+/// The cases for `snapshot`.
+pub(crate) fn filter_cases(snapshot: &[LogRecord]) -> Vec<FilterCase> {
+    let mut sorted = snapshot.to_vec();
+    sort_records(&mut sorted, Order::Asc);
+    let mut cases = Vec::new();
+    let mut add = |name: &str, filters: Filters, present: bool| {
+        cases.push(FilterCase {
+            name: name.to_string(),
+            filters,
+            present,
+        })
+    };
+
+    // Time bounds on existing timestamps: inclusive at both ends.
+    let mut stamps: Vec<i64> = sorted.iter().map(|r| r.timestamp_ms).collect();
+    stamps.dedup();
+    if let (Some(&first), Some(&last)) = (stamps.first(), stamps.last()) {
+        let at = |fraction: usize| stamps[(stamps.len() - 1) * fraction / 4];
+        let (lo, mid, hi) = (at(1), at(2), at(3));
+        add("start", time(Some(lo), None), true);
+        add("end", time(None, Some(hi)), true);
+        add("start+end", time(Some(lo), Some(hi)), true);
+        add("start=end", time(Some(mid), Some(mid)), true);
+        add("start after all", time(Some(last + 1), None), false);
+        add("end before all", time(None, Some(first - 1)), false);
+    }
+
+    // Levels: each alone, a few sets, minimums.
+    let count = |level: Level| sorted.iter().filter(|r| r.level == level).count();
+    for level in Level::ALL {
+        add(
+            &format!("level {level}"),
+            levels(&[level]),
+            count(level) > 0,
+        );
+    }
+    let mut by_count: Vec<Level> = Level::ALL.into_iter().filter(|l| count(*l) > 0).collect();
+    by_count.sort_by_key(|l| std::cmp::Reverse(count(*l)));
+    if by_count.len() >= 2 {
+        add("level two most common", levels(&by_count[..2]), true);
+    }
+    add(
+        "level warn,error,fatal",
+        levels(&[Level::Warn, Level::Error, Level::Fatal]),
+        true,
+    );
+    for min in [Level::Debug, Level::Warn, Level::Error] {
+        let present = sorted.iter().any(|r| r.level >= min);
+        let filters = Filters {
+            min_level: Some(min),
+            ..Filters::default()
+        };
+        add(&format!("min_level {min}"), filters, present);
+    }
+
+    // Text search: part of a real message, in other letter case.
+    if let Some(needle) = sorted
+        .iter()
+        .skip(sorted.len() / 3)
+        .find_map(|r| needle(&r.message))
+    {
+        add("q", q(&needle), true);
+    }
+    add("q absent", q(ABSENT), false);
+
+    // Exact fields: the most common present value, and an absent one.
+    let service = most_common(sorted.iter().filter_map(|r| r.service.clone()));
+    if let Some(service) = service {
+        add("service", exact(Some(service), None), true);
+    }
+    add("service absent", exact(Some(ABSENT.into()), None), false);
+    let user = most_common(sorted.iter().filter_map(|r| r.user_id.clone()));
+    if let Some(user) = user {
+        add("user_id", exact(None, Some(user)), true);
+    }
+    add("user_id absent", exact(None, Some(ABSENT.into())), false);
+
+    // Every attribute with a scalar value.
+    let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for record in &sorted {
+        for (name, value) in &record.attributes {
+            if let Some(text) = scalar_text(value) {
+                values.entry(name.clone()).or_default().push(text);
+            }
+        }
+    }
+    for (name, texts) in values {
+        if let Some(value) = most_common(texts.into_iter()) {
+            add(&format!("attr.{name}"), attr(&name, &value), true);
+        }
+        add(&format!("attr.{name} absent"), attr(&name, ABSENT), false);
+    }
+
+    // Combinations, built from one record rich in fields so they match.
+    let richness = |r: &LogRecord| {
+        usize::from(r.service.is_some()) + usize::from(r.user_id.is_some()) + r.attributes.len()
+    };
+    let middle = &sorted[sorted.len() / 2..];
+    if let Some(r) = middle.iter().max_by_key(|r| richness(r)) {
+        let mut f = levels(&[r.level]);
+        f.q = needle(&r.message);
+        add("level+q", f, true);
+        if r.service.is_some() {
+            let mut f = exact(r.service.clone(), None);
+            f.min_level = Some(r.level);
+            add("service+min_level", f, true);
+        }
+        let mut f = time(Some(r.timestamp_ms), Some(r.timestamp_ms));
+        f.user_id = r.user_id.clone();
+        f.level = Some([r.level].into_iter().collect());
+        add("start=end+user_id+level", f, true);
+        if let Some((name, text)) = r
+            .attributes
+            .iter()
+            .find_map(|(n, v)| scalar_text(v).map(|t| (n.clone(), t)))
+        {
+            let mut f = attr(&name, &text);
+            f.level = Some([r.level, Level::Info].into_iter().collect());
+            add("attr+level", f, true);
+        }
+    }
+    let mut f = levels(&[Level::Info, Level::Error]);
+    f.min_level = Some(Level::Warn);
+    add(
+        "level info,error+min_level warn",
+        f,
+        count(Level::Error) > 0,
+    );
+    cases
+}
+
+fn time(start: Option<i64>, end: Option<i64>) -> Filters {
+    Filters {
+        start,
+        end,
+        ..Filters::default()
+    }
+}
+
+fn levels(levels: &[Level]) -> Filters {
+    Filters {
+        level: Some(levels.iter().copied().collect::<LevelSet>()),
+        ..Filters::default()
+    }
+}
+
+fn q(text: &str) -> Filters {
+    Filters {
+        q: Some(text.to_string()),
+        ..Filters::default()
+    }
+}
+
+fn exact(service: Option<String>, user_id: Option<String>) -> Filters {
+    Filters {
+        service,
+        user_id,
+        ..Filters::default()
+    }
+}
+
+fn attr(name: &str, value: &str) -> Filters {
+    Filters {
+        attrs: [(name.to_string(), value.to_string())].into(),
+        ..Filters::default()
+    }
+}
+
+/// A search term from `message`: its longest word, less its first
+/// character when long enough (a substring, not a word), letter case
+/// swapped.
+fn needle(message: &str) -> Option<String> {
+    let word = message
+        .split_whitespace()
+        .max_by_key(|w| w.chars().count())?;
+    let word: String = if word.chars().count() >= 4 {
+        word.chars().skip(1).collect()
+    } else {
+        word.to_string()
+    };
+    let swapped: String = word
+        .chars()
+        .flat_map(|c| {
+            if c.is_lowercase() {
+                c.to_uppercase().collect::<Vec<_>>()
+            } else {
+                c.to_lowercase().collect::<Vec<_>>()
+            }
+        })
+        .collect();
+    Some(swapped)
+}
+
+/// The text `attr.NAME=` must carry to match `value` (strings, numbers and
+/// booleans only).
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The most frequent item (the smallest on ties, for determinism).
+fn most_common(items: impl Iterator<Item = String>) -> Option<String> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for item in items {
+        *counts.entry(item).or_default() += 1;
+    }
+    let best = counts.values().copied().max()?;
+    counts
+        .into_iter()
+        .find(|(_, c)| *c == best)
+        .map(|(item, _)| item)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needles_are_substrings_in_other_case() {
+        assert_eq!(needle("User login failed").as_deref(), Some("AILED"));
+        assert_eq!(needle("ok").as_deref(), Some("OK"));
+        assert_eq!(needle("   "), None);
+        let n = needle("Échec de connexion").unwrap();
+        assert!(crate::query::contains_case_insensitive(
+            "Échec de connexion",
+            &n
+        ));
+    }
+
+    #[test]
+    fn scalar_texts_match_the_reference_semantics() {
+        for value in [
+            serde_json::json!(9.5),
+            serde_json::json!(true),
+            serde_json::json!("a"),
+        ] {
+            let text = scalar_text(&value).unwrap();
+            assert!(crate::query::attribute_equals(&value, &text));
+        }
+        assert_eq!(scalar_text(&serde_json::json!({"a": 1})), None);
+    }
+}

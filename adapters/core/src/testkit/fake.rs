@@ -1,0 +1,383 @@
+//! The suite's self-test: a tiny in-memory provider (an axum simulator
+//! behind the real fault switches, and a keyset adapter over it that calls
+//! through the real `UpstreamClient`) must pass the whole suite, and
+//! deliberately broken variants of it must fail it.
+//!
+//! The simulator orders ties by a scrambled id, not by the id, like an
+//! upstream with no tie-breaker: an adapter that trusts the upstream's tie
+//! order at a page boundary loses records.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::{run_conformance, DataSet, Harness, HarnessFactory};
+use crate::adapter::{Adapter, Batch, Capabilities, FetchRequest};
+use crate::error::SourceError;
+use crate::http::{classify_status, CallContext, UpstreamClient, UpstreamPolicy};
+use crate::position::Position;
+use crate::query::{Filters, Order};
+use crate::record::{sort_records, Level, LogRecord};
+use crate::sim::{serve_loopback, Faults, SeededRng, Served};
+use crate::time::now_ms;
+
+const PAGE: usize = 25;
+
+/// What is wrong with the adapter, if anything.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Flaw {
+    None,
+    /// Emits part of a tie group at a page boundary and resumes after the
+    /// last emitted key.
+    SplitsTies,
+    /// Reports `q` as pushed though it never pushes it.
+    ClaimsSearch,
+    /// Reads a 503 as a 500 (e.g. a hand-written status match).
+    Misreads503,
+}
+
+#[derive(Clone, Default)]
+struct Sim {
+    records: Arc<Mutex<Vec<Value>>>,
+    rng: Arc<Mutex<Option<SeededRng>>>,
+    faults: Faults,
+}
+
+impl Sim {
+    fn generate(&self, count: usize, stamps: &[i64]) {
+        let mut rng = self.rng.lock().unwrap();
+        let rng = rng.get_or_insert_with(|| SeededRng::new(1));
+        let mut records = self.records.lock().unwrap();
+        for _ in 0..count {
+            let index = records.len();
+            let level = *rng.pick(&["INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR", "FATAL"]);
+            let message = *rng.pick(&[
+                "User login succeeded",
+                "Payment declined by issuer",
+                "Cache miss for session key",
+                "Timeout calling inventory service",
+                "Échec de connexion à la base",
+            ]);
+            let mut record = json!({
+                "id": format!("{}{index:04}", rng.hex(6)),
+                "ts": *rng.pick(stamps),
+                "level": level,
+                "msg": message,
+            });
+            if rng.chance(80) {
+                record["service"] = json!(rng.pick(&["api", "billing", "worker"]));
+            }
+            if rng.chance(60) {
+                record["user"] = json!(format!("u{}", rng.below(20)));
+            }
+            let mut attrs = serde_json::Map::new();
+            if rng.chance(90) {
+                attrs.insert("region".into(), json!(rng.pick(&["eu-west", "us-east"])));
+            }
+            if rng.chance(70) {
+                attrs.insert("score".into(), json!(rng.below(20) as f64 / 2.0));
+            }
+            if rng.chance(50) {
+                attrs.insert("retry".into(), json!(rng.chance(50)));
+            }
+            record["attrs"] = Value::Object(attrs);
+            records.push(record);
+        }
+    }
+
+    fn router(&self) -> Router {
+        let router = Router::new()
+            .route("/logs", get(logs))
+            .with_state(self.clone());
+        self.faults.layer(router)
+    }
+}
+
+/// Stable but not the id's order: how this upstream happens to order ties.
+fn scramble(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+async fn logs(
+    State(sim): State<Sim>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let number = |name: &str| params.get(name).and_then(|v| v.parse::<i64>().ok());
+    let (from, to) = (number("from"), number("to"));
+    let offset = number("offset").unwrap_or(0).max(0) as usize;
+    let limit = number("limit").unwrap_or(PAGE as i64).clamp(1, 100) as usize;
+    let mut rows: Vec<Value> = sim
+        .records
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            let ts = r["ts"].as_i64().unwrap_or(0);
+            from.is_none_or(|f| ts >= f)
+                && to.is_none_or(|t| ts <= t)
+                && params.get("level").is_none_or(|l| r["level"] == json!(l))
+        })
+        .cloned()
+        .collect();
+    let asc = params.get("order").is_some_and(|o| o == "asc");
+    rows.sort_by_key(|r| {
+        let ts = r["ts"].as_i64().unwrap_or(0);
+        (
+            if asc { ts } else { -ts },
+            scramble(r["id"].as_str().unwrap_or("")),
+        )
+    });
+    let page: Vec<Value> = rows.into_iter().skip(offset).take(limit).collect();
+    Json(json!({ "logs": page }))
+}
+
+fn decode(raw: &Value, keep_raw: bool) -> Option<LogRecord> {
+    let text = |name: &str| raw.get(name).and_then(Value::as_str).map(str::to_string);
+    Some(LogRecord {
+        native_id: text("id")?,
+        timestamp_ms: raw.get("ts")?.as_i64()?,
+        level: text("level")?.parse::<Level>().ok()?,
+        message: text("msg")?,
+        service: text("service"),
+        user_id: text("user"),
+        attributes: raw.get("attrs")?.as_object()?.clone(),
+        raw: keep_raw.then(|| raw.clone()),
+    })
+}
+
+struct FakeAdapter {
+    base: String,
+    client: UpstreamClient,
+    caps: Capabilities,
+    flaw: Flaw,
+}
+
+impl FakeAdapter {
+    async fn page(
+        &self,
+        bounds: (Option<i64>, Option<i64>),
+        level: Option<Level>,
+        order: Order,
+        offset: usize,
+        limit: usize,
+        ctx: &CallContext,
+    ) -> Result<Vec<Value>, SourceError> {
+        let mut params = vec![
+            ("order", order.as_str().to_string()),
+            ("offset", offset.to_string()),
+            ("limit", limit.to_string()),
+        ];
+        params.extend(bounds.0.map(|f| ("from", f.to_string())));
+        params.extend(bounds.1.map(|t| ("to", t.to_string())));
+        params.extend(level.map(|l| ("level", l.as_str().to_string())));
+        let request = self
+            .client
+            .http()
+            .get(format!("{}/logs", self.base))
+            .query(&params)
+            .build()
+            .map_err(|e| SourceError::Network(e.to_string()))?;
+        let flaw = self.flaw;
+        let response = self
+            .client
+            .execute(request, ctx, |response, message| {
+                match classify_status(response, message) {
+                    Some(SourceError::Upstream {
+                        status: 503,
+                        message,
+                        ..
+                    }) if flaw == Flaw::Misreads503 => Some(SourceError::Upstream {
+                        status: 500,
+                        message,
+                        retry_after: None,
+                    }),
+                    other => other,
+                }
+            })
+            .await?;
+        let body: Value = response.json()?;
+        match body.get("logs").and_then(Value::as_array) {
+            Some(rows) => Ok(rows.clone()),
+            None => Err(SourceError::Decode("body has no logs array".into())),
+        }
+    }
+}
+
+#[async_trait]
+impl Adapter for FakeAdapter {
+    fn kind(&self) -> &'static str {
+        "fake"
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    fn pushed(&self, filters: &Filters) -> Vec<String> {
+        let mut pushed: Vec<String> = ["start", "end"]
+            .into_iter()
+            .filter(|n| filters.names().iter().any(|s| s == n))
+            .map(str::to_string)
+            .collect();
+        if filters.levels().and_then(|s| s.single()).is_some() && filters.level.is_some() {
+            pushed.push("level".into());
+        }
+        if self.flaw == Flaw::ClaimsSearch && filters.q.is_some() {
+            pushed.push("q".into());
+        }
+        pushed
+    }
+
+    async fn fetch(&self, request: FetchRequest<'_>) -> Result<Batch, SourceError> {
+        let (query, position, order) = (request.query, request.position, request.query.order);
+        let filters = &query.filters;
+        let (mut from, mut to) = (filters.start, filters.end);
+        // Keyset: re-read the boundary group whole, drop what is covered.
+        if let Some(bound) = position.bound_ts() {
+            match order {
+                Order::Desc => to = Some(to.map_or(bound, |t| t.min(bound))),
+                Order::Asc => from = Some(from.map_or(bound, |f| f.max(bound))),
+            }
+        }
+        let level = filters.levels().and_then(|s| s.single());
+        let limit = request.budget.clamp(1, PAGE);
+        let mut scanned: Vec<Value> = Vec::new();
+        let keep = |r: &LogRecord| filters.matches(r) && !position.covers(&r.key(), order);
+        let exhausted = loop {
+            let rows = self
+                .page((from, to), level, order, scanned.len(), limit, request.ctx)
+                .await?;
+            let short = rows.len() < limit;
+            scanned.extend(rows);
+            if short {
+                break true;
+            }
+            let stamp = |r: Option<&Value>| r.and_then(|r| r["ts"].as_i64());
+            let matched = scanned
+                .iter()
+                .filter_map(|r| decode(r, false))
+                .filter(keep)
+                .count();
+            let enough = scanned.len() >= request.budget || matched >= request.want;
+            if enough && stamp(scanned.first()) != stamp(scanned.last()) {
+                break false;
+            }
+        };
+        let mut records: Vec<LogRecord> = scanned
+            .iter()
+            .filter_map(|r| decode(r, query.include_raw))
+            .filter(keep)
+            .collect();
+        sort_records(&mut records, order);
+        let next = match scanned.last().and_then(|r| r["ts"].as_i64()) {
+            _ if exhausted => Position::finished(),
+            Some(_) if self.flaw == Flaw::SplitsTies && !records.is_empty() => {
+                Position::after(records[records.len() - 1].key(), None)
+            }
+            Some(last) => {
+                // The last group may go on in the next page: leave it whole.
+                records.retain(|r| r.timestamp_ms != last);
+                Position::group(last, None)
+            }
+            None => Position::finished(),
+        };
+        Ok(Batch {
+            records,
+            next,
+            scanned: scanned.len(),
+        })
+    }
+}
+
+struct FakeHarness {
+    sim: Sim,
+    _served: Served,
+    adapter: Arc<FakeAdapter>,
+}
+
+#[async_trait]
+impl Harness for FakeHarness {
+    fn adapter(&self) -> Arc<dyn Adapter> {
+        self.adapter.clone()
+    }
+
+    async fn snapshot(&self) -> Vec<LogRecord> {
+        let records = self.sim.records.lock().unwrap();
+        records.iter().filter_map(|r| decode(r, false)).collect()
+    }
+
+    async fn insert_new(&self, n: usize) {
+        self.sim.generate(n, &[now_ms() + 1]);
+    }
+
+    fn faults(&self) -> &Faults {
+        &self.sim.faults
+    }
+}
+
+struct FakeFactory(Flaw);
+
+#[async_trait]
+impl HarnessFactory for FakeFactory {
+    async fn start(&self, data: DataSet) -> Box<dyn Harness> {
+        let sim = Sim {
+            rng: Arc::new(Mutex::new(Some(SeededRng::new(data.seed)))),
+            ..Sim::default()
+        };
+        let now = now_ms();
+        let stamps: Vec<i64> = (0..data.distinct_timestamps.max(1) as i64)
+            .map(|i| now - 3_600_000 + i * 997)
+            .collect();
+        sim.generate(data.records, &stamps);
+        let served = serve_loopback(sim.router())
+            .await
+            .expect("serve the fake simulator");
+        let policy = UpstreamPolicy {
+            retries: 0,
+            timeout: Duration::from_secs(5),
+            ..UpstreamPolicy::default()
+        };
+        let adapter = Arc::new(FakeAdapter {
+            base: served.base_url(),
+            client: UpstreamClient::new(policy),
+            caps: Capabilities::new(&["start", "end", "level"]),
+            flaw: self.0,
+        });
+        Box::new(FakeHarness {
+            sim,
+            _served: served,
+            adapter,
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_correct_adapter_passes_the_whole_suite() {
+    run_conformance(&FakeFactory(Flaw::None)).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "matching record(s) never returned")]
+async fn splitting_a_tie_group_at_a_page_boundary_is_caught() {
+    run_conformance(&FakeFactory(Flaw::SplitsTies)).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "pushed reports \"q\", which is not in capabilities().pushdown")]
+async fn claiming_an_unpushed_filter_is_caught() {
+    run_conformance(&FakeFactory(Flaw::ClaimsSearch)).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "fault 503 with Retry-After: 2: expected Upstream")]
+async fn misreading_a_503_is_caught() {
+    run_conformance(&FakeFactory(Flaw::Misreads503)).await;
+}

@@ -1,0 +1,363 @@
+//! Following one query from the start to the end through an adapter,
+//! checking every batch against the fetch contract as it arrives, and
+//! comparing the whole with the reference matcher over a snapshot.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::Harness;
+use crate::adapter::{Adapter, FetchRequest};
+use crate::http::CallContext;
+use crate::position::Position;
+use crate::query::{Filters, Order, SourceQuery};
+use crate::record::{cmp_in_order, sort_records, Key, LogRecord};
+use crate::time::now_ms;
+
+/// Consecutive fetches that may return nothing and leave the position
+/// unchanged before the traversal counts as stuck.
+const MAX_STALLS: usize = 3;
+
+/// How many records of a list a message shows.
+const SHOWN: usize = 5;
+
+/// The context of an ordinary fetch: a deadline far enough away that only
+/// a hung adapter reaches it.
+pub fn normal_ctx() -> CallContext {
+    CallContext::new(Instant::now() + Duration::from_secs(30))
+}
+
+/// `filters` as the engine hands them to an adapter at the start of a
+/// traversal: `end` pinned to now (or kept when the client's is earlier).
+pub fn pinned_query(filters: Filters, order: Order) -> SourceQuery {
+    let now = now_ms();
+    let mut filters = filters;
+    filters.end = Some(filters.end.map_or(now, |end| end.min(now)));
+    SourceQuery {
+        filters,
+        order,
+        include_raw: false,
+    }
+}
+
+/// What a traversal of `query` must yield over `snapshot`: the matching
+/// records in traversal order, without `raw`.
+pub fn reference(snapshot: &[LogRecord], query: &SourceQuery) -> Vec<LogRecord> {
+    let mut records: Vec<LogRecord> = snapshot
+        .iter()
+        .filter(|r| query.filters.matches(r))
+        .map(|r| LogRecord {
+            raw: None,
+            ..r.clone()
+        })
+        .collect();
+    sort_records(&mut records, query.order);
+    records
+}
+
+/// The filters as a short readable line (`start=.. level=INFO,WARN q="x"`).
+pub fn describe(filters: &Filters) -> String {
+    let mut parts = Vec::new();
+    if let Some(start) = filters.start {
+        parts.push(format!("start={start}"));
+    }
+    if let Some(end) = filters.end {
+        parts.push(format!("end={end}"));
+    }
+    if let Some(levels) = filters.level {
+        let names: Vec<&str> = levels.iter().map(|l| l.as_str()).collect();
+        parts.push(format!("level={}", names.join(",")));
+    }
+    if let Some(min) = filters.min_level {
+        parts.push(format!("min_level={min}"));
+    }
+    if let Some(q) = &filters.q {
+        parts.push(format!("q={q:?}"));
+    }
+    if let Some(service) = &filters.service {
+        parts.push(format!("service={service:?}"));
+    }
+    if let Some(user) = &filters.user_id {
+        parts.push(format!("user_id={user:?}"));
+    }
+    for (name, value) in &filters.attrs {
+        parts.push(format!("attr.{name}={value:?}"));
+    }
+    if parts.is_empty() {
+        "no filters".to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// One traversal to drive: the query, the fetch sizes, and how many
+/// records to write upstream after each fetch.
+#[derive(Debug, Clone)]
+pub struct Traversal<'a> {
+    pub query: &'a SourceQuery,
+    pub want: usize,
+    pub budget: usize,
+    /// Records written with `Harness::insert_new` after every fetch
+    /// (only [`assert_traversal`] does that; it has the harness).
+    pub insert_per_fetch: usize,
+    /// A name for messages (the order, sizes and filters are added).
+    pub name: String,
+}
+
+impl<'a> Traversal<'a> {
+    pub fn new(query: &'a SourceQuery, want: usize, budget: usize) -> Self {
+        Traversal {
+            query,
+            want,
+            budget,
+            insert_per_fetch: 0,
+            name: String::from("traversal"),
+        }
+    }
+
+    fn label(&self, kind: &str) -> String {
+        let mut label = format!(
+            "conformance [{kind}] {} (order={} want={} budget={}",
+            self.name,
+            self.query.order.as_str(),
+            self.want,
+            self.budget
+        );
+        if self.insert_per_fetch > 0 {
+            let _ = write!(label, " inserting {} per fetch", self.insert_per_fetch);
+        }
+        if self.query.include_raw {
+            label.push_str(" include_raw");
+        }
+        let _ = write!(label, ", {})", describe(&self.query.filters));
+        label
+    }
+}
+
+/// Follows `query` from `Position::start()` until `next.done`, checking
+/// each batch (records strictly after the position, in order, matching,
+/// covered by `next`; progress), and returns every record, in order.
+pub async fn traverse(
+    adapter: &dyn Adapter,
+    query: &SourceQuery,
+    want: usize,
+    budget: usize,
+) -> Vec<LogRecord> {
+    drive(
+        adapter,
+        &Traversal::new(query, want, budget),
+        None,
+        None,
+        20_000,
+    )
+    .await
+}
+
+/// Takes a snapshot, follows the traversal through the harness's adapter
+/// (inserting between fetches if asked), and asserts it yields exactly the
+/// reference over the snapshot; also that no `next` ever passes a matching
+/// record not yet returned. Returns the records.
+pub async fn assert_traversal(harness: &dyn Harness, traversal: &Traversal<'_>) -> Vec<LogRecord> {
+    let adapter = harness.adapter();
+    let label = traversal.label(adapter.kind());
+    let snapshot = harness.snapshot().await;
+    check_unique_keys(&snapshot, &label);
+    let expected = reference(&snapshot, traversal.query);
+    let inserts = (traversal.insert_per_fetch > 0).then_some(harness);
+    let max_fetches = 8 * (snapshot.len() + 16);
+    let got = drive(&*adapter, traversal, Some(&expected), inserts, max_fetches).await;
+    if let Some(problem) = difference(&got, &expected) {
+        panic!("{label}: {problem}");
+    }
+    got
+}
+
+fn check_unique_keys(snapshot: &[LogRecord], label: &str) {
+    let mut keys = HashSet::new();
+    for record in snapshot {
+        if !keys.insert(record.key()) {
+            panic!(
+                "{label}: the snapshot holds two records with key {}; native ids must be unique \
+                 within a source, or no traversal can tell them apart",
+                show_key(&record.key())
+            );
+        }
+    }
+}
+
+async fn drive(
+    adapter: &dyn Adapter,
+    traversal: &Traversal<'_>,
+    expected: Option<&[LogRecord]>,
+    inserts: Option<&dyn Harness>,
+    max_fetches: usize,
+) -> Vec<LogRecord> {
+    let label = traversal.label(adapter.kind());
+    let query = traversal.query;
+    let order = query.order;
+    let expected_keys: Vec<Key> = expected
+        .unwrap_or_default()
+        .iter()
+        .map(LogRecord::key)
+        .collect();
+    let mut position = Position::start();
+    let mut returned: Vec<LogRecord> = Vec::new();
+    let mut seen: HashSet<Key> = HashSet::new();
+    let mut stalls = 0;
+    for fetch in 1.. {
+        if fetch > max_fetches {
+            panic!(
+                "{label}: no end after {max_fetches} fetches ({} records returned, position {position:?})",
+                returned.len()
+            );
+        }
+        let ctx = normal_ctx();
+        let request = FetchRequest {
+            query,
+            position: &position,
+            want: traversal.want,
+            budget: traversal.budget,
+            ctx: &ctx,
+        };
+        let batch = match adapter.fetch(request).await {
+            Ok(batch) => batch,
+            Err(e) => panic!("{label}: fetch {fetch} from {position:?} failed: {e} ({e:?})"),
+        };
+        let at = format!("{label}: fetch {fetch} from {position:?}");
+        let mut previous: Option<Key> = None;
+        for mut record in batch.records {
+            let key = record.key();
+            let shown = show_key(&key);
+            if position.covers(&key, order) {
+                panic!("{at}: returned {shown}, which that position already covers");
+            }
+            if let Some(prev) = &previous {
+                if cmp_in_order(prev, &key, order).is_ge() {
+                    panic!(
+                        "{at}: records out of {} order: {} then {shown}",
+                        order.as_str(),
+                        show_key(prev)
+                    );
+                }
+            }
+            if !batch.next.covers(&key, order) {
+                panic!(
+                    "{at}: next {:?} does not cover returned {shown}",
+                    batch.next
+                );
+            }
+            if !query.filters.matches(&record) {
+                panic!("{at}: returned {shown}, which does not match the filters: {record:?}");
+            }
+            if !seen.insert(key.clone()) {
+                panic!("{at}: returned {shown} a second time");
+            }
+            match (query.include_raw, record.raw.take()) {
+                (true, Some(Value::Object(_))) | (false, None) => {}
+                (true, other) => {
+                    panic!("{at}: include_raw is set but {shown} has raw {other:?}, not an object")
+                }
+                (false, Some(_)) => panic!("{at}: {shown} carries raw although include_raw is off"),
+            }
+            previous = Some(key);
+            returned.push(record);
+        }
+        // The frontier may pass only what was returned: every matching
+        // record still pending must sort strictly after `next`.
+        let skipped: Vec<&Key> = expected_keys
+            .iter()
+            .filter(|k| !seen.contains(*k) && batch.next.covers(k, order))
+            .collect();
+        if !skipped.is_empty() {
+            panic!(
+                "{at}: next {:?} passes {} matching record(s) never returned (they would be lost): {}",
+                batch.next,
+                skipped.len(),
+                show_keys(skipped.into_iter())
+            );
+        }
+        if previous.is_none() && batch.next == position {
+            stalls += 1;
+            if stalls >= MAX_STALLS {
+                panic!("{at}: {MAX_STALLS} fetches in a row returned nothing and did not move the position");
+            }
+        } else {
+            stalls = 0;
+        }
+        if let Some(harness) = inserts {
+            harness.insert_new(traversal.insert_per_fetch).await;
+        }
+        if batch.next.done {
+            break;
+        }
+        position = batch.next;
+    }
+    returned
+}
+
+/// Why `got` is not `expected`, in a line or two; `None` when equal.
+fn difference(got: &[LogRecord], expected: &[LogRecord]) -> Option<String> {
+    if got == expected {
+        return None;
+    }
+    let got_keys: HashSet<Key> = got.iter().map(LogRecord::key).collect();
+    let expected_keys: HashSet<Key> = expected.iter().map(LogRecord::key).collect();
+    let missing: Vec<Key> = expected
+        .iter()
+        .map(LogRecord::key)
+        .filter(|k| !got_keys.contains(k))
+        .collect();
+    let extra: Vec<Key> = got
+        .iter()
+        .map(LogRecord::key)
+        .filter(|k| !expected_keys.contains(k))
+        .collect();
+    let mut text = format!(
+        "the traversal returned {} records, the reference over the snapshot has {}",
+        got.len(),
+        expected.len()
+    );
+    if !missing.is_empty() {
+        let _ = write!(
+            text,
+            "; missing {}: {}",
+            missing.len(),
+            show_keys(missing.iter())
+        );
+    }
+    if !extra.is_empty() {
+        let _ = write!(
+            text,
+            "; not in the reference {}: {}",
+            extra.len(),
+            show_keys(extra.iter())
+        );
+    }
+    if missing.is_empty() && extra.is_empty() {
+        // Same keys, so some record's fields differ from the snapshot's.
+        if let Some((g, e)) = got.iter().zip(expected).find(|(g, e)| g != e) {
+            let _ = write!(
+                text,
+                "; record {} differs from the snapshot:\n  returned {g:?}\n  snapshot {e:?}",
+                show_key(&g.key())
+            );
+        }
+    }
+    Some(text)
+}
+
+fn show_key(key: &Key) -> String {
+    format!("({}, {:?})", key.timestamp_ms, key.native_id)
+}
+
+fn show_keys<'k>(keys: impl Iterator<Item = &'k Key>) -> String {
+    let keys: Vec<&Key> = keys.collect();
+    let mut text: Vec<String> = keys.iter().take(SHOWN).map(|k| show_key(k)).collect();
+    if keys.len() > SHOWN {
+        text.push(format!("and {} more", keys.len() - SHOWN));
+    }
+    text.join(", ")
+}
