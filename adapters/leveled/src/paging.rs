@@ -1,0 +1,311 @@
+//! Keyset paging over an API that only offers `offset`/`limit`, answers
+//! newest first, and breaks timestamp ties arbitrarily (per request).
+//!
+//! Every request is bounded by the position's timestamp (inclusive, so the
+//! boundary group is re-read whole) and what the position covers is
+//! dropped by key; offsets only ever count from a time bound, so a page at
+//! any depth of a traversal costs the same as the first. Only whole
+//! timestamp groups are taken from an answer: the group cut by the page
+//! edge is read again by the next request.
+//!
+//! Cost per step (one step = one page of up to 100 entries):
+//! - `desc`: one request, `endDate` = the bound, `offset=0`; a page
+//!   re-reads the group it was cut in.
+//! - `asc`: the API has no ascending order, so the oldest entries of the
+//!   window `[startDate = bound, endDate = pinned end]` are its *last* page:
+//!   `offset = total - 100`. `total` comes from the previous answer and
+//!   travels in the position's `hint`; when it is right a step is one
+//!   request, when not (first page of a window over 100 entries, or logs
+//!   that arrived late inside the window) the answer's own `total` fixes
+//!   the offset and a second request lands. The provider may pay for the
+//!   large offset on its side; loggate reads 100 entries per request.
+//! - A group of more than 100 entries sharing one timestamp cannot be
+//!   paged by offset when ties reorder per request: it is read as the
+//!   window `[t, t]` in repeated sweeps and unioned by id until `total`
+//!   distinct entries are in hand (at most `16 * pages + 16` requests,
+//!   then it warns and goes on with what it has).
+
+use std::collections::BTreeMap;
+
+use loggate_core::record::sort_records;
+use loggate_core::{Batch, FetchRequest, LogRecord, Position, SourceError};
+
+use crate::adapter::{LeveledAdapter, Page};
+use crate::translate::{Window, PAGE_LIMIT};
+
+/// Requests spent looking for the last page of a window whose `total`
+/// keeps moving.
+const LANDING_ATTEMPTS: usize = 4;
+
+/// What one fetch has gathered so far.
+struct Run<'a> {
+    request: FetchRequest<'a>,
+    records: Vec<LogRecord>,
+    scanned: u64,
+}
+
+impl<'a> Run<'a> {
+    fn new(request: FetchRequest<'a>) -> Self {
+        Run {
+            request,
+            records: Vec::new(),
+            scanned: 0,
+        }
+    }
+
+    /// Nothing to ask the upstream: the source is done or nothing can match.
+    fn nothing_to_do(&self) -> bool {
+        self.request.position.done || self.request.query.filters.is_unsatisfiable()
+    }
+
+    /// Offers whole timestamp groups in traversal order; true once `want`
+    /// records are in hand (the last one then bounds the position).
+    fn offer_all(&mut self, mut complete: Vec<LogRecord>) -> bool {
+        let order = self.request.query.order;
+        sort_records(&mut complete, order);
+        for record in complete {
+            if self.request.position.covers(&record.key(), order)
+                || !self.request.query.filters.matches(&record)
+            {
+                continue;
+            }
+            self.records.push(record);
+            if self.records.len() >= self.request.want.max(1) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn last_key_position(&self, hint: Option<u64>) -> Position {
+        match self.records.last() {
+            Some(record) => Position::after(record.key(), hint),
+            None => self.request.position.clone(),
+        }
+    }
+
+    fn over_budget(&self) -> bool {
+        self.scanned >= self.request.budget as u64
+    }
+
+    fn finish(self, next: Position) -> Batch {
+        Batch {
+            records: self.records,
+            next,
+            scanned: self.scanned as usize,
+        }
+    }
+
+    fn record_page(&mut self, page: &Page) {
+        self.scanned += page.returned;
+    }
+}
+
+fn none_readable(page: &Page) -> SourceError {
+    SourceError::Decode(format!("none of the {} logs in a page was readable", page.returned))
+}
+
+/// Newest first: windows `[start, bound]`, each request from offset 0.
+pub(crate) async fn fetch_desc(
+    adapter: &LeveledAdapter,
+    request: FetchRequest<'_>,
+) -> Result<Batch, SourceError> {
+    let mut run = Run::new(request);
+    if run.nothing_to_do() {
+        return Ok(run.finish(Position::finished()));
+    }
+    let filters = &request.query.filters;
+    let bound = request.position.bound_ts();
+    let mut window = Window {
+        start: filters.start,
+        end: min_some(filters.end, bound),
+    };
+    loop {
+        if window.is_empty() {
+            return Ok(run.finish(Position::finished()));
+        }
+        let page = adapter.page(&request, window, 0, PAGE_LIMIT).await?;
+        run.record_page(&page);
+        let (Some(newest), Some(oldest)) = (page.records.first(), page.records.last()) else {
+            if page.last {
+                return Ok(run.finish(Position::finished()));
+            }
+            return Err(none_readable(&page));
+        };
+        let (newest, oldest) = (newest.timestamp_ms, oldest.timestamp_ms);
+        let (complete, next_end) = if page.last {
+            (page.records, None)
+        } else if newest == oldest {
+            let group = read_group(adapter, &request, &mut run, oldest).await?;
+            (group, Some(oldest.saturating_sub(1)))
+        } else {
+            // The oldest group may go on in the next page: leave it whole.
+            let complete = page.records.into_iter().filter(|r| r.timestamp_ms > oldest).collect();
+            (complete, Some(oldest))
+        };
+        if run.offer_all(complete) {
+            let next = run.last_key_position(None);
+            return Ok(run.finish(next));
+        }
+        let Some(end) = next_end else {
+            return Ok(run.finish(Position::finished()));
+        };
+        window.end = Some(end);
+        if run.over_budget() {
+            return Ok(run.finish(Position::group(end, None)));
+        }
+    }
+}
+
+/// Oldest first: the last page of the window `[bound, end]`.
+pub(crate) async fn fetch_asc(
+    adapter: &LeveledAdapter,
+    request: FetchRequest<'_>,
+) -> Result<Batch, SourceError> {
+    let mut run = Run::new(request);
+    if run.nothing_to_do() {
+        return Ok(run.finish(Position::finished()));
+    }
+    let filters = &request.query.filters;
+    let mut window = Window {
+        start: max_some(filters.start, request.position.bound_ts()),
+        end: filters.end,
+    };
+    let mut expected_total = request.position.hint;
+    loop {
+        if window.is_empty() {
+            return Ok(run.finish(Position::finished()));
+        }
+        let Some((page, offset)) = land_on_tail(adapter, &request, &mut run, window, expected_total).await?
+        else {
+            return Ok(run.finish(Position::finished()));
+        };
+        let total = page.total;
+        let (Some(newest), Some(oldest)) = (page.records.first(), page.records.last()) else {
+            if offset == 0 {
+                return Ok(run.finish(Position::finished()));
+            }
+            return Err(none_readable(&page));
+        };
+        let (newest, oldest) = (newest.timestamp_ms, oldest.timestamp_ms);
+        let (complete, next_start) = if offset == 0 {
+            (page.records, None)
+        } else if newest == oldest {
+            let group = read_group(adapter, &request, &mut run, newest).await?;
+            (group, Some(newest.saturating_add(1)))
+        } else {
+            // The newest group may go on before this page: leave it whole.
+            let complete = page.records.into_iter().filter(|r| r.timestamp_ms < newest).collect();
+            (complete, Some(newest))
+        };
+        // Entries of the window older than a timestamp are all in `complete`,
+        // so the next window's total can be predicted from it.
+        let timestamps: Vec<i64> = complete.iter().map(|r| r.timestamp_ms).collect();
+        let remaining_from = |ts: i64| total.saturating_sub(timestamps.iter().filter(|t| **t < ts).count() as u64);
+        if run.offer_all(complete) {
+            let hint = run.records.last().map(|r| remaining_from(r.timestamp_ms));
+            let next = run.last_key_position(hint);
+            return Ok(run.finish(next));
+        }
+        let Some(start) = next_start else {
+            return Ok(run.finish(Position::finished()));
+        };
+        window.start = Some(start);
+        expected_total = Some(remaining_from(start));
+        if run.over_budget() {
+            return Ok(run.finish(Position::group(start, expected_total)));
+        }
+    }
+}
+
+/// Requests the window's last page until an answer proves it reaches the
+/// window's oldest entry (`offset + returned >= total`). `None` when the
+/// window is empty; also returns the offset the page was read at.
+async fn land_on_tail(
+    adapter: &LeveledAdapter,
+    request: &FetchRequest<'_>,
+    run: &mut Run<'_>,
+    window: Window,
+    expected_total: Option<u64>,
+) -> Result<Option<(Page, u64)>, SourceError> {
+    let mut guess = expected_total;
+    let mut limit = PAGE_LIMIT;
+    for _ in 0..LANDING_ATTEMPTS {
+        let offset = guess.map_or(0, |total| total.saturating_sub(limit));
+        let page = adapter.page(request, window, offset, limit).await?;
+        run.record_page(&page);
+        if page.total == 0 || (page.returned == 0 && offset == 0) {
+            return Ok(None);
+        }
+        // A short page is not trusted here: only `total` proves the page
+        // reaches the end, and a server capping `limit` silently would
+        // otherwise hide the oldest entries.
+        if page.returned > 0 && offset + page.returned >= page.total {
+            return Ok(Some((page, offset)));
+        }
+        limit = limit.min(page.limit);
+        if page.returned > 0 && page.returned < limit {
+            limit = page.returned;
+        }
+        guess = Some(page.total);
+    }
+    Err(SourceError::Decode(
+        "the window's total kept changing; could not reach its oldest logs".into(),
+    ))
+}
+
+/// Every entry sharing timestamp `ts` (that the pushed filters select),
+/// for groups larger than a page.
+async fn read_group(
+    adapter: &LeveledAdapter,
+    request: &FetchRequest<'_>,
+    run: &mut Run<'_>,
+    ts: i64,
+) -> Result<Vec<LogRecord>, SourceError> {
+    let window = Window {
+        start: Some(ts),
+        end: Some(ts),
+    };
+    let mut union: BTreeMap<String, LogRecord> = BTreeMap::new();
+    let (mut offset, mut requests, mut most_bad) = (0u64, 0u64, 0u64);
+    loop {
+        let page = adapter.page(request, window, offset, PAGE_LIMIT).await?;
+        run.record_page(&page);
+        requests += 1;
+        most_bad = most_bad.max(page.bad);
+        for record in page.records.into_iter().filter(|r| r.timestamp_ms == ts) {
+            union.entry(record.native_id.clone()).or_insert(record);
+        }
+        if union.len() as u64 + most_bad >= page.total || page.returned == 0 && offset == 0 {
+            break;
+        }
+        if requests >= 16 * page.total.div_ceil(PAGE_LIMIT) + 16 {
+            tracing::warn!(
+                timestamp_ms = ts,
+                total = page.total,
+                read = union.len(),
+                "gave up reading a tie group larger than a page; some of its logs may be missing"
+            );
+            break;
+        }
+        offset += page.returned.max(1);
+        if offset >= page.total {
+            offset = 0;
+        }
+    }
+    Ok(union.into_values().collect())
+}
+
+fn min_some(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_some(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}

@@ -1,0 +1,336 @@
+//! A simulator of the leveled-log API, written from its documentation
+//! (`shared/providers/leveled-get-logs.txt`) and the known quirks:
+//! - `GET /logs` with `Authorization: Bearer <token>`; a missing or wrong
+//!   token gets the documented 401 body.
+//! - `limit` 1..=100 (default 50; the maximum is undocumented, 100 here),
+//!   `offset` (default 0), `startDate`/`endDate` ISO 8601 and inclusive,
+//!   `level` one of DEBUG, INFO, WARN, ERROR, FATAL (exact), `service`
+//!   exact, `search` a substring of `message` (case-insensitive unless
+//!   switched). Bad values get 400 with a `{"status":"error"}` body.
+//! - Newest first with no tie-breaker: entries sharing a timestamp are
+//!   shuffled anew for every request, as a database without a tie-breaker
+//!   may do, so offset paging across a tie is unreliable.
+//! - `nextOffset` on the last page in any of its three observed forms.
+//! - Timestamps in the documented form (whole seconds, `Z`) or, switched,
+//!   with milliseconds. Faults, latency and the request log come from
+//!   [`Faults`].
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use loggate_core::sim::{Faults, SeededRng};
+use loggate_core::time::{now_ms, parse_rfc3339_ms};
+use loggate_core::LogRecord;
+use serde_json::{json, Value};
+
+use crate::sim_data;
+
+/// The documented 401 body, verbatim.
+pub const UNAUTHORIZED_MESSAGE: &str = "Authentication required. Please provide a valid API key or token.";
+
+/// How `nextOffset` looks on the last page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NextOffsetForm {
+    /// `"nextOffset": null`.
+    #[default]
+    Null,
+    /// No `nextOffset` key.
+    Absent,
+    /// `offset + limit`, as on every other page.
+    OffsetPlusLimit,
+}
+
+/// The simulator's data set and switches.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub records: usize,
+    pub now_ms: i64,
+    pub span_ms: i64,
+    /// Caps the number of distinct timestamps (default: a third of `records`).
+    pub distinct_timestamps: Option<usize>,
+    pub token: String,
+    pub next_offset: NextOffsetForm,
+    /// `search` matches case-sensitively (the provider leaves it open).
+    pub search_case_sensitive: bool,
+    /// Timestamps with milliseconds instead of the documented whole seconds.
+    pub millis: bool,
+    /// The largest `limit` accepted.
+    pub max_limit: u64,
+}
+
+impl SimConfig {
+    /// 2,500 entries over the last 7 days on 800 distinct seconds.
+    pub fn demo(now_ms: i64) -> Self {
+        SimConfig {
+            seed: 0x1e7e_1ed,
+            records: 2500,
+            now_ms,
+            span_ms: 7 * 24 * 3_600_000,
+            distinct_timestamps: Some(800),
+            token: "leveled-demo-token".to_string(),
+            next_offset: NextOffsetForm::Null,
+            search_case_sensitive: false,
+            millis: false,
+            max_limit: 100,
+        }
+    }
+}
+
+struct Stored {
+    timestamp_ms: Option<i64>,
+    raw: Value,
+}
+
+struct SimState {
+    config: SimConfig,
+    entries: Vec<Stored>,
+    /// Seeds the per-request tie shuffle.
+    requests: u64,
+    rng: SeededRng,
+}
+
+/// A running simulator's handle; clones share the data.
+#[derive(Clone)]
+pub struct LeveledSim {
+    state: Arc<Mutex<SimState>>,
+    faults: Faults,
+}
+
+impl LeveledSim {
+    pub fn new(config: SimConfig) -> Self {
+        let distinct = config.distinct_timestamps.unwrap_or(config.records / 3).max(1);
+        let raw = sim_data::generate(
+            config.seed,
+            config.records,
+            distinct,
+            config.now_ms,
+            config.span_ms,
+            config.millis,
+        );
+        let entries = raw.into_iter().map(stored).collect();
+        LeveledSim {
+            state: Arc::new(Mutex::new(SimState {
+                rng: SeededRng::new(config.seed ^ 0x5eed_1a7e),
+                config,
+                entries,
+                requests: 0,
+            })),
+            faults: Faults::default(),
+        }
+    }
+
+    /// `GET /logs`, behind the fault switches.
+    pub fn router(&self) -> Router {
+        let router = Router::new().route("/logs", get(get_logs)).with_state(self.clone());
+        self.faults.layer(router)
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Writes `n` entries sharing one timestamp strictly after both the
+    /// wall clock and every stored entry (the next whole second unless
+    /// `millis`).
+    pub fn insert_new(&self, n: usize) {
+        let mut state = self.lock();
+        let latest = state.entries.iter().filter_map(|e| e.timestamp_ms).max();
+        let after = latest.unwrap_or(i64::MIN).max(now_ms()).max(state.config.now_ms);
+        let unit = if state.config.millis { 1 } else { 1000 };
+        let ts = (after.div_euclid(unit) + 1) * unit;
+        let millis = state.config.millis;
+        for _ in 0..n {
+            let raw = sim_data::entry(&mut state.rng, ts, millis);
+            state.entries.push(stored(raw));
+        }
+    }
+
+    /// Stores one native entry verbatim.
+    pub fn insert(&self, raw: Value) {
+        self.lock().entries.push(stored(raw));
+    }
+
+    pub fn raw_records(&self) -> Vec<Value> {
+        self.lock().entries.iter().map(|e| e.raw.clone()).collect()
+    }
+
+    /// Every entry, mapped as the adapter maps it (ids disambiguated over
+    /// the whole data set), `raw` left out.
+    pub fn snapshot(&self) -> Vec<LogRecord> {
+        crate::translate::map_entries(&self.raw_records(), false).0
+    }
+
+    pub fn set_next_offset_form(&self, form: NextOffsetForm) {
+        self.lock().config.next_offset = form;
+    }
+
+    pub fn set_search_case_sensitive(&self, sensitive: bool) {
+        self.lock().config.search_case_sensitive = sensitive;
+    }
+
+    pub fn set_millis(&self, millis: bool) {
+        self.lock().config.millis = millis;
+    }
+
+    pub fn token(&self) -> String {
+        self.lock().config.token.clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SimState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn stored(raw: Value) -> Stored {
+    let timestamp_ms = raw.get("timestamp").and_then(Value::as_str).and_then(parse_rfc3339_ms);
+    Stored { timestamp_ms, raw }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"status": "error", "message": message}))).into_response()
+}
+
+/// The parsed, validated query.
+struct LogsQuery {
+    limit: u64,
+    offset: u64,
+    start: Option<i64>,
+    end: Option<i64>,
+    level: Option<String>,
+    service: Option<String>,
+    search: Option<String>,
+}
+
+fn parse_query(raw: &str, max_limit: u64) -> Result<LogsQuery, Response> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
+    let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let limit = match get("limit") {
+        None => 50,
+        Some(text) => match text.parse::<u64>() {
+            Ok(limit) if (1..=max_limit).contains(&limit) => limit,
+            _ => {
+                let message = format!("Invalid 'limit' parameter. Must be an integer between 1 and {max_limit}.");
+                return Err(error(StatusCode::BAD_REQUEST, &message));
+            }
+        },
+    };
+    let offset = match get("offset").map(|t| t.parse::<u64>()) {
+        None => 0,
+        Some(Ok(offset)) => offset,
+        Some(Err(_)) => {
+            let message = "Invalid 'offset' parameter. Must be a non-negative integer.";
+            return Err(error(StatusCode::BAD_REQUEST, message));
+        }
+    };
+    let date = |name: &str| match get(name) {
+        None => Ok(None),
+        Some(text) => parse_rfc3339_ms(&text).map(Some).ok_or_else(|| {
+            let message =
+                format!("Invalid date format for '{name}'. Please use ISO 8601 format (YYYY-MM-DDTHH:MM:SSZ).");
+            error(StatusCode::BAD_REQUEST, &message)
+        }),
+    };
+    let (start, end) = (date("startDate")?, date("endDate")?);
+    let level = get("level");
+    if let Some(level) = &level {
+        if !["DEBUG", "INFO", "WARN", "ERROR", "FATAL"].contains(&level.as_str()) {
+            let message = "Invalid 'level' parameter. Possible values: DEBUG, INFO, WARN, ERROR, FATAL.";
+            return Err(error(StatusCode::BAD_REQUEST, message));
+        }
+    }
+    Ok(LogsQuery {
+        limit,
+        offset,
+        start,
+        end,
+        level,
+        service: get("service"),
+        search: get("search"),
+    })
+}
+
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    match value.split_once(' ') {
+        Some((scheme, given)) => scheme.eq_ignore_ascii_case("bearer") && given == token,
+        None => false,
+    }
+}
+
+async fn get_logs(State(sim): State<LeveledSim>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let mut state = sim.lock();
+    if !authorized(&headers, &state.config.token) {
+        return error(StatusCode::UNAUTHORIZED, UNAUTHORIZED_MESSAGE);
+    }
+    let query = match parse_query(query.as_deref().unwrap_or(""), state.config.max_limit) {
+        Ok(query) => query,
+        Err(response) => return response,
+    };
+    let case_sensitive = state.config.search_case_sensitive;
+    state.requests += 1;
+    let mut rng = SeededRng::new(state.config.seed ^ state.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut matching: Vec<(i64, &Value)> = state
+        .entries
+        .iter()
+        .filter(|e| selects(&query, e, case_sensitive))
+        .map(|e| (e.timestamp_ms.unwrap_or(i64::MIN), &e.raw))
+        .collect();
+    matching.sort_by(|a, b| b.0.cmp(&a.0));
+    shuffle_ties(&mut matching, &mut rng);
+    let total = matching.len() as u64;
+    let logs: Vec<Value> = matching
+        .iter()
+        .skip(query.offset as usize)
+        .take(query.limit as usize)
+        .map(|(_, raw)| (*raw).clone())
+        .collect();
+    let next = query.offset + query.limit;
+    let mut pagination = json!({"total": total, "limit": query.limit, "offset": query.offset});
+    match (next < total, state.config.next_offset) {
+        (true, _) | (false, NextOffsetForm::OffsetPlusLimit) => pagination["nextOffset"] = json!(next),
+        (false, NextOffsetForm::Null) => pagination["nextOffset"] = Value::Null,
+        (false, NextOffsetForm::Absent) => {}
+    }
+    Json(json!({"status": "success", "data": {"logs": logs, "pagination": pagination}})).into_response()
+}
+
+fn selects(query: &LogsQuery, entry: &Stored, case_sensitive: bool) -> bool {
+    let text = |name: &str| entry.raw.get(name).and_then(Value::as_str);
+    let in_window = match (query.start.is_some() || query.end.is_some(), entry.timestamp_ms) {
+        (false, _) => true,
+        (true, None) => false,
+        (true, Some(ts)) => query.start.is_none_or(|s| ts >= s) && query.end.is_none_or(|e| ts <= e),
+    };
+    in_window
+        && query.level.as_deref().is_none_or(|l| text("level") == Some(l))
+        && query.service.as_deref().is_none_or(|s| text("service") == Some(s))
+        && query.search.as_deref().is_none_or(|needle| {
+            let message = text("message").unwrap_or_default();
+            if case_sensitive {
+                message.contains(needle)
+            } else {
+                message.to_lowercase().contains(&needle.to_lowercase())
+            }
+        })
+}
+
+/// Fisher-Yates within every run of equal timestamps.
+fn shuffle_ties(entries: &mut [(i64, &Value)], rng: &mut SeededRng) {
+    let mut start = 0;
+    while start < entries.len() {
+        let ts = entries[start].0;
+        let end = start + entries[start..].iter().take_while(|e| e.0 == ts).count();
+        for i in (start + 1..end).rev() {
+            let j = start + rng.below((i - start + 1) as u64) as usize;
+            entries.swap(i, j);
+        }
+        start = end;
+    }
+}

@@ -1,0 +1,219 @@
+//! Pure translations: native log entries to [`LogRecord`]s (spec §3, the
+//! `leveled` column) and unified filters to the native query parameters.
+//!
+//! Records carry no id, so the native id is a content hash: the first 16
+//! hex digits of the SHA-256 of a canonical JSON array
+//! `[timestamp_ms, level, service, message, details]` (object keys sorted,
+//! absent fields as `null`). Records with identical content are
+//! indistinguishable; the 2nd, 3rd, ... copy within one slice gets `-2`,
+//! `-3`, ... appended. That is stable across fetches as long as the slice
+//! holds the whole group of records sharing the timestamp (identical
+//! content implies an identical timestamp, and every filter treats the
+//! copies alike), and the adapter only ever emits whole groups read in one
+//! response (or unioned by [`crate::paging`] for groups larger than a page).
+
+use std::collections::HashMap;
+
+use loggate_core::query::Filters;
+use loggate_core::time::{format_ms, parse_rfc3339_ms};
+use loggate_core::{Level, LogRecord};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+/// The largest `limit` the provider accepts (undocumented; 100 as far as
+/// is known).
+pub const PAGE_LIMIT: u64 = 100;
+
+/// Levels whose native `level` filter is exact for loggate's mapping.
+/// INFO is missing on purpose: an unknown native level (`NOTICE`) maps to
+/// INFO, and the native `level=INFO` would not return it. TRACE has no
+/// native value.
+pub const PUSHABLE_LEVELS: [Level; 4] = [Level::Debug, Level::Warn, Level::Error, Level::Fatal];
+
+/// The inclusive time window of one native request (epoch ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Window {
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+}
+
+impl Window {
+    /// True when no timestamp fits.
+    pub fn is_empty(&self) -> bool {
+        matches!((self.start, self.end), (Some(s), Some(e)) if s > e)
+    }
+}
+
+/// The one native level to send, when the query's levels reduce to a
+/// single pushable one.
+pub fn pushed_level(filters: &Filters) -> Option<Level> {
+    filters
+        .levels()?
+        .single()
+        .filter(|level| PUSHABLE_LEVELS.contains(level))
+}
+
+/// The names of the set filters the native request evaluates.
+pub fn pushed_names(filters: &Filters, search_pushdown: bool) -> Vec<String> {
+    let level_pushed = pushed_level(filters).is_some();
+    filters
+        .names()
+        .into_iter()
+        .filter(|name| match name.as_str() {
+            "start" | "end" | "service" => true,
+            "level" | "min_level" => level_pushed,
+            "q" => search_pushdown,
+            _ => false,
+        })
+        .collect()
+}
+
+/// The query parameters of one `GET /logs`, in a fixed order. Dates are
+/// UTC with milliseconds; the provider treats both as inclusive.
+pub fn request_params(
+    filters: &Filters,
+    window: Window,
+    offset: u64,
+    limit: u64,
+    search_pushdown: bool,
+) -> Vec<(&'static str, String)> {
+    let mut params = vec![
+        ("limit", limit.clamp(1, PAGE_LIMIT).to_string()),
+        ("offset", offset.to_string()),
+    ];
+    if let Some(start) = window.start {
+        params.push(("startDate", format_ms(start)));
+    }
+    if let Some(end) = window.end {
+        params.push(("endDate", format_ms(end)));
+    }
+    if let Some(level) = pushed_level(filters) {
+        params.push(("level", level.as_str().to_string()));
+    }
+    if let Some(service) = &filters.service {
+        params.push(("service", service.clone()));
+    }
+    if let (true, Some(q)) = (search_pushdown, &filters.q) {
+        params.push(("search", q.clone()));
+    }
+    params
+}
+
+/// Maps one native entry. The native id is the bare content hash;
+/// [`assign_occurrence_ids`] disambiguates copies. Errors say why the
+/// entry cannot be placed (it is then skipped).
+pub fn map_entry(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
+    let object = raw.as_object().ok_or("log entry is not an object")?;
+    let timestamp = object
+        .get("timestamp")
+        .and_then(Value::as_str)
+        .ok_or("log entry has no timestamp string")?;
+    let timestamp_ms =
+        parse_rfc3339_ms(timestamp).ok_or_else(|| format!("unreadable timestamp {timestamp:?}"))?;
+    let native_level = object.get("level");
+    let known = native_level.and_then(Value::as_str).and_then(known_level);
+    let details = object.get("details").and_then(Value::as_object);
+    let mut attributes = details.cloned().unwrap_or_default();
+    if let (None, Some(original)) = (known, native_level.filter(|v| !v.is_null())) {
+        // The spec keeps an unknown level here, over a `details.level`.
+        attributes.insert("level".to_string(), original.clone());
+    }
+    let user_id = details
+        .and_then(|d| d.get("user_id"))
+        .and_then(|value| match value {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        });
+    Ok(LogRecord {
+        native_id: content_hash(timestamp_ms, object),
+        timestamp_ms,
+        level: known.unwrap_or(Level::Info),
+        message: object
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        service: object
+            .get("service")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        user_id,
+        attributes,
+        raw: include_raw.then(|| raw.clone()),
+    })
+}
+
+/// Only the exact upper-case names count as known: the native `level`
+/// filter is exact, so a `warn` entry mapped to WARN would be lost by a
+/// pushed `level=WARN`.
+fn known_level(text: &str) -> Option<Level> {
+    Level::ALL.into_iter().find(|level| level.as_str() == text)
+}
+
+/// First 16 hex digits of the SHA-256 of the canonical content.
+pub fn content_hash(timestamp_ms: i64, object: &Map<String, Value>) -> String {
+    let field = |name: &str| object.get(name).map(canonical).unwrap_or(Value::Null);
+    let content = json!([
+        timestamp_ms,
+        field("level"),
+        field("service"),
+        field("message"),
+        field("details"),
+    ]);
+    let digest = Sha256::digest(content.to_string().as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The value with every object's keys in sorted order, whatever order
+/// `serde_json` keeps maps in.
+fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let mut sorted = Map::new();
+            for key in keys {
+                sorted.insert(key.clone(), canonical(&map[key]));
+            }
+            Value::Object(sorted)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Appends `-2`, `-3`, ... to the 2nd, 3rd, ... record with the same
+/// content hash in `records`.
+pub fn assign_occurrence_ids(records: &mut [LogRecord]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for record in records.iter_mut() {
+        let count = seen.entry(record.native_id.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            record.native_id = format!("{}-{}", record.native_id, count);
+        }
+    }
+}
+
+/// Maps a slice of native entries, skipping (and counting) unreadable
+/// ones, with occurrence ids assigned over the slice.
+pub fn map_entries(raw: &[Value], include_raw: bool) -> (Vec<LogRecord>, usize) {
+    let mut bad = 0;
+    let mut records = Vec::with_capacity(raw.len());
+    for entry in raw {
+        match map_entry(entry, include_raw) {
+            Ok(record) => records.push(record),
+            Err(reason) => {
+                bad += 1;
+                tracing::warn!(%reason, "skipping unreadable leveled log entry");
+            }
+        }
+    }
+    assign_occurrence_ids(&mut records);
+    (records, bad)
+}
+
+#[cfg(test)]
+#[path = "translate_tests.rs"]
+mod tests;

@@ -1,0 +1,185 @@
+//! Unit tests of the pure translations: the spec §3 mapping by example,
+//! and property tests of the id and request-parameter invariants.
+
+use super::*;
+use loggate_core::query::LevelSet;
+use proptest::prelude::*;
+
+fn documented_error_entry() -> Value {
+    json!({
+        "timestamp": "2023-10-27T10:35:15Z",
+        "level": "ERROR",
+        "service": "user-service",
+        "message": "Failed to authenticate user: invalid credentials for user_id 12345",
+        "details": {"user_id": 12345, "ip_address": "192.168.1.100"}
+    })
+}
+
+#[test]
+fn maps_the_documented_entry() {
+    let record = map_entry(&documented_error_entry(), false).unwrap();
+    assert_eq!(record.timestamp_ms, 1_698_402_915_000);
+    assert_eq!(record.level, Level::Error);
+    assert_eq!(record.service.as_deref(), Some("user-service"));
+    assert_eq!(record.user_id.as_deref(), Some("12345"));
+    assert_eq!(
+        Value::Object(record.attributes.clone()),
+        json!({"user_id": 12345, "ip_address": "192.168.1.100"})
+    );
+    assert_eq!(record.native_id.len(), 16);
+    assert!(record.raw.is_none());
+    assert_eq!(map_entry(&documented_error_entry(), true).unwrap().raw, Some(documented_error_entry()));
+}
+
+#[test]
+fn unknown_levels_become_info_and_keep_the_original() {
+    for (native, attr) in [(json!("NOTICE"), json!("NOTICE")), (json!("warn"), json!("warn")), (json!(3), json!(3))] {
+        let mut entry = documented_error_entry();
+        entry["level"] = native;
+        entry["details"]["level"] = json!("from-details");
+        let record = map_entry(&entry, false).unwrap();
+        assert_eq!(record.level, Level::Info);
+        assert_eq!(record.attributes["level"], attr);
+    }
+    let mut entry = documented_error_entry();
+    entry.as_object_mut().unwrap().remove("level");
+    let record = map_entry(&entry, false).unwrap();
+    assert_eq!(record.level, Level::Info);
+    assert!(!record.attributes.contains_key("level"));
+}
+
+#[test]
+fn timestamps_with_or_without_fractions() {
+    let mut entry = documented_error_entry();
+    entry["timestamp"] = json!("2023-10-27T10:35:15.123456Z");
+    assert_eq!(map_entry(&entry, false).unwrap().timestamp_ms, 1_698_402_915_123);
+    entry["timestamp"] = json!("yesterday");
+    assert!(map_entry(&entry, false).is_err());
+    entry["timestamp"] = json!(1_698_402_915_000_i64);
+    assert!(map_entry(&entry, false).is_err());
+    assert!(map_entry(&json!([1]), false).is_err());
+}
+
+#[test]
+fn user_id_strings_stay_and_absent_details_give_nothing() {
+    let mut entry = documented_error_entry();
+    entry["details"]["user_id"] = json!("usr_81f2");
+    assert_eq!(map_entry(&entry, false).unwrap().user_id.as_deref(), Some("usr_81f2"));
+    entry["details"]["user_id"] = Value::Null;
+    assert_eq!(map_entry(&entry, false).unwrap().user_id, None);
+    entry.as_object_mut().unwrap().remove("details");
+    entry.as_object_mut().unwrap().remove("service");
+    let record = map_entry(&entry, false).unwrap();
+    assert!(record.attributes.is_empty());
+    assert_eq!(record.service, None);
+}
+
+#[test]
+fn identical_entries_get_occurrence_suffixes() {
+    let raw = vec![documented_error_entry(), documented_error_entry(), documented_error_entry()];
+    let (records, bad) = map_entries(&raw, false);
+    assert_eq!(bad, 0);
+    let base = &records[0].native_id;
+    assert_eq!(records[1].native_id, format!("{base}-2"));
+    assert_eq!(records[2].native_id, format!("{base}-3"));
+}
+
+#[test]
+fn equal_instants_in_other_spellings_hash_alike() {
+    let mut other = documented_error_entry();
+    other["timestamp"] = json!("2023-10-27T10:35:15.000Z");
+    assert_eq!(
+        map_entry(&other, false).unwrap().native_id,
+        map_entry(&documented_error_entry(), false).unwrap().native_id
+    );
+}
+
+#[test]
+fn only_single_exact_levels_are_pushed() {
+    let levels = |ls: &[Level]| Filters {
+        level: Some(ls.iter().copied().collect::<LevelSet>()),
+        ..Filters::default()
+    };
+    assert_eq!(pushed_level(&levels(&[Level::Error])), Some(Level::Error));
+    assert_eq!(pushed_level(&levels(&[Level::Info])), None);
+    assert_eq!(pushed_level(&levels(&[Level::Trace])), None);
+    assert_eq!(pushed_level(&levels(&[Level::Error, Level::Fatal])), None);
+    let min_fatal = Filters { min_level: Some(Level::Fatal), ..Filters::default() };
+    assert_eq!(pushed_level(&min_fatal), Some(Level::Fatal));
+    assert_eq!(pushed_names(&min_fatal, true), vec!["min_level"]);
+}
+
+fn arb_filters() -> impl Strategy<Value = Filters> {
+    (
+        proptest::option::of(0i64..4_000_000_000_000),
+        proptest::option::of(0i64..4_000_000_000_000),
+        proptest::option::of(0u8..64),
+        proptest::option::of(0usize..6),
+        proptest::option::of("[a-zA-Z ]{1,12}"),
+        proptest::option::of("[a-z-]{1,12}"),
+        proptest::option::of("[0-9]{1,5}"),
+    )
+        .prop_map(|(start, end, mask, min, q, service, user_id)| Filters {
+            start,
+            end,
+            level: mask.map(|m| Level::ALL.into_iter().filter(|l| m & (1 << *l as u8) != 0).collect()),
+            min_level: min.map(|i| Level::ALL[i]),
+            q,
+            service,
+            user_id,
+            ..Filters::default()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn request_params_reflect_exactly_the_pushed_filters(
+        filters in arb_filters(),
+        search in any::<bool>(),
+        offset in 0u64..100_000,
+        limit in 0u64..1000,
+    ) {
+        let window = Window { start: filters.start, end: filters.end };
+        let params = request_params(&filters, window, offset, limit, search);
+        let get = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        let pushed = pushed_names(&filters, search);
+        let limit_sent: u64 = get("limit").unwrap().parse().unwrap();
+        prop_assert!((1..=PAGE_LIMIT).contains(&limit_sent));
+        prop_assert_eq!(get("offset"), Some(offset.to_string()));
+        prop_assert_eq!(get("startDate").and_then(|d| parse_rfc3339_ms(&d)), filters.start);
+        prop_assert_eq!(get("endDate").and_then(|d| parse_rfc3339_ms(&d)), filters.end);
+        prop_assert_eq!(get("service"), filters.service.clone());
+        prop_assert_eq!(get("search").is_some(), search && filters.q.is_some());
+        prop_assert_eq!(get("level").is_some(), pushed.iter().any(|n| n == "level" || n == "min_level"));
+        if let Some(level) = get("level") {
+            // The native value selects exactly the levels the query allows.
+            let allowed = filters.levels().unwrap();
+            prop_assert_eq!(allowed.single().map(|l| l.as_str().to_string()), Some(level));
+        }
+        prop_assert!(pushed.iter().all(|n| filters.names().contains(n)));
+        prop_assert!(!pushed.iter().any(|n| n == "user_id"));
+    }
+
+    #[test]
+    fn ids_ignore_key_order_and_attributes_keep_every_detail(
+        details in proptest::collection::btree_map("[a-z_]{1,8}", "[a-z0-9]{0,6}", 0..6),
+        seconds in 0i64..4_000_000_000,
+    ) {
+        let forward: Map<String, Value> = details.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let mut entry = json!({
+            "timestamp": format_ms(seconds * 1000),
+            "level": "WARN", "service": "s", "message": "m", "details": forward,
+        });
+        let first = map_entry(&entry, false).unwrap();
+        let reversed: Map<String, Value> = details.iter().rev().map(|(k, v)| (k.clone(), json!(v))).collect();
+        entry["details"] = Value::Object(reversed);
+        let second = map_entry(&entry, false).unwrap();
+        prop_assert_eq!(&first.native_id, &second.native_id);
+        prop_assert_eq!(first.attributes.len(), details.len());
+        prop_assert_eq!(first.timestamp_ms, seconds * 1000);
+        entry["message"] = json!("other");
+        prop_assert_ne!(map_entry(&entry, false).unwrap().native_id, first.native_id);
+    }
+}
