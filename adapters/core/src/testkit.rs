@@ -34,6 +34,8 @@ mod traverse;
 
 #[cfg(test)]
 mod fake;
+#[cfg(test)]
+mod selftest;
 
 pub use faults::assert_fault_mapping;
 pub use traverse::{

@@ -227,6 +227,13 @@ async fn drive(
             Err(e) => panic!("{label}: fetch {fetch} from {position:?} failed: {e} ({e:?})"),
         };
         let at = format!("{label}: fetch {fetch} from {position:?}");
+        if batch.scanned < batch.records.len() {
+            panic!(
+                "{at}: returned {} records but reports scanning only {} upstream records",
+                batch.records.len(),
+                batch.scanned
+            );
+        }
         let mut previous: Option<Key> = None;
         for mut record in batch.records {
             let key = record.key();
