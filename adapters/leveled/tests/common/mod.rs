@@ -95,3 +95,32 @@ impl HarnessFactory for Factory {
         Box::new(Setup::start(config(data.seed, data.records, data.distinct_timestamps)).await)
     }
 }
+
+/// One fetch with an ordinary deadline.
+pub async fn fetch_once(
+    adapter: &dyn Adapter,
+    query: &loggate_core::SourceQuery,
+    position: &loggate_core::Position,
+    want: usize,
+) -> Result<loggate_core::Batch, loggate_core::SourceError> {
+    let ctx = loggate_core::testkit::normal_ctx();
+    adapter
+        .fetch(loggate_core::FetchRequest {
+            query,
+            position,
+            want,
+            budget: loggate_core::testkit::LARGE_BUDGET,
+            ctx: &ctx,
+        })
+        .await
+}
+
+/// The decoded query pairs of every request the simulator saw.
+pub fn seen_queries(faults: &Faults) -> Vec<Vec<(String, String)>> {
+    faults.seen().iter().map(|r| r.query_pairs()).collect()
+}
+
+/// `pairs` as owned strings, for comparing with [`seen_queries`].
+pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+}
