@@ -1,1 +1,21 @@
-//! loggate placeholder
+//! loggate: one endpoint for the logs of many third-party services.
+//!
+//! - [`config`]: the TOML file layered with `LOGGATE_` environment, validated
+//!   with every problem reported at once.
+//! - [`registry`]: provider kind → adapter (the adapters live in `adapters/*`).
+//! - [`engine`]: the unified query, fan-out under one deadline, the frontier
+//!   merge, and the signed cursor. No HTTP in it.
+//! - [`http`]: axum routes, the error envelope, API-key auth.
+//! - [`gate`]: per-source outbound rate limit and concurrency cap.
+//! - [`app`]: building and running the server, graceful shutdown.
+//! - [`demo`]: simulators of all providers plus the gateway, no config needed.
+//! - [`cli`]: the command-line interface the binary calls.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod engine;
+pub mod gate;
+pub mod http;
+pub mod registry;

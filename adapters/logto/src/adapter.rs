@@ -1,0 +1,260 @@
+//! The [`Adapter`] for Logto's `GET /api/logs`: credentials, requests,
+//! the time-filter detection, and the traversal in [`crate::scan`].
+//!
+//! Servers before v1.40 silently ignore `start_time`/`end_time`. With
+//! `time_filter = "auto"` the adapter watches every answer to a
+//! time-bounded request: a row outside the window proves the bound is
+//! ignored. A page inside the window proves nothing (the newest rows may
+//! simply lie inside it), so the first such answer is followed by one probe:
+//! `end_time` = (a returned row's timestamp − 1), one row. A server that
+//! honours it answers with an older row or none; one that ignores it
+//! answers with that row or a newer one. The verdict is kept for the life
+//! of the adapter.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use async_trait::async_trait;
+use loggate_core::http::CallContext;
+use loggate_core::query::Filters;
+use loggate_core::{Adapter, Batch, Capabilities, FetchRequest, SourceError, SourceSettings, TimeFilter};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use crate::auth::Credentials;
+use crate::scan::{Mode, Scan};
+use crate::translate::{self, NativeQuery};
+use crate::window::{Page, PageReader, ScanError};
+use crate::wire::{self, MAX_PAGE_SIZE};
+
+pub const KIND: &str = "logto";
+
+const UNKNOWN: u8 = 0;
+const HONOURED: u8 = 1;
+const IGNORED: u8 = 2;
+
+pub struct LogtoAdapter {
+    settings: SourceSettings,
+    credentials: Credentials,
+    capabilities: Capabilities,
+    /// What auto-detection found out about `start_time`/`end_time`.
+    time_support: AtomicU8,
+}
+
+impl LogtoAdapter {
+    pub fn new(settings: SourceSettings) -> Self {
+        let mut pushdown = vec!["user_id", "attr.applicationId", "attr.key"];
+        if settings.time_filter != TimeFilter::Off {
+            pushdown.splice(0..0, ["start", "end"]);
+        }
+        LogtoAdapter {
+            credentials: Credentials::from_settings(&settings),
+            capabilities: Capabilities::new(&pushdown),
+            time_support: AtomicU8::new(UNKNOWN),
+            settings,
+        }
+    }
+
+    /// Whether time-bounded requests are made (On, or Auto not yet refuted).
+    fn time_mode(&self) -> bool {
+        match self.settings.time_filter {
+            TimeFilter::On => true,
+            TimeFilter::Off => false,
+            TimeFilter::Auto => self.time_support.load(Ordering::Relaxed) != IGNORED,
+        }
+    }
+
+    /// Whether the time filter is known to be in use (for `pushed`).
+    pub fn time_filter_in_use(&self) -> bool {
+        match self.settings.time_filter {
+            TimeFilter::On => true,
+            TimeFilter::Off => false,
+            TimeFilter::Auto => self.time_support.load(Ordering::Relaxed) == HONOURED,
+        }
+    }
+
+    /// One `GET /api/logs`, with one token refresh on a 401.
+    async fn get_page(
+        &self,
+        ctx: &CallContext,
+        query: &NativeQuery,
+        page: u64,
+        size: u64,
+        include_raw: bool,
+    ) -> Result<Page, SourceError> {
+        let token = self.credentials.token(&self.settings, ctx).await?;
+        let response = match self.send(ctx, query, page, size, &token).await {
+            Err(SourceError::Unauthorized { status: 401, message }) => {
+                match self.credentials.refreshed(&self.settings, ctx, &token).await? {
+                    Some(fresh) => self.send(ctx, query, page, size, &fresh).await?,
+                    None => return Err(SourceError::Unauthorized { status: 401, message }),
+                }
+            }
+            other => other?,
+        };
+        let body: Value = response.json()?;
+        let Value::Array(entries) = body else {
+            return Err(SourceError::Decode("expected a JSON array of log entries".into()));
+        };
+        let total = response
+            .header(wire::TOTAL_NUMBER_HEADER)
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let mut rows = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            match translate::to_record(entry, include_raw) {
+                Ok(record) => rows.push((index as u64, record)),
+                Err(reason) => tracing::warn!(source = %self.settings.name, %reason, "skipped a log entry"),
+            }
+        }
+        Ok(Page {
+            rows,
+            raw_len: entries.len() as u64,
+            total,
+        })
+    }
+
+    async fn send(
+        &self,
+        ctx: &CallContext,
+        query: &NativeQuery,
+        page: u64,
+        size: u64,
+        token: &SecretString,
+    ) -> Result<loggate_core::http::UpstreamResponse, SourceError> {
+        let mut url = self.settings.endpoint("api/logs");
+        url.query_pairs_mut().extend_pairs(query.pairs(page, size));
+        let request = self
+            .settings
+            .client
+            .http()
+            .get(url)
+            .header(reqwest::header::AUTHORIZATION, format!("Bearer {}", token.expose_secret()))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .build()
+            .map_err(|e| SourceError::Network(format!("could not build the request: {e}")))?;
+        self.settings
+            .client
+            .execute(request, ctx, translate::classify_logs_error)
+            .await
+    }
+
+    /// Checks a time-bounded answer; `Err(TimeFilterIgnored)` when the
+    /// server ignores the bounds.
+    async fn check_time_window(&self, ctx: &CallContext, query: &NativeQuery, page: &Page) -> Result<(), ScanError> {
+        if page.rows.iter().any(|(_, r)| query.outside_window(r.timestamp_ms)) {
+            return match self.settings.time_filter {
+                TimeFilter::On => Err(SourceError::Decode(
+                    "the server ignores start_time/end_time although time_filter is \"on\"".into(),
+                )
+                .into()),
+                _ => {
+                    self.set_support(IGNORED);
+                    Err(ScanError::TimeFilterIgnored)
+                }
+            };
+        }
+        if self.settings.time_filter != TimeFilter::Auto || self.time_support.load(Ordering::Relaxed) != UNKNOWN {
+            return Ok(());
+        }
+        let Some((_, known)) = page.rows.first() else {
+            return Ok(());
+        };
+        let probe = NativeQuery {
+            filters: query.filters.clone(),
+            start_time: None,
+            end_time: Some(known.timestamp_ms - 1),
+        };
+        let answer = self.get_page(ctx, &probe, 1, 1, false).await?;
+        if answer.rows.iter().any(|(_, r)| r.timestamp_ms >= known.timestamp_ms) {
+            self.set_support(IGNORED);
+            return Err(ScanError::TimeFilterIgnored);
+        }
+        self.set_support(HONOURED);
+        Ok(())
+    }
+
+    fn set_support(&self, verdict: u8) {
+        if self.time_support.swap(verdict, Ordering::Relaxed) != verdict {
+            let honoured = verdict == HONOURED;
+            tracing::info!(source = %self.settings.name, honoured, "detected whether the server honours start_time/end_time");
+        }
+    }
+}
+
+/// The page reader of one fetch.
+struct FetchReader<'a> {
+    adapter: &'a LogtoAdapter,
+    ctx: &'a CallContext,
+    include_raw: bool,
+}
+
+#[async_trait]
+impl PageReader for FetchReader<'_> {
+    async fn page(&self, query: &NativeQuery, page: u64, size: u64) -> Result<Page, ScanError> {
+        let got = self.adapter.get_page(self.ctx, query, page, size, self.include_raw).await?;
+        if query.uses_time() {
+            self.adapter.check_time_window(self.ctx, query, &got).await?;
+        }
+        Ok(got)
+    }
+}
+
+#[async_trait]
+impl Adapter for LogtoAdapter {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    fn pushed(&self, filters: &Filters) -> Vec<String> {
+        translate::pushed_names(filters, self.time_filter_in_use())
+    }
+
+    async fn fetch(&self, request: FetchRequest<'_>) -> Result<Batch, SourceError> {
+        let FetchRequest { query, position, want, budget, ctx } = request;
+        if position.done || query.filters.is_unsatisfiable() {
+            return Ok(Batch {
+                records: Vec::new(),
+                next: loggate_core::Position::finished(),
+                scanned: 0,
+            });
+        }
+        let reader = FetchReader {
+            adapter: self,
+            ctx,
+            include_raw: query.include_raw,
+        };
+        // Residual filters make matches sparse: read full pages then.
+        let residual = translate::pushed_names(&query.filters, true).len() < query.filters.names().len();
+        let page_size = if residual { MAX_PAGE_SIZE } else { (want as u64 + 1).clamp(20, MAX_PAGE_SIZE) };
+        let scan = |mode| Scan {
+            reader: &reader,
+            filters: &query.filters,
+            base: NativeQuery {
+                filters: translate::filter_params(&query.filters),
+                start_time: None,
+                end_time: None,
+            },
+            order: query.order,
+            position,
+            want: want.max(1),
+            budget,
+            mode,
+            page_size,
+        };
+        let first_mode = if self.time_mode() { Mode::Time } else { Mode::Offset };
+        match scan(first_mode).run().await {
+            Ok(batch) => Ok(batch),
+            Err(ScanError::Source(e)) => Err(e),
+            Err(ScanError::TimeFilterIgnored) => match scan(Mode::Offset).run().await {
+                Ok(batch) => Ok(batch),
+                Err(ScanError::Source(e)) => Err(e),
+                Err(ScanError::TimeFilterIgnored) => {
+                    Err(SourceError::Decode("time filter ignored in offset mode".into()))
+                }
+            },
+        }
+    }
+}

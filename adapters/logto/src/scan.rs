@@ -1,0 +1,333 @@
+//! One fetch: exactly-once traversal over an API that orders by time only.
+//!
+//! Logto returns equal timestamps in any order, afresh on every request,
+//! so a page boundary inside a tie group is unstable. The scan therefore
+//! only ever emits whole groups: in a window, every group but the last is
+//! complete (the last is too when the window reaches the result's end).
+//! A group too large for any window is read by [`Scan::collect_group`],
+//! which pages over it until it holds as many distinct ids as the group
+//! has rows. Progress is the keyset bound `b`: every timestamp before `b`
+//! in traversal order is done, none at `b` is.
+//!
+//! - Time filter in use: each window is read at the start of the result
+//!   bounded by `b` (`desc`: `end_time = b`, page 1; `asc`: `start_time = b`,
+//!   the last page, found from `Total-Number`), so every page costs the same
+//!   whatever the depth.
+//! - No time filter: windows follow an anchor, the position of a row known
+//!   to be done. A window must start at or before it, and its first row must
+//!   be done; otherwise the anchor (only a hint) is backed up.
+
+use std::collections::BTreeMap;
+
+use loggate_core::position::ts_cmp_in_order;
+use loggate_core::query::Filters;
+use loggate_core::record::sort_records;
+use loggate_core::{Batch, LogRecord, Order, Position, SourceError};
+
+use crate::translate::NativeQuery;
+use crate::window::{read_window, PageReader, ScanError, Window};
+use crate::wire::MAX_PAGE_SIZE;
+
+/// Requests one group read may take before giving up (ties come back in a
+/// fresh order every time, so a group larger than a page takes repeats).
+const GROUP_REQUEST_CAP: usize = 40;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `start_time`/`end_time` are honoured: keyset paging.
+    Time,
+    /// Offset paging over the whole (filtered) result.
+    Offset,
+}
+
+pub struct Scan<'a> {
+    pub reader: &'a dyn PageReader,
+    pub filters: &'a Filters,
+    pub base: NativeQuery,
+    pub order: Order,
+    pub position: &'a Position,
+    pub want: usize,
+    pub budget: usize,
+    pub mode: Mode,
+    pub page_size: u64,
+}
+
+/// Where the scan stands.
+#[derive(Default)]
+struct Progress {
+    out: Vec<LogRecord>,
+    scanned: usize,
+    /// Every timestamp before it in traversal order is done; none at it.
+    bound: Option<i64>,
+    /// Offset mode: position of a done row before `bound`.
+    anchor: Option<u64>,
+    /// `asc` only: the expected total of the next window's result.
+    total: Option<u64>,
+}
+
+impl Scan<'_> {
+    pub async fn run(self) -> Result<Batch, ScanError> {
+        let mut p = Progress {
+            bound: self.position.bound_ts(),
+            ..Progress::default()
+        };
+        match self.mode {
+            Mode::Offset => p.anchor = self.position.hint,
+            Mode::Time => p.total = self.position.hint,
+        }
+        let mut backups = 0;
+        loop {
+            let query = self.window_query(p.bound);
+            if query.start_time.zip(query.end_time).is_some_and(|(s, e)| s > e) {
+                return Ok(self.finish(p));
+            }
+            let window = read_window(self.reader, &query, self.order, p.anchor, self.page_size, p.total).await?;
+            p.scanned += window.scanned as usize;
+            if self.mode == Mode::Offset {
+                p.total = window.total;
+            }
+            if !window.at_start && !self.starts_done(&window, p.bound) {
+                // The anchor (only a hint) was wrong: back up towards the start.
+                backups += 1;
+                if backups > 64 {
+                    return Err(SourceError::Decode("could not find where to resume in the result".into()).into());
+                }
+                p.anchor = p.anchor.and_then(|a| (a >= 2).then_some(a / 2));
+                continue;
+            }
+            if let Some(batch) = self.consume(&mut p, &query, window).await? {
+                return Ok(batch);
+            }
+            if p.scanned >= self.budget {
+                return Ok(self.frontier(p));
+            }
+        }
+    }
+
+    /// The native query of a window under `bound`.
+    fn window_query(&self, bound: Option<i64>) -> NativeQuery {
+        let mut query = self.base.clone();
+        if self.mode == Mode::Time {
+            let (mut start, mut end) = (self.filters.start, self.filters.end);
+            match (self.order, bound) {
+                (Order::Desc, Some(b)) => end = Some(end.map_or(b, |e| e.min(b))),
+                (Order::Asc, Some(b)) => start = Some(start.map_or(b, |s| s.max(b))),
+                (_, None) => {}
+            }
+            query.start_time = start;
+            query.end_time = end;
+        }
+        query
+    }
+
+    /// The window's first row is strictly before the bound: done.
+    fn starts_done(&self, window: &Window, bound: Option<i64>) -> bool {
+        match (window.rows.first(), bound) {
+            (Some((_, first)), Some(b)) => self.before(first.timestamp_ms, b),
+            _ => false,
+        }
+    }
+
+    fn before(&self, ts: i64, bound: i64) -> bool {
+        ts_cmp_in_order(ts, bound, self.order) == std::cmp::Ordering::Less
+    }
+
+    fn next_ts(&self, ts: i64) -> i64 {
+        match self.order {
+            Order::Desc => ts.saturating_sub(1),
+            Order::Asc => ts.saturating_add(1),
+        }
+    }
+
+    /// Emits the window's complete groups; `Some` when the fetch is over.
+    async fn consume(&self, p: &mut Progress, query: &NativeQuery, window: Window) -> Result<Option<Batch>, ScanError> {
+        let groups = split_groups(window.rows);
+        let complete = if window.at_end { groups.len() } else { groups.len().saturating_sub(1) };
+        let mut progressed = false;
+        for group in &groups[..complete] {
+            let (first_pos, last_pos) = (group[0].0, group[group.len() - 1].0);
+            if p.bound.is_some_and(|b| self.before(group[0].1.timestamp_ms, b)) {
+                continue;
+            }
+            progressed = true;
+            let records = group.iter().map(|(_, r)| r.clone()).collect();
+            let ts = group[0].1.timestamp_ms;
+            if let Some(batch) = self.emit_group(p, ts, records, (first_pos, last_pos), window.total) {
+                return Ok(Some(batch));
+            }
+        }
+        if window.at_end {
+            return Ok(Some(self.finish(std::mem::take(p))));
+        }
+        match groups.last() {
+            None => {
+                return Err(SourceError::Decode("a whole page of unreadable log entries".into()).into());
+            }
+            Some(last) if p.bound.is_some_and(|b| self.before(last[0].1.timestamp_ms, b)) => {
+                // Everything read was done already: move on past it.
+                p.anchor = window.last_pos;
+            }
+            Some(last) if !progressed => {
+                let (ts, first_pos) = (last[0].1.timestamp_ms, last[0].0);
+                let (records, last_pos, total) = self.collect_group(p, query, ts, first_pos, window.total).await?;
+                if let Some(batch) = self.emit_group(p, ts, records, (first_pos, last_pos), total) {
+                    return Ok(Some(batch));
+                }
+            }
+            Some(_) => {}
+        }
+        Ok(None)
+    }
+
+    /// Emits one whole group whose rows sit at `first_pos..=last_pos` of a
+    /// result of `total` rows; `Some` when `want` is reached.
+    fn emit_group(
+        &self,
+        p: &mut Progress,
+        ts: i64,
+        mut records: Vec<LogRecord>,
+        (first_pos, last_pos): (u64, u64),
+        total: Option<u64>,
+    ) -> Option<Batch> {
+        sort_records(&mut records, self.order);
+        for record in records {
+            if !self.position.covers(&record.key(), self.order) && self.filters.matches(&record) {
+                p.out.push(record);
+            }
+        }
+        p.bound = Some(self.next_ts(ts));
+        match self.mode {
+            Mode::Offset => p.anchor = Some(last_pos),
+            // The next window's result starts after this group.
+            Mode::Time => p.total = total.map(|t| t.saturating_sub(last_pos + 1)),
+        }
+        if p.out.len() < self.want {
+            return None;
+        }
+        if p.out.len() == self.want {
+            return Some(self.frontier(std::mem::take(p)));
+        }
+        // Cut inside the group: resume by key, re-reading the group whole.
+        p.out.truncate(self.want);
+        let last = p.out.last()?.key();
+        let hint = match (self.mode, self.order) {
+            (Mode::Offset, _) => first_pos.checked_sub(1),
+            (Mode::Time, Order::Desc) => None,
+            (Mode::Time, Order::Asc) => total.map(|t| t.saturating_sub(first_pos)),
+        };
+        Some(Batch {
+            records: std::mem::take(&mut p.out),
+            next: Position::after(last, hint),
+            scanned: p.scanned,
+        })
+    }
+
+    fn frontier(&self, p: Progress) -> Batch {
+        let next = match p.bound {
+            None => self.position.clone(),
+            Some(b) => {
+                let hint = match (self.mode, self.order) {
+                    (Mode::Offset, _) => p.anchor,
+                    (Mode::Time, Order::Asc) => p.total,
+                    (Mode::Time, Order::Desc) => None,
+                };
+                Position::group(b, hint)
+            }
+        };
+        Batch {
+            records: p.out,
+            next,
+            scanned: p.scanned,
+        }
+    }
+
+    fn finish(&self, p: Progress) -> Batch {
+        Batch {
+            records: p.out,
+            next: Position::finished(),
+            scanned: p.scanned,
+        }
+    }
+
+    /// Reads the whole group at `ts`, whose first row sits at `first_pos`
+    /// of the current result of `total` rows, as one consistent set.
+    /// Returns its rows, the position of its last row and the total.
+    async fn collect_group(
+        &self,
+        p: &mut Progress,
+        query: &NativeQuery,
+        ts: i64,
+        first_pos: u64,
+        total: Option<u64>,
+    ) -> Result<(Vec<LogRecord>, u64, Option<u64>), ScanError> {
+        // With a time filter the group is a result of its own: [ts, ts].
+        let (group_query, order, mut first, mut group_total) = match self.mode {
+            Mode::Time => {
+                let mut q = self.base.clone();
+                (q.start_time, q.end_time) = (Some(ts), Some(ts));
+                (q, Order::Desc, 0, None)
+            }
+            Mode::Offset => (query.clone(), self.order, first_pos, total),
+        };
+        let mut seen: BTreeMap<String, LogRecord> = BTreeMap::new();
+        let mut len: Option<u64> = None;
+        let mut cursor = first.checked_sub(1);
+        for _ in 0..GROUP_REQUEST_CAP {
+            let window = read_window(self.reader, &group_query, order, cursor, MAX_PAGE_SIZE, group_total).await?;
+            p.scanned += window.scanned as usize;
+            if order == Order::Desc {
+                // New rows at the head push every offset down.
+                if let (Some(old), Some(new)) = (group_total, window.total) {
+                    first = (first + new).saturating_sub(old);
+                }
+            }
+            group_total = window.total.or(group_total);
+            if self.mode == Mode::Time {
+                // The group is the whole result: its size is the total.
+                len = group_total.or(len);
+            }
+            for (pos, record) in window.rows {
+                if record.timestamp_ms == ts {
+                    seen.insert(record.native_id.clone(), record);
+                } else if len.is_none() && pos >= first && !self.before(record.timestamp_ms, ts) {
+                    len = Some(pos - first);
+                }
+            }
+            if len.is_none() && window.at_end {
+                len = window.last_pos.map(|last| (last + 1).saturating_sub(first));
+            }
+            if let Some(n) = len.filter(|n| seen.len() as u64 >= *n) {
+                let records = seen.into_values().collect();
+                return Ok(match self.mode {
+                    Mode::Time => (records, first_pos + n.max(1) - 1, total),
+                    Mode::Offset => (records, first + n.max(1) - 1, group_total),
+                });
+            }
+            let last = window.last_pos.unwrap_or(first);
+            cursor = match len {
+                // A full pass done but ids missing: go over the group again.
+                Some(n) if last + 1 >= first + n => first.checked_sub(1),
+                _ => Some(last),
+            };
+        }
+        Err(SourceError::Upstream {
+            status: 200,
+            message: format!("could not read the logs stamped {ts} as one consistent set"),
+            retry_after: None,
+        }
+        .into())
+    }
+}
+
+/// Splits rows (sorted by timestamp in traversal order) into runs of equal
+/// timestamps.
+fn split_groups(rows: Vec<(u64, LogRecord)>) -> Vec<Vec<(u64, LogRecord)>> {
+    let mut groups: Vec<Vec<(u64, LogRecord)>> = Vec::new();
+    for row in rows {
+        match groups.last_mut() {
+            Some(group) if group[0].1.timestamp_ms == row.1.timestamp_ms => group.push(row),
+            _ => groups.push(vec![row]),
+        }
+    }
+    groups
+}

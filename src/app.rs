@@ -1,0 +1,156 @@
+//! Building the gateway from a configuration and running it until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use loggate_core::{SourceSettings, UpstreamClient, UpstreamPolicy};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::engine::{CursorSigner, Engine, EngineSettings, Source};
+use crate::gate::SourceGate;
+use crate::http::{router, AppState, KeyStore};
+use crate::registry::build_adapter;
+
+/// A bound, ready-to-run gateway.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    shutdown_grace: Duration,
+}
+
+impl Application {
+    /// Builds the engine and binds the listener (port 0 picks a free one).
+    pub async fn build(config: &Config) -> std::io::Result<Self> {
+        let engine = build_engine(config);
+        let keys = KeyStore::new(&config.auth.keys);
+        if keys.is_open() {
+            tracing::warn!("no API keys configured: anyone who can reach {} can read every source", config.server.listen);
+        }
+        let listener = TcpListener::bind(config.server.listen).await?;
+        Ok(Application {
+            listener,
+            state: AppState {
+                engine: Arc::new(engine),
+                keys: Arc::new(keys),
+                ready: Arc::new(AtomicBool::new(false)),
+            },
+            shutdown_grace: config.server.shutdown_grace,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests for
+    /// at most the configured grace period.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let ready = self.state.ready.clone();
+        let grace = self.shutdown_grace;
+        let app = router(self.state);
+        ready.store(true, Ordering::Relaxed);
+        tracing::info!(addr = %self.listener.local_addr()?, "loggate listening");
+        let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            ready.store(false, Ordering::Relaxed);
+            tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down: draining in-flight requests");
+            let _ = drain_tx.send(());
+        };
+        let serving = axum::serve(self.listener, app).with_graceful_shutdown(signal);
+        let mut server = tokio::spawn(std::future::IntoFuture::into_future(serving));
+        tokio::select! {
+            joined = &mut server => return joined.map_err(std::io::Error::other)?,
+            _ = drain_rx => {}
+        }
+        match tokio::time::timeout(grace, server).await {
+            Ok(joined) => joined.map_err(std::io::Error::other)?,
+            Err(_) => {
+                tracing::warn!("grace period over: closing remaining connections");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The engine with every enabled source of `config`.
+pub fn build_engine(config: &Config) -> Engine {
+    let mut sources = Vec::new();
+    for (name, source) in &config.sources {
+        if !source.enabled {
+            tracing::info!(source = %name, "source disabled in configuration");
+            continue;
+        }
+        let policy = UpstreamPolicy {
+            timeout: source.timeout,
+            retries: source.retries,
+            max_body_bytes: source.max_body_bytes,
+            ..UpstreamPolicy::default()
+        };
+        let secrets = [&source.token, &source.client_secret]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        let client = UpstreamClient::new(policy)
+            .with_gate(Arc::new(SourceGate::new(source.rate_limit, source.max_concurrency)))
+            .with_secrets(secrets);
+        let settings = SourceSettings {
+            name: name.clone(),
+            base_url: source.base_url.clone(),
+            token: source.token.clone(),
+            client_id: source.client_id.clone(),
+            client_secret: source.client_secret.clone(),
+            resource: source.resource.clone(),
+            time_filter: source.time_filter,
+            search_pushdown: source.search_pushdown,
+            client,
+        };
+        match build_adapter(&source.kind, settings) {
+            Some(adapter) => sources.push(Source::new(name, adapter)),
+            None => tracing::error!(source = %name, kind = %source.kind, "unknown kind passed validation"),
+        }
+    }
+    let signer = match &config.server.cursor_secret {
+        Some(secret) => CursorSigner::new(secret.expose_secret().as_bytes()),
+        None => {
+            tracing::warn!("server.cursor_secret is not set: cursors are signed with a random secret and die with this process");
+            CursorSigner::random()
+        }
+    };
+    Engine::new(
+        sources,
+        signer,
+        EngineSettings {
+            request_timeout: config.server.request_timeout,
+            scan_budget: config.server.scan_budget,
+        },
+    )
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,131 @@
+//! The command line: `demo`, `serve`, `check-config`, `key`. The binary
+//! only parses arguments and calls [`run`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use sha2::{Digest, Sha256};
+
+use crate::app::{shutdown_signal, Application};
+use crate::config;
+
+#[derive(Debug, Parser)]
+#[command(name = "loggate", version, about = "One endpoint for the logs of many third-party services")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "LOGGATE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Built-in simulators of every provider on loopback and the gateway in front of them.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// The gateway.
+    Serve {
+        #[arg(long, default_value = "config/loggate.toml")]
+        config: PathBuf,
+    },
+    /// Validates a configuration and prints every problem, or `ok` and its sources.
+    CheckConfig {
+        #[arg(long, default_value = "config/loggate.toml")]
+        config: PathBuf,
+    },
+    /// Prints a new random API key and the `sha256` line for the configuration.
+    Key,
+}
+
+/// Installs the log subscriber: `RUST_LOG` sets the level (default `info`).
+pub fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Demo { listen } => match crate::demo::run(listen, shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("demo: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Serve { config } => {
+            let config = match config::load(&config, std::env::vars()) {
+                Ok(config) => config,
+                Err(problems) => {
+                    eprint!("invalid configuration:\n{problems}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let app = match Application::build(&config).await {
+                Ok(app) => app,
+                Err(e) => {
+                    eprintln!("server.listen: cannot listen on {}: {e}", config.server.listen);
+                    return ExitCode::FAILURE;
+                }
+            };
+            match app.run_until(shutdown_signal()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("serve: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Key => {
+            let (key, sha256) = new_key();
+            println!("key: {key}");
+            println!("# paste into [auth.keys.NAME]; keep the key itself secret:");
+            println!("sha256 = \"{sha256}\"");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    match config::load(path, std::env::vars()) {
+        Ok(config) => {
+            println!("ok: {} source(s)", config.sources.len());
+            for (name, source) in &config.sources {
+                let state = if source.enabled { "" } else { " (disabled)" };
+                println!("  {name}: {} at {}{state}", source.kind, source.base_url);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            eprint!("{problems}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A new API key (`lg_` + 32 random bytes, base64url) and its hex SHA-256.
+pub fn new_key() -> (String, String) {
+    let bytes: [u8; 32] = rand::random();
+    let key = format!("lg_{}", URL_SAFE_NO_PAD.encode(bytes));
+    let digest = Sha256::digest(key.as_bytes());
+    let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+    (key, hex)
+}

@@ -1,0 +1,188 @@
+//! Configuration: one TOML file layered with `LOGGATE_` environment
+//! variables (`__` between key levels), read with figment.
+//!
+//! The layers are merged into one value tree and then validated by hand
+//! ([`validate`]) rather than by serde, so that every problem is reported
+//! at once with its key path, unknown keys included, and no secret value
+//! ever appears in a message. Tests pass the environment as a map instead
+//! of touching the process environment.
+
+mod validate;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use loggate_core::TimeFilter;
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+use url::Url;
+
+pub use validate::validate;
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub sources: BTreeMap<String, SourceConfig>,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub request_timeout: Duration,
+    /// Signs cursors; random per process when absent.
+    pub cursor_secret: Option<SecretString>,
+    pub scan_budget: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            request_timeout: Duration::from_secs(15),
+            cursor_secret: None,
+            scan_budget: 10_000,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub kind: String,
+    pub base_url: Url,
+    pub token: Option<SecretString>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub resource: Option<String>,
+    pub time_filter: TimeFilter,
+    pub search_pushdown: bool,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub rate_limit: RateLimit,
+    pub max_concurrency: usize,
+    pub max_body_bytes: usize,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    pub keys: BTreeMap<String, ApiKeyConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyConfig {
+    /// SHA-256 of the key.
+    pub sha256: [u8; 32],
+    /// Source names, or `*` for all.
+    pub sources: Vec<String>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// Every problem found, one line each, naming the key path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for line in &self.0 {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The environment prefix.
+pub const ENV_PREFIX: &str = "LOGGATE_";
+/// Top-level sections an environment variable may set; other `LOGGATE_`
+/// variables (such as `LOGGATE_LOG_FORMAT`) are not configuration keys.
+const SECTIONS: [&str; 3] = ["server", "sources", "auth"];
+
+/// Loads `path` (which must exist) layered with `env`.
+pub fn load(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
+    if !path.is_file() {
+        return Err(ConfigErrors(vec![format!(
+            "{}: configuration file not found (pass --config PATH)",
+            path.display()
+        )]));
+    }
+    load_layers(Figment::from(Toml::file_exact(path)), env)
+}
+
+/// Loads TOML text layered with `env` (tests, `demo`).
+pub fn load_str(toml: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
+    load_layers(Figment::from(Toml::string(toml)), env)
+}
+
+fn load_layers(figment: Figment, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
+    let figment = figment.merge(Serialized::globals(env_tree(env)));
+    let tree: Value = figment.extract().map_err(|e| ConfigErrors(figment_problems(e)))?;
+    validate(&tree)
+}
+
+/// `LOGGATE_SOURCES__APP__TOKEN=x` becomes `{"sources": {"app": {"token": "x"}}}`.
+/// Numbers and booleans are typed; everything else stays text.
+pub fn env_tree(env: impl IntoIterator<Item = (String, String)>) -> Value {
+    let mut root = Map::new();
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        if !SECTIONS.contains(&path[0].as_str()) || path.iter().any(String::is_empty) {
+            continue;
+        }
+        let typed = if let Ok(n) = value.parse::<i64>() {
+            Value::from(n)
+        } else if let Ok(b) = value.parse::<bool>() {
+            Value::Bool(b)
+        } else {
+            Value::String(value)
+        };
+        let mut node = &mut root;
+        for part in &path[..path.len() - 1] {
+            let entry = node
+                .entry(part.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            node = entry.as_object_mut().expect("just made an object");
+        }
+        node.insert(path[path.len() - 1].clone(), typed);
+    }
+    Value::Object(root)
+}
+
+/// figment's errors, without the source line excerpts a TOML syntax error
+/// carries (they could show a secret).
+fn figment_problems(error: figment::Error) -> Vec<String> {
+    error
+        .into_iter()
+        .map(|e| {
+            let text = e.to_string();
+            let kept: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.contains('|') && !line.starts_with('^'))
+                .collect();
+            format!("configuration: {}", kept.join(": "))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

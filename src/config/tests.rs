@@ -1,0 +1,175 @@
+//! Configuration tests: every kind of mistake is reported with its key
+//! path, all at once, and no secret value ever appears in the output.
+
+use super::*;
+
+const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+request_timeout = "5s"
+cursor_secret = "a-very-long-cursor-secret"
+scan_budget = 500
+
+[sources.app]
+kind = "leveled"
+base_url = "http://127.0.0.1:9004"
+token = "leveled-secret-token"
+rate_limit = { per_second = 5, burst = 10 }
+timeout = "2s"
+retries = 1
+
+[sources.auth]
+kind = "logto"
+base_url = "http://127.0.0.1:9003/"
+client_id = "cid"
+client_secret = "logto-secret-value"
+time_filter = "off"
+
+[auth.keys.dashboards]
+sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+sources = ["app"]
+rate_limit = { per_second = 20, burst = 40 }
+"#;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn problems(toml: &str) -> Vec<String> {
+    load_str(toml, env(&[])).unwrap_err().0
+}
+
+#[test]
+fn a_good_configuration_loads_with_defaults() {
+    let config = load_str(GOOD, env(&[])).unwrap();
+    assert_eq!(config.server.scan_budget, 500);
+    assert_eq!(config.server.request_timeout, Duration::from_secs(5));
+    let app = &config.sources["app"];
+    assert_eq!(app.rate_limit, RateLimit { per_second: 5, burst: 10 });
+    assert_eq!((app.retries, app.enabled, app.max_concurrency), (1, true, 8));
+    let auth = &config.sources["auth"];
+    assert_eq!(auth.time_filter, TimeFilter::Off);
+    assert_eq!(auth.resource.as_deref(), Some("https://default.logto.app/api"));
+    assert_eq!(config.auth.keys["dashboards"].sources, vec!["app"]);
+}
+
+#[test]
+fn environment_overrides_the_file_with_double_underscores() {
+    let config = load_str(
+        GOOD,
+        env(&[
+            ("LOGGATE_SOURCES__APP__TOKEN", "from-env"),
+            ("LOGGATE_SERVER__SCAN_BUDGET", "42"),
+            ("LOGGATE_SOURCES__APP__ENABLED", "false"),
+            ("LOGGATE_LOG_FORMAT", "json"),
+            ("OTHER_VAR", "x"),
+        ]),
+    )
+    .unwrap();
+    use secrecy::ExposeSecret;
+    assert_eq!(config.sources["app"].token.as_ref().unwrap().expose_secret(), "from-env");
+    assert_eq!(config.server.scan_budget, 42);
+    assert!(!config.sources["app"].enabled);
+}
+
+#[test]
+fn a_whole_source_can_come_from_the_environment() {
+    let config = load_str(
+        "",
+        env(&[
+            ("LOGGATE_SOURCES__WORKFLOWS__KIND", "alloy"),
+            ("LOGGATE_SOURCES__WORKFLOWS__BASE_URL", "https://alloy.example"),
+            ("LOGGATE_SOURCES__WORKFLOWS__TOKEN", "t0ken"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(config.sources["workflows"].kind, "alloy");
+}
+
+#[test]
+fn each_mistake_names_its_key_path() {
+    let cases: &[(&str, &str)] = &[
+        ("[sources.app]\nbase_url = \"http://h\"\ntoken = \"t\"", "sources.app.kind: required"),
+        ("[sources.app]\nkind = \"leveled\"\ntoken = \"t\"", "sources.app.base_url: required"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"", "sources.app.token: required"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ntokn = \"x\"", "sources.app.tokn: unknown key"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"ftp://h\"\ntoken = \"t\"", "sources.app.base_url: expected an http or https URL"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"not a url\"\ntoken = \"t\"", "sources.app.base_url:"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ntimeout = \"soon\"", "sources.app.timeout: expected a duration"),
+        ("[server]\nrequest_timeout = \"0s\"\n[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"", "server.request_timeout: expected a duration"),
+        ("[sources.App]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"", "sources.App: source names are 1 to 32 characters"),
+        ("[sources.app]\nkind = \"splunk\"\nbase_url = \"http://h\"\ntoken = \"t\"", "sources.app.kind: unknown kind \"splunk\"; expected one of promptcrafter, alloy, logto, leveled"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ntime_filter = \"on\"", "sources.app.time_filter: only a source of kind logto"),
+        ("[server]\nlisten = \"localhost\"\n[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"", "server.listen: expected an address"),
+        ("[serverr]\n[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"", "serverr: unknown key"),
+        ("", "sources: at least one source is required"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\n[auth.keys.k]\nsha256 = \"abc\"\nsources = [\"nope\"]", "auth.keys.k.sha256: expected 64 hexadecimal characters"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\n[auth.keys.k]\nsha256 = \"abc\"\nsources = [\"nope\"]", "auth.keys.k.sources: no source named \"nope\""),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\nrate_limit = { burst = 3 }", "sources.app.rate_limit.per_second: required"),
+    ];
+    for (toml, expected) in cases {
+        let found = problems(toml);
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "expected a problem starting {expected:?} for\n{toml}\ngot {found:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_duplicate_source_is_a_problem_naming_it() {
+    let found = problems(
+        "[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\n\
+         [sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"",
+    );
+    assert!(found.iter().any(|p| p.contains("app") && p.contains("duplicate")), "{found:#?}");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let found = problems(
+        "[server]\nscan_budget = 0\n[sources.a]\nkind = \"nope\"\nbase_url = \"x\"\n[sources.b]\nkind = \"alloy\"\nbase_url = \"http://h\"\nextra = 1",
+    );
+    for expected in [
+        "server.scan_budget",
+        "sources.a.kind",
+        "sources.a.base_url",
+        "sources.b.token",
+        "sources.b.extra",
+    ] {
+        assert!(found.iter().any(|p| p.starts_with(expected)), "{expected} missing from {found:#?}");
+    }
+}
+
+#[test]
+fn secrets_never_appear_in_problems() {
+    let secret = "SUPER-SECRET-VALUE-123";
+    let toml = format!(
+        "[server]\ncursor_secret = \"short\"\n[sources.a]\nkind = \"logto\"\nbase_url = \"http://user:{secret}@h\"\n\
+         token = \"{secret}\"\nclient_id = \"c\"\nclient_secret = \"{secret}\"\nunknown = \"{secret}\""
+    );
+    let found = problems(&toml).join("\n");
+    assert!(found.contains("server.cursor_secret"), "{found}");
+    assert!(found.contains("sources.a.token: set either token or client_id"), "{found}");
+    assert!(!found.contains(secret), "{found}");
+    assert!(!found.contains("short"), "{found}");
+    // A TOML syntax error on a secret's line does not echo the line.
+    let broken = format!("[sources.a]\ntoken = \"{secret}");
+    let found = problems(&broken).join("\n");
+    assert!(!found.contains(secret), "{found}");
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let e = load(Path::new("/nonexistent/loggate.toml"), env(&[])).unwrap_err();
+    assert!(e.0[0].contains("/nonexistent/loggate.toml"));
+}
+
+#[test]
+fn debug_output_hides_secrets() {
+    let config = load_str(GOOD, env(&[])).unwrap();
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("leveled-secret-token"));
+    assert!(!debug.contains("logto-secret-value"));
+    assert!(!debug.contains("a-very-long-cursor-secret"));
+}

@@ -1,0 +1,58 @@
+//! Errors of the engine, each with the `code` and `param` of spec §4.
+//! The HTTP layer maps them to statuses in one place.
+
+use thiserror::Error;
+
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum EngineError {
+    #[error("{param}: {message}")]
+    InvalidParameter { param: String, message: String },
+    #[error("{0}: unknown parameter; expected source, start, end, level, min_level, q, service, user_id, attr.NAME, order, limit, cursor, include or partial")]
+    UnknownParameter(String),
+    #[error("source: no source named {0:?} is configured")]
+    UnknownSource(String),
+    #[error("cursor: {0}")]
+    InvalidCursor(String),
+    #[error("{0}: differs from the value the cursor was issued for; send the cursor alone, or start a new traversal")]
+    CursorMismatch(String),
+    #[error("source: this API key may not read {0:?}")]
+    Forbidden(String),
+    #[error("every requested source failed: {0}")]
+    Upstream(String),
+    #[error("every requested source timed out: {0}")]
+    UpstreamTimeout(String),
+}
+
+impl EngineError {
+    pub fn invalid(param: &str, message: impl Into<String>) -> Self {
+        EngineError::InvalidParameter {
+            param: param.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::InvalidParameter { .. } => "invalid_parameter",
+            EngineError::UnknownParameter(_) => "unknown_parameter",
+            EngineError::UnknownSource(_) => "unknown_source",
+            EngineError::InvalidCursor(_) => "invalid_cursor",
+            EngineError::CursorMismatch(_) => "cursor_mismatch",
+            EngineError::Forbidden(_) => "forbidden",
+            EngineError::Upstream(_) => "upstream_error",
+            EngineError::UpstreamTimeout(_) => "upstream_timeout",
+        }
+    }
+
+    /// The parameter at fault, where one is.
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            EngineError::InvalidParameter { param, .. } => Some(param),
+            EngineError::UnknownParameter(param) => Some(param),
+            EngineError::UnknownSource(_) | EngineError::Forbidden(_) => Some("source"),
+            EngineError::InvalidCursor(_) => Some("cursor"),
+            EngineError::CursorMismatch(param) => Some(param),
+            EngineError::Upstream(_) | EngineError::UpstreamTimeout(_) => None,
+        }
+    }
+}

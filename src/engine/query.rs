@@ -1,0 +1,321 @@
+//! `GET /logs` parameters parsed and validated into a [`LogsRequest`].
+//!
+//! Parsing is strict: an unknown parameter, a repeated one, or a bad value
+//! is a [`QueryError`] naming the parameter. Nothing here does I/O.
+
+use std::collections::BTreeMap;
+
+use loggate_core::query::LevelSet;
+use loggate_core::{Filters, Level, Order};
+
+use crate::engine::EngineError;
+
+/// Most logs in one page, and the default.
+pub const MAX_LIMIT: usize = 1000;
+pub const DEFAULT_LIMIT: usize = 50;
+/// Longest `q`, in characters.
+pub const MAX_Q_CHARS: usize = 256;
+/// Longest value of `service`, `user_id` or an attribute, in characters.
+pub const MAX_VALUE_CHARS: usize = 1024;
+/// Most `attr.*` filters in one query.
+pub const MAX_ATTR_FILTERS: usize = 16;
+/// Most names in `source`.
+pub const MAX_SOURCES: usize = 64;
+
+/// One `GET /logs` request, validated. Fields the client did not send are
+/// `None` so a cursor can tell "not sent" from "sent".
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogsRequest {
+    pub sources: Option<Vec<String>>,
+    pub filters: Filters,
+    pub order: Option<Order>,
+    pub limit: usize,
+    pub cursor: Option<String>,
+    pub include_raw: bool,
+    pub partial: bool,
+}
+
+/// Parses the raw (still percent-encoded) query string.
+pub fn parse_logs_query(raw: Option<&str>) -> Result<LogsRequest, EngineError> {
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let name = name.into_owned();
+        if seen.contains_key(&name) {
+            return Err(EngineError::invalid(&name, "given more than once"));
+        }
+        seen.insert(name, value.into_owned());
+    }
+
+    let mut request = LogsRequest {
+        limit: DEFAULT_LIMIT,
+        partial: true,
+        ..LogsRequest::default()
+    };
+    for (name, value) in seen {
+        let param = name.as_str();
+        match param {
+            "source" => request.sources = Some(parse_sources(&value)?),
+            "start" => request.filters.start = Some(parse_time(param, &value)?),
+            "end" => request.filters.end = Some(parse_time(param, &value)?),
+            "level" => request.filters.level = Some(parse_levels(&value)?),
+            "min_level" => request.filters.min_level = Some(parse_level(param, value.trim())?),
+            "q" => request.filters.q = Some(parse_q(&value)?),
+            "service" => request.filters.service = Some(parse_value(param, value)?),
+            "user_id" => request.filters.user_id = Some(parse_value(param, value)?),
+            "order" => request.order = Some(parse_order(&value)?),
+            "limit" => request.limit = parse_limit(&value)?,
+            "cursor" => request.cursor = Some(parse_cursor_text(value)?),
+            "include" => request.include_raw = parse_include(&value)?,
+            "partial" => request.partial = parse_bool(param, &value)?,
+            _ => match param.strip_prefix("attr.") {
+                Some(attr) => {
+                    validate_attr_name(param, attr)?;
+                    let value = parse_value(param, value)?;
+                    request.filters.attrs.insert(attr.to_string(), value);
+                }
+                None => return Err(EngineError::UnknownParameter(name)),
+            },
+        }
+    }
+    if request.filters.attrs.len() > MAX_ATTR_FILTERS {
+        return Err(EngineError::invalid(
+            "attr",
+            format!("at most {MAX_ATTR_FILTERS} attr.* filters"),
+        ));
+    }
+    if let (Some(start), Some(end)) = (request.filters.start, request.filters.end) {
+        if start > end {
+            return Err(EngineError::invalid("end", "must not be before start"));
+        }
+    }
+    Ok(request)
+}
+
+fn parse_sources(value: &str) -> Result<Vec<String>, EngineError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in value.split(',').map(str::trim) {
+        if name.is_empty() {
+            return Err(EngineError::invalid("source", "expected a comma list of source names, found an empty name"));
+        }
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    if names.len() > MAX_SOURCES {
+        return Err(EngineError::invalid("source", format!("at most {MAX_SOURCES} sources")));
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn parse_time(param: &str, value: &str) -> Result<i64, EngineError> {
+    // RFC 3339 proper: a date, `T`, a time and an offset.
+    chrono::DateTime::parse_from_rfc3339(value.trim())
+        .map(|dt| dt.timestamp_millis())
+        .map_err(|_| {
+            EngineError::invalid(
+                param,
+                format!("expected an RFC 3339 timestamp, got {}", quote(value)),
+            )
+        })
+}
+
+fn parse_level(param: &str, value: &str) -> Result<Level, EngineError> {
+    value.parse::<Level>().map_err(|_| {
+        EngineError::invalid(
+            param,
+            format!(
+                "expected one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, got {}",
+                quote(value)
+            ),
+        )
+    })
+}
+
+fn parse_levels(value: &str) -> Result<LevelSet, EngineError> {
+    value
+        .split(',')
+        .map(|part| parse_level("level", part.trim()))
+        .collect()
+}
+
+fn parse_q(value: &str) -> Result<String, EngineError> {
+    let chars = value.chars().count();
+    if chars == 0 || chars > MAX_Q_CHARS {
+        return Err(EngineError::invalid(
+            "q",
+            format!("expected 1 to {MAX_Q_CHARS} characters, got {chars}"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+fn parse_value(param: &str, value: String) -> Result<String, EngineError> {
+    let chars = value.chars().count();
+    if chars == 0 || chars > MAX_VALUE_CHARS {
+        return Err(EngineError::invalid(
+            param,
+            format!("expected 1 to {MAX_VALUE_CHARS} characters, got {chars}"),
+        ));
+    }
+    Ok(value)
+}
+
+fn validate_attr_name(param: &str, name: &str) -> Result<(), EngineError> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(EngineError::invalid(
+            param,
+            "attribute names are 1 to 64 characters of letters, digits, '_', '-' and '.'",
+        ))
+    }
+}
+
+fn parse_order(value: &str) -> Result<Order, EngineError> {
+    match value {
+        "desc" => Ok(Order::Desc),
+        "asc" => Ok(Order::Asc),
+        other => Err(EngineError::invalid(
+            "order",
+            format!("expected desc or asc, got {}", quote(other)),
+        )),
+    }
+}
+
+fn parse_limit(value: &str) -> Result<usize, EngineError> {
+    match value.parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(EngineError::invalid(
+            "limit",
+            format!("expected an integer from 1 to {MAX_LIMIT}, got {}", quote(value)),
+        )),
+    }
+}
+
+fn parse_cursor_text(value: String) -> Result<String, EngineError> {
+    if value.is_empty() {
+        return Err(EngineError::InvalidCursor("the cursor is empty".into()));
+    }
+    Ok(value)
+}
+
+fn parse_include(value: &str) -> Result<bool, EngineError> {
+    match value {
+        "raw" => Ok(true),
+        other => Err(EngineError::invalid(
+            "include",
+            format!("expected raw, got {}", quote(other)),
+        )),
+    }
+}
+
+fn parse_bool(param: &str, value: &str) -> Result<bool, EngineError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(EngineError::invalid(
+            param,
+            format!("expected true or false, got {}", quote(other)),
+        )),
+    }
+}
+
+/// A client value quoted for an error message, cut to 64 characters.
+fn quote(value: &str) -> String {
+    let cut: String = value.chars().take(64).collect();
+    let ellipsis = if cut.len() < value.len() { "…" } else { "" };
+    format!("{:?}", format!("{cut}{ellipsis}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(q: &str) -> Result<LogsRequest, EngineError> {
+        parse_logs_query(Some(q))
+    }
+
+    fn param_of(q: &str) -> (String, Option<String>) {
+        let e = parse(q).unwrap_err();
+        (e.code().to_string(), e.param().map(str::to_string))
+    }
+
+    #[test]
+    fn defaults() {
+        let r = parse_logs_query(None).unwrap();
+        assert_eq!(r.limit, 50);
+        assert!(r.partial);
+        assert_eq!(r.order, None);
+        assert_eq!(r.filters, Filters::default());
+    }
+
+    #[test]
+    fn parses_every_parameter() {
+        let r = parse(
+            "source=b,a&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00.5%2B01:00&level=error,warn\
+             &min_level=info&q=Fail&service=api&user_id=u1&attr.promptId=p%26x&order=asc&limit=7\
+             &include=raw&partial=false&cursor=abc",
+        )
+        .unwrap();
+        assert_eq!(r.sources, Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(r.filters.start, Some(1_735_689_600_000));
+        assert_eq!(r.filters.end, Some(1_735_772_400_500));
+        assert_eq!(
+            r.filters.level,
+            Some([Level::Error, Level::Warn].into_iter().collect())
+        );
+        assert_eq!(r.filters.min_level, Some(Level::Info));
+        assert_eq!(r.filters.attrs["promptId"], "p&x");
+        assert_eq!(r.order, Some(Order::Asc));
+        assert_eq!((r.limit, r.include_raw, r.partial), (7, true, false));
+        assert_eq!(r.cursor.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn bad_values_name_their_parameter() {
+        for (query, param) in [
+            ("start=yesterday", "start"),
+            ("end=2025-01-01", "end"),
+            ("level=loud", "level"),
+            ("min_level=", "min_level"),
+            ("q=", "q"),
+            ("order=up", "order"),
+            ("limit=0", "limit"),
+            ("limit=1001", "limit"),
+            ("limit=ten", "limit"),
+            ("include=all", "include"),
+            ("partial=yes", "partial"),
+            ("service=", "service"),
+            ("attr.=x", "attr."),
+            ("attr.a%20b=x", "attr.a b"),
+            ("source=a,,b", "source"),
+            ("start=2025-01-02T00:00:00Z&end=2025-01-01T00:00:00Z", "end"),
+            ("limit=1&limit=2", "limit"),
+        ] {
+            assert_eq!(
+                param_of(query),
+                ("invalid_parameter".to_string(), Some(param.to_string())),
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn q_counts_characters_not_bytes() {
+        assert!(parse(&format!("q={}", "é".repeat(256))).is_ok());
+        assert!(parse(&format!("q={}", "é".repeat(257))).is_err());
+    }
+
+    #[test]
+    fn unknown_parameters_are_rejected() {
+        let e = parse("levle=ERROR").unwrap_err();
+        assert_eq!(e.code(), "unknown_parameter");
+        assert_eq!(e.param(), Some("levle"));
+    }
+}

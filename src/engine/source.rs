@@ -1,0 +1,89 @@
+//! A configured source as the engine holds it, with its health record.
+
+use std::sync::{Arc, Mutex};
+
+use loggate_core::{Adapter, Batch, SourceError};
+
+/// One enabled source.
+pub struct Source {
+    pub name: Arc<str>,
+    pub kind: &'static str,
+    pub adapter: Arc<dyn Adapter>,
+    pub health: Health,
+}
+
+impl Source {
+    pub fn new(name: &str, adapter: Arc<dyn Adapter>) -> Self {
+        Source {
+            name: Arc::from(name),
+            kind: adapter.kind(),
+            adapter,
+            health: Health::default(),
+        }
+    }
+}
+
+/// The last success and the last failure of a source's fetches.
+#[derive(Debug, Default)]
+pub struct Health {
+    inner: Mutex<HealthSnapshot>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HealthSnapshot {
+    /// Epoch ms of the last successful fetch.
+    pub last_success: Option<i64>,
+    /// Epoch ms, code and message of the last failed fetch.
+    pub last_error: Option<(i64, String, String)>,
+}
+
+impl HealthSnapshot {
+    /// `ok` when the latest fetch succeeded, `error` when it failed,
+    /// `unknown` before any.
+    pub fn status(&self) -> &'static str {
+        match (&self.last_success, &self.last_error) {
+            (None, None) => "unknown",
+            (Some(_), None) => "ok",
+            (None, Some(_)) => "error",
+            (Some(ok), Some((failed, _, _))) => {
+                if ok >= failed {
+                    "ok"
+                } else {
+                    "error"
+                }
+            }
+        }
+    }
+}
+
+impl Health {
+    pub fn record(&self, result: &Result<Batch, SourceError>) {
+        let now = loggate_core::time::now_ms();
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(_) => inner.last_success = Some(now),
+            Err(e) => inner.last_error = Some((now, e.code().to_string(), e.to_string())),
+        }
+    }
+
+    pub fn snapshot(&self) -> HealthSnapshot {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_follows_the_latest_outcome() {
+        let mut h = HealthSnapshot::default();
+        assert_eq!(h.status(), "unknown");
+        h.last_success = Some(5);
+        assert_eq!(h.status(), "ok");
+        h.last_error = Some((6, "upstream_error".into(), "boom".into()));
+        assert_eq!(h.status(), "error");
+        h.last_success = Some(7);
+        assert_eq!(h.status(), "ok");
+    }
+}

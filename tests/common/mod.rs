@@ -1,0 +1,113 @@
+//! Shared by the black-box tests: a real gateway on a free loopback port in
+//! front of simulators, a traversal helper that follows `next_cursor`, and
+//! the reference ordering of spec §3.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use loggate::app::Application;
+use loggate::config;
+use loggate::engine::merge::cmp_global;
+use loggate_core::{Filters, LogRecord, Order};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// A running gateway; stopped when dropped.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Gateway {
+    /// Starts a gateway from TOML text (its `server.listen` is replaced by port 0).
+    pub async fn start(toml: &str) -> Gateway {
+        Gateway::start_with_env(toml, Vec::new()).await
+    }
+
+    pub async fn start_with_env(toml: &str, env: Vec<(String, String)>) -> Gateway {
+        let mut config = config::load_str(toml, env).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let app = Application::build(&config).await.expect("gateway binds");
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Gateway {
+            addr,
+            client: reqwest::Client::new(),
+            _stop: stop,
+        }
+    }
+
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("http://{}{}", self.addr, path_and_query)
+    }
+
+    /// GET and decode; returns (status, body).
+    pub async fn get(&self, path_and_query: &str) -> (u16, Value) {
+        self.get_with(path_and_query, None).await
+    }
+
+    pub async fn get_with(&self, path_and_query: &str, key: Option<&str>) -> (u16, Value) {
+        let mut request = self.client.get(self.url(path_and_query));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.expect("gateway answers");
+        let status = response.status().as_u16();
+        let body = response.bytes().await.expect("body");
+        let value = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| panic!("non-JSON body with status {status}: {}", String::from_utf8_lossy(&body)));
+        (status, value)
+    }
+
+    /// Follows `next_cursor` from `query` to the end; returns every log id in
+    /// order. `between(page)` runs after each page (to insert upstream).
+    pub async fn traverse(&self, query: &str, limit: usize, mut between: impl FnMut(usize)) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut path = format!("/logs?{query}&limit={limit}");
+        for page in 0..100_000 {
+            let (status, body) = self.get(&path).await;
+            assert_eq!(status, 200, "page {page} of {query}: {body}");
+            let logs = body["logs"].as_array().expect("logs array");
+            assert!(logs.len() <= limit, "page over limit");
+            ids.extend(logs.iter().map(|l| l["id"].as_str().expect("id").to_string()));
+            between(page);
+            match body["next_cursor"].as_str() {
+                Some(cursor) => path = format!("/logs?cursor={cursor}&limit={limit}"),
+                None => return ids,
+            }
+        }
+        panic!("traversal of {query} did not end");
+    }
+}
+
+/// The ids a traversal must return: every matching record of every source,
+/// ordered by (timestamp, source, native id).
+pub fn reference(sources: &[(&str, Vec<LogRecord>)], filters: &Filters, order: Order) -> Vec<String> {
+    let mut all: Vec<(&str, &LogRecord)> = sources
+        .iter()
+        .flat_map(|(name, records)| records.iter().filter(|r| filters.matches(r)).map(move |r| (*name, r)))
+        .collect();
+    all.sort_by(|a, b| cmp_global(*a, *b, order));
+    all.into_iter().map(|(name, r)| format!("{name}:{}", r.native_id)).collect()
+}
+
+/// Asserts two id lists are equal, explaining the first difference.
+pub fn assert_same_ids(got: &[String], expected: &[String], what: &str) {
+    if got == expected {
+        return;
+    }
+    let first = got.iter().zip(expected).position(|(a, b)| a != b).unwrap_or(got.len().min(expected.len()));
+    let mut seen = std::collections::HashSet::new();
+    let duplicate = got.iter().find(|id| !seen.insert(*id));
+    panic!(
+        "{what}: got {} ids, expected {}; first difference at {first}: got {:?}, expected {:?}; duplicate: {duplicate:?}",
+        got.len(),
+        expected.len(),
+        got.get(first),
+        expected.get(first),
+    );
+}
