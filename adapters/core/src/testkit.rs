@@ -84,7 +84,8 @@ pub trait HarnessFactory: Send + Sync {
 /// [`run_conformance`] runs.
 #[derive(Debug, Clone)]
 pub struct ConformanceOptions {
-    /// Traversals (want 1, 7, 50, 1000), the filter cases and the faults.
+    /// Traversals (want 1, 7, 50, 1000; 7 and 50 also with engine-style
+    /// rewinds; one with `include_raw`), the filter cases and the faults.
     pub traversal: DataSet,
     /// Traversals with `insert_per_fetch` records written after each fetch.
     pub inserts: DataSet,
@@ -103,13 +104,13 @@ impl Default for ConformanceOptions {
         ConformanceOptions {
             traversal: DataSet {
                 seed: 7,
-                records: 320,
-                distinct_timestamps: 40,
+                records: 300,
+                distinct_timestamps: 37,
             },
             inserts: DataSet {
                 seed: 11,
-                records: 200,
-                distinct_timestamps: 25,
+                records: 160,
+                distinct_timestamps: 20,
             },
             insert_per_fetch: 2,
             small_budgets: DataSet {
@@ -146,6 +147,15 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
                 for want in [1, 7, 50, 1000] {
                     let query = pinned_query(Filters::default(), order);
                     assert_traversal(&*harness, &Traversal::new(&query, want, LARGE_BUDGET)).await;
+                }
+            }
+            // The engine keeps part of a batch and resumes after it.
+            for order in ORDERS {
+                for want in [7, 50] {
+                    let query = pinned_query(Filters::default(), order);
+                    let mut traversal = Traversal::new(&query, want, LARGE_BUDGET);
+                    traversal.rewind = true;
+                    assert_traversal(&*harness, &traversal).await;
                 }
             }
             // `raw` only when asked for, and then the upstream object.

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::adapter::{Adapter, Batch, Capabilities, FetchRequest};
 use crate::error::SourceError;
 use crate::http::{classify_status, CallContext, UpstreamClient};
-use crate::position::Position;
+use crate::position::{Position, Resume};
 use crate::query::{Filters, Order};
 use crate::record::{sort_records, Level, LogRecord};
 use crate::sim::{Faults, SeededRng};
@@ -42,6 +42,9 @@ pub(super) enum Flaw {
     RawAlways,
     /// After the first fetch, returns nothing and the same position.
     Stalls,
+    /// Never produces `After` positions and reads one as the start of its
+    /// timestamp's group (so an engine rewind re-emits records).
+    IgnoresAfterKey,
 }
 
 #[derive(Clone, Default)]
@@ -239,9 +242,14 @@ impl Adapter for FakeAdapter {
     }
 
     async fn fetch(&self, request: FetchRequest<'_>) -> Result<Batch, SourceError> {
-        let (query, position, order) = (request.query, request.position, request.query.order);
+        let (query, mut position, order) = (request.query, request.position, request.query.order);
+        let as_group;
+        if let (Flaw::IgnoresAfterKey, Resume::After(key)) = (self.flaw, &position.resume) {
+            as_group = Position::group(key.timestamp_ms, position.hint);
+            position = &as_group;
+        }
         let filters = &query.filters;
-        if self.flaw == Flaw::Stalls && position.resume != crate::position::Resume::Start {
+        if self.flaw == Flaw::Stalls && position.resume != Resume::Start {
             return Ok(Batch {
                 records: Vec::new(),
                 next: position.clone(),

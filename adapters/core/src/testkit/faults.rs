@@ -3,11 +3,13 @@
 //! provider quirks that soften errors on filtered requests (PromptCrafter's
 //! 404 on a filter means "nothing matches") do not apply.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use futures::FutureExt;
 use tokio::time::Instant;
 
-use super::traverse::normal_ctx;
+use super::traverse::{normal_ctx, panic_text};
 use super::{Harness, LARGE_BUDGET};
 use crate::adapter::{Batch, FetchRequest};
 use crate::error::SourceError;
@@ -167,8 +169,14 @@ async fn fetch_first(
         budget: LARGE_BUDGET,
         ctx: &ctx,
     };
-    match tokio::time::timeout(CASE_GUARD, adapter.fetch(request)).await {
-        Ok(result) => result,
+    let guarded = AssertUnwindSafe(adapter.fetch(request)).catch_unwind();
+    match tokio::time::timeout(CASE_GUARD, guarded).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(cause)) => panic!(
+            "conformance [{}] faults: the adapter panicked: {}",
+            adapter.kind(),
+            panic_text(&cause)
+        ),
         Err(_) => panic!(
             "conformance [{}] faults: a fetch did not return within {CASE_GUARD:?} \
              although its deadline was much earlier",

@@ -120,6 +120,12 @@ async fn a_stuck_traversal_is_caught() {
     run_conformance(&FakeFactory(Flaw::Stalls)).await;
 }
 
+#[tokio::test]
+#[should_panic(expected = "rewinding like the engine")]
+async fn mishandling_an_engine_rewind_is_caught() {
+    run_conformance(&FakeFactory(Flaw::IgnoresAfterKey)).await;
+}
+
 /// The cases must exercise what they claim: every filter kind and every
 /// attribute of the data, each "present" case matching some records.
 #[tokio::test]

@@ -2,10 +2,13 @@
 //! checking every batch against the fetch contract as it arrives, and
 //! comparing the whole with the reference matcher over a snapshot.
 
+use std::any::Any;
 use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use futures::FutureExt;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -103,6 +106,11 @@ pub struct Traversal<'a> {
     /// Records written with `Harness::insert_new` after every fetch
     /// (only [`assert_traversal`] does that; it has the harness).
     pub insert_per_fetch: usize,
+    /// Resume like the engine does when a page fills up mid-batch: keep
+    /// only the first half of each batch of two or more records, and
+    /// continue from `Position::after(last kept, hint of the position the
+    /// batch was fetched from)`, re-fetching the rest.
+    pub rewind: bool,
     /// A name for messages (the order, sizes and filters are added).
     pub name: String,
 }
@@ -114,6 +122,7 @@ impl<'a> Traversal<'a> {
             want,
             budget,
             insert_per_fetch: 0,
+            rewind: false,
             name: String::from("traversal"),
         }
     }
@@ -128,6 +137,9 @@ impl<'a> Traversal<'a> {
         );
         if self.insert_per_fetch > 0 {
             let _ = write!(label, " inserting {} per fetch", self.insert_per_fetch);
+        }
+        if self.rewind {
+            label.push_str(" rewinding like the engine");
         }
         if self.query.include_raw {
             label.push_str(" include_raw");
@@ -222,9 +234,16 @@ async fn drive(
             budget: traversal.budget,
             ctx: &ctx,
         };
-        let batch = match adapter.fetch(request).await {
-            Ok(batch) => batch,
-            Err(e) => panic!("{label}: fetch {fetch} from {position:?} failed: {e} ({e:?})"),
+        let batch = match AssertUnwindSafe(adapter.fetch(request))
+            .catch_unwind()
+            .await
+        {
+            Ok(Ok(batch)) => batch,
+            Ok(Err(e)) => panic!("{label}: fetch {fetch} from {position:?} failed: {e} ({e:?})"),
+            Err(cause) => panic!(
+                "{label}: fetch {fetch} from {position:?}: the adapter panicked: {}",
+                panic_text(&cause)
+            ),
         };
         let at = format!("{label}: fetch {fetch} from {position:?}");
         if batch.scanned < batch.records.len() {
@@ -235,6 +254,7 @@ async fn drive(
             );
         }
         let mut previous: Option<Key> = None;
+        let mut fetched: Vec<LogRecord> = Vec::with_capacity(batch.records.len());
         for mut record in batch.records {
             let key = record.key();
             let shown = show_key(&key);
@@ -259,7 +279,7 @@ async fn drive(
             if !query.filters.matches(&record) {
                 panic!("{at}: returned {shown}, which does not match the filters: {record:?}");
             }
-            if !seen.insert(key.clone()) {
+            if seen.contains(&key) {
                 panic!("{at}: returned {shown} a second time");
             }
             match (query.include_raw, record.raw.take()) {
@@ -270,13 +290,15 @@ async fn drive(
                 (false, Some(_)) => panic!("{at}: {shown} carries raw although include_raw is off"),
             }
             previous = Some(key);
-            returned.push(record);
+            fetched.push(record);
         }
+        let fetched_keys: HashSet<Key> = fetched.iter().map(LogRecord::key).collect();
         // The frontier may pass only what was returned: every matching
         // record still pending must sort strictly after `next`.
         let skipped: Vec<&Key> = expected_keys
             .iter()
-            .filter(|k| !seen.contains(*k) && batch.next.covers(k, order))
+            .filter(|k| !seen.contains(*k) && !fetched_keys.contains(*k))
+            .filter(|k| batch.next.covers(k, order))
             .collect();
         if !skipped.is_empty() {
             panic!(
@@ -297,10 +319,19 @@ async fn drive(
         if let Some(harness) = inserts {
             harness.insert_new(traversal.insert_per_fetch).await;
         }
-        if batch.next.done {
+        let mut next = batch.next;
+        if traversal.rewind && fetched.len() >= 2 {
+            fetched.truncate(fetched.len().div_ceil(2));
+            if let Some(last) = fetched.last() {
+                next = Position::after(last.key(), position.hint);
+            }
+        }
+        seen.extend(fetched.iter().map(LogRecord::key));
+        returned.extend(fetched);
+        if next.done {
             break;
         }
-        position = batch.next;
+        position = next;
     }
     returned
 }
@@ -354,6 +385,17 @@ fn difference(got: &[LogRecord], expected: &[LogRecord]) -> Option<String> {
         }
     }
     Some(text)
+}
+
+/// The message of a caught panic.
+pub(crate) fn panic_text(cause: &(dyn Any + Send)) -> String {
+    if let Some(text) = cause.downcast_ref::<String>() {
+        text.clone()
+    } else if let Some(text) = cause.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else {
+        "(no message)".to_string()
+    }
 }
 
 fn show_key(key: &Key) -> String {
