@@ -58,30 +58,29 @@ impl<'a> Run<'a> {
         self.request.position.done || self.request.query.filters.is_unsatisfiable()
     }
 
-    /// Offers whole timestamp groups in traversal order; true once `want`
-    /// records are in hand (the last one then bounds the position).
-    fn offer_all(&mut self, mut complete: Vec<LogRecord>) -> bool {
+    /// Offers whole timestamp groups in traversal order. Once `want`
+    /// records are in hand it still finishes the group of the last one
+    /// (so the position can be a group boundary, and a resumed fetch need
+    /// not re-read that group) and returns that group's timestamp.
+    fn offer_all(&mut self, mut complete: Vec<LogRecord>) -> Option<i64> {
         let order = self.request.query.order;
         sort_records(&mut complete, order);
+        let want = self.request.want.max(1);
         for record in complete {
+            if let Some(last) = self.records.last() {
+                if self.records.len() >= want && last.timestamp_ms != record.timestamp_ms {
+                    return Some(last.timestamp_ms);
+                }
+            }
             if self.request.position.covers(&record.key(), order)
                 || !self.request.query.filters.matches(&record)
             {
                 continue;
             }
             self.records.push(record);
-            if self.records.len() >= self.request.want.max(1) {
-                return true;
-            }
         }
-        false
-    }
-
-    fn last_key_position(&self, hint: Option<u64>) -> Position {
-        match self.records.last() {
-            Some(record) => Position::after(record.key(), hint),
-            None => self.request.position.clone(),
-        }
+        let last = self.records.last()?;
+        (self.records.len() >= want).then_some(last.timestamp_ms)
     }
 
     fn over_budget(&self) -> bool {
@@ -143,9 +142,9 @@ pub(crate) async fn fetch_desc(
             let complete = page.records.into_iter().filter(|r| r.timestamp_ms > oldest).collect();
             (complete, Some(oldest))
         };
-        if run.offer_all(complete) {
-            let next = run.last_key_position(None);
-            return Ok(run.finish(next));
+        if let Some(finished) = run.offer_all(complete) {
+            // Every timestamp from the finished group's on is done.
+            return Ok(run.finish(Position::group(finished.saturating_sub(1), None)));
         }
         let Some(end) = next_end else {
             return Ok(run.finish(Position::finished()));
@@ -202,10 +201,9 @@ pub(crate) async fn fetch_asc(
         // so the next window's total can be predicted from it.
         let timestamps: Vec<i64> = complete.iter().map(|r| r.timestamp_ms).collect();
         let remaining_from = |ts: i64| total.saturating_sub(timestamps.iter().filter(|t| **t < ts).count() as u64);
-        if run.offer_all(complete) {
-            let hint = run.records.last().map(|r| remaining_from(r.timestamp_ms));
-            let next = run.last_key_position(hint);
-            return Ok(run.finish(next));
+        if let Some(finished) = run.offer_all(complete) {
+            let next = finished.saturating_add(1);
+            return Ok(run.finish(Position::group(next, Some(remaining_from(next)))));
         }
         let Some(start) = next_start else {
             return Ok(run.finish(Position::finished()));

@@ -156,10 +156,14 @@ async fn asc_reads_the_last_page_of_the_window() {
     let oldest = &first.records[0];
     assert_eq!(oldest.key(), reference(&setup.sim.snapshot(), &query)[0].key());
 
-    // The next fetch needs one request: the position carries the total.
+    // The whole oldest group came back; the position starts after it and
+    // carries the remaining total, so the next fetch needs one request.
+    assert!(first.records.iter().all(|r| r.timestamp_ms == oldest.timestamp_ms));
+    assert_eq!(first.next, Position::group(oldest.timestamp_ms + 1, Some((total - first.records.len()) as u64)));
     setup.sim.faults().forget_seen();
     fetch_once(&*setup.adapter, &query, &first.next, 1).await.unwrap();
-    let bound = format_ms(oldest.timestamp_ms);
+    let bound = format_ms(oldest.timestamp_ms + 1);
+    let tail = (total - first.records.len() - 100).to_string();
     assert_eq!(
         seen_queries(setup.sim.faults()),
         vec![pairs(&[("limit", "100"), ("offset", &tail), ("startDate", &bound), ("endDate", &end)])]
