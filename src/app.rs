@@ -29,7 +29,10 @@ impl Application {
         let engine = build_engine(config);
         let keys = KeyStore::new(&config.auth.keys);
         if keys.is_open() {
-            tracing::warn!("no API keys configured: anyone who can reach {} can read every source", config.server.listen);
+            tracing::warn!(
+                "no API keys configured: anyone who can reach {} can read every source",
+                config.server.listen
+            );
         }
         let listener = TcpListener::bind(config.server.listen).await?;
         Ok(Application {
@@ -44,12 +47,17 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests for
     /// at most the configured grace period.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let ready = self.state.ready.clone();
         let grace = self.shutdown_grace;
         let app = router(self.state);
@@ -59,7 +67,10 @@ impl Application {
         let signal = async move {
             shutdown.await;
             ready.store(false, Ordering::Relaxed);
-            tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down: draining in-flight requests");
+            tracing::info!(
+                grace_ms = grace.as_millis() as u64,
+                "shutting down: draining in-flight requests"
+            );
             let _ = drain_tx.send(());
         };
         let serving = axum::serve(self.listener, app).with_graceful_shutdown(signal);
@@ -98,7 +109,10 @@ pub fn build_engine(config: &Config) -> Engine {
             .cloned()
             .collect();
         let client = UpstreamClient::new(policy)
-            .with_gate(Arc::new(SourceGate::new(source.rate_limit, source.max_concurrency)))
+            .with_gate(Arc::new(SourceGate::new(
+                source.rate_limit,
+                source.max_concurrency,
+            )))
             .with_secrets(secrets);
         let settings = SourceSettings {
             name: name.clone(),
@@ -113,7 +127,9 @@ pub fn build_engine(config: &Config) -> Engine {
         };
         match build_adapter(&source.kind, settings) {
             Some(adapter) => sources.push(Source::new(name, adapter)),
-            None => tracing::error!(source = %name, kind = %source.kind, "unknown kind passed validation"),
+            None => {
+                tracing::error!(source = %name, kind = %source.kind, "unknown kind passed validation")
+            }
         }
     }
     let signer = match &config.server.cursor_secret {

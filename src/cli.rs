@@ -14,10 +14,19 @@ use crate::app::{shutdown_signal, Application};
 use crate::config;
 
 #[derive(Debug, Parser)]
-#[command(name = "loggate", version, about = "One endpoint for the logs of many third-party services")]
+#[command(
+    name = "loggate",
+    version,
+    about = "One endpoint for the logs of many third-party services"
+)]
 pub struct Cli {
     /// Log format on stderr.
-    #[arg(long, global = true, env = "LOGGATE_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "LOGGATE_LOG_FORMAT",
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
@@ -54,7 +63,9 @@ pub enum Command {
 pub fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -81,7 +92,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             let app = match Application::build(&config).await {
                 Ok(app) => app,
                 Err(e) => {
-                    eprintln!("server.listen: cannot listen on {}: {e}", config.server.listen);
+                    eprintln!(
+                        "server.listen: cannot listen on {}: {e}",
+                        config.server.listen
+                    );
                     return ExitCode::FAILURE;
                 }
             };

@@ -31,16 +31,23 @@ impl DemoSims {
         use loggate_logto::sim as logto;
         use loggate_promptcrafter::sim as promptcrafter;
 
-        let mut logto_config = logto::SimConfig::demo(now_ms);
-        logto_config.client_id = "demo-client".into();
-        logto_config.client_secret = "demo-client-secret".into();
-        let mut billing = leveled::SimConfig::demo(now_ms);
+        let mut prompts = promptcrafter::SimConfig::demo(now_ms);
+        prompts.token = "demo-promptcrafter-token".into();
+        let mut workflows = alloy::SimConfig::demo(now_ms);
+        workflows.token = "demo-alloy-token".into();
+        let mut auth = logto::SimConfig::demo(now_ms);
+        auth.client_id = "demo-client".into();
+        auth.client_secret = "demo-client-secret".into();
+        let mut app = leveled::SimConfig::demo(now_ms);
+        app.token = "demo-leveled-token".into();
+        let mut billing = app.clone();
         billing.seed ^= 0xB111;
         Ok(DemoSims {
-            promptcrafter: serve_loopback(promptcrafter::PromptCrafterSim::new(promptcrafter::SimConfig::demo(now_ms)).router()).await?,
-            alloy: serve_loopback(alloy::AlloySim::new(alloy::SimConfig::demo(now_ms)).router()).await?,
-            logto: serve_loopback(logto::LogtoSim::new(logto_config).router()).await?,
-            leveled: serve_loopback(leveled::LeveledSim::new(leveled::SimConfig::demo(now_ms)).router()).await?,
+            promptcrafter: serve_loopback(promptcrafter::PromptCrafterSim::new(prompts).router())
+                .await?,
+            alloy: serve_loopback(alloy::AlloySim::new(workflows).router()).await?,
+            logto: serve_loopback(logto::LogtoSim::new(auth).router()).await?,
+            leveled: serve_loopback(leveled::LeveledSim::new(app).router()).await?,
             leveled_billing: serve_loopback(leveled::LeveledSim::new(billing).router()).await?,
         })
     }
@@ -67,8 +74,13 @@ pub fn curl_examples(addr: SocketAddr) -> [String; 3] {
 }
 
 /// Runs the demo until `shutdown` resolves.
-pub async fn run(listen: SocketAddr, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
-    let sims = DemoSims::start(now_ms()).await.map_err(|e| format!("cannot start simulators: {e}"))?;
+pub async fn run(
+    listen: SocketAddr,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let sims = DemoSims::start(now_ms())
+        .await
+        .map_err(|e| format!("cannot start simulators: {e}"))?;
     let config = config::load_str(&sims.config_toml(listen), std::iter::empty())
         .map_err(|problems| format!("demo configuration is invalid:\n{problems}"))?;
     let app = Application::build(&config)

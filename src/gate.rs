@@ -35,7 +35,8 @@ impl SourceGate {
 #[async_trait]
 impl RequestGate for SourceGate {
     async fn admit(&self, deadline: Instant) -> Result<Box<dyn Send>, SourceError> {
-        let waited_too_long = || SourceError::Timeout(deadline.saturating_duration_since(Instant::now()));
+        let waited_too_long =
+            || SourceError::Timeout(deadline.saturating_duration_since(Instant::now()));
         let permit = tokio::time::timeout_at(deadline, self.concurrency.clone().acquire_owned())
             .await
             .map_err(|_| waited_too_long())?

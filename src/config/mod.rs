@@ -114,7 +114,10 @@ pub const ENV_PREFIX: &str = "LOGGATE_";
 const SECTIONS: [&str; 3] = ["server", "sources", "auth"];
 
 /// Loads `path` (which must exist) layered with `env`.
-pub fn load(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
+pub fn load(
+    path: &Path,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigErrors> {
     if !path.is_file() {
         return Err(ConfigErrors(vec![format!(
             "{}: configuration file not found (pass --config PATH)",
@@ -125,13 +128,21 @@ pub fn load(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Res
 }
 
 /// Loads TOML text layered with `env` (tests, `demo`).
-pub fn load_str(toml: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
+pub fn load_str(
+    toml: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigErrors> {
     load_layers(Figment::from(Toml::string(toml)), env)
 }
 
-fn load_layers(figment: Figment, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
+fn load_layers(
+    figment: Figment,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigErrors> {
     let figment = figment.merge(Serialized::globals(env_tree(env)));
-    let tree: Value = figment.extract().map_err(|e| ConfigErrors(figment_problems(e)))?;
+    let tree: Value = figment
+        .extract()
+        .map_err(|e| ConfigErrors(figment_problems(e)))?;
     validate(&tree)
 }
 
@@ -140,7 +151,9 @@ fn load_layers(figment: Figment, env: impl IntoIterator<Item = (String, String)>
 pub fn env_tree(env: impl IntoIterator<Item = (String, String)>) -> Value {
     let mut root = Map::new();
     for (name, value) in env {
-        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
         let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
         if !SECTIONS.contains(&path[0].as_str()) || path.iter().any(String::is_empty) {
             continue;

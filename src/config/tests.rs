@@ -32,7 +32,10 @@ rate_limit = { per_second = 20, burst = 40 }
 "#;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn problems(toml: &str) -> Vec<String> {
@@ -45,11 +48,23 @@ fn a_good_configuration_loads_with_defaults() {
     assert_eq!(config.server.scan_budget, 500);
     assert_eq!(config.server.request_timeout, Duration::from_secs(5));
     let app = &config.sources["app"];
-    assert_eq!(app.rate_limit, RateLimit { per_second: 5, burst: 10 });
-    assert_eq!((app.retries, app.enabled, app.max_concurrency), (1, true, 8));
+    assert_eq!(
+        app.rate_limit,
+        RateLimit {
+            per_second: 5,
+            burst: 10
+        }
+    );
+    assert_eq!(
+        (app.retries, app.enabled, app.max_concurrency),
+        (1, true, 8)
+    );
     let auth = &config.sources["auth"];
     assert_eq!(auth.time_filter, TimeFilter::Off);
-    assert_eq!(auth.resource.as_deref(), Some("https://default.logto.app/api"));
+    assert_eq!(
+        auth.resource.as_deref(),
+        Some("https://default.logto.app/api")
+    );
     assert_eq!(config.auth.keys["dashboards"].sources, vec!["app"]);
 }
 
@@ -67,7 +82,14 @@ fn environment_overrides_the_file_with_double_underscores() {
     )
     .unwrap();
     use secrecy::ExposeSecret;
-    assert_eq!(config.sources["app"].token.as_ref().unwrap().expose_secret(), "from-env");
+    assert_eq!(
+        config.sources["app"]
+            .token
+            .as_ref()
+            .unwrap()
+            .expose_secret(),
+        "from-env"
+    );
     assert_eq!(config.server.scan_budget, 42);
     assert!(!config.sources["app"].enabled);
 }
@@ -78,7 +100,10 @@ fn a_whole_source_can_come_from_the_environment() {
         "",
         env(&[
             ("LOGGATE_SOURCES__WORKFLOWS__KIND", "alloy"),
-            ("LOGGATE_SOURCES__WORKFLOWS__BASE_URL", "https://alloy.example"),
+            (
+                "LOGGATE_SOURCES__WORKFLOWS__BASE_URL",
+                "https://alloy.example",
+            ),
             ("LOGGATE_SOURCES__WORKFLOWS__TOKEN", "t0ken"),
         ]),
     )
@@ -122,7 +147,12 @@ fn a_duplicate_source_is_a_problem_naming_it() {
         "[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\n\
          [sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"",
     );
-    assert!(found.iter().any(|p| p.contains("app") && p.contains("duplicate")), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("app") && p.contains("duplicate")),
+        "{found:#?}"
+    );
 }
 
 #[test]
@@ -137,7 +167,10 @@ fn every_problem_is_reported_at_once() {
         "sources.b.token",
         "sources.b.extra",
     ] {
-        assert!(found.iter().any(|p| p.starts_with(expected)), "{expected} missing from {found:#?}");
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "{expected} missing from {found:#?}"
+        );
     }
 }
 
@@ -150,7 +183,10 @@ fn secrets_never_appear_in_problems() {
     );
     let found = problems(&toml).join("\n");
     assert!(found.contains("server.cursor_secret"), "{found}");
-    assert!(found.contains("sources.a.token: set either token or client_id"), "{found}");
+    assert!(
+        found.contains("sources.a.token: set either token or client_id"),
+        "{found}"
+    );
     assert!(!found.contains(secret), "{found}");
     assert!(!found.contains("short"), "{found}");
     // A TOML syntax error on a secret's line does not echo the line.

@@ -9,7 +9,9 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::{ApiKeyConfig, AuthConfig, Config, ConfigErrors, RateLimit, ServerConfig, SourceConfig};
+use super::{
+    ApiKeyConfig, AuthConfig, Config, ConfigErrors, RateLimit, ServerConfig, SourceConfig,
+};
 
 /// The provider kinds this build knows.
 pub const KINDS: [&str; 4] = ["promptcrafter", "alloy", "logto", "leveled"];
@@ -36,7 +38,11 @@ pub fn validate(tree: &Value) -> Result<Config, ConfigErrors> {
     let sources = parse_sources(sources.as_ref(), &mut problems);
     let auth = parse_auth(auth.as_ref(), &sources, &mut problems);
     if problems.is_empty() {
-        Ok(Config { server, sources, auth })
+        Ok(Config {
+            server,
+            sources,
+            auth,
+        })
     } else {
         Err(ConfigErrors(problems))
     }
@@ -48,28 +54,45 @@ fn parse_server(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) ->
     let mut t = Table::new(map.unwrap_or(&empty), "server", problems);
     let config = ServerConfig {
         listen: t.socket_addr("listen").unwrap_or(defaults.listen),
-        request_timeout: t.duration("request_timeout").unwrap_or(defaults.request_timeout),
+        request_timeout: t
+            .duration("request_timeout")
+            .unwrap_or(defaults.request_timeout),
         cursor_secret: t.secret("cursor_secret", 16),
-        scan_budget: t.integer("scan_budget", 1, 10_000_000).map_or(defaults.scan_budget, |n| n as usize),
-        shutdown_grace: t.duration("shutdown_grace").unwrap_or(defaults.shutdown_grace),
+        scan_budget: t
+            .integer("scan_budget", 1, 10_000_000)
+            .map_or(defaults.scan_budget, |n| n as usize),
+        shutdown_grace: t
+            .duration("shutdown_grace")
+            .unwrap_or(defaults.shutdown_grace),
     };
     t.finish();
     config
 }
 
-fn parse_sources(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) -> BTreeMap<String, SourceConfig> {
+fn parse_sources(
+    map: Option<&Map<String, Value>>,
+    problems: &mut Vec<String>,
+) -> BTreeMap<String, SourceConfig> {
     let mut sources = BTreeMap::new();
     let Some(map) = map else {
-        problems.push("sources: at least one source is required ([sources.NAME] with kind and base_url)".into());
+        problems.push(
+            "sources: at least one source is required ([sources.NAME] with kind and base_url)"
+                .into(),
+        );
         return sources;
     };
     if map.is_empty() {
-        problems.push("sources: at least one source is required ([sources.NAME] with kind and base_url)".into());
+        problems.push(
+            "sources: at least one source is required ([sources.NAME] with kind and base_url)"
+                .into(),
+        );
     }
     for (name, value) in map {
         let path = format!("sources.{name}");
         if !valid_name(name) {
-            problems.push(format!("{path}: source names are 1 to 32 characters of a-z, 0-9 and _"));
+            problems.push(format!(
+                "{path}: source names are 1 to 32 characters of a-z, 0-9 and _"
+            ));
         }
         let Some(table) = value.as_object() else {
             problems.push(format!("{path}: expected a table"));
@@ -82,7 +105,11 @@ fn parse_sources(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) -
     sources
 }
 
-fn parse_source(map: &Map<String, Value>, path: &str, problems: &mut Vec<String>) -> Option<SourceConfig> {
+fn parse_source(
+    map: &Map<String, Value>,
+    path: &str,
+    problems: &mut Vec<String>,
+) -> Option<SourceConfig> {
     let mut t = Table::new(map, path, problems);
     let kind = t.required_string("kind");
     let base_url = t.url("base_url");
@@ -94,15 +121,28 @@ fn parse_source(map: &Map<String, Value>, path: &str, problems: &mut Vec<String>
     let search_pushdown = t.boolean("search_pushdown");
     let timeout = t.duration("timeout").unwrap_or(Duration::from_secs(10));
     let retries = t.integer("retries", 0, 10).map_or(2, |n| n as u32);
-    let rate_limit = t.rate_limit("rate_limit").unwrap_or(RateLimit { per_second: 10, burst: 20 });
-    let max_concurrency = t.integer("max_concurrency", 1, 1024).map_or(8, |n| n as usize);
-    let max_body_bytes = t.integer("max_body_bytes", 1024, 1 << 30).map_or(16 << 20, |n| n as usize);
+    let rate_limit = t.rate_limit("rate_limit").unwrap_or(RateLimit {
+        per_second: 10,
+        burst: 20,
+    });
+    let max_concurrency = t
+        .integer("max_concurrency", 1, 1024)
+        .map_or(8, |n| n as usize);
+    let max_body_bytes = t
+        .integer("max_body_bytes", 1024, 1 << 30)
+        .map_or(16 << 20, |n| n as usize);
     let enabled = t.boolean("enabled").unwrap_or(true);
 
     let kind = kind.filter(|kind| {
         let known = KINDS.contains(&kind.as_str());
         if !known {
-            t.problem("kind", &format!("unknown kind {kind:?}; expected one of {}", KINDS.join(", ")));
+            t.problem(
+                "kind",
+                &format!(
+                    "unknown kind {kind:?}; expected one of {}",
+                    KINDS.join(", ")
+                ),
+            );
         }
         known
     });
@@ -120,12 +160,18 @@ fn parse_source(map: &Map<String, Value>, path: &str, problems: &mut Vec<String>
             }
         }
         if kind != "leveled" && search_pushdown.is_some() {
-            t.problem("search_pushdown", "only a source of kind leveled takes this key");
+            t.problem(
+                "search_pushdown",
+                "only a source of kind leveled takes this key",
+            );
         }
         let trio = client_id.is_some() || client_secret.is_some();
         if kind == "logto" && trio {
             if token.is_some() {
-                t.problem("token", "set either token or client_id and client_secret, not both");
+                t.problem(
+                    "token",
+                    "set either token or client_id and client_secret, not both",
+                );
             }
             if client_id.is_none() {
                 t.problem("client_id", "required with client_secret");
@@ -178,7 +224,9 @@ fn parse_auth(
     for (name, value) in keys.iter().flatten() {
         let path = format!("auth.keys.{name}");
         if !valid_name(name) {
-            problems.push(format!("{path}: key names are 1 to 32 characters of a-z, 0-9 and _"));
+            problems.push(format!(
+                "{path}: key names are 1 to 32 characters of a-z, 0-9 and _"
+            ));
         }
         let Some(map) = value.as_object() else {
             problems.push(format!("{path}: expected a table"));
@@ -190,22 +238,38 @@ fn parse_auth(
         let rate_limit = k.rate_limit("rate_limit");
         for source in scope.iter().flatten() {
             if source != "*" && !sources.contains_key(source) {
-                k.problem("sources", &format!("no source named {source:?} is configured"));
+                k.problem(
+                    "sources",
+                    &format!("no source named {source:?} is configured"),
+                );
             }
         }
         if scope.is_none() {
-            k.problem("sources", "required: the sources this key may read, or [\"*\"]");
+            k.problem(
+                "sources",
+                "required: the sources this key may read, or [\"*\"]",
+            );
         }
         k.finish();
         if let (Some(sha256), Some(sources)) = (sha256, scope) {
-            auth.keys.insert(name.clone(), ApiKeyConfig { sha256, sources, rate_limit });
+            auth.keys.insert(
+                name.clone(),
+                ApiKeyConfig {
+                    sha256,
+                    sources,
+                    rate_limit,
+                },
+            );
         }
     }
     auth
 }
 
 fn valid_name(name: &str) -> bool {
-    (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// One table being read: taken keys are checked off, the rest are unknown.
@@ -218,7 +282,12 @@ struct Table<'a, 'p> {
 
 impl<'a, 'p> Table<'a, 'p> {
     fn new(map: &'a Map<String, Value>, path: &str, problems: &'p mut Vec<String>) -> Self {
-        Table { map, path: path.to_string(), taken: Vec::new(), problems }
+        Table {
+            map,
+            path: path.to_string(),
+            taken: Vec::new(),
+            problems,
+        }
     }
 
     fn key_path(&self, key: &str) -> String {
@@ -283,9 +352,14 @@ impl<'a, 'p> Table<'a, 'p> {
     fn secret(&mut self, key: &'static str, min_len: usize) -> Option<SecretString> {
         match self.get(key)? {
             Value::String(s) if s.chars().count() >= min_len => Some(SecretString::from(s.clone())),
-            Value::Number(n) if n.to_string().len() >= min_len => Some(SecretString::from(n.to_string())),
+            Value::Number(n) if n.to_string().len() >= min_len => {
+                Some(SecretString::from(n.to_string()))
+            }
             Value::String(_) | Value::Number(_) => {
-                self.problem(key, &format!("expected at least {min_len} characters (value not shown)"));
+                self.problem(
+                    key,
+                    &format!("expected at least {min_len} characters (value not shown)"),
+                );
                 None
             }
             _ => {
@@ -298,14 +372,22 @@ impl<'a, 'p> Table<'a, 'p> {
     fn string_list(&mut self, key: &'static str) -> Option<Vec<String>> {
         match self.get(key)? {
             Value::Array(items) => {
-                let names: Option<Vec<String>> = items.iter().map(|v| v.as_str().map(str::to_string)).collect();
+                let names: Option<Vec<String>> = items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect();
                 if names.is_none() {
                     self.problem(key, "expected a list of strings");
                 }
                 names
             }
             // From the environment: a comma list.
-            Value::String(s) => Some(s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()),
+            Value::String(s) => Some(
+                s.split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect(),
+            ),
             other => {
                 let shown = shown(other);
                 self.problem(key, &format!("expected a list of strings, got {shown}"));
@@ -331,7 +413,10 @@ impl<'a, 'p> Table<'a, 'p> {
             Some(n) if (min..=max).contains(&n) => Some(n),
             _ => {
                 let shown = shown(value);
-                self.problem(key, &format!("expected an integer from {min} to {max}, got {shown}"));
+                self.problem(
+                    key,
+                    &format!("expected an integer from {min} to {max}, got {shown}"),
+                );
                 None
             }
         }
@@ -343,7 +428,10 @@ impl<'a, 'p> Table<'a, 'p> {
             Some(s) if allowed.contains(&s) => Some(s.to_string()),
             _ => {
                 let shown = shown(value);
-                self.problem(key, &format!("expected one of {}, got {shown}", allowed.join(", ")));
+                self.problem(
+                    key,
+                    &format!("expected one of {}, got {shown}", allowed.join(", ")),
+                );
                 None
             }
         }
@@ -351,7 +439,9 @@ impl<'a, 'p> Table<'a, 'p> {
 
     fn duration(&mut self, key: &'static str) -> Option<Duration> {
         let value = self.get(key)?;
-        let parsed = value.as_str().and_then(|s| humantime::parse_duration(s).ok());
+        let parsed = value
+            .as_str()
+            .and_then(|s| humantime::parse_duration(s).ok());
         match parsed {
             Some(d) if !d.is_zero() && d <= Duration::from_secs(3600) => Some(d),
             _ => {
@@ -370,7 +460,16 @@ impl<'a, 'p> Table<'a, 'p> {
         }
         let text = self.string(key)?;
         match Url::parse(&text) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() && url.query().is_none() && url.fragment().is_none() && url.username().is_empty() && url.password().is_none() => Some(url),
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.query().is_none()
+                    && url.fragment().is_none()
+                    && url.username().is_empty()
+                    && url.password().is_none() =>
+            {
+                Some(url)
+            }
             _ => {
                 // The URL may carry credentials: show its scheme only.
                 let scheme = text.split(':').next().unwrap_or("");
@@ -387,7 +486,10 @@ impl<'a, 'p> Table<'a, 'p> {
             Some(addr) => Some(addr),
             None => {
                 let shown = shown(value);
-                self.problem(key, &format!("expected an address such as \"127.0.0.1:8080\", got {shown}"));
+                self.problem(
+                    key,
+                    &format!("expected an address such as \"127.0.0.1:8080\", got {shown}"),
+                );
                 None
             }
         }
@@ -404,21 +506,35 @@ impl<'a, 'p> Table<'a, 'p> {
         }
         t.finish();
         let per_second = per_second? as u32;
-        Some(RateLimit { per_second, burst: burst.map_or(per_second, |b| b as u32) })
+        Some(RateLimit {
+            per_second,
+            burst: burst.map_or(per_second, |b| b as u32),
+        })
     }
 
     fn sha256(&mut self, key: &'static str) -> Option<[u8; 32]> {
         if !self.map.contains_key(key) {
             self.taken.push(key);
-            self.problem(key, "required: the hex SHA-256 of the key (see `loggate key`)");
+            self.problem(
+                key,
+                "required: the hex SHA-256 of the key (see `loggate key`)",
+            );
             return None;
         }
         let text = self.string(key)?;
         let mut out = [0u8; 32];
         let valid = text.len() == 64
-            && text.as_bytes().chunks(2).zip(out.iter_mut()).all(|(pair, byte)| {
-                std::str::from_utf8(pair).ok().and_then(|p| u8::from_str_radix(p, 16).ok()).map(|b| *byte = b).is_some()
-            });
+            && text
+                .as_bytes()
+                .chunks(2)
+                .zip(out.iter_mut())
+                .all(|(pair, byte)| {
+                    std::str::from_utf8(pair)
+                        .ok()
+                        .and_then(|p| u8::from_str_radix(p, 16).ok())
+                        .map(|b| *byte = b)
+                        .is_some()
+                });
         if valid {
             Some(out)
         } else {

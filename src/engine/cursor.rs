@@ -66,7 +66,8 @@ impl CursorSigner {
 
     fn mac(&self) -> Hmac<Sha256> {
         // HMAC accepts keys of any length.
-        Hmac::<Sha256>::new_from_slice(self.secret.expose_secret()).expect("hmac takes any key length")
+        Hmac::<Sha256>::new_from_slice(self.secret.expose_secret())
+            .expect("hmac takes any key length")
     }
 
     pub fn encode(&self, state: &CursorState) -> String {
@@ -93,12 +94,18 @@ impl CursorSigner {
         let (signed, tag) = bytes.split_at(bytes.len() - MAC_LEN);
         let mut mac = self.mac();
         mac.update(signed);
-        mac.verify_slice(tag)
-            .map_err(|_| invalid("the cursor's signature does not match (altered, or signed with another secret)"))?;
+        mac.verify_slice(tag).map_err(|_| {
+            invalid(
+                "the cursor's signature does not match (altered, or signed with another secret)",
+            )
+        })?;
         if signed[0] != CURSOR_VERSION {
-            return Err(invalid("the cursor's version is not supported by this gateway"));
+            return Err(invalid(
+                "the cursor's version is not supported by this gateway",
+            ));
         }
-        serde_json::from_slice(&signed[1..]).map_err(|_| invalid("the cursor's content is malformed"))
+        serde_json::from_slice(&signed[1..])
+            .map_err(|_| invalid("the cursor's content is malformed"))
     }
 }
 
@@ -129,7 +136,9 @@ mod tests {
     fn round_trips() {
         let signer = CursorSigner::new(b"secret");
         let text = signer.encode(&state());
-        assert!(text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert!(text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_eq!(signer.decode(&text).unwrap(), state());
     }
 
@@ -141,7 +150,10 @@ mod tests {
             let mut altered = bytes.clone();
             altered[i] ^= 0x01;
             let text = URL_SAFE_NO_PAD.encode(&altered);
-            assert!(matches!(signer.decode(&text), Err(EngineError::InvalidCursor(_))), "byte {i}");
+            assert!(
+                matches!(signer.decode(&text), Err(EngineError::InvalidCursor(_))),
+                "byte {i}"
+            );
         }
     }
 

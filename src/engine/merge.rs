@@ -88,12 +88,11 @@ fn cmp_ts_source(a: (i64, &str), b: (i64, &str), order: Order) -> Ordering {
 
 /// Compares two records of (possibly) different sources in traversal order.
 pub fn cmp_global(a: (&str, &LogRecord), b: (&str, &LogRecord), order: Order) -> Ordering {
-    let ascending = a
-        .1
-        .timestamp_ms
-        .cmp(&b.1.timestamp_ms)
-        .then_with(|| a.0.cmp(b.0))
-        .then_with(|| a.1.native_id.cmp(&b.1.native_id));
+    let ascending =
+        a.1.timestamp_ms
+            .cmp(&b.1.timestamp_ms)
+            .then_with(|| a.0.cmp(b.0))
+            .then_with(|| a.1.native_id.cmp(&b.1.native_id));
     match order {
         Order::Asc => ascending,
         Order::Desc => ascending.reverse(),
@@ -122,11 +121,15 @@ pub fn merge_step(
     while out.len() < limit {
         let mut best: Option<usize> = None;
         for (i, s) in sources.iter().enumerate() {
-            let Some(head) = s.buffer.front() else { continue };
+            let Some(head) = s.buffer.front() else {
+                continue;
+            };
             best = match best {
                 Some(b) => {
                     let current = sources[b].buffer.front().expect("best has a head");
-                    if cmp_global((&s.name, head), (&sources[b].name, current), order) == Ordering::Less {
+                    if cmp_global((&s.name, head), (&sources[b].name, current), order)
+                        == Ordering::Less
+                    {
                         Some(i)
                     } else {
                         Some(b)
@@ -140,7 +143,9 @@ pub fn merge_step(
             sources.iter().position(|s| {
                 s.buffer.is_empty()
                     && s.is_open()
-                    && ts.is_none_or(|(ts, name)| name != s.name && !before_frontier(ts, name, s, order))
+                    && ts.is_none_or(|(ts, name)| {
+                        name != s.name && !before_frontier(ts, name, s, order)
+                    })
             })
         };
         let Some(b) = best else {
@@ -195,7 +200,10 @@ mod tests {
             state("b", &[(9, "y"), (7, "y")], Position::finished()),
         ];
         let mut out = Vec::new();
-        assert_eq!(merge_step(&mut sources, Order::Desc, 10, &mut out), Stop::Exhausted);
+        assert_eq!(
+            merge_step(&mut sources, Order::Desc, 10, &mut out),
+            Stop::Exhausted
+        );
         // desc: at ts 9, source "b" sorts before "a".
         assert_eq!(emitted(&out), vec![(1, 9), (0, 9), (1, 7), (0, 5)]);
     }
@@ -207,10 +215,19 @@ mod tests {
             state("b", &[(8, "y")], Position::after(Key::new(6, "z"), None)),
         ];
         let mut out = Vec::new();
-        assert_eq!(merge_step(&mut sources, Order::Desc, 10, &mut out), Stop::Blocked(1));
+        assert_eq!(
+            merge_step(&mut sources, Order::Desc, 10, &mut out),
+            Stop::Blocked(1)
+        );
         assert_eq!(emitted(&out), vec![(0, 9), (1, 8)]);
-        assert_eq!(sources[0].resume_position(), Position::after(Key::new(9, "x"), None));
-        assert_eq!(sources[1].resume_position(), Position::after(Key::new(6, "z"), None));
+        assert_eq!(
+            sources[0].resume_position(),
+            Position::after(Key::new(9, "x"), None)
+        );
+        assert_eq!(
+            sources[1].resume_position(),
+            Position::after(Key::new(6, "z"), None)
+        );
     }
 
     #[test]
@@ -222,14 +239,20 @@ mod tests {
             state("b", &[], Position::group(5, None)),
         ];
         let mut out = Vec::new();
-        assert_eq!(merge_step(&mut sources, Order::Desc, 10, &mut out), Stop::Blocked(1));
+        assert_eq!(
+            merge_step(&mut sources, Order::Desc, 10, &mut out),
+            Stop::Blocked(1)
+        );
         assert!(out.is_empty());
         // In ascending order "a" sorts first and may go.
         let mut sources = vec![
             state("a", &[(5, "x")], Position::finished()),
             state("b", &[], Position::group(5, None)),
         ];
-        assert_eq!(merge_step(&mut sources, Order::Asc, 10, &mut out), Stop::Blocked(1));
+        assert_eq!(
+            merge_step(&mut sources, Order::Asc, 10, &mut out),
+            Stop::Blocked(1)
+        );
         assert_eq!(emitted(&out), vec![(0, 5)]);
     }
 
@@ -241,18 +264,31 @@ mod tests {
         ];
         sources[1].failed = true;
         let mut out = Vec::new();
-        assert_eq!(merge_step(&mut sources, Order::Desc, 10, &mut out), Stop::Exhausted);
+        assert_eq!(
+            merge_step(&mut sources, Order::Desc, 10, &mut out),
+            Stop::Exhausted
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(sources[1].resume_position(), Position::start());
     }
 
     #[test]
     fn limit_leaves_the_rest_for_the_next_page() {
-        let mut sources = vec![state("a", &[(9, "x"), (8, "x"), (7, "x")], Position::group(7, Some(4)))];
+        let mut sources = vec![state(
+            "a",
+            &[(9, "x"), (8, "x"), (7, "x")],
+            Position::group(7, Some(4)),
+        )];
         sources[0].batch_from = Position::group(10, Some(1));
         let mut out = Vec::new();
-        assert_eq!(merge_step(&mut sources, Order::Desc, 2, &mut out), Stop::Limit);
-        assert_eq!(sources[0].resume_position(), Position::after(Key::new(8, "x"), Some(1)));
+        assert_eq!(
+            merge_step(&mut sources, Order::Desc, 2, &mut out),
+            Stop::Limit
+        );
+        assert_eq!(
+            sources[0].resume_position(),
+            Position::after(Key::new(8, "x"), Some(1))
+        );
     }
 
     #[test]

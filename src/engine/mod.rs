@@ -85,7 +85,10 @@ struct Traversal {
 impl Engine {
     pub fn new(sources: Vec<Source>, signer: CursorSigner, settings: EngineSettings) -> Self {
         Engine {
-            sources: sources.into_iter().map(|s| (s.name.to_string(), s)).collect(),
+            sources: sources
+                .into_iter()
+                .map(|s| (s.name.to_string(), s))
+                .collect(),
             signer,
             settings,
         }
@@ -117,7 +120,12 @@ impl Engine {
             }
             streams.push(SourceState::new(name.clone(), position));
             let pushed = source.adapter.pushed(&state.filters);
-            let residual = state.filters.names().into_iter().filter(|n| !pushed.contains(n)).collect();
+            let residual = state
+                .filters
+                .names()
+                .into_iter()
+                .filter(|n| !pushed.contains(n))
+                .collect();
             reports.push(SourceReport {
                 pushed,
                 residual,
@@ -130,33 +138,41 @@ impl Engine {
         let mut out: Vec<(usize, LogRecord)> = Vec::with_capacity(limit);
         // Round one asks every open source at once; later rounds ask only
         // the source whose frontier holds the page back.
-        let mut to_fetch: Vec<usize> = (0..streams.len()).filter(|&i| streams[i].is_open()).collect();
+        let mut to_fetch: Vec<usize> = (0..streams.len())
+            .filter(|&i| streams[i].is_open())
+            .collect();
         let mut fetched = vec![false; streams.len()];
         loop {
             let want = limit - out.len();
-            let fetches = to_fetch.iter().map(|&i| {
-                let source = &self.sources[&streams[i].name];
-                let position = streams[i].frontier.clone();
-                let budget_left = budget.saturating_sub(reports[i].scanned).max(1);
-                let query = &query;
-                async move {
-                    let ctx = CallContext::new(deadline);
-                    let started = Instant::now();
-                    let request = FetchRequest {
-                        query,
-                        position: &position,
-                        want,
-                        budget: budget_left,
-                        ctx: &ctx,
-                    };
-                    let result = match tokio::time::timeout_at(deadline, source.adapter.fetch(request)).await {
-                        Ok(result) => result,
-                        Err(_) => Err(loggate_core::SourceError::Timeout(self.settings.request_timeout)),
-                    };
-                    source.health.record(&result);
-                    (i, position, result, ctx.requests(), started.elapsed())
-                }
-            });
+            let fetches =
+                to_fetch.iter().map(|&i| {
+                    let source = &self.sources[&streams[i].name];
+                    let position = streams[i].frontier.clone();
+                    let budget_left = budget.saturating_sub(reports[i].scanned).max(1);
+                    let query = &query;
+                    async move {
+                        let ctx = CallContext::new(deadline);
+                        let started = Instant::now();
+                        let request = FetchRequest {
+                            query,
+                            position: &position,
+                            want,
+                            budget: budget_left,
+                            ctx: &ctx,
+                        };
+                        let result =
+                            match tokio::time::timeout_at(deadline, source.adapter.fetch(request))
+                                .await
+                            {
+                                Ok(result) => result,
+                                Err(_) => Err(loggate_core::SourceError::Timeout(
+                                    self.settings.request_timeout,
+                                )),
+                            };
+                        source.health.record(&result);
+                        (i, position, result, ctx.requests(), started.elapsed())
+                    }
+                });
             for (i, position, result, requests, elapsed) in join_all(fetches).await {
                 fetched[i] = true;
                 let report = &mut reports[i];
@@ -165,7 +181,8 @@ impl Engine {
                 match result {
                     Ok(batch) => {
                         report.scanned += batch.scanned;
-                        let records = checked_records(batch.records, &position, &query, &streams[i].name);
+                        let records =
+                            checked_records(batch.records, &position, &query, &streams[i].name);
                         streams[i].accept(records, batch.next);
                     }
                     Err(error) => {
@@ -197,14 +214,22 @@ impl Engine {
         }
 
         for stream in &streams {
-            state.positions.insert(stream.name.clone(), stream.resume_position());
+            state
+                .positions
+                .insert(stream.name.clone(), stream.resume_position());
         }
         let finished = state.positions.values().all(|p| p.done);
         let next_cursor = (!finished).then(|| self.signer.encode(&state));
         let names: Vec<Arc<str>> = streams.iter().map(|s| Arc::from(s.name.as_str())).collect();
         let logs = out
             .into_iter()
-            .map(|(i, record)| (names[i].clone(), self.sources[&streams[i].name].kind, record))
+            .map(|(i, record)| {
+                (
+                    names[i].clone(),
+                    self.sources[&streams[i].name].kind,
+                    record,
+                )
+            })
             .collect();
         Ok(Page {
             logs,
@@ -239,7 +264,10 @@ impl Engine {
                         .collect(),
                 };
                 CursorState {
-                    positions: sources.iter().map(|s| (s.clone(), Position::start())).collect(),
+                    positions: sources
+                        .iter()
+                        .map(|s| (s.clone(), Position::start()))
+                        .collect(),
                     sources,
                     filters: request.filters.clone(),
                     order: request.order.unwrap_or_default(),
@@ -259,10 +287,18 @@ impl Engine {
         Ok(Traversal { state })
     }
 
-    fn all_failed(&self, failed: &[usize], streams: &[SourceState], reports: &[SourceReport]) -> EngineError {
-        let all_timeouts = failed
-            .iter()
-            .all(|&i| reports[i].error.as_ref().is_some_and(|(code, _)| code == "upstream_timeout"));
+    fn all_failed(
+        &self,
+        failed: &[usize],
+        streams: &[SourceState],
+        reports: &[SourceReport],
+    ) -> EngineError {
+        let all_timeouts = failed.iter().all(|&i| {
+            reports[i]
+                .error
+                .as_ref()
+                .is_some_and(|(code, _)| code == "upstream_timeout")
+        });
         let detail = failed
             .iter()
             .map(|&i| {
@@ -288,14 +324,24 @@ fn effective_filters(filters: &Filters, pinned_end: i64) -> Filters {
 
 /// Defence in depth: whatever an adapter returns, only records strictly
 /// after its position that match every filter, in traversal order, go on.
-fn checked_records(mut records: Vec<LogRecord>, from: &Position, query: &SourceQuery, source: &str) -> Vec<LogRecord> {
+fn checked_records(
+    mut records: Vec<LogRecord>,
+    from: &Position,
+    query: &SourceQuery,
+    source: &str,
+) -> Vec<LogRecord> {
     let before = records.len();
     records.retain(|r| query.filters.matches(r) && !from.covers(&r.key(), query.order));
     if records.len() != before {
-        tracing::warn!(source, dropped = before - records.len(), "adapter returned records outside its position or filters");
+        tracing::warn!(
+            source,
+            dropped = before - records.len(),
+            "adapter returned records outside its position or filters"
+        );
     }
     let sorted = records.windows(2).all(|w| {
-        loggate_core::record::cmp_in_order(&w[0].key(), &w[1].key(), query.order) == std::cmp::Ordering::Less
+        loggate_core::record::cmp_in_order(&w[0].key(), &w[1].key(), query.order)
+            == std::cmp::Ordering::Less
     });
     if !sorted {
         tracing::warn!(source, "adapter returned records out of order; sorting");
@@ -313,7 +359,11 @@ fn checked_records(mut records: Vec<LogRecord>, from: &Position, query: &SourceQ
 /// With a cursor, every parameter the client sends must equal the cursor's.
 fn check_matches_cursor(request: &LogsRequest, state: &CursorState) -> Result<(), EngineError> {
     let mismatch = |param: &str| Err(EngineError::CursorMismatch(param.to_string()));
-    if request.sources.as_ref().is_some_and(|s| *s != state.sources) {
+    if request
+        .sources
+        .as_ref()
+        .is_some_and(|s| *s != state.sources)
+    {
         return mismatch("source");
     }
     if request.order.is_some_and(|o| o != state.order) {
@@ -324,10 +374,19 @@ fn check_matches_cursor(request: &LogsRequest, state: &CursorState) -> Result<()
         ("start", sent.start.is_some() && sent.start != kept.start),
         ("end", sent.end.is_some() && sent.end != kept.end),
         ("level", sent.level.is_some() && sent.level != kept.level),
-        ("min_level", sent.min_level.is_some() && sent.min_level != kept.min_level),
+        (
+            "min_level",
+            sent.min_level.is_some() && sent.min_level != kept.min_level,
+        ),
         ("q", sent.q.is_some() && sent.q != kept.q),
-        ("service", sent.service.is_some() && sent.service != kept.service),
-        ("user_id", sent.user_id.is_some() && sent.user_id != kept.user_id),
+        (
+            "service",
+            sent.service.is_some() && sent.service != kept.service,
+        ),
+        (
+            "user_id",
+            sent.user_id.is_some() && sent.user_id != kept.user_id,
+        ),
     ];
     if let Some((param, _)) = pairs.iter().find(|(_, differs)| *differs) {
         return mismatch(param);

@@ -95,14 +95,20 @@ fn parse_sources(value: &str) -> Result<Vec<String>, EngineError> {
     let mut names: Vec<String> = Vec::new();
     for name in value.split(',').map(str::trim) {
         if name.is_empty() {
-            return Err(EngineError::invalid("source", "expected a comma list of source names, found an empty name"));
+            return Err(EngineError::invalid(
+                "source",
+                "expected a comma list of source names, found an empty name",
+            ));
         }
         if !names.iter().any(|n| n == name) {
             names.push(name.to_string());
         }
     }
     if names.len() > MAX_SOURCES {
-        return Err(EngineError::invalid("source", format!("at most {MAX_SOURCES} sources")));
+        return Err(EngineError::invalid(
+            "source",
+            format!("at most {MAX_SOURCES} sources"),
+        ));
     }
     names.sort();
     Ok(names)
@@ -193,7 +199,10 @@ fn parse_limit(value: &str) -> Result<usize, EngineError> {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
         _ => Err(EngineError::invalid(
             "limit",
-            format!("expected an integer from 1 to {MAX_LIMIT}, got {}", quote(value)),
+            format!(
+                "expected an integer from 1 to {MAX_LIMIT}, got {}",
+                quote(value)
+            ),
         )),
     }
 }

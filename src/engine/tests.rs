@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use loggate_core::record::sort_records;
-use loggate_core::{Adapter, Batch, Capabilities, FetchRequest, Level, LogRecord, Order, Position, SourceError};
+use loggate_core::{
+    Adapter, Batch, Capabilities, FetchRequest, Level, LogRecord, Order, Position, SourceError,
+};
 use proptest::prelude::*;
 
 use super::query::{parse_logs_query, LogsRequest};
@@ -114,7 +116,12 @@ fn engine(sources: Vec<(&str, Arc<MemoryAdapter>)>, budget: usize) -> Engine {
 }
 
 /// Follows `next_cursor` to the end; returns (source, id) pairs in order.
-async fn traverse(engine: &Engine, first: &str, limit: usize, between: impl Fn(usize)) -> Vec<(String, String, i64)> {
+async fn traverse(
+    engine: &Engine,
+    first: &str,
+    limit: usize,
+    between: impl Fn(usize),
+) -> Vec<(String, String, i64)> {
     let mut out = Vec::new();
     let mut request = parse_logs_query(Some(&format!("{first}&limit={limit}"))).unwrap();
     for page_number in 0..100_000 {
@@ -125,7 +132,11 @@ async fn traverse(engine: &Engine, first: &str, limit: usize, between: impl Fn(u
             Err(e) => panic!("unexpected error: {e}"),
         };
         assert!(page.logs.len() <= limit);
-        out.extend(page.logs.iter().map(|(s, _, r)| (s.to_string(), r.native_id.clone(), r.timestamp_ms)));
+        out.extend(
+            page.logs
+                .iter()
+                .map(|(s, _, r)| (s.to_string(), r.native_id.clone(), r.timestamp_ms)),
+        );
         between(page_number);
         match page.next_cursor {
             Some(cursor) => {
@@ -142,17 +153,31 @@ async fn traverse(engine: &Engine, first: &str, limit: usize, between: impl Fn(u
     panic!("traversal did not finish");
 }
 
-fn reference(data: &[(&str, Vec<LogRecord>)], filters: &Filters, order: Order) -> Vec<(String, String, i64)> {
+fn reference(
+    data: &[(&str, Vec<LogRecord>)],
+    filters: &Filters,
+    order: Order,
+) -> Vec<(String, String, i64)> {
     let mut all: Vec<(String, LogRecord)> = data
         .iter()
-        .flat_map(|(s, records)| records.iter().filter(|r| filters.matches(r)).map(move |r| (s.to_string(), r.clone())))
+        .flat_map(|(s, records)| {
+            records
+                .iter()
+                .filter(|r| filters.matches(r))
+                .map(move |r| (s.to_string(), r.clone()))
+        })
         .collect();
     all.sort_by(|a, b| merge::cmp_global((&a.0, &a.1), (&b.0, &b.1), order));
-    all.into_iter().map(|(s, r)| (s, r.native_id, r.timestamp_ms)).collect()
+    all.into_iter()
+        .map(|(s, r)| (s, r.native_id, r.timestamp_ms))
+        .collect()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 proptest! {
@@ -220,7 +245,10 @@ async fn three_hundred_ties_across_pages_of_seven() {
     let a: Vec<LogRecord> = (0..300).map(|i| record(base, i, Level::Info)).collect();
     let b: Vec<LogRecord> = (0..300).map(|i| record(base, i, Level::Warn)).collect();
     let data = vec![("a", a.clone()), ("b", b.clone())];
-    let engine = engine(vec![("a", MemoryAdapter::new(a)), ("b", MemoryAdapter::new(b))], 10_000);
+    let engine = engine(
+        vec![("a", MemoryAdapter::new(a)), ("b", MemoryAdapter::new(b))],
+        10_000,
+    );
     for order in [Order::Desc, Order::Asc] {
         let got = traverse(&engine, &format!("order={}", order.as_str()), 7, |_| {}).await;
         assert_eq!(got, reference(&data, &Filters::default(), order));
@@ -230,16 +258,27 @@ async fn three_hundred_ties_across_pages_of_seven() {
 #[tokio::test]
 async fn a_cursor_carries_the_query_and_rejects_changes() {
     let base = loggate_core::time::now_ms() - 1000;
-    let records: Vec<LogRecord> = (0..20).map(|i| record(base + i as i64, i, Level::Error)).collect();
+    let records: Vec<LogRecord> = (0..20)
+        .map(|i| record(base + i as i64, i, Level::Error))
+        .collect();
     let engine = engine(vec![("a", MemoryAdapter::new(records))], 10_000);
     let first = engine
-        .page(parse_logs_query(Some("level=error&limit=3&service=api")).unwrap(), &Caller::default())
+        .page(
+            parse_logs_query(Some("level=error&limit=3&service=api")).unwrap(),
+            &Caller::default(),
+        )
         .await
         .unwrap();
     let cursor = first.next_cursor.unwrap();
     let with = |extra: &str| parse_logs_query(Some(&format!("cursor={cursor}{extra}"))).unwrap();
     // The same values, a changed limit and partial are fine.
-    assert!(engine.page(with("&level=ERROR&limit=9&partial=false"), &Caller::default()).await.is_ok());
+    assert!(engine
+        .page(
+            with("&level=ERROR&limit=9&partial=false"),
+            &Caller::default()
+        )
+        .await
+        .is_ok());
     for (extra, param) in [
         ("&level=WARN", "level"),
         ("&q=x", "q"),
@@ -249,13 +288,23 @@ async fn a_cursor_carries_the_query_and_rejects_changes() {
         ("&service=web", "service"),
         ("&start=2020-01-01T00:00:00Z", "start"),
     ] {
-        let e = engine.page(with(extra), &Caller::default()).await.unwrap_err();
-        assert_eq!((e.code(), e.param()), ("cursor_mismatch", Some(param)), "{extra}");
+        let e = engine
+            .page(with(extra), &Caller::default())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code(), e.param()),
+            ("cursor_mismatch", Some(param)),
+            "{extra}"
+        );
     }
     let mut altered = cursor.clone();
     altered.replace_range(5..6, if &cursor[5..6] == "A" { "B" } else { "A" });
     let e = engine
-        .page(parse_logs_query(Some(&format!("cursor={altered}"))).unwrap(), &Caller::default())
+        .page(
+            parse_logs_query(Some(&format!("cursor={altered}"))).unwrap(),
+            &Caller::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), "invalid_cursor");
@@ -270,42 +319,83 @@ async fn a_cursor_carries_the_query_and_rejects_changes() {
 #[tokio::test]
 async fn partial_failure_reports_the_source_and_all_failing_is_502() {
     let base = loggate_core::time::now_ms() - 1000;
-    let a = MemoryAdapter::new((0..5).map(|i| record(base + i as i64, i, Level::Info)).collect());
-    let b = MemoryAdapter::new((0..5).map(|i| record(base + i as i64, i, Level::Info)).collect());
+    let a = MemoryAdapter::new(
+        (0..5)
+            .map(|i| record(base + i as i64, i, Level::Info))
+            .collect(),
+    );
+    let b = MemoryAdapter::new(
+        (0..5)
+            .map(|i| record(base + i as i64, i, Level::Info))
+            .collect(),
+    );
     let engine = engine(vec![("a", a.clone()), ("b", b.clone())], 10_000);
     b.fail_next.store(1, AtomicOrdering::SeqCst);
-    let page = engine.page(parse_logs_query(Some("limit=100")).unwrap(), &Caller::default()).await.unwrap();
+    let page = engine
+        .page(
+            parse_logs_query(Some("limit=100")).unwrap(),
+            &Caller::default(),
+        )
+        .await
+        .unwrap();
     assert!(page.partial);
     assert_eq!(page.logs.len(), 5);
-    assert_eq!(page.sources["b"].error.as_ref().unwrap().0, "upstream_error");
-    assert!(page.next_cursor.is_some(), "the failed source must be resumed");
+    assert_eq!(
+        page.sources["b"].error.as_ref().unwrap().0,
+        "upstream_error"
+    );
+    assert!(
+        page.next_cursor.is_some(),
+        "the failed source must be resumed"
+    );
 
     b.fail_next.store(1, AtomicOrdering::SeqCst);
     let e = engine
-        .page(parse_logs_query(Some("limit=100&partial=false")).unwrap(), &Caller::default())
+        .page(
+            parse_logs_query(Some("limit=100&partial=false")).unwrap(),
+            &Caller::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), "upstream_error");
 
     a.fail_next.store(1, AtomicOrdering::SeqCst);
     b.fail_next.store(1, AtomicOrdering::SeqCst);
-    let e = engine.page(parse_logs_query(Some("limit=100")).unwrap(), &Caller::default()).await.unwrap_err();
+    let e = engine
+        .page(
+            parse_logs_query(Some("limit=100")).unwrap(),
+            &Caller::default(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "upstream_error");
 }
 
 #[tokio::test]
 async fn unknown_and_forbidden_sources_are_named() {
     let engine = engine(vec![("a", MemoryAdapter::new(vec![]))], 10);
-    let e = engine.page(parse_logs_query(Some("source=zz")).unwrap(), &Caller::default()).await.unwrap_err();
+    let e = engine
+        .page(
+            parse_logs_query(Some("source=zz")).unwrap(),
+            &Caller::default(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!((e.code(), e.param()), ("unknown_source", Some("source")));
     let scoped = Caller {
         key: Some("k".into()),
         allowed: Some(vec!["b".into()]),
     };
-    let e = engine.page(parse_logs_query(Some("source=a")).unwrap(), &scoped).await.unwrap_err();
+    let e = engine
+        .page(parse_logs_query(Some("source=a")).unwrap(), &scoped)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "forbidden");
     // Without `source`, a key gets exactly its own sources (here none of them).
-    let page = engine.page(parse_logs_query(None).unwrap(), &scoped).await.unwrap();
+    let page = engine
+        .page(parse_logs_query(None).unwrap(), &scoped)
+        .await
+        .unwrap();
     assert!(page.sources.is_empty() && page.next_cursor.is_none());
 }
 
@@ -313,7 +403,10 @@ async fn unknown_and_forbidden_sources_are_named() {
 async fn pushed_and_residual_split_the_filters() {
     let engine = engine(vec![("a", MemoryAdapter::new(vec![]))], 10);
     let page = engine
-        .page(parse_logs_query(Some("start=2020-01-01T00:00:00Z&q=x&level=info")).unwrap(), &Caller::default())
+        .page(
+            parse_logs_query(Some("start=2020-01-01T00:00:00Z&q=x&level=info")).unwrap(),
+            &Caller::default(),
+        )
         .await
         .unwrap();
     let report = &page.sources["a"];

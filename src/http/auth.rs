@@ -55,11 +55,21 @@ impl KeyStore {
             return Ok(Caller::default());
         }
         let Some(header) = header else {
-            return Err(ApiError::unauthorized("missing Authorization: Bearer <key> header"));
+            return Err(ApiError::unauthorized(
+                "missing Authorization: Bearer <key> header",
+            ));
         };
         let presented = match header.split_once(' ') {
-            Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") && !key.trim().is_empty() => key.trim(),
-            _ => return Err(ApiError::unauthorized("malformed Authorization header; expected Bearer <key>")),
+            Some((scheme, key))
+                if scheme.eq_ignore_ascii_case("bearer") && !key.trim().is_empty() =>
+            {
+                key.trim()
+            }
+            _ => {
+                return Err(ApiError::unauthorized(
+                    "malformed Authorization header; expected Bearer <key>",
+                ))
+            }
         };
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         // Compare against every key so timing tells nothing about which matched.
@@ -75,7 +85,9 @@ impl KeyStore {
         if let Some(limiter) = &key.limiter {
             if let Err(not_until) = limiter.check() {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                return Err(ApiError::rate_limited(wait.as_secs_f64().ceil().max(1.0) as u64));
+                return Err(ApiError::rate_limited(
+                    wait.as_secs_f64().ceil().max(1.0) as u64
+                ));
             }
         }
         Ok(Caller {
@@ -97,8 +109,15 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 }
 
 /// Middleware: resolves the caller and stores it as a request extension.
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let header = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let header = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     match state.keys.authenticate(header) {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
@@ -129,15 +148,25 @@ mod tests {
 
     #[test]
     fn open_without_keys() {
-        assert!(KeyStore::default().authenticate(None).unwrap().key.is_none());
+        assert!(KeyStore::default()
+            .authenticate(None)
+            .unwrap()
+            .key
+            .is_none());
     }
 
     #[test]
     fn checks_scheme_and_digest() {
         let s = store(None);
         assert_eq!(s.authenticate(None).unwrap_err().code, "unauthorized");
-        assert_eq!(s.authenticate(Some("Basic k1")).unwrap_err().code, "unauthorized");
-        assert_eq!(s.authenticate(Some("Bearer k2")).unwrap_err().code, "unauthorized");
+        assert_eq!(
+            s.authenticate(Some("Basic k1")).unwrap_err().code,
+            "unauthorized"
+        );
+        assert_eq!(
+            s.authenticate(Some("Bearer k2")).unwrap_err().code,
+            "unauthorized"
+        );
         let caller = s.authenticate(Some("bearer k1")).unwrap();
         assert_eq!(caller.key.as_deref(), Some("dash"));
         assert!(caller.may_read("app") && !caller.may_read("other"));
@@ -145,7 +174,10 @@ mod tests {
 
     #[test]
     fn over_the_rate_is_429_with_retry_after() {
-        let s = store(Some(RateLimit { per_second: 1, burst: 1 }));
+        let s = store(Some(RateLimit {
+            per_second: 1,
+            burst: 1,
+        }));
         assert!(s.authenticate(Some("Bearer k1")).is_ok());
         let e = s.authenticate(Some("Bearer k1")).unwrap_err();
         assert_eq!((e.code, e.retry_after_secs), ("rate_limited", Some(1)));

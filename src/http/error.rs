@@ -29,11 +29,19 @@ impl ApiError {
 
     pub fn not_found(path: &str) -> Self {
         let shown: String = path.chars().take(128).collect();
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such path: {shown:?}"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such path: {shown:?}"),
+        )
     }
 
     pub fn method_not_allowed() -> Self {
-        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "only GET is served here")
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "only GET is served here",
+        )
     }
 
     pub fn unauthorized(message: &str) -> Self {

@@ -33,7 +33,10 @@ pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .route("/logs", get(logs::get_logs))
         .route("/sources", get(sources::get_sources))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
     Router::new()
         .merge(protected)
         .route("/healthz", get(healthz))

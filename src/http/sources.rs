@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 use crate::engine::Caller;
 use crate::http::AppState;
 
-pub async fn get_sources(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Json<Value> {
+pub async fn get_sources(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Json<Value> {
     let sources: Vec<Value> = state
         .engine
         .sources()

@@ -26,7 +26,8 @@ impl Gateway {
     }
 
     pub async fn start_with_env(toml: &str, env: Vec<(String, String)>) -> Gateway {
-        let mut config = config::load_str(toml, env).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        let mut config =
+            config::load_str(toml, env).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
         config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         let app = Application::build(&config).await.expect("gateway binds");
         let addr = app.local_addr();
@@ -58,14 +59,23 @@ impl Gateway {
         let response = request.send().await.expect("gateway answers");
         let status = response.status().as_u16();
         let body = response.bytes().await.expect("body");
-        let value = serde_json::from_slice(&body)
-            .unwrap_or_else(|_| panic!("non-JSON body with status {status}: {}", String::from_utf8_lossy(&body)));
+        let value = serde_json::from_slice(&body).unwrap_or_else(|_| {
+            panic!(
+                "non-JSON body with status {status}: {}",
+                String::from_utf8_lossy(&body)
+            )
+        });
         (status, value)
     }
 
     /// Follows `next_cursor` from `query` to the end; returns every log id in
     /// order. `between(page)` runs after each page (to insert upstream).
-    pub async fn traverse(&self, query: &str, limit: usize, mut between: impl FnMut(usize)) -> Vec<String> {
+    pub async fn traverse(
+        &self,
+        query: &str,
+        limit: usize,
+        mut between: impl FnMut(usize),
+    ) -> Vec<String> {
         let mut ids = Vec::new();
         let mut path = format!("/logs?{query}&limit={limit}");
         for page in 0..100_000 {
@@ -73,7 +83,10 @@ impl Gateway {
             assert_eq!(status, 200, "page {page} of {query}: {body}");
             let logs = body["logs"].as_array().expect("logs array");
             assert!(logs.len() <= limit, "page over limit");
-            ids.extend(logs.iter().map(|l| l["id"].as_str().expect("id").to_string()));
+            ids.extend(
+                logs.iter()
+                    .map(|l| l["id"].as_str().expect("id").to_string()),
+            );
             between(page);
             match body["next_cursor"].as_str() {
                 Some(cursor) => path = format!("/logs?cursor={cursor}&limit={limit}"),
@@ -86,13 +99,24 @@ impl Gateway {
 
 /// The ids a traversal must return: every matching record of every source,
 /// ordered by (timestamp, source, native id).
-pub fn reference(sources: &[(&str, Vec<LogRecord>)], filters: &Filters, order: Order) -> Vec<String> {
+pub fn reference(
+    sources: &[(&str, Vec<LogRecord>)],
+    filters: &Filters,
+    order: Order,
+) -> Vec<String> {
     let mut all: Vec<(&str, &LogRecord)> = sources
         .iter()
-        .flat_map(|(name, records)| records.iter().filter(|r| filters.matches(r)).map(move |r| (*name, r)))
+        .flat_map(|(name, records)| {
+            records
+                .iter()
+                .filter(|r| filters.matches(r))
+                .map(move |r| (*name, r))
+        })
         .collect();
     all.sort_by(|a, b| cmp_global(*a, *b, order));
-    all.into_iter().map(|(name, r)| format!("{name}:{}", r.native_id)).collect()
+    all.into_iter()
+        .map(|(name, r)| format!("{name}:{}", r.native_id))
+        .collect()
 }
 
 /// Asserts two id lists are equal, explaining the first difference.
@@ -100,7 +124,11 @@ pub fn assert_same_ids(got: &[String], expected: &[String], what: &str) {
     if got == expected {
         return;
     }
-    let first = got.iter().zip(expected).position(|(a, b)| a != b).unwrap_or(got.len().min(expected.len()));
+    let first = got
+        .iter()
+        .zip(expected)
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(expected.len()));
     let mut seen = std::collections::HashSet::new();
     let duplicate = got.iter().find(|id| !seen.insert(*id));
     panic!(
