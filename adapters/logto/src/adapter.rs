@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use async_trait::async_trait;
 use loggate_core::http::CallContext;
 use loggate_core::query::Filters;
-use loggate_core::{Adapter, Batch, Capabilities, FetchRequest, SourceError, SourceSettings, TimeFilter};
+use loggate_core::{
+    Adapter, Batch, Capabilities, FetchRequest, SourceError, SourceSettings, TimeFilter,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
@@ -83,17 +85,31 @@ impl LogtoAdapter {
     ) -> Result<Page, SourceError> {
         let token = self.credentials.token(&self.settings, ctx).await?;
         let response = match self.send(ctx, query, page, size, &token).await {
-            Err(SourceError::Unauthorized { status: 401, message }) => {
-                match self.credentials.refreshed(&self.settings, ctx, &token).await? {
+            Err(SourceError::Unauthorized {
+                status: 401,
+                message,
+            }) => {
+                match self
+                    .credentials
+                    .refreshed(&self.settings, ctx, &token)
+                    .await?
+                {
                     Some(fresh) => self.send(ctx, query, page, size, &fresh).await?,
-                    None => return Err(SourceError::Unauthorized { status: 401, message }),
+                    None => {
+                        return Err(SourceError::Unauthorized {
+                            status: 401,
+                            message,
+                        })
+                    }
                 }
             }
             other => other?,
         };
         let body: Value = response.json()?;
         let Value::Array(entries) = body else {
-            return Err(SourceError::Decode("expected a JSON array of log entries".into()));
+            return Err(SourceError::Decode(
+                "expected a JSON array of log entries".into(),
+            ));
         };
         let total = response
             .header(wire::TOTAL_NUMBER_HEADER)
@@ -102,7 +118,9 @@ impl LogtoAdapter {
         for (index, entry) in entries.iter().enumerate() {
             match translate::to_record(entry, include_raw) {
                 Ok(record) => rows.push((index as u64, record)),
-                Err(reason) => tracing::warn!(source = %self.settings.name, %reason, "skipped a log entry"),
+                Err(reason) => {
+                    tracing::warn!(source = %self.settings.name, %reason, "skipped a log entry")
+                }
             }
         }
         Ok(Page {
@@ -127,7 +145,10 @@ impl LogtoAdapter {
             .client
             .http()
             .get(url)
-            .header(reqwest::header::AUTHORIZATION, format!("Bearer {}", token.expose_secret()))
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {}", token.expose_secret()),
+            )
             .header(reqwest::header::ACCEPT, "application/json")
             .build()
             .map_err(|e| SourceError::Network(format!("could not build the request: {e}")))?;
@@ -139,8 +160,17 @@ impl LogtoAdapter {
 
     /// Checks a time-bounded answer; `Err(TimeFilterIgnored)` when the
     /// server ignores the bounds.
-    async fn check_time_window(&self, ctx: &CallContext, query: &NativeQuery, page: &Page) -> Result<(), ScanError> {
-        if page.rows.iter().any(|(_, r)| query.outside_window(r.timestamp_ms)) {
+    async fn check_time_window(
+        &self,
+        ctx: &CallContext,
+        query: &NativeQuery,
+        page: &Page,
+    ) -> Result<(), ScanError> {
+        if page
+            .rows
+            .iter()
+            .any(|(_, r)| query.outside_window(r.timestamp_ms))
+        {
             return match self.settings.time_filter {
                 TimeFilter::On => Err(SourceError::Decode(
                     "the server ignores start_time/end_time although time_filter is \"on\"".into(),
@@ -152,7 +182,9 @@ impl LogtoAdapter {
                 }
             };
         }
-        if self.settings.time_filter != TimeFilter::Auto || self.time_support.load(Ordering::Relaxed) != UNKNOWN {
+        if self.settings.time_filter != TimeFilter::Auto
+            || self.time_support.load(Ordering::Relaxed) != UNKNOWN
+        {
             return Ok(());
         }
         let Some((_, known)) = page.rows.first() else {
@@ -164,7 +196,11 @@ impl LogtoAdapter {
             end_time: Some(known.timestamp_ms - 1),
         };
         let answer = self.get_page(ctx, &probe, 1, 1, false).await?;
-        if answer.rows.iter().any(|(_, r)| r.timestamp_ms >= known.timestamp_ms) {
+        if answer
+            .rows
+            .iter()
+            .any(|(_, r)| r.timestamp_ms >= known.timestamp_ms)
+        {
             self.set_support(IGNORED);
             return Err(ScanError::TimeFilterIgnored);
         }
@@ -190,9 +226,14 @@ struct FetchReader<'a> {
 #[async_trait]
 impl PageReader for FetchReader<'_> {
     async fn page(&self, query: &NativeQuery, page: u64, size: u64) -> Result<Page, ScanError> {
-        let got = self.adapter.get_page(self.ctx, query, page, size, self.include_raw).await?;
+        let got = self
+            .adapter
+            .get_page(self.ctx, query, page, size, self.include_raw)
+            .await?;
         if query.uses_time() {
-            self.adapter.check_time_window(self.ctx, query, &got).await?;
+            self.adapter
+                .check_time_window(self.ctx, query, &got)
+                .await?;
         }
         Ok(got)
     }
@@ -213,7 +254,13 @@ impl Adapter for LogtoAdapter {
     }
 
     async fn fetch(&self, request: FetchRequest<'_>) -> Result<Batch, SourceError> {
-        let FetchRequest { query, position, want, budget, ctx } = request;
+        let FetchRequest {
+            query,
+            position,
+            want,
+            budget,
+            ctx,
+        } = request;
         if position.done || query.filters.is_unsatisfiable() {
             return Ok(Batch {
                 records: Vec::new(),
@@ -227,8 +274,13 @@ impl Adapter for LogtoAdapter {
             include_raw: query.include_raw,
         };
         // Residual filters make matches sparse: read full pages then.
-        let residual = translate::pushed_names(&query.filters, true).len() < query.filters.names().len();
-        let page_size = if residual { MAX_PAGE_SIZE } else { (want as u64 + 1).clamp(20, MAX_PAGE_SIZE) };
+        let residual =
+            translate::pushed_names(&query.filters, true).len() < query.filters.names().len();
+        let page_size = if residual {
+            MAX_PAGE_SIZE
+        } else {
+            (want as u64 + 1).clamp(20, MAX_PAGE_SIZE)
+        };
         let scan = |mode| Scan {
             reader: &reader,
             filters: &query.filters,
@@ -244,16 +296,20 @@ impl Adapter for LogtoAdapter {
             mode,
             page_size,
         };
-        let first_mode = if self.time_mode() { Mode::Time } else { Mode::Offset };
+        let first_mode = if self.time_mode() {
+            Mode::Time
+        } else {
+            Mode::Offset
+        };
         match scan(first_mode).run().await {
             Ok(batch) => Ok(batch),
             Err(ScanError::Source(e)) => Err(e),
             Err(ScanError::TimeFilterIgnored) => match scan(Mode::Offset).run().await {
                 Ok(batch) => Ok(batch),
                 Err(ScanError::Source(e)) => Err(e),
-                Err(ScanError::TimeFilterIgnored) => {
-                    Err(SourceError::Decode("time filter ignored in offset mode".into()))
-                }
+                Err(ScanError::TimeFilterIgnored) => Err(SourceError::Decode(
+                    "time filter ignored in offset mode".into(),
+                )),
             },
         }
     }

@@ -50,13 +50,19 @@ impl Credentials {
     }
 
     /// A token to send now.
-    pub async fn token(&self, settings: &SourceSettings, ctx: &CallContext) -> Result<SecretString, SourceError> {
+    pub async fn token(
+        &self,
+        settings: &SourceSettings,
+        ctx: &CallContext,
+    ) -> Result<SecretString, SourceError> {
         match self {
             Credentials::Static(token) => Ok(token.clone()),
             Credentials::ClientCredentials(grant) => grant.token(settings, ctx, None).await,
             Credentials::Missing => Err(SourceError::Unauthorized {
                 status: 401,
-                message: "no credentials configured: set token or client_id, client_secret and resource".into(),
+                message:
+                    "no credentials configured: set token or client_id, client_secret and resource"
+                        .into(),
             }),
         }
     }
@@ -70,7 +76,9 @@ impl Credentials {
         rejected: &SecretString,
     ) -> Result<Option<SecretString>, SourceError> {
         match self {
-            Credentials::ClientCredentials(grant) => grant.token(settings, ctx, Some(rejected)).await.map(Some),
+            Credentials::ClientCredentials(grant) => {
+                grant.token(settings, ctx, Some(rejected)).await.map(Some)
+            }
             _ => Ok(None),
         }
     }
@@ -99,14 +107,18 @@ impl ClientGrant {
     ) -> Result<SecretString, SourceError> {
         let mut cache = self.cache.lock().await;
         if let Some(cached) = cache.as_ref() {
-            let is_rejected = rejected.is_some_and(|r| r.expose_secret() == cached.token.expose_secret());
+            let is_rejected =
+                rejected.is_some_and(|r| r.expose_secret() == cached.token.expose_secret());
             if !is_rejected && Instant::now() < cached.refresh_at {
                 return Ok(cached.token.clone());
             }
         }
         *cache = None;
         let answer = self.request_token(settings, ctx).await?;
-        let ttl = answer.expires_in.map(Duration::from_secs).unwrap_or(DEFAULT_TTL);
+        let ttl = answer
+            .expires_in
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TTL);
         let token = SecretString::from(answer.access_token);
         *cache = Some(CachedToken {
             token: token.clone(),
@@ -116,27 +128,43 @@ impl ClientGrant {
         Ok(token)
     }
 
-    async fn request_token(&self, settings: &SourceSettings, ctx: &CallContext) -> Result<TokenResponse, SourceError> {
+    async fn request_token(
+        &self,
+        settings: &SourceSettings,
+        ctx: &CallContext,
+    ) -> Result<TokenResponse, SourceError> {
         let body: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "client_credentials")
             .append_pair("resource", &self.resource)
             .append_pair("scope", "all")
             .finish();
-        let basic = STANDARD.encode(format!("{}:{}", self.client_id, self.client_secret.expose_secret()));
+        let basic = STANDARD.encode(format!(
+            "{}:{}",
+            self.client_id,
+            self.client_secret.expose_secret()
+        ));
         let request = settings
             .client
             .http()
             .post(settings.endpoint("oidc/token"))
             .header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"))
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .header(reqwest::header::ACCEPT, "application/json")
             .body(body)
             .build()
             .map_err(|e| SourceError::Network(format!("could not build the token request: {e}")))?;
-        let response = settings.client.execute(request, ctx, classify_token_error).await?;
+        let response = settings
+            .client
+            .execute(request, ctx, classify_token_error)
+            .await?;
         let answer: TokenResponse = response.json()?;
         if answer.access_token.is_empty() {
-            return Err(SourceError::Decode("token answer has an empty access_token".into()));
+            return Err(SourceError::Decode(
+                "token answer has an empty access_token".into(),
+            ));
         }
         Ok(answer)
     }
@@ -172,8 +200,14 @@ mod tests {
 
     #[test]
     fn refresh_margin_is_a_minute_or_a_tenth() {
-        assert_eq!(refresh_margin(Duration::from_secs(3600)), Duration::from_secs(60));
-        assert_eq!(refresh_margin(Duration::from_secs(120)), Duration::from_secs(12));
+        assert_eq!(
+            refresh_margin(Duration::from_secs(3600)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(120)),
+            Duration::from_secs(12)
+        );
         assert_eq!(refresh_margin(Duration::ZERO), Duration::ZERO);
     }
 }

@@ -78,10 +78,22 @@ impl Scan<'_> {
         let mut backups = 0;
         loop {
             let query = self.window_query(p.bound);
-            if query.start_time.zip(query.end_time).is_some_and(|(s, e)| s > e) {
+            if query
+                .start_time
+                .zip(query.end_time)
+                .is_some_and(|(s, e)| s > e)
+            {
                 return Ok(self.finish(p));
             }
-            let window = read_window(self.reader, &query, self.order, p.anchor, self.page_size, p.total).await?;
+            let window = read_window(
+                self.reader,
+                &query,
+                self.order,
+                p.anchor,
+                self.page_size,
+                p.total,
+            )
+            .await?;
             p.scanned += window.scanned as usize;
             if self.mode == Mode::Offset {
                 p.total = window.total;
@@ -90,7 +102,10 @@ impl Scan<'_> {
                 // The anchor (only a hint) was wrong: back up towards the start.
                 backups += 1;
                 if backups > 64 {
-                    return Err(SourceError::Decode("could not find where to resume in the result".into()).into());
+                    return Err(SourceError::Decode(
+                        "could not find where to resume in the result".into(),
+                    )
+                    .into());
                 }
                 p.anchor = p.anchor.and_then(|a| (a >= 2).then_some(a / 2));
                 continue;
@@ -140,19 +155,32 @@ impl Scan<'_> {
     }
 
     /// Emits the window's complete groups; `Some` when the fetch is over.
-    async fn consume(&self, p: &mut Progress, query: &NativeQuery, window: Window) -> Result<Option<Batch>, ScanError> {
+    async fn consume(
+        &self,
+        p: &mut Progress,
+        query: &NativeQuery,
+        window: Window,
+    ) -> Result<Option<Batch>, ScanError> {
         let groups = split_groups(window.rows);
-        let complete = if window.at_end { groups.len() } else { groups.len().saturating_sub(1) };
+        let complete = if window.at_end {
+            groups.len()
+        } else {
+            groups.len().saturating_sub(1)
+        };
         let mut progressed = false;
         for group in &groups[..complete] {
             let (first_pos, last_pos) = (group[0].0, group[group.len() - 1].0);
-            if p.bound.is_some_and(|b| self.before(group[0].1.timestamp_ms, b)) {
+            if p.bound
+                .is_some_and(|b| self.before(group[0].1.timestamp_ms, b))
+            {
                 continue;
             }
             progressed = true;
             let records = group.iter().map(|(_, r)| r.clone()).collect();
             let ts = group[0].1.timestamp_ms;
-            if let Some(batch) = self.emit_group(p, ts, records, (first_pos, last_pos), window.total) {
+            if let Some(batch) =
+                self.emit_group(p, ts, records, (first_pos, last_pos), window.total)
+            {
                 return Ok(Some(batch));
             }
         }
@@ -161,15 +189,22 @@ impl Scan<'_> {
         }
         match groups.last() {
             None => {
-                return Err(SourceError::Decode("a whole page of unreadable log entries".into()).into());
+                return Err(
+                    SourceError::Decode("a whole page of unreadable log entries".into()).into(),
+                );
             }
-            Some(last) if p.bound.is_some_and(|b| self.before(last[0].1.timestamp_ms, b)) => {
+            Some(last)
+                if p.bound
+                    .is_some_and(|b| self.before(last[0].1.timestamp_ms, b)) =>
+            {
                 // Everything read was done already: move on past it.
                 p.anchor = window.last_pos;
             }
             Some(last) if !progressed => {
                 let (ts, first_pos) = (last[0].1.timestamp_ms, last[0].0);
-                let (records, last_pos, total) = self.collect_group(p, query, ts, first_pos, window.total).await?;
+                let (records, last_pos, total) = self
+                    .collect_group(p, query, ts, first_pos, window.total)
+                    .await?;
                 if let Some(batch) = self.emit_group(p, ts, records, (first_pos, last_pos), total) {
                     return Ok(Some(batch));
                 }
@@ -273,7 +308,15 @@ impl Scan<'_> {
         let mut len: Option<u64> = None;
         let mut cursor = first.checked_sub(1);
         for _ in 0..GROUP_REQUEST_CAP {
-            let window = read_window(self.reader, &group_query, order, cursor, MAX_PAGE_SIZE, group_total).await?;
+            let window = read_window(
+                self.reader,
+                &group_query,
+                order,
+                cursor,
+                MAX_PAGE_SIZE,
+                group_total,
+            )
+            .await?;
             p.scanned += window.scanned as usize;
             if order == Order::Desc {
                 // New rows at the head push every offset down.

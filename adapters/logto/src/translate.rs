@@ -29,7 +29,10 @@ pub fn to_record(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
         .ok_or_else(|| format!("log entry {id} has no numeric createdAt"))?;
     let key = row.get("key").and_then(Value::as_str).unwrap_or_default();
     let empty = Map::new();
-    let payload = row.get("payload").and_then(Value::as_object).unwrap_or(&empty);
+    let payload = row
+        .get("payload")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
 
     let mut attributes = Map::new();
     if let Some(key) = row.get("key").filter(|v| v.is_string()) {
@@ -54,7 +57,10 @@ pub fn to_record(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
         level,
         message: key.to_string(),
         service: None,
-        user_id: payload.get("userId").and_then(Value::as_str).map(str::to_string),
+        user_id: payload
+            .get("userId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         attributes,
         raw: include_raw.then(|| raw.clone()),
     })
@@ -78,12 +84,22 @@ fn epoch_ms(value: &Value) -> Option<i64> {
 pub fn filter_params(filters: &Filters) -> Vec<(&'static str, String)> {
     let candidates = [
         (wire::PARAM_USER_ID, filters.user_id.as_deref()),
-        (wire::PARAM_APPLICATION_ID, filters.attrs.get("applicationId").map(String::as_str)),
-        (wire::PARAM_LOG_KEY, filters.attrs.get("key").map(String::as_str)),
+        (
+            wire::PARAM_APPLICATION_ID,
+            filters.attrs.get("applicationId").map(String::as_str),
+        ),
+        (
+            wire::PARAM_LOG_KEY,
+            filters.attrs.get("key").map(String::as_str),
+        ),
     ];
     candidates
         .into_iter()
-        .filter_map(|(name, value)| value.filter(|v| !v.is_empty()).map(|v| (name, v.to_string())))
+        .filter_map(|(name, value)| {
+            value
+                .filter(|v| !v.is_empty())
+                .map(|v| (name, v.to_string()))
+        })
         .collect()
 }
 
@@ -133,7 +149,10 @@ impl NativeQuery {
             pairs.push((wire::PARAM_END_TIME, end.to_string()));
         }
         pairs.push((wire::PARAM_PAGE, page.to_string()));
-        pairs.push((wire::PARAM_PAGE_SIZE, page_size.min(wire::MAX_PAGE_SIZE).to_string()));
+        pairs.push((
+            wire::PARAM_PAGE_SIZE,
+            page_size.min(wire::MAX_PAGE_SIZE).to_string(),
+        ));
         pairs
     }
 
@@ -241,10 +260,19 @@ mod tests {
         };
         assert_eq!(
             filter_params(&filters),
-            vec![("userId", "u1".to_string()), ("applicationId", "app".to_string())]
+            vec![
+                ("userId", "u1".to_string()),
+                ("applicationId", "app".to_string())
+            ]
         );
-        assert_eq!(pushed_names(&filters, false), vec!["user_id", "attr.applicationId"]);
-        assert_eq!(pushed_names(&filters, true), vec!["start", "user_id", "attr.applicationId"]);
+        assert_eq!(
+            pushed_names(&filters, false),
+            vec!["user_id", "attr.applicationId"]
+        );
+        assert_eq!(
+            pushed_names(&filters, true),
+            vec!["start", "user_id", "attr.applicationId"]
+        );
     }
 
     #[test]

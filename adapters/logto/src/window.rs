@@ -149,7 +149,10 @@ async fn read_asc(
                         continue;
                     }
                     None if got.raw_len >= size => {
-                        return Err(SourceError::Decode("answer lacks the Total-Number header".into()).into())
+                        return Err(SourceError::Decode(
+                            "answer lacks the Total-Number header".into(),
+                        )
+                        .into())
                     }
                     _ => {
                         let total = got_total(&got);
@@ -188,7 +191,11 @@ fn got_total(page: &Page) -> u64 {
 /// turned oldest first with positions counted from the oldest row.
 fn reversed(page: Page, start: u64, total: u64, scanned: u64) -> Window {
     let pos = |head: u64| total.saturating_sub(1).saturating_sub(head);
-    let mut rows: Vec<(u64, LogRecord)> = page.rows.into_iter().map(|(i, r)| (pos(start + i), r)).collect();
+    let mut rows: Vec<(u64, LogRecord)> = page
+        .rows
+        .into_iter()
+        .map(|(i, r)| (pos(start + i), r))
+        .collect();
     rows.reverse();
     Window {
         rows,

@@ -99,7 +99,8 @@ mod tests {
         let e: ErrorBody = serde_json::from_str(r#"{"message":"Internal server error."}"#).unwrap();
         assert_eq!(e.code, None);
         let e: ErrorBody =
-            serde_json::from_str(r#"{"code":"auth.forbidden","message":"Forbidden.","data":{}}"#).unwrap();
+            serde_json::from_str(r#"{"code":"auth.forbidden","message":"Forbidden.","data":{}}"#)
+                .unwrap();
         assert_eq!(e.code.as_deref(), Some("auth.forbidden"));
     }
 }

@@ -49,19 +49,33 @@ impl HarnessFactory for Factory {
             seed: data.seed,
             records: data.records,
             distinct_timestamps: Some(data.distinct_timestamps),
-            ..config(data.records, data.distinct_timestamps, self.honours_time_filter)
+            ..config(
+                data.records,
+                data.distinct_timestamps,
+                self.honours_time_filter,
+            )
         };
         let env = start(config, Creds::Static, TimeFilter::Auto).await;
-        Box::new(LogtoHarness { sim: env.sim, adapter: env.adapter, _served: env.served })
+        Box::new(LogtoHarness {
+            sim: env.sim,
+            adapter: env.adapter,
+            _served: env.served,
+        })
     }
 }
 
 #[tokio::test]
 async fn conformance_on_a_server_that_honours_the_time_filter() {
-    run_conformance(&Factory { honours_time_filter: true }).await;
+    run_conformance(&Factory {
+        honours_time_filter: true,
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn conformance_on_a_server_that_ignores_the_time_filter() {
-    run_conformance(&Factory { honours_time_filter: false }).await;
+    run_conformance(&Factory {
+        honours_time_filter: false,
+    })
+    .await;
 }

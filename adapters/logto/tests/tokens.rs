@@ -16,18 +16,33 @@ use loggate_logto::LogtoAdapter;
 async fn the_token_is_fetched_once_and_reused() {
     let env = start(config(100, 50, true), Creds::Grant, TimeFilter::On).await;
     let q = query(Filters::default(), Order::Desc);
-    let batch = fetch(env.adapter.as_ref(), &q, &Position::start(), 10).await.unwrap();
-    fetch(env.adapter.as_ref(), &q, &batch.next, 10).await.unwrap();
+    let batch = fetch(env.adapter.as_ref(), &q, &Position::start(), 10)
+        .await
+        .unwrap();
+    fetch(env.adapter.as_ref(), &q, &batch.next, 10)
+        .await
+        .unwrap();
     assert_eq!(token_requests(&env.sim), 1);
     let seen = env.sim.faults().seen();
     let token_request = &seen[0];
-    assert_eq!((token_request.method.as_str(), token_request.path.as_str()), ("POST", "/oidc/token"));
+    assert_eq!(
+        (token_request.method.as_str(), token_request.path.as_str()),
+        ("POST", "/oidc/token")
+    );
     let basic = base64::engine::general_purpose::STANDARD.encode("m2m-demo-client:m2m-demo-secret");
-    assert_eq!(token_request.header("authorization"), Some(format!("Basic {basic}").as_str()));
-    assert_eq!(token_request.header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert_eq!(
+        token_request.header("authorization"),
+        Some(format!("Basic {basic}").as_str())
+    );
+    assert_eq!(
+        token_request.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
     let bearer = seen[1].header("authorization").unwrap();
     assert!(bearer.starts_with("Bearer sim-at-"), "{bearer}");
-    assert!(seen[1..].iter().all(|r| r.header("authorization") == Some(bearer)));
+    assert!(seen[1..]
+        .iter()
+        .all(|r| r.header("authorization") == Some(bearer)));
 }
 
 #[tokio::test]
@@ -47,12 +62,22 @@ async fn concurrent_fetches_share_one_token_request() {
 async fn an_expired_token_is_refreshed_once_on_401() {
     let env = start(config(100, 50, true), Creds::Grant, TimeFilter::On).await;
     let q = query(Filters::default(), Order::Desc);
-    fetch(env.adapter.as_ref(), &q, &Position::start(), 10).await.unwrap();
+    fetch(env.adapter.as_ref(), &q, &Position::start(), 10)
+        .await
+        .unwrap();
     env.sim.expire_all_tokens();
     env.sim.faults().forget_seen();
-    let batch = fetch(env.adapter.as_ref(), &q, &Position::start(), 10).await.unwrap();
+    let batch = fetch(env.adapter.as_ref(), &q, &Position::start(), 10)
+        .await
+        .unwrap();
     assert!(!batch.records.is_empty());
-    let paths: Vec<String> = env.sim.faults().seen().iter().map(|r| r.path.clone()).collect();
+    let paths: Vec<String> = env
+        .sim
+        .faults()
+        .seen()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
     assert_eq!(&paths[..3], ["/api/logs", "/oidc/token", "/api/logs"]);
     assert_eq!(token_requests(&env.sim), 1);
 }
@@ -62,7 +87,9 @@ async fn concurrent_401s_share_one_refresh() {
     let env = start(config(100, 50, true), Creds::Grant, TimeFilter::On).await;
     let q = query(Filters::default(), Order::Desc);
     let position = Position::start();
-    fetch(env.adapter.as_ref(), &q, &position, 10).await.unwrap();
+    fetch(env.adapter.as_ref(), &q, &position, 10)
+        .await
+        .unwrap();
     env.sim.expire_all_tokens();
     env.sim.faults().forget_seen();
     let fetches = (0..8).map(|_| fetch(env.adapter.as_ref(), &q, &position, 5));
@@ -76,7 +103,13 @@ async fn concurrent_401s_share_one_refresh() {
 async fn tokens_expiring_during_a_traversal_lose_nothing() {
     for order in [Order::Desc, Order::Asc] {
         let env = start(config(300, 60, true), Creds::Grant, TimeFilter::Auto).await;
-        let q = query(Filters { end: Some(env.sim.now_ms()), ..Filters::default() }, order);
+        let q = query(
+            Filters {
+                end: Some(env.sim.now_ms()),
+                ..Filters::default()
+            },
+            order,
+        );
         let want_keys = expected(env.sim.snapshot(), &q);
         let sim = env.sim.clone();
         let got = traverse(env.adapter.as_ref(), &q, 9, 10_000, |round| {
@@ -95,13 +128,26 @@ async fn a_rejected_static_token_is_not_retried() {
     let mut cfg = config(10, 5, true);
     let env = start(cfg.clone(), Creds::Static, TimeFilter::On).await;
     cfg.token = "wrong-token".into();
-    let adapter = LogtoAdapter::new(settings(&env.served.base_url(), &cfg, Creds::Static, TimeFilter::On));
-    let error = fetch(&adapter, &query(Filters::default(), Order::Desc), &Position::start(), 5).await.unwrap_err();
+    let adapter = LogtoAdapter::new(settings(
+        &env.served.base_url(),
+        &cfg,
+        Creds::Static,
+        TimeFilter::On,
+    ));
+    let error = fetch(
+        &adapter,
+        &query(Filters::default(), Order::Desc),
+        &Position::start(),
+        5,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         error,
         SourceError::Unauthorized {
             status: 401,
-            message: "auth.unauthorized: Unauthorized. Please check credentials and its scope.".into()
+            message: "auth.unauthorized: Unauthorized. Please check credentials and its scope."
+                .into()
         }
     );
     assert_eq!(env.sim.faults().seen_count(), 1);
@@ -112,11 +158,29 @@ async fn a_wrong_client_secret_is_a_credentials_error_without_the_secret() {
     let mut cfg = config(10, 5, true);
     let env = start(cfg.clone(), Creds::Grant, TimeFilter::On).await;
     cfg.client_secret = "not-the-secret-0042".into();
-    let adapter = Arc::new(LogtoAdapter::new(settings(&env.served.base_url(), &cfg, Creds::Grant, TimeFilter::On)));
-    let error = fetch(adapter.as_ref(), &query(Filters::default(), Order::Desc), &Position::start(), 5).await.unwrap_err();
-    assert!(matches!(error, SourceError::Unauthorized { status: 401, .. }), "{error:?}");
+    let adapter = Arc::new(LogtoAdapter::new(settings(
+        &env.served.base_url(),
+        &cfg,
+        Creds::Grant,
+        TimeFilter::On,
+    )));
+    let error = fetch(
+        adapter.as_ref(),
+        &query(Filters::default(), Order::Desc),
+        &Position::start(),
+        5,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, SourceError::Unauthorized { status: 401, .. }),
+        "{error:?}"
+    );
     let text = error.to_string();
-    assert!(text.contains("invalid_client") && !text.contains("not-the-secret-0042"), "{text}");
+    assert!(
+        text.contains("invalid_client") && !text.contains("not-the-secret-0042"),
+        "{text}"
+    );
     assert_eq!(error.code(), "upstream_unauthorized");
     assert_eq!(adapter.kind(), "logto");
 }
@@ -126,8 +190,20 @@ async fn a_wrong_resource_is_reported_by_the_token_endpoint() {
     let mut cfg = config(10, 5, true);
     let env = start(cfg.clone(), Creds::Grant, TimeFilter::On).await;
     cfg.resource = "https://other.example/api".into();
-    let adapter = LogtoAdapter::new(settings(&env.served.base_url(), &cfg, Creds::Grant, TimeFilter::On));
-    let error = fetch(&adapter, &query(Filters::default(), Order::Desc), &Position::start(), 5).await.unwrap_err();
+    let adapter = LogtoAdapter::new(settings(
+        &env.served.base_url(),
+        &cfg,
+        Creds::Grant,
+        TimeFilter::On,
+    ));
+    let error = fetch(
+        &adapter,
+        &query(Filters::default(), Order::Desc),
+        &Position::start(),
+        5,
+    )
+    .await
+    .unwrap_err();
     assert!(error.to_string().contains("invalid_target"), "{error}");
 }
 
@@ -138,7 +214,17 @@ async fn no_credentials_is_an_error_without_a_request() {
     let mut s = settings(&env.served.base_url(), &cfg, Creds::Static, TimeFilter::On);
     s.token = None;
     let adapter = LogtoAdapter::new(s);
-    let error = fetch(&adapter, &query(Filters::default(), Order::Desc), &Position::start(), 5).await.unwrap_err();
-    assert!(error.to_string().contains("no credentials configured"), "{error}");
+    let error = fetch(
+        &adapter,
+        &query(Filters::default(), Order::Desc),
+        &Position::start(),
+        5,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("no credentials configured"),
+        "{error}"
+    );
     assert_eq!(env.sim.faults().seen_count(), 0);
 }

@@ -7,7 +7,16 @@ use loggate_logto::translate::{filter_params, pushed_names, to_record, NativeQue
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-const ALLOWED: [&str; 8] = ["key", "result", "applicationId", "sessionId", "ip", "userAgent", "error", "tenantId"];
+const ALLOWED: [&str; 8] = [
+    "key",
+    "result",
+    "applicationId",
+    "sessionId",
+    "ip",
+    "userAgent",
+    "error",
+    "tenantId",
+];
 
 fn opt_text() -> impl Strategy<Value = Option<String>> {
     proptest::option::of("[a-zA-Z0-9._ -]{0,12}")

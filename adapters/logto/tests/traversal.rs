@@ -8,15 +8,37 @@ use common::*;
 use loggate_core::query::Filters;
 use loggate_core::{Adapter, Order, Position, TimeFilter};
 
-async fn exactly_once(records: usize, distinct: usize, honours: bool, order: Order, want: usize, filters: Filters) {
-    let env = start(config(records, distinct, honours), Creds::Static, TimeFilter::Auto).await;
+async fn exactly_once(
+    records: usize,
+    distinct: usize,
+    honours: bool,
+    order: Order,
+    want: usize,
+    filters: Filters,
+) {
+    let env = start(
+        config(records, distinct, honours),
+        Creds::Static,
+        TimeFilter::Auto,
+    )
+    .await;
     // The engine pins the traversal's upper bound when it serves page one.
-    let filters = Filters { end: Some(env.sim.now_ms()), ..filters };
+    let filters = Filters {
+        end: Some(env.sim.now_ms()),
+        ..filters
+    };
     let query = query(filters, order);
     let want_keys = expected(env.sim.snapshot(), &query);
     let sim = env.sim.clone();
-    let got = traverse(env.adapter.as_ref(), &query, want, 10_000, |_| sim.insert_new(3)).await;
-    assert_eq!(keys(&got), want_keys, "honours={honours} order={order:?} want={want}");
+    let got = traverse(env.adapter.as_ref(), &query, want, 10_000, |_| {
+        sim.insert_new(3)
+    })
+    .await;
+    assert_eq!(
+        keys(&got),
+        want_keys,
+        "honours={honours} order={order:?} want={want}"
+    );
     assert!(!want_keys.is_empty());
 }
 
@@ -59,7 +81,11 @@ async fn pushed_and_residual_filters_with_a_client_window() {
     let filters = Filters {
         start: Some(NOW - 2_400_000),
         q: Some("token".into()),
-        attrs: [("key".to_string(), "ExchangeTokenBy.RefreshToken".to_string())].into(),
+        attrs: [(
+            "key".to_string(),
+            "ExchangeTokenBy.RefreshToken".to_string(),
+        )]
+        .into(),
         ..Filters::default()
     };
     for honours in [true, false] {
@@ -72,9 +98,17 @@ async fn pushed_and_residual_filters_with_a_client_window() {
 #[tokio::test]
 async fn user_filter_traverses_exactly_once() {
     let env = start(config(800, 100, true), Creds::Static, TimeFilter::Auto).await;
-    let user = env.sim.snapshot().into_iter().find_map(|r| r.user_id).unwrap();
+    let user = env
+        .sim
+        .snapshot()
+        .into_iter()
+        .find_map(|r| r.user_id)
+        .unwrap();
     for honours in [true, false] {
-        let filters = Filters { user_id: Some(user.clone()), ..Filters::default() };
+        let filters = Filters {
+            user_id: Some(user.clone()),
+            ..Filters::default()
+        };
         exactly_once(800, 100, honours, Order::Desc, 3, filters.clone()).await;
         exactly_once(800, 100, honours, Order::Asc, 3, filters).await;
     }
@@ -94,7 +128,11 @@ async fn a_small_budget_still_makes_progress_and_misses_nothing() {
     for honours in [true, false] {
         for order in [Order::Desc, Order::Asc] {
             let env = start(config(500, 80, honours), Creds::Static, TimeFilter::Auto).await;
-            let filters = Filters { end: Some(env.sim.now_ms()), q: Some("Interaction.End".into()), ..Filters::default() };
+            let filters = Filters {
+                end: Some(env.sim.now_ms()),
+                q: Some("Interaction.End".into()),
+                ..Filters::default()
+            };
             let query = query(filters, order);
             let want_keys = expected(env.sim.snapshot(), &query);
             let got = traverse(env.adapter.as_ref(), &query, 50, 1, |_| {}).await;
@@ -107,14 +145,26 @@ async fn a_small_budget_still_makes_progress_and_misses_nothing() {
 async fn deep_pages_with_the_time_filter_cost_what_the_first_costs() {
     for order in [Order::Desc, Order::Asc] {
         let env = start(config(3000, 3000, true), Creds::Static, TimeFilter::On).await;
-        let query = query(Filters { end: Some(env.sim.now_ms()), ..Filters::default() }, order);
+        let query = query(
+            Filters {
+                end: Some(env.sim.now_ms()),
+                ..Filters::default()
+            },
+            order,
+        );
         let mut position = Position::start();
         let mut costs = Vec::new();
         for _ in 0..40 {
             let ctx = ctx();
             let batch = env
                 .adapter
-                .fetch(loggate_core::FetchRequest { query: &query, position: &position, want: 50, budget: 10_000, ctx: &ctx })
+                .fetch(loggate_core::FetchRequest {
+                    query: &query,
+                    position: &position,
+                    want: 50,
+                    budget: 10_000,
+                    ctx: &ctx,
+                })
                 .await
                 .unwrap();
             costs.push((ctx.requests(), batch.scanned));
@@ -132,8 +182,17 @@ async fn deep_pages_with_the_time_filter_cost_what_the_first_costs() {
 #[tokio::test]
 async fn unsatisfiable_filters_cost_nothing() {
     let env = start(config(50, 10, true), Creds::Static, TimeFilter::Auto).await;
-    let query = query(Filters { start: Some(10), end: Some(5), ..Filters::default() }, Order::Desc);
-    let batch = fetch(env.adapter.as_ref(), &query, &Position::start(), 10).await.unwrap();
+    let query = query(
+        Filters {
+            start: Some(10),
+            end: Some(5),
+            ..Filters::default()
+        },
+        Order::Desc,
+    );
+    let batch = fetch(env.adapter.as_ref(), &query, &Position::start(), 10)
+        .await
+        .unwrap();
     assert!(batch.next.done && batch.records.is_empty());
     assert_eq!(env.sim.faults().seen_count(), 0);
     let _ = env.adapter.kind();

@@ -31,7 +31,10 @@ const ERRORS: [(&str, &str); 4] = [
     ("session.invalid_credentials", "Wrong account or password."),
     ("oidc.invalid_grant", "Grant request is invalid."),
     ("user.suspended", "This account has been suspended."),
-    ("session.verification_failed", "The verification was not successful."),
+    (
+        "session.verification_failed",
+        "The verification was not successful.",
+    ),
 ];
 
 /// Everything records draw from, fixed per seed.
@@ -43,7 +46,13 @@ pub struct Pools {
 }
 
 impl Pools {
-    pub fn new(rng: &mut SeededRng, now_ms: i64, span_ms: i64, distinct: Option<usize>, records: usize) -> Self {
+    pub fn new(
+        rng: &mut SeededRng,
+        now_ms: i64,
+        span_ms: i64,
+        distinct: Option<usize>,
+        records: usize,
+    ) -> Self {
         let span = span_ms.max(1) as u64;
         let mut timestamps: Vec<i64> = (0..distinct.unwrap_or(records).max(1))
             .map(|_| now_ms - rng.below(span + 1) as i64)
@@ -80,13 +89,23 @@ pub fn log_row(rng: &mut SeededRng, pools: &Pools, tenant_id: &str, created_at: 
     let mut payload = Map::new();
     payload.insert("key".into(), json!(key));
     let failed = rng.chance(12);
-    payload.insert("result".into(), json!(if failed { "Error" } else { "Success" }));
+    payload.insert(
+        "result".into(),
+        json!(if failed { "Error" } else { "Success" }),
+    );
     let machine = key == "ExchangeTokenBy.ClientCredentials";
-    let app = if machine { rng.pick(&pools.m2m_apps) } else { rng.pick(&pools.apps) };
+    let app = if machine {
+        rng.pick(&pools.m2m_apps)
+    } else {
+        rng.pick(&pools.apps)
+    };
     if key != "Unknown" {
         payload.insert("applicationId".into(), json!(app));
     }
-    let has_user = !machine && key != "Interaction.Create" && key != "Unknown" && !(failed && key.starts_with("Interaction."));
+    let has_user = !machine
+        && key != "Interaction.Create"
+        && key != "Unknown"
+        && !(failed && key.starts_with("Interaction."));
     if has_user {
         payload.insert("userId".into(), json!(rng.pick(&pools.users)));
     }
@@ -94,7 +113,13 @@ pub fn log_row(rng: &mut SeededRng, pools: &Pools, tenant_id: &str, created_at: 
         payload.insert("sessionId".into(), json!(rng.alnum(21)));
     }
     if !rng.chance(10) {
-        let ip = format!("{}.{}.{}.{}", 1 + rng.below(223), rng.below(256), rng.below(256), 1 + rng.below(254));
+        let ip = format!(
+            "{}.{}.{}.{}",
+            1 + rng.below(223),
+            rng.below(256),
+            rng.below(256),
+            1 + rng.below(254)
+        );
         payload.insert("ip".into(), json!(ip));
         let user_agent = *rng.pick(&USER_AGENTS);
         payload.insert("userAgent".into(), json!(user_agent));
@@ -108,12 +133,19 @@ pub fn log_row(rng: &mut SeededRng, pools: &Pools, tenant_id: &str, created_at: 
             "ExchangeTokenBy.RefreshToken" => "refresh_token",
             _ => "client_credentials",
         };
-        payload.insert("params".into(), json!({"grant_type": grant, "client_id": app}));
+        payload.insert(
+            "params".into(),
+            json!({"grant_type": grant, "client_id": app}),
+        );
     }
     if failed {
         let (code, message) = *rng.pick(&ERRORS);
         // Logto stores either a serialised error object or a bare string.
-        let error = if rng.chance(70) { json!({"code": code, "message": message}) } else { json!(message) };
+        let error = if rng.chance(70) {
+            json!({"code": code, "message": message})
+        } else {
+            json!(message)
+        };
         payload.insert("error".into(), error);
     }
     json!({

@@ -10,7 +10,10 @@ use loggate_core::http::{CallContext, UpstreamClient, UpstreamPolicy};
 use loggate_core::query::Filters;
 use loggate_core::record::{cmp_in_order, sort_records};
 use loggate_core::sim::{serve_loopback, Served};
-use loggate_core::{Adapter, Batch, FetchRequest, Key, LogRecord, Order, Position, SourceError, SourceQuery, SourceSettings, TimeFilter};
+use loggate_core::{
+    Adapter, Batch, FetchRequest, Key, LogRecord, Order, Position, SourceError, SourceQuery,
+    SourceSettings, TimeFilter,
+};
 use loggate_logto::sim::{LogtoSim, SimConfig};
 use loggate_logto::LogtoAdapter;
 use secrecy::SecretString;
@@ -42,14 +45,24 @@ pub struct Env {
     pub adapter: Arc<LogtoAdapter>,
 }
 
-pub fn settings(base_url: &str, sim: &SimConfig, creds: Creds, time_filter: TimeFilter) -> SourceSettings {
+pub fn settings(
+    base_url: &str,
+    sim: &SimConfig,
+    creds: Creds,
+    time_filter: TimeFilter,
+) -> SourceSettings {
     let policy = UpstreamPolicy {
         retries: 0,
         timeout: Duration::from_secs(10),
         ..UpstreamPolicy::default()
     };
     let (token, client_id, client_secret, resource) = match creds {
-        Creds::Static => (Some(SecretString::from(sim.token.clone())), None, None, None),
+        Creds::Static => (
+            Some(SecretString::from(sim.token.clone())),
+            None,
+            None,
+            None,
+        ),
         Creds::Grant => (
             None,
             Some(sim.client_id.clone()),
@@ -73,21 +86,47 @@ pub fn settings(base_url: &str, sim: &SimConfig, creds: Creds, time_filter: Time
 pub async fn start(config: SimConfig, creds: Creds, time_filter: TimeFilter) -> Env {
     let sim = LogtoSim::new(config.clone());
     let served = serve_loopback(sim.router()).await.unwrap();
-    let adapter = Arc::new(LogtoAdapter::new(settings(&served.base_url(), &config, creds, time_filter)));
-    Env { sim, served, adapter }
+    let adapter = Arc::new(LogtoAdapter::new(settings(
+        &served.base_url(),
+        &config,
+        creds,
+        time_filter,
+    )));
+    Env {
+        sim,
+        served,
+        adapter,
+    }
 }
 
 pub fn query(filters: Filters, order: Order) -> SourceQuery {
-    SourceQuery { filters, order, include_raw: false }
+    SourceQuery {
+        filters,
+        order,
+        include_raw: false,
+    }
 }
 
 pub fn ctx() -> CallContext {
     CallContext::new(tokio::time::Instant::now() + Duration::from_secs(60))
 }
 
-pub async fn fetch(adapter: &dyn Adapter, query: &SourceQuery, position: &Position, want: usize) -> Result<Batch, SourceError> {
+pub async fn fetch(
+    adapter: &dyn Adapter,
+    query: &SourceQuery,
+    position: &Position,
+    want: usize,
+) -> Result<Batch, SourceError> {
     let ctx = ctx();
-    adapter.fetch(FetchRequest { query, position, want, budget: 10_000, ctx: &ctx }).await
+    adapter
+        .fetch(FetchRequest {
+            query,
+            position,
+            want,
+            budget: 10_000,
+            ctx: &ctx,
+        })
+        .await
 }
 
 /// Follows positions to the end, checking every batch against the fetch
@@ -107,19 +146,42 @@ pub async fn traverse(
         }
         let ctx = ctx();
         let batch = adapter
-            .fetch(FetchRequest { query, position: &position, want, budget, ctx: &ctx })
+            .fetch(FetchRequest {
+                query,
+                position: &position,
+                want,
+                budget,
+                ctx: &ctx,
+            })
             .await
             .unwrap_or_else(|e| panic!("fetch {round} failed: {e}"));
         let mut sorted = batch.records.clone();
         sort_records(&mut sorted, query.order);
-        assert_eq!(sorted, batch.records, "batch {round} not in traversal order");
+        assert_eq!(
+            sorted, batch.records,
+            "batch {round} not in traversal order"
+        );
         for record in &batch.records {
-            assert!(!position.covers(&record.key(), query.order), "batch {round} repeats {:?}", record.key());
-            assert!(batch.next.covers(&record.key(), query.order), "next does not cover {:?}", record.key());
-            assert!(query.filters.matches(record), "batch {round} has a non-matching record");
+            assert!(
+                !position.covers(&record.key(), query.order),
+                "batch {round} repeats {:?}",
+                record.key()
+            );
+            assert!(
+                batch.next.covers(&record.key(), query.order),
+                "next does not cover {:?}",
+                record.key()
+            );
+            assert!(
+                query.filters.matches(record),
+                "batch {round} has a non-matching record"
+            );
         }
         if let (Some(prev), Some(first)) = (all.last(), batch.records.first()) {
-            assert_eq!(cmp_in_order(&prev.key(), &first.key(), query.order), std::cmp::Ordering::Less);
+            assert_eq!(
+                cmp_in_order(&prev.key(), &first.key(), query.order),
+                std::cmp::Ordering::Less
+            );
         }
         all.extend(batch.records);
         if batch.next.done {
@@ -132,7 +194,10 @@ pub async fn traverse(
 
 /// What a traversal must yield: the snapshot filtered and sorted.
 pub fn expected(snapshot: Vec<LogRecord>, query: &SourceQuery) -> Vec<Key> {
-    let mut records: Vec<LogRecord> = snapshot.into_iter().filter(|r| query.filters.matches(r)).collect();
+    let mut records: Vec<LogRecord> = snapshot
+        .into_iter()
+        .filter(|r| query.filters.matches(r))
+        .collect();
     sort_records(&mut records, query.order);
     records.iter().map(LogRecord::key).collect()
 }
@@ -143,13 +208,24 @@ pub fn keys(records: &[LogRecord]) -> Vec<Key> {
 
 /// Requests to `/api/logs` the simulator saw, as decoded query pairs.
 pub fn log_requests(sim: &LogtoSim) -> Vec<Vec<(String, String)>> {
-    sim.faults().seen().iter().filter(|r| r.path == "/api/logs").map(|r| r.query_pairs()).collect()
+    sim.faults()
+        .seen()
+        .iter()
+        .filter(|r| r.path == "/api/logs")
+        .map(|r| r.query_pairs())
+        .collect()
 }
 
 pub fn token_requests(sim: &LogtoSim) -> usize {
-    sim.faults().seen().iter().filter(|r| r.path == "/oidc/token").count()
+    sim.faults()
+        .seen()
+        .iter()
+        .filter(|r| r.path == "/oidc/token")
+        .count()
 }
 
 pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
