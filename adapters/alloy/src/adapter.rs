@@ -256,18 +256,18 @@ impl Adapter for AlloyAdapter {
                     .read_group(&plan, order, frontier, page, query.include_raw, request.ctx)
                     .await?;
                 batch.scanned += scanned;
-                let emitted = keyset::emit(
+                // Emitted whole, beyond `want`: re-reading a group this
+                // large is the one expensive request pattern, so finish it.
+                let all = usize::MAX;
+                keyset::emit(
                     group,
                     &batch.next,
                     &query.filters,
                     order,
-                    want,
+                    all,
                     &mut batch.records,
                 );
-                batch.next = match emitted {
-                    Emitted::Cut(key) => Position::after(key, None),
-                    Emitted::All => keyset::past_group(frontier, order),
-                };
+                batch.next = keyset::past_group(frontier, order);
                 continue;
             }
             let complete = keyset::without_group(page.records, frontier);

@@ -241,16 +241,17 @@ fn parse_params(query: &str, config: &SimConfig) -> Result<ListParams, String> {
             }
         },
     };
-    let sort_by =
-        match get("sortBy").unwrap_or("createdAt") {
-            "createdAt" => "createdAt",
-            "completedAt" => "completedAt",
-            "message" => "message",
-            "userId" => "userId",
-            other => return Err(format!(
+    let sort_by = match get("sortBy").unwrap_or("createdAt") {
+        "createdAt" => "createdAt",
+        "completedAt" => "completedAt",
+        "message" => "message",
+        "userId" => "userId",
+        other => {
+            return Err(format!(
                 "sortBy must be one of createdAt, completedAt, message, userId, got \"{other}\""
-            )),
-        };
+            ))
+        }
+    };
     let descending = match get("sortOrder").unwrap_or("desc") {
         "desc" => true,
         "asc" => false,
@@ -269,7 +270,9 @@ fn parse_params(query: &str, config: &SimConfig) -> Result<ListParams, String> {
 
 /// The sort key of `log` for `sortBy` (dates by instant; a missing field
 /// sorts first, as MongoDB sorts missing values).
-fn sort_key(log: &Value, sort_by: &str) -> (Option<i64>, Option<String>) {
+type SortKey = (Option<i64>, Option<String>);
+
+fn sort_key(log: &Value, sort_by: &str) -> SortKey {
     match sort_by {
         "createdAt" | "completedAt" => (
             log.get(sort_by)
@@ -297,10 +300,12 @@ async fn list_logs(
         Ok(params) => params,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    let (mut matched, request) = {
+    let (page, total) = {
         let mut state = sim.lock();
         state.requests += 1;
-        let matched: Vec<Value> = state
+        let request = state.requests;
+        // Keys computed once per log: the comparator must not parse dates.
+        let mut matched: Vec<(SortKey, &Value)> = state
             .logs
             .iter()
             .filter(|log| {
@@ -316,30 +321,29 @@ async fn list_logs(
                         .as_deref()
                         .is_none_or(|u| log.get("userId").and_then(Value::as_str) == Some(u))
             })
-            .cloned()
+            .map(|log| (sort_key(log, params.sort_by), log))
             .collect();
-        (matched, state.requests)
-    };
-    // No tie-breaker: shuffle, then sort stably by the key alone.
-    let mut rng = SeededRng::new(config.seed ^ request.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    for i in (1..matched.len()).rev() {
-        let j = rng.below(i as u64 + 1) as usize;
-        matched.swap(i, j);
-    }
-    matched.sort_by(|a, b| {
-        let ordering = sort_key(a, params.sort_by).cmp(&sort_key(b, params.sort_by));
-        if params.descending {
-            ordering.reverse()
-        } else {
-            ordering
+        // No tie-breaker: shuffle, then sort stably by the key alone.
+        let mut rng = SeededRng::new(config.seed ^ request.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        for i in (1..matched.len()).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            matched.swap(i, j);
         }
-    });
-    let total = matched.len();
-    let page: Vec<Value> = matched
-        .into_iter()
-        .skip(params.skip)
-        .take(params.limit)
-        .collect();
+        matched.sort_by(|(a, _), (b, _)| {
+            if params.descending {
+                b.cmp(a)
+            } else {
+                a.cmp(b)
+            }
+        });
+        let page: Vec<Value> = matched
+            .iter()
+            .skip(params.skip)
+            .take(params.limit)
+            .map(|(_, log)| (*log).clone())
+            .collect();
+        (page, matched.len())
+    };
     let body = json!({
         "notifications": page,
         "lastFetched": format_ms(now_ms()),
