@@ -18,7 +18,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::translate::{logs_url, pushed_prompt_id, to_record, PROMPT_ID_FILTER};
+use crate::translate::{logs_url, pushed_prompt_id, to_record, PromptIdPushdown, PROMPT_ID_FILTER};
 use crate::wire::error_message;
 
 /// The configuration `kind`.
@@ -28,6 +28,7 @@ pub const KIND: &str = "promptcrafter";
 pub struct PromptCrafterAdapter {
     settings: SourceSettings,
     capabilities: Capabilities,
+    prompt_ids: PromptIdPushdown,
 }
 
 impl PromptCrafterAdapter {
@@ -35,11 +36,18 @@ impl PromptCrafterAdapter {
         PromptCrafterAdapter {
             settings,
             capabilities: Capabilities::new(&[PROMPT_ID_FILTER]),
+            prompt_ids: PromptIdPushdown::default(),
         }
     }
 
+    /// Which `attr.promptId` values to push down; by default only ObjectIds.
+    pub fn with_prompt_id_pushdown(mut self, mode: PromptIdPushdown) -> Self {
+        self.prompt_ids = mode;
+        self
+    }
+
     fn request(&self, filters: &Filters) -> Result<reqwest::Request, SourceError> {
-        let url = logs_url(self.settings.endpoint("logs"), filters);
+        let url = logs_url(self.settings.endpoint("logs"), filters, self.prompt_ids);
         let mut builder = self
             .settings
             .client
@@ -91,9 +99,9 @@ impl Adapter for PromptCrafterAdapter {
         &self.capabilities
     }
 
-    /// `attr.promptId` is pushed only when it is set and not empty.
+    /// `attr.promptId`, when its value is one the mode sends upstream.
     fn pushed(&self, filters: &Filters) -> Vec<String> {
-        match pushed_prompt_id(filters) {
+        match pushed_prompt_id(filters, self.prompt_ids) {
             Some(_) => vec![PROMPT_ID_FILTER.to_string()],
             None => Vec::new(),
         }
@@ -105,7 +113,7 @@ impl Adapter for PromptCrafterAdapter {
         if request.position.done || query.filters.is_unsatisfiable() {
             return Ok(finished_batch(0));
         }
-        let filtered = pushed_prompt_id(&query.filters).is_some();
+        let filtered = pushed_prompt_id(&query.filters, self.prompt_ids).is_some();
         let client = &self.settings.client;
         let response = client
             .execute(

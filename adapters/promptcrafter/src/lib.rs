@@ -12,6 +12,12 @@
 //! The scan budget cannot cut a fetch smaller: the whole array is one
 //! upstream page, and `scanned` reports its length.
 //!
+//! `attr.promptId` is pushed down only when its value is a MongoDB ObjectId
+//! (24 hex digits), the real service's ids: the service drops the
+//! connection on any other value. Other values are filtered locally after
+//! a full download; [`translate::PromptIdPushdown::Any`] sends every value,
+//! as the docs (with ids like `prompt101`) describe.
+//!
 //! - [`wire`]: serde of the native API (log items, error bodies).
 //! - [`translate`]: native log → [`loggate_core::LogRecord`] (spec §3) and
 //!   filters → the native request; pure functions.
@@ -31,3 +37,4 @@ pub mod sim;
 pub use adapter::{PromptCrafterAdapter, KIND};
 #[cfg(feature = "sim")]
 pub use sim::{PromptCrafterSim, Quirks, SimConfig};
+pub use translate::PromptIdPushdown;

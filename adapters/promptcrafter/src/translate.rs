@@ -8,6 +8,7 @@
 
 use loggate_core::time::parse_rfc3339_ms;
 use loggate_core::{Filters, Level, LogRecord};
+use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 use url::Url;
 
@@ -18,22 +19,41 @@ pub const PROMPT_ID_FILTER: &str = "attr.promptId";
 /// Its attribute name and native query parameter.
 pub const PROMPT_ID: &str = "promptId";
 
-/// The `promptId` pushed down for `filters`, if any. An empty value is not
-/// pushed: the docs answer `?promptId=` with `400`, which would hide a
-/// record whose `promptId` is really empty; the local filter handles it.
-pub fn pushed_prompt_id(filters: &Filters) -> Option<&str> {
-    filters
-        .attrs
-        .get(PROMPT_ID)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
+/// Which `attr.promptId` values are sent upstream as `promptId`. A value
+/// not sent is still applied, locally, after a full download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PromptIdPushdown {
+    /// Only MongoDB ObjectIds (24 hex digits, any case), the real service's
+    /// ids: it drops the connection on any other value instead of
+    /// answering, which would fail a query that merely matches nothing.
+    #[default]
+    ObjectIds,
+    /// Every non-empty value, as the docs describe (ids like `prompt101`).
+    Any,
+}
+
+/// The `promptId` pushed down for `filters` under `mode`, if any. An empty
+/// value is never pushed: the docs answer `?promptId=` with `400`, which
+/// would hide a record whose `promptId` is really empty.
+pub fn pushed_prompt_id(filters: &Filters, mode: PromptIdPushdown) -> Option<&str> {
+    let value = filters.attrs.get(PROMPT_ID).map(String::as_str)?;
+    let pushable = match mode {
+        PromptIdPushdown::ObjectIds => is_object_id(value),
+        PromptIdPushdown::Any => !value.is_empty(),
+    };
+    pushable.then_some(value)
+}
+
+/// 24 hex digits: what MongoDB casts to an ObjectId.
+pub fn is_object_id(value: &str) -> bool {
+    value.len() == 24 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// `GET {base}/logs[?promptId=...]`: `endpoint` is the `/logs` URL; only
 /// `attr.promptId` goes into it, percent-encoded.
-pub fn logs_url(mut endpoint: Url, filters: &Filters) -> Url {
+pub fn logs_url(mut endpoint: Url, filters: &Filters, mode: PromptIdPushdown) -> Url {
     endpoint.set_query(None);
-    if let Some(prompt_id) = pushed_prompt_id(filters) {
+    if let Some(prompt_id) = pushed_prompt_id(filters, mode) {
         endpoint.query_pairs_mut().append_pair(PROMPT_ID, prompt_id);
     }
     endpoint
@@ -42,8 +62,7 @@ pub fn logs_url(mut endpoint: Url, filters: &Filters) -> Url {
 /// Maps one item of the `GET /logs` array. The error names what is wrong
 /// with the item, for the warning logged when it is skipped.
 pub fn to_record(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
-    let log: WireLog =
-        serde_json::from_value(raw.clone()).map_err(|e| format!("bad log item: {e}"))?;
+    let log = WireLog::deserialize(raw).map_err(|e| format!("bad log item: {e}"))?;
     let timestamp_ms = parse_rfc3339_ms(&log.created_at).ok_or_else(|| {
         format!(
             "log {}: createdAt {:?} is not a timestamp",
@@ -179,17 +198,38 @@ mod tests {
             q: Some("x".into()),
             ..Filters::default()
         };
-        assert_eq!(logs_url(base.clone(), &filters).as_str(), "http://h:1/logs");
+        let any = PromptIdPushdown::Any;
+        assert_eq!(
+            logs_url(base.clone(), &filters, any).as_str(),
+            "http://h:1/logs"
+        );
         filters
             .attrs
             .insert("promptId".into(), "a b&c=d/é+%".into());
         filters.attrs.insert("modelUsed".into(), "GPT-4o".into());
         assert_eq!(
-            logs_url(base.clone(), &filters).as_str(),
+            logs_url(base.clone(), &filters, any).as_str(),
             "http://h:1/logs?promptId=a+b%26c%3Dd%2F%C3%A9%2B%25"
         );
         filters.attrs.insert("promptId".into(), String::new());
-        assert_eq!(logs_url(base, &filters).as_str(), "http://h:1/logs");
+        assert_eq!(logs_url(base, &filters, any).as_str(), "http://h:1/logs");
+    }
+
+    #[test]
+    fn by_default_only_object_ids_are_pushed() {
+        let mode = PromptIdPushdown::default();
+        let with = |v: &str| Filters {
+            attrs: [("promptId".to_string(), v.to_string())].into(),
+            ..Filters::default()
+        };
+        let id = "665f1c2ab8e4f0a1c2d3e4f5";
+        assert_eq!(pushed_prompt_id(&with(id), mode), Some(id));
+        let upper = id.to_uppercase();
+        assert_eq!(pushed_prompt_id(&with(&upper), mode), Some(upper.as_str()));
+        assert_eq!(pushed_prompt_id(&with("prompt101"), mode), None);
+        assert_eq!(pushed_prompt_id(&with(&id[1..]), mode), None);
+        let any = PromptIdPushdown::Any;
+        assert_eq!(pushed_prompt_id(&with("prompt101"), any), Some("prompt101"));
     }
 
     fn arb_score() -> impl Strategy<Value = Option<Value>> {
@@ -240,7 +280,7 @@ mod tests {
         #[test]
         fn prompt_id_round_trips_through_the_url(value in "\\PC{1,30}") {
             let filters = Filters { attrs: [("promptId".to_string(), value.clone())].into(), ..Filters::default() };
-            let url = logs_url(Url::parse("http://h:1/logs").unwrap(), &filters);
+            let url = logs_url(Url::parse("http://h:1/logs").unwrap(), &filters, PromptIdPushdown::Any);
             let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
             prop_assert_eq!(pairs, vec![("promptId".to_string(), value)]);
             prop_assert_eq!(url.path(), "/logs");

@@ -231,7 +231,7 @@ async fn get_logs(
         .map(|(_, v)| v.into_owned())
         .collect();
     let prompt_id = match prompt_ids.as_slice() {
-        [] => return json_response(StatusCode::OK, Value::Array(state.logs.clone())),
+        [] => return json_response(StatusCode::OK, &state.logs),
         [one] if valid_prompt_id(one, quirks) => one,
         // Repeated keys reach the handler as an array, which is invalid too.
         _ => {
@@ -261,7 +261,7 @@ async fn get_logs(
             "No logs found for the specified prompt ID.",
         );
     }
-    json_response(StatusCode::OK, Value::Array(matching))
+    json_response(StatusCode::OK, &matching)
 }
 
 /// As built, the id is cast to a MongoDB ObjectId: 24 hex digits, any case.
@@ -288,17 +288,18 @@ fn same_prompt(stored: Option<&Value>, wanted: &str, quirks: Quirks) -> bool {
     }
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
+fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| "[]".into());
     (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body.to_string(),
+        text,
     )
         .into_response()
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    json_response(status, json!({ "error": message }))
+    json_response(status, &json!({ "error": message }))
 }
 
 /// Express's `res.status(401).send("No token")`: text/html, no JSON.
