@@ -72,7 +72,7 @@ impl Scan<'_> {
             ..Progress::default()
         };
         match self.mode {
-            Mode::Offset => p.anchor = self.position.hint,
+            Mode::Offset => (p.anchor, p.total) = unpack_hint(self.position.hint),
             Mode::Time => p.total = self.position.hint,
         }
         let mut backups = 0;
@@ -96,7 +96,7 @@ impl Scan<'_> {
             .await?;
             p.scanned += window.scanned as usize;
             if self.mode == Mode::Offset {
-                p.total = window.total;
+                p.total = window.total.or(p.total);
             }
             if !window.at_start && !self.starts_done(&window, p.bound) {
                 // The anchor (only a hint) was wrong: back up towards the start.
@@ -246,7 +246,8 @@ impl Scan<'_> {
         p.out.truncate(self.want);
         let last = p.out.last()?.key();
         let hint = match (self.mode, self.order) {
-            (Mode::Offset, _) => first_pos.checked_sub(1),
+            (Mode::Offset, Order::Desc) => first_pos.checked_sub(1),
+            (Mode::Offset, Order::Asc) => pack_hint(first_pos.checked_sub(1), total),
             (Mode::Time, Order::Desc) => None,
             (Mode::Time, Order::Asc) => total.map(|t| t.saturating_sub(first_pos)),
         };
@@ -262,7 +263,8 @@ impl Scan<'_> {
             None => self.position.clone(),
             Some(b) => {
                 let hint = match (self.mode, self.order) {
-                    (Mode::Offset, _) => p.anchor,
+                    (Mode::Offset, Order::Desc) => p.anchor,
+                    (Mode::Offset, Order::Asc) => pack_hint(p.anchor, p.total),
                     (Mode::Time, Order::Asc) => p.total,
                     (Mode::Time, Order::Desc) => None,
                 };
@@ -362,6 +364,27 @@ impl Scan<'_> {
     }
 }
 
+/// Offset mode, `asc`: the hint carries the anchor (low 32 bits) and the
+/// result's total (high 32 bits), saving the request that learns the
+/// total. Both are checked against the answers, never trusted.
+fn pack_hint(anchor: Option<u64>, total: Option<u64>) -> Option<u64> {
+    match (anchor, total) {
+        (Some(a), Some(t)) if a < u64::from(u32::MAX) && t > 0 && t < u64::from(u32::MAX) => {
+            Some(t << 32 | a)
+        }
+        (anchor, _) => anchor,
+    }
+}
+
+/// The anchor and total of a hint written by [`pack_hint`] (or a plain
+/// anchor).
+fn unpack_hint(hint: Option<u64>) -> (Option<u64>, Option<u64>) {
+    match hint {
+        Some(h) if h >> 32 > 0 => (Some(h & u64::from(u32::MAX)), Some(h >> 32)),
+        other => (other, None),
+    }
+}
+
 /// Splits rows (sorted by timestamp in traversal order) into runs of equal
 /// timestamps.
 fn split_groups(rows: Vec<(u64, LogRecord)>) -> Vec<Vec<(u64, LogRecord)>> {
@@ -373,4 +396,48 @@ fn split_groups(rows: Vec<(u64, LogRecord)>) -> Vec<Vec<(u64, LogRecord)>> {
         }
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loggate_core::Level;
+
+    fn record(ts: i64, id: &str) -> LogRecord {
+        LogRecord {
+            native_id: id.into(),
+            timestamp_ms: ts,
+            level: Level::Info,
+            message: String::new(),
+            service: None,
+            user_id: None,
+            attributes: Default::default(),
+            raw: None,
+        }
+    }
+
+    #[test]
+    fn hints_pack_anchor_and_total_and_fall_back_to_the_anchor() {
+        assert_eq!(
+            unpack_hint(pack_hint(Some(7), Some(300))),
+            (Some(7), Some(300))
+        );
+        assert_eq!(unpack_hint(pack_hint(Some(0), Some(1))), (Some(0), Some(1)));
+        assert_eq!(unpack_hint(pack_hint(Some(7), None)), (Some(7), None));
+        assert_eq!(unpack_hint(pack_hint(None, Some(9))), (None, None));
+        assert_eq!(unpack_hint(Some(42)), (Some(42), None));
+    }
+
+    #[test]
+    fn groups_split_on_timestamp_changes_only() {
+        let rows = vec![
+            (0, record(5, "b")),
+            (1, record(5, "a")),
+            (2, record(4, "c")),
+            (3, record(5, "d")),
+        ];
+        let groups = split_groups(rows);
+        let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![2, 1, 1]);
+    }
 }

@@ -351,3 +351,37 @@ async fn forced_time_filter_on_an_old_server_fails_loudly() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn asc_without_the_time_filter_pages_backwards_from_the_total() {
+    let env = start(config(400, 400, false), Creds::Static, TimeFilter::Off).await;
+    let q = query(
+        Filters {
+            end: Some(NOW),
+            ..Filters::default()
+        },
+        Order::Asc,
+    );
+    let batch = fetch(env.adapter.as_ref(), &q, &Position::start(), 30)
+        .await
+        .unwrap();
+    let (page, size) = loggate_logto::window::page_containing(399);
+    let requests = log_requests(&env.sim);
+    assert_eq!(
+        requests,
+        vec![
+            pairs(&[("page", "1"), ("page_size", "31")]),
+            pairs(&[
+                ("page", &page.to_string()),
+                ("page_size", &size.to_string())
+            ])
+        ]
+    );
+    // The hint carries the total: the next fetch needs one request.
+    env.sim.faults().forget_seen();
+    let next = fetch(env.adapter.as_ref(), &q, &batch.next, 30)
+        .await
+        .unwrap();
+    assert_eq!(log_requests(&env.sim).len(), 1);
+    assert!(next.records[0].timestamp_ms >= batch.records.last().unwrap().timestamp_ms);
+}
