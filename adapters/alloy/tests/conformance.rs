@@ -1,0 +1,87 @@
+//! The shared conformance suite (loggate_core::testkit) against the
+//! simulator: once as configured in production (pages of 100), once with
+//! pages of 6 so that most timestamp groups outgrow a page.
+#![cfg(feature = "sim")]
+
+mod common;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use common::{settings, TOKEN};
+use loggate_alloy::{AlloyAdapter, AlloySim, SimConfig};
+use loggate_core::adapter::Adapter;
+use loggate_core::sim::{serve_loopback, Faults, Served};
+use loggate_core::testkit::{
+    run_conformance, run_conformance_with, ConformanceOptions, DataSet, Harness, HarnessFactory,
+};
+use loggate_core::time::now_ms;
+use loggate_core::LogRecord;
+
+struct AlloyHarness {
+    sim: AlloySim,
+    adapter: Arc<AlloyAdapter>,
+    _served: Served,
+}
+
+#[async_trait]
+impl Harness for AlloyHarness {
+    fn adapter(&self) -> Arc<dyn Adapter> {
+        self.adapter.clone()
+    }
+
+    async fn snapshot(&self) -> Vec<LogRecord> {
+        self.sim.snapshot()
+    }
+
+    async fn insert_new(&self, n: usize) {
+        self.sim.insert_new(n);
+    }
+
+    fn faults(&self) -> &Faults {
+        self.sim.faults()
+    }
+}
+
+struct Factory {
+    page_limit: usize,
+}
+
+#[async_trait]
+impl HarnessFactory for Factory {
+    async fn start(&self, data: DataSet) -> Box<dyn Harness> {
+        // Data in the past: the suite pins `end` at the real now.
+        let now = now_ms() - 60_000;
+        let sim = AlloySim::new(SimConfig {
+            seed: data.seed,
+            records: data.records,
+            now_ms: now,
+            span_ms: 3 * 86_400_000,
+            distinct_timestamps: Some(data.distinct_timestamps),
+            token: TOKEN.to_string(),
+            ..SimConfig::demo(now)
+        });
+        let served = serve_loopback(sim.router()).await.unwrap();
+        let adapter =
+            AlloyAdapter::new(settings(&served.base_url(), TOKEN)).with_page_limit(self.page_limit);
+        Box::new(AlloyHarness {
+            sim,
+            adapter: Arc::new(adapter),
+            _served: served,
+        })
+    }
+}
+
+#[tokio::test]
+async fn conformance_with_pages_of_100() {
+    run_conformance(&Factory { page_limit: 100 }).await;
+}
+
+#[tokio::test]
+async fn conformance_with_groups_larger_than_a_page() {
+    let options = ConformanceOptions {
+        check_faults: false,
+        ..ConformanceOptions::default()
+    };
+    run_conformance_with(&Factory { page_limit: 6 }, &options).await;
+}
