@@ -1,0 +1,123 @@
+//! The binary: `check-config` reports every problem with its key path and
+//! exits 1, never printing a secret; `key` prints a key and its digest.
+
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+fn loggate(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_loggate"));
+    command.args(args).env_remove("RUST_LOG");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write_config(text: &str) -> tempfile_path::TempPath {
+    tempfile_path::TempPath::with(text)
+}
+
+/// A tiny temporary-file helper (no dependency needed for one file).
+mod tempfile_path {
+    use std::path::PathBuf;
+
+    pub struct TempPath(pub PathBuf);
+
+    impl TempPath {
+        pub fn with(text: &str) -> Self {
+            let name = format!("loggate-test-{}-{}.toml", std::process::id(), rand_suffix());
+            let path = std::env::temp_dir().join(name);
+            std::fs::write(&path, text).expect("temp file");
+            TempPath(path)
+        }
+
+        pub fn as_str(&self) -> &str {
+            self.0.to_str().expect("utf-8 temp path")
+        }
+    }
+
+    fn rand_suffix() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+#[test]
+fn check_config_accepts_the_example() {
+    let (code, stdout, stderr) = loggate(
+        &["check-config", "--config", "config/loggate.example.toml"],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("ok: 4 source(s)"), "{stdout}");
+}
+
+#[test]
+fn check_config_lists_every_problem_without_secrets() {
+    let secret = "TOP-SECRET-TOKEN-VALUE";
+    let file = write_config(&format!(
+        "[server]\nrequest_timeout = \"later\"\n\n[sources.app]\nkind = \"leveled\"\nbase_url = \"ftp://x\"\ntoken = \"{secret}\"\nextra = 1\n\n\
+         [sources.Bad-Name]\nkind = \"nope\"\nbase_url = \"http://h\"\ntoken = \"t\"\n\n[sources.b]\nbase_url = \"http://h\"\n"
+    ));
+    let (code, stdout, stderr) = loggate(
+        &["check-config", "--config", file.as_str()],
+        &[("LOGGATE_SOURCES__B__TOKEN", secret)],
+    );
+    assert_eq!(code, 1);
+    for expected in [
+        "server.request_timeout:",
+        "sources.app.base_url:",
+        "sources.app.extra: unknown key",
+        "sources.Bad-Name: source names",
+        "sources.Bad-Name.kind: unknown kind",
+        "sources.b.kind: required",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected} missing from:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains(secret) && !stdout.contains(secret));
+}
+
+#[test]
+fn serve_refuses_an_invalid_configuration_naming_the_key() {
+    let file = write_config("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ntimeout = \"-1s\"\n");
+    let (code, _, stderr) = loggate(&["serve", "--config", file.as_str()], &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("sources.app.timeout:"), "{stderr}");
+}
+
+#[test]
+fn key_prints_a_key_and_its_sha256_line() {
+    let (code, stdout, _) = loggate(&["key"], &[]);
+    assert_eq!(code, 0);
+    let key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("key: "))
+        .expect("key line");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("sha256 = "))
+        .expect("sha256 line");
+    let hex: String = Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(line, format!("sha256 = \"{hex}\""));
+    let (_, again, _) = loggate(&["key"], &[]);
+    assert_ne!(stdout, again, "keys are random");
+}
