@@ -3,9 +3,13 @@
 //! A provider crate implements [`Harness`] and [`HarnessFactory`] for its
 //! simulator in its tests and calls [`run_conformance`]; it then gets, for
 //! free: exactly-once traversal in both orders under heavy timestamp ties
-//! and inserts between fetches, every unified filter checked against the
-//! reference matcher over the simulator's raw data, honest `pushed`
-//! reporting, and each upstream failure mapped to the right typed error.
+//! (want 1 to 1000, budgets down to 1, inserts between fetches, the
+//! engine's rewinds after a partly used batch), each batch checked as it
+//! arrives (strictly after its position, in order, matching, `next`
+//! covering it and passing no pending record, progress made), every
+//! unified filter checked against the reference matcher over the
+//! simulator's data, honest `pushed` reporting, and each upstream failure
+//! mapped to the right typed error.
 //!
 //! The reference is the simulator's data normalised by the adapter crate's
 //! own mapping (`Harness::snapshot`); the mapping itself is pinned by the
@@ -14,7 +18,9 @@
 //! The pieces are public too, for a crate's own targeted tests:
 //! [`traverse`] (follow a query to the end, checking every batch),
 //! [`assert_traversal`] (the same, compared with the snapshot),
-//! [`reference`], [`pinned_query`] and [`assert_fault_mapping`].
+//! [`reference`], [`pinned_query`], [`assert_filters`],
+//! [`assert_sparse_progress`] and [`assert_fault_mapping`]; and
+//! [`run_conformance_with`] runs a chosen part of the suite.
 //!
 //! Every violation panics with `conformance [<kind>] <case>: <what>`, where
 //! the case names the order, `want`, `budget` and filters.
@@ -37,6 +43,7 @@ mod fake;
 #[cfg(test)]
 mod selftest;
 
+pub use cases::{assert_filters, assert_sparse_progress};
 pub use faults::assert_fault_mapping;
 pub use traverse::{
     assert_traversal, describe, normal_ctx, pinned_query, reference, traverse, Traversal,
@@ -90,7 +97,8 @@ pub struct ConformanceOptions {
     /// Traversals with `insert_per_fetch` records written after each fetch.
     pub inserts: DataSet,
     pub insert_per_fetch: usize,
-    /// Traversals with budgets 1 and 5.
+    /// Traversals with budgets 1 and 5 (and sparse filters with budget 5,
+    /// when filters are checked).
     pub small_budgets: DataSet,
     pub check_traversal: bool,
     pub check_inserts: bool,
@@ -164,7 +172,7 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
             assert_traversal(&*harness, &Traversal::new(&query, 50, LARGE_BUDGET)).await;
         }
         if options.check_filters {
-            cases::check_filters(&*harness).await;
+            assert_filters(&*harness).await;
         }
         if options.check_faults {
             assert_fault_mapping(&*harness).await;
@@ -190,6 +198,9 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
                 let query = pinned_query(Filters::default(), order);
                 assert_traversal(&*harness, &Traversal::new(&query, 3, budget)).await;
             }
+        }
+        if options.check_filters {
+            assert_sparse_progress(&*harness).await;
         }
     }
 }

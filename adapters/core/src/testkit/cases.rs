@@ -23,8 +23,10 @@ pub(crate) struct FilterCase {
     pub present: bool,
 }
 
-/// Traverses every filter case and checks `pushed` for it.
-pub(crate) async fn check_filters(harness: &dyn Harness) {
+/// Traverses every filter case (each unified filter alone, present and
+/// absent values, a few combinations) with want 50, comparing with the
+/// reference matcher, and checks `pushed` for each.
+pub async fn assert_filters(harness: &dyn Harness) {
     let snapshot = harness.snapshot().await;
     let adapter = harness.adapter();
     let kind = adapter.kind();
@@ -61,6 +63,34 @@ pub(crate) async fn check_filters(harness: &dyn Harness) {
             }
             let mut traversal = Traversal::new(&query, 50, LARGE_BUDGET);
             traversal.name = format!("filter {}", case.name);
+            assert_traversal(harness, &traversal).await;
+        }
+    }
+}
+
+/// Sparse filters under a small budget (want 3, budget 5): most fetches
+/// find nothing, and the frontier must still advance to the end.
+pub async fn assert_sparse_progress(harness: &dyn Harness) {
+    let snapshot = harness.snapshot().await;
+    let count = |level: Level| snapshot.iter().filter(|r| r.level == level).count();
+    let rarest = Level::ALL
+        .into_iter()
+        .filter(|l| count(*l) > 0)
+        .min_by_key(|l| count(*l));
+    let mut sparse: Vec<(String, Filters)> = Vec::new();
+    if let Some(level) = rarest {
+        sparse.push((format!("sparse level {level}"), levels(&[level])));
+    }
+    let cases = filter_cases(&snapshot);
+    if let Some(case) = cases.iter().find(|c| c.name == "q") {
+        sparse.push(("sparse q".to_string(), case.filters.clone()));
+    }
+    sparse.push(("sparse q absent".to_string(), q(ABSENT)));
+    for (name, filters) in sparse {
+        for order in ORDERS {
+            let query = pinned_query(filters.clone(), order);
+            let mut traversal = Traversal::new(&query, 3, 5);
+            traversal.name = name.clone();
             assert_traversal(harness, &traversal).await;
         }
     }
