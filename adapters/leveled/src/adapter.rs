@@ -6,7 +6,9 @@
 use async_trait::async_trait;
 use loggate_core::http::{classify_status, UpstreamResponse};
 use loggate_core::query::Filters;
-use loggate_core::{Adapter, Batch, Capabilities, FetchRequest, LogRecord, Order, SourceError, SourceSettings};
+use loggate_core::{
+    Adapter, Batch, Capabilities, FetchRequest, LogRecord, Order, SourceError, SourceSettings,
+};
 use secrecy::ExposeSecret;
 use url::Url;
 
@@ -69,14 +71,23 @@ impl LeveledAdapter {
             limit,
             self.settings.search_pushdown,
         );
-        let mut builder = self.settings.client.http().get(self.endpoint.clone()).query(&params);
+        let mut builder = self
+            .settings
+            .client
+            .http()
+            .get(self.endpoint.clone())
+            .query(&params);
         if let Some(token) = &self.settings.token {
             builder = builder.bearer_auth(token.expose_secret());
         }
         let http_request = builder
             .build()
             .map_err(|e| SourceError::Network(format!("could not build the request: {e}")))?;
-        let response = self.settings.client.execute(http_request, request.ctx, classify).await?;
+        let response = self
+            .settings
+            .client
+            .execute(http_request, request.ctx, classify)
+            .await?;
         decode_page(&response, offset, limit, request.query.include_raw)
     }
 }
@@ -104,7 +115,9 @@ fn decode_page(
     if body.status.as_deref() == Some("error") {
         return Err(SourceError::Upstream {
             status: response.status,
-            message: body.message.unwrap_or_else(|| "error status without a message".into()),
+            message: body
+                .message
+                .unwrap_or_else(|| "error status without a message".into()),
             retry_after: None,
         });
     }
@@ -114,14 +127,21 @@ fn decode_page(
     let (records, bad) = translate::map_entries(&data.logs, include_raw);
     // The whole keyset scheme rests on newest-first answers (observed, not
     // documented): refuse to page through anything else rather than skip.
-    if records.windows(2).any(|w| w[0].timestamp_ms < w[1].timestamp_ms) {
+    if records
+        .windows(2)
+        .any(|w| w[0].timestamp_ms < w[1].timestamp_ms)
+    {
         return Err(SourceError::Decode(
             "logs are not ordered newest first; cannot page through them safely".into(),
         ));
     }
     let returned = data.logs.len() as u64;
     let total = data.pagination.total;
-    let reported_limit = data.pagination.limit.filter(|l| *l > 0).map(|l| l.min(limit));
+    let reported_limit = data
+        .pagination
+        .limit
+        .filter(|l| *l > 0)
+        .map(|l| l.min(limit));
     // `nextOffset` may be null, absent or `offset + limit` on the last page:
     // `total` and a short page tell the end. A page is short only against
     // the limit the server says it applied, since a server that lowers the

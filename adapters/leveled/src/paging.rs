@@ -101,7 +101,10 @@ impl<'a> Run<'a> {
 }
 
 fn none_readable(page: &Page) -> SourceError {
-    SourceError::Decode(format!("none of the {} logs in a page was readable", page.returned))
+    SourceError::Decode(format!(
+        "none of the {} logs in a page was readable",
+        page.returned
+    ))
 }
 
 /// Newest first: windows `[start, bound]`, each request from offset 0.
@@ -139,7 +142,11 @@ pub(crate) async fn fetch_desc(
             (group, Some(oldest.saturating_sub(1)))
         } else {
             // The oldest group may go on in the next page: leave it whole.
-            let complete = page.records.into_iter().filter(|r| r.timestamp_ms > oldest).collect();
+            let complete = page
+                .records
+                .into_iter()
+                .filter(|r| r.timestamp_ms > oldest)
+                .collect();
             (complete, Some(oldest))
         };
         if let Some(finished) = run.offer_all(complete) {
@@ -175,7 +182,8 @@ pub(crate) async fn fetch_asc(
         if window.is_empty() {
             return Ok(run.finish(Position::finished()));
         }
-        let Some((page, offset)) = land_on_tail(adapter, &request, &mut run, window, expected_total).await?
+        let Some((page, offset)) =
+            land_on_tail(adapter, &request, &mut run, window, expected_total).await?
         else {
             return Ok(run.finish(Position::finished()));
         };
@@ -194,13 +202,18 @@ pub(crate) async fn fetch_asc(
             (group, Some(newest.saturating_add(1)))
         } else {
             // The newest group may go on before this page: leave it whole.
-            let complete = page.records.into_iter().filter(|r| r.timestamp_ms < newest).collect();
+            let complete = page
+                .records
+                .into_iter()
+                .filter(|r| r.timestamp_ms < newest)
+                .collect();
             (complete, Some(newest))
         };
         // Entries of the window older than a timestamp are all in `complete`,
         // so the next window's total can be predicted from it.
         let timestamps: Vec<i64> = complete.iter().map(|r| r.timestamp_ms).collect();
-        let remaining_from = |ts: i64| total.saturating_sub(timestamps.iter().filter(|t| **t < ts).count() as u64);
+        let remaining_from =
+            |ts: i64| total.saturating_sub(timestamps.iter().filter(|t| **t < ts).count() as u64);
         if let Some(finished) = run.offer_all(complete) {
             let next = finished.saturating_add(1);
             return Ok(run.finish(Position::group(next, Some(remaining_from(next)))));

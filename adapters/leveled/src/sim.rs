@@ -30,7 +30,8 @@ use serde_json::{json, Value};
 use crate::sim_data;
 
 /// The documented 401 body, verbatim.
-pub const UNAUTHORIZED_MESSAGE: &str = "Authentication required. Please provide a valid API key or token.";
+pub const UNAUTHORIZED_MESSAGE: &str =
+    "Authentication required. Please provide a valid API key or token.";
 
 /// How `nextOffset` looks on the last page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -67,7 +68,7 @@ impl SimConfig {
     /// 2,500 entries over the last 7 days on 800 distinct seconds.
     pub fn demo(now_ms: i64) -> Self {
         SimConfig {
-            seed: 0x1e7e_1ed,
+            seed: 0x01e7_e1ed,
             records: 2500,
             now_ms,
             span_ms: 7 * 24 * 3_600_000,
@@ -103,7 +104,10 @@ pub struct LeveledSim {
 
 impl LeveledSim {
     pub fn new(config: SimConfig) -> Self {
-        let distinct = config.distinct_timestamps.unwrap_or(config.records / 3).max(1);
+        let distinct = config
+            .distinct_timestamps
+            .unwrap_or(config.records / 3)
+            .max(1);
         let raw = sim_data::generate(
             config.seed,
             config.records,
@@ -126,7 +130,9 @@ impl LeveledSim {
 
     /// `GET /logs`, behind the fault switches.
     pub fn router(&self) -> Router {
-        let router = Router::new().route("/logs", get(get_logs)).with_state(self.clone());
+        let router = Router::new()
+            .route("/logs", get(get_logs))
+            .with_state(self.clone());
         self.faults.layer(router)
     }
 
@@ -140,7 +146,10 @@ impl LeveledSim {
     pub fn insert_new(&self, n: usize) {
         let mut state = self.lock();
         let latest = state.entries.iter().filter_map(|e| e.timestamp_ms).max();
-        let after = latest.unwrap_or(i64::MIN).max(now_ms()).max(state.config.now_ms);
+        let after = latest
+            .unwrap_or(i64::MIN)
+            .max(now_ms())
+            .max(state.config.now_ms);
         let unit = if state.config.millis { 1 } else { 1000 };
         let ts = (after.div_euclid(unit) + 1) * unit;
         let millis = state.config.millis;
@@ -187,7 +196,10 @@ impl LeveledSim {
 }
 
 fn stored(raw: Value) -> Stored {
-    let timestamp_ms = raw.get("timestamp").and_then(Value::as_str).and_then(parse_rfc3339_ms);
+    let timestamp_ms = raw
+        .get("timestamp")
+        .and_then(Value::as_str)
+        .and_then(parse_rfc3339_ms);
     Stored { timestamp_ms, raw }
 }
 
@@ -206,16 +218,25 @@ struct LogsQuery {
     search: Option<String>,
 }
 
-fn parse_query(raw: &str, max_limit: u64) -> Result<LogsQuery, Response> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
-    let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+/// The query, or the message of the 400 it gets.
+fn parse_query(raw: &str, max_limit: u64) -> Result<LogsQuery, String> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
     let limit = match get("limit") {
         None => 50,
         Some(text) => match text.parse::<u64>() {
             Ok(limit) if (1..=max_limit).contains(&limit) => limit,
             _ => {
-                let message = format!("Invalid 'limit' parameter. Must be an integer between 1 and {max_limit}.");
-                return Err(error(StatusCode::BAD_REQUEST, &message));
+                return Err(format!(
+                    "Invalid 'limit' parameter. Must be an integer between 1 and {max_limit}."
+                ));
             }
         },
     };
@@ -223,24 +244,25 @@ fn parse_query(raw: &str, max_limit: u64) -> Result<LogsQuery, Response> {
         None => 0,
         Some(Ok(offset)) => offset,
         Some(Err(_)) => {
-            let message = "Invalid 'offset' parameter. Must be a non-negative integer.";
-            return Err(error(StatusCode::BAD_REQUEST, message));
+            return Err("Invalid 'offset' parameter. Must be a non-negative integer.".into());
         }
     };
-    let date = |name: &str| match get(name) {
+    let date = |name: &str| {
+        match get(name) {
         None => Ok(None),
         Some(text) => parse_rfc3339_ms(&text).map(Some).ok_or_else(|| {
-            let message =
-                format!("Invalid date format for '{name}'. Please use ISO 8601 format (YYYY-MM-DDTHH:MM:SSZ).");
-            error(StatusCode::BAD_REQUEST, &message)
+            format!("Invalid date format for '{name}'. Please use ISO 8601 format (YYYY-MM-DDTHH:MM:SSZ).")
         }),
+    }
     };
     let (start, end) = (date("startDate")?, date("endDate")?);
     let level = get("level");
     if let Some(level) = &level {
         if !["DEBUG", "INFO", "WARN", "ERROR", "FATAL"].contains(&level.as_str()) {
-            let message = "Invalid 'level' parameter. Possible values: DEBUG, INFO, WARN, ERROR, FATAL.";
-            return Err(error(StatusCode::BAD_REQUEST, message));
+            return Err(
+                "Invalid 'level' parameter. Possible values: DEBUG, INFO, WARN, ERROR, FATAL."
+                    .into(),
+            );
         }
     }
     Ok(LogsQuery {
@@ -255,7 +277,10 @@ fn parse_query(raw: &str, max_limit: u64) -> Result<LogsQuery, Response> {
 }
 
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
-    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     match value.split_once(' ') {
@@ -264,25 +289,30 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
     }
 }
 
-async fn get_logs(State(sim): State<LeveledSim>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn get_logs(
+    State(sim): State<LeveledSim>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let mut state = sim.lock();
     if !authorized(&headers, &state.config.token) {
         return error(StatusCode::UNAUTHORIZED, UNAUTHORIZED_MESSAGE);
     }
     let query = match parse_query(query.as_deref().unwrap_or(""), state.config.max_limit) {
         Ok(query) => query,
-        Err(response) => return response,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
     let case_sensitive = state.config.search_case_sensitive;
     state.requests += 1;
-    let mut rng = SeededRng::new(state.config.seed ^ state.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng =
+        SeededRng::new(state.config.seed ^ state.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut matching: Vec<(i64, &Value)> = state
         .entries
         .iter()
         .filter(|e| selects(&query, e, case_sensitive))
         .map(|e| (e.timestamp_ms.unwrap_or(i64::MIN), &e.raw))
         .collect();
-    matching.sort_by(|a, b| b.0.cmp(&a.0));
+    matching.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     shuffle_ties(&mut matching, &mut rng);
     let total = matching.len() as u64;
     let logs: Vec<Value> = matching
@@ -294,23 +324,37 @@ async fn get_logs(State(sim): State<LeveledSim>, headers: HeaderMap, RawQuery(qu
     let next = query.offset + query.limit;
     let mut pagination = json!({"total": total, "limit": query.limit, "offset": query.offset});
     match (next < total, state.config.next_offset) {
-        (true, _) | (false, NextOffsetForm::OffsetPlusLimit) => pagination["nextOffset"] = json!(next),
+        (true, _) | (false, NextOffsetForm::OffsetPlusLimit) => {
+            pagination["nextOffset"] = json!(next)
+        }
         (false, NextOffsetForm::Null) => pagination["nextOffset"] = Value::Null,
         (false, NextOffsetForm::Absent) => {}
     }
-    Json(json!({"status": "success", "data": {"logs": logs, "pagination": pagination}})).into_response()
+    Json(json!({"status": "success", "data": {"logs": logs, "pagination": pagination}}))
+        .into_response()
 }
 
 fn selects(query: &LogsQuery, entry: &Stored, case_sensitive: bool) -> bool {
     let text = |name: &str| entry.raw.get(name).and_then(Value::as_str);
-    let in_window = match (query.start.is_some() || query.end.is_some(), entry.timestamp_ms) {
+    let in_window = match (
+        query.start.is_some() || query.end.is_some(),
+        entry.timestamp_ms,
+    ) {
         (false, _) => true,
         (true, None) => false,
-        (true, Some(ts)) => query.start.is_none_or(|s| ts >= s) && query.end.is_none_or(|e| ts <= e),
+        (true, Some(ts)) => {
+            query.start.is_none_or(|s| ts >= s) && query.end.is_none_or(|e| ts <= e)
+        }
     };
     in_window
-        && query.level.as_deref().is_none_or(|l| text("level") == Some(l))
-        && query.service.as_deref().is_none_or(|s| text("service") == Some(s))
+        && query
+            .level
+            .as_deref()
+            .is_none_or(|l| text("level") == Some(l))
+        && query
+            .service
+            .as_deref()
+            .is_none_or(|s| text("service") == Some(s))
         && query.search.as_deref().is_none_or(|needle| {
             let message = text("message").unwrap_or_default();
             if case_sensitive {

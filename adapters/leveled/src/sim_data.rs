@@ -37,7 +37,13 @@ pub(crate) fn format_timestamp(ms: i64, millis: bool) -> String {
 
 /// The instants entries are stamped with: at most `distinct` of them in
 /// `[now - span, now]`, whole seconds unless `millis`.
-pub(crate) fn instants(rng: &mut SeededRng, distinct: usize, now_ms: i64, span_ms: i64, millis: bool) -> Vec<i64> {
+pub(crate) fn instants(
+    rng: &mut SeededRng,
+    distinct: usize,
+    now_ms: i64,
+    span_ms: i64,
+    millis: bool,
+) -> Vec<i64> {
     let unit = if millis { 1 } else { 1000 };
     let first = (now_ms - span_ms.max(0)).div_euclid(unit) + 1;
     let last = now_ms.div_euclid(unit);
@@ -72,7 +78,12 @@ pub(crate) fn entry(rng: &mut SeededRng, ts: i64, millis: bool) -> Value {
         details.insert("user_id".into(), user);
     }
     if rng.chance(70) {
-        let ip = format!("{}.{}.{}", rng.pick(&["192.168", "10.0", "172.16"]), rng.below(256), rng.below(256));
+        let ip = format!(
+            "{}.{}.{}",
+            rng.pick(&["192.168", "10.0", "172.16"]),
+            rng.below(256),
+            rng.below(256)
+        );
         details.insert("ip_address".into(), json!(ip));
     }
     let message = message(rng, level, &user_text, &mut details);
@@ -88,7 +99,12 @@ pub(crate) fn entry(rng: &mut SeededRng, ts: i64, millis: bool) -> Value {
     Value::Object(object)
 }
 
-fn message(rng: &mut SeededRng, level: &str, user: &str, details: &mut Map<String, Value>) -> String {
+fn message(
+    rng: &mut SeededRng,
+    level: &str,
+    user: &str,
+    details: &mut Map<String, Value>,
+) -> String {
     let product = 1000 + rng.below(9000);
     let order = format!("ord_{}", rng.alnum(10));
     let millis = 5 + rng.below(4000);
@@ -126,7 +142,9 @@ fn message(rng: &mut SeededRng, level: &str, user: &str, details: &mut Map<Strin
             "Retrying payment provider call after timeout".to_string()
         }
         ("WARN", _) => format!("Rate limit nearly reached for user {user}"),
-        ("ERROR", 0) => format!("Failed to authenticate user: invalid credentials for user_id {user}"),
+        ("ERROR", 0) => {
+            format!("Failed to authenticate user: invalid credentials for user_id {user}")
+        }
         ("ERROR", 1) => {
             put("order_id", json!(order));
             put("error_code", json!("card_declined"));
@@ -144,7 +162,14 @@ fn message(rng: &mut SeededRng, level: &str, user: &str, details: &mut Map<Strin
 }
 
 /// The seeded data set of a simulator.
-pub(crate) fn generate(seed: u64, records: usize, distinct: usize, now_ms: i64, span_ms: i64, millis: bool) -> Vec<Value> {
+pub(crate) fn generate(
+    seed: u64,
+    records: usize,
+    distinct: usize,
+    now_ms: i64,
+    span_ms: i64,
+    millis: bool,
+) -> Vec<Value> {
     let mut rng = SeededRng::new(seed);
     let instants = instants(&mut rng, distinct, now_ms, span_ms, millis);
     (0..records)
@@ -161,8 +186,14 @@ mod tests {
 
     #[test]
     fn timestamps_use_the_documented_form_unless_millis() {
-        assert_eq!(format_timestamp(1_698_402_915_000, false), "2023-10-27T10:35:15Z");
-        assert_eq!(format_timestamp(1_698_402_915_042, true), "2023-10-27T10:35:15.042Z");
+        assert_eq!(
+            format_timestamp(1_698_402_915_000, false),
+            "2023-10-27T10:35:15Z"
+        );
+        assert_eq!(
+            format_timestamp(1_698_402_915_042, true),
+            "2023-10-27T10:35:15.042Z"
+        );
     }
 
     #[test]
@@ -170,8 +201,10 @@ mod tests {
         let now = 1_700_000_000_500;
         let a = generate(7, 200, 20, now, 3_600_000, false);
         assert_eq!(a, generate(7, 200, 20, now, 3_600_000, false));
-        let stamps: std::collections::BTreeSet<String> =
-            a.iter().map(|e| e["timestamp"].as_str().unwrap().to_string()).collect();
+        let stamps: std::collections::BTreeSet<String> = a
+            .iter()
+            .map(|e| e["timestamp"].as_str().unwrap().to_string())
+            .collect();
         assert!(stamps.len() <= 20);
         for stamp in &stamps {
             let ms = loggate_core::time::parse_rfc3339_ms(stamp).unwrap();

@@ -28,12 +28,19 @@ fn maps_the_documented_entry() {
     );
     assert_eq!(record.native_id.len(), 16);
     assert!(record.raw.is_none());
-    assert_eq!(map_entry(&documented_error_entry(), true).unwrap().raw, Some(documented_error_entry()));
+    assert_eq!(
+        map_entry(&documented_error_entry(), true).unwrap().raw,
+        Some(documented_error_entry())
+    );
 }
 
 #[test]
 fn unknown_levels_become_info_and_keep_the_original() {
-    for (native, attr) in [(json!("NOTICE"), json!("NOTICE")), (json!("warn"), json!("warn")), (json!(3), json!(3))] {
+    for (native, attr) in [
+        (json!("NOTICE"), json!("NOTICE")),
+        (json!("warn"), json!("warn")),
+        (json!(3), json!(3)),
+    ] {
         let mut entry = documented_error_entry();
         entry["level"] = native;
         entry["details"]["level"] = json!("from-details");
@@ -52,7 +59,10 @@ fn unknown_levels_become_info_and_keep_the_original() {
 fn timestamps_with_or_without_fractions() {
     let mut entry = documented_error_entry();
     entry["timestamp"] = json!("2023-10-27T10:35:15.123456Z");
-    assert_eq!(map_entry(&entry, false).unwrap().timestamp_ms, 1_698_402_915_123);
+    assert_eq!(
+        map_entry(&entry, false).unwrap().timestamp_ms,
+        1_698_402_915_123
+    );
     entry["timestamp"] = json!("yesterday");
     assert!(map_entry(&entry, false).is_err());
     entry["timestamp"] = json!(1_698_402_915_000_i64);
@@ -64,7 +74,10 @@ fn timestamps_with_or_without_fractions() {
 fn user_id_strings_stay_and_absent_details_give_nothing() {
     let mut entry = documented_error_entry();
     entry["details"]["user_id"] = json!("usr_81f2");
-    assert_eq!(map_entry(&entry, false).unwrap().user_id.as_deref(), Some("usr_81f2"));
+    assert_eq!(
+        map_entry(&entry, false).unwrap().user_id.as_deref(),
+        Some("usr_81f2")
+    );
     entry["details"]["user_id"] = Value::Null;
     assert_eq!(map_entry(&entry, false).unwrap().user_id, None);
     entry.as_object_mut().unwrap().remove("details");
@@ -76,7 +89,11 @@ fn user_id_strings_stay_and_absent_details_give_nothing() {
 
 #[test]
 fn identical_entries_get_occurrence_suffixes() {
-    let raw = vec![documented_error_entry(), documented_error_entry(), documented_error_entry()];
+    let raw = vec![
+        documented_error_entry(),
+        documented_error_entry(),
+        documented_error_entry(),
+    ];
     let (records, bad) = map_entries(&raw, false);
     assert_eq!(bad, 0);
     let base = &records[0].native_id;
@@ -90,7 +107,9 @@ fn equal_instants_in_other_spellings_hash_alike() {
     other["timestamp"] = json!("2023-10-27T10:35:15.000Z");
     assert_eq!(
         map_entry(&other, false).unwrap().native_id,
-        map_entry(&documented_error_entry(), false).unwrap().native_id
+        map_entry(&documented_error_entry(), false)
+            .unwrap()
+            .native_id
     );
 }
 
@@ -104,7 +123,10 @@ fn only_single_exact_levels_are_pushed() {
     assert_eq!(pushed_level(&levels(&[Level::Info])), None);
     assert_eq!(pushed_level(&levels(&[Level::Trace])), None);
     assert_eq!(pushed_level(&levels(&[Level::Error, Level::Fatal])), None);
-    let min_fatal = Filters { min_level: Some(Level::Fatal), ..Filters::default() };
+    let min_fatal = Filters {
+        min_level: Some(Level::Fatal),
+        ..Filters::default()
+    };
     assert_eq!(pushed_level(&min_fatal), Some(Level::Fatal));
     assert_eq!(pushed_names(&min_fatal, true), vec!["min_level"]);
 }
@@ -122,7 +144,12 @@ fn arb_filters() -> impl Strategy<Value = Filters> {
         .prop_map(|(start, end, mask, min, q, service, user_id)| Filters {
             start,
             end,
-            level: mask.map(|m| Level::ALL.into_iter().filter(|l| m & (1 << *l as u8) != 0).collect()),
+            level: mask.map(|m| {
+                Level::ALL
+                    .into_iter()
+                    .filter(|l| m & (1 << *l as u8) != 0)
+                    .collect()
+            }),
             min_level: min.map(|i| Level::ALL[i]),
             q,
             service,

@@ -81,7 +81,8 @@ mod tests {
     #[test]
     fn error_bodies_carry_a_message() {
         let parsed: ErrorBody =
-            serde_json::from_str(r#"{"status":"error","message":"Authentication required."}"#).unwrap();
+            serde_json::from_str(r#"{"status":"error","message":"Authentication required."}"#)
+                .unwrap();
         assert_eq!(parsed.status.as_deref(), Some("error"));
         assert_eq!(parsed.message.as_deref(), Some("Authentication required."));
     }

@@ -30,13 +30,27 @@ async fn every_pushed_filter_reaches_the_request() {
         ..Filters::default()
     };
     let query = pinned_query(filters.clone(), Order::Desc);
-    let query = loggate_core::SourceQuery { filters: Filters { end: Some(end), ..query.filters }, ..query };
-    fetch_once(&*setup.adapter, &query, &Position::start(), 10).await.unwrap();
+    let query = loggate_core::SourceQuery {
+        filters: Filters {
+            end: Some(end),
+            ..query.filters
+        },
+        ..query
+    };
+    fetch_once(&*setup.adapter, &query, &Position::start(), 10)
+        .await
+        .unwrap();
     let seen = setup.sim.faults().seen();
     assert_eq!(seen.len(), 1);
     let request = &seen[0];
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/logs"));
-    assert_eq!(request.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str()),
+        ("GET", "/logs")
+    );
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
     assert_eq!(
         request.query_pairs(),
         pairs(&[
@@ -49,17 +63,28 @@ async fn every_pushed_filter_reaches_the_request() {
             ("search", "Failed to"),
         ])
     );
-    assert_eq!(setup.adapter.pushed(&filters), vec!["start", "end", "level", "q", "service"]);
+    assert_eq!(
+        setup.adapter.pushed(&filters),
+        vec!["start", "end", "level", "q", "service"]
+    );
 }
 
 #[tokio::test]
 async fn min_level_fatal_goes_out_as_level() {
     let setup = Setup::start(config(2, 100, 30)).await;
-    let filters = Filters { min_level: Some(Level::Fatal), ..Filters::default() };
+    let filters = Filters {
+        min_level: Some(Level::Fatal),
+        ..Filters::default()
+    };
     let query = pinned_query(filters.clone(), Order::Desc);
-    fetch_once(&*setup.adapter, &query, &Position::start(), 10).await.unwrap();
+    fetch_once(&*setup.adapter, &query, &Position::start(), 10)
+        .await
+        .unwrap();
     let sent = &seen_queries(setup.sim.faults())[0];
-    assert!(sent.contains(&("level".to_string(), "FATAL".to_string())), "{sent:?}");
+    assert!(
+        sent.contains(&("level".to_string(), "FATAL".to_string())),
+        "{sent:?}"
+    );
     assert_eq!(setup.adapter.pushed(&filters), vec!["min_level"]);
 }
 
@@ -71,10 +96,22 @@ async fn levels_without_an_exact_native_value_stay_in_the_gateway() {
         "level": "NOTICE", "service": "api-gateway", "message": "Configuration reloaded"});
     setup.sim.insert(notice);
     let cases = [
-        Filters { level: levels(&[Level::Info]), ..Filters::default() },
-        Filters { level: levels(&[Level::Trace]), ..Filters::default() },
-        Filters { level: levels(&[Level::Warn, Level::Error]), ..Filters::default() },
-        Filters { min_level: Some(Level::Warn), ..Filters::default() },
+        Filters {
+            level: levels(&[Level::Info]),
+            ..Filters::default()
+        },
+        Filters {
+            level: levels(&[Level::Trace]),
+            ..Filters::default()
+        },
+        Filters {
+            level: levels(&[Level::Warn, Level::Error]),
+            ..Filters::default()
+        },
+        Filters {
+            min_level: Some(Level::Warn),
+            ..Filters::default()
+        },
     ];
     for filters in cases {
         setup.sim.faults().forget_seen();
@@ -82,30 +119,51 @@ async fn levels_without_an_exact_native_value_stay_in_the_gateway() {
         let got = traverse(&*setup.adapter, &query, 50, LARGE_BUDGET).await;
         assert_eq!(got, reference(&setup.sim.snapshot(), &query), "{filters:?}");
         for sent in seen_queries(setup.sim.faults()) {
-            assert!(sent.iter().all(|(name, _)| name != "level"), "{filters:?}: {sent:?}");
+            assert!(
+                sent.iter().all(|(name, _)| name != "level"),
+                "{filters:?}: {sent:?}"
+            );
         }
         assert!(setup.adapter.pushed(&filters).is_empty(), "{filters:?}");
     }
-    let info = pinned_query(Filters { level: levels(&[Level::Info]), ..Filters::default() }, Order::Desc);
+    let info = pinned_query(
+        Filters {
+            level: levels(&[Level::Info]),
+            ..Filters::default()
+        },
+        Order::Desc,
+    );
     let got = traverse(&*setup.adapter, &info, 50, LARGE_BUDGET).await;
-    assert!(got.iter().any(|r| r.attributes.get("level") == Some(&json!("NOTICE"))));
+    assert!(got
+        .iter()
+        .any(|r| r.attributes.get("level") == Some(&json!("NOTICE"))));
 }
 
 #[tokio::test]
 async fn search_pushdown_can_be_turned_off() {
     let mut sensitive = config(4, 300, 80);
     sensitive.search_case_sensitive = true;
-    let filters = Filters { q: Some("failed".into()), ..Filters::default() };
+    let filters = Filters {
+        q: Some("failed".into()),
+        ..Filters::default()
+    };
     let query = pinned_query(filters.clone(), Order::Desc);
 
     let off = Setup::with_pushdown(sensitive.clone(), false).await;
-    assert!(!off.adapter.capabilities().pushdown.contains(&"q".to_string()));
+    assert!(!off
+        .adapter
+        .capabilities()
+        .pushdown
+        .contains(&"q".to_string()));
     assert!(off.adapter.pushed(&filters).is_empty());
     let got = traverse(&*off.adapter, &query, 50, LARGE_BUDGET).await;
     let expected = reference(&off.sim.snapshot(), &query);
     assert!(!expected.is_empty());
     assert_eq!(got, expected);
-    assert!(seen_queries(off.sim.faults()).iter().flatten().all(|(name, _)| name != "search"));
+    assert!(seen_queries(off.sim.faults())
+        .iter()
+        .flatten()
+        .all(|(name, _)| name != "search"));
 
     // Why the switch exists: a case-sensitive provider drops `Failed ...`.
     let on = Setup::with_pushdown(sensitive, true).await;
@@ -121,15 +179,26 @@ async fn desc_resumes_with_end_date_at_the_position() {
     let end = query.filters.end.unwrap();
     let bound = end - 60_000;
     let position = Position::after(Key::new(bound, "ffff"), Some(40));
-    fetch_once(&*setup.adapter, &query, &position, 5).await.unwrap();
+    fetch_once(&*setup.adapter, &query, &position, 5)
+        .await
+        .unwrap();
     let sent = &seen_queries(setup.sim.faults())[0];
-    assert_eq!(sent, &pairs(&[("limit", "100"), ("offset", "0"), ("endDate", &format_ms(bound))]));
+    assert_eq!(
+        sent,
+        &pairs(&[
+            ("limit", "100"),
+            ("offset", "0"),
+            ("endDate", &format_ms(bound))
+        ])
+    );
 
     // The client's own end wins when it is earlier than the position.
     setup.sim.faults().forget_seen();
     let mut earlier = query.clone();
     earlier.filters.end = Some(bound - 5);
-    fetch_once(&*setup.adapter, &earlier, &position, 5).await.unwrap();
+    fetch_once(&*setup.adapter, &earlier, &position, 5)
+        .await
+        .unwrap();
     let sent = &seen_queries(setup.sim.faults())[0];
     assert_eq!(sent[2], ("endDate".to_string(), format_ms(bound - 5)));
 }
@@ -139,49 +208,100 @@ async fn asc_reads_the_last_page_of_the_window() {
     // 300 entries on distinct seconds, so the oldest page ends cleanly.
     let setup = Setup::start(config(6, 300, 1_000_000)).await;
     let total = setup.sim.snapshot().len();
-    let query = pinned_query(Filters { start: Some(0), ..Filters::default() }, Order::Asc);
+    let query = pinned_query(
+        Filters {
+            start: Some(0),
+            ..Filters::default()
+        },
+        Order::Asc,
+    );
     let end = format_ms(query.filters.end.unwrap());
-    let first = fetch_once(&*setup.adapter, &query, &Position::start(), 1).await.unwrap();
+    let first = fetch_once(&*setup.adapter, &query, &Position::start(), 1)
+        .await
+        .unwrap();
     let tail = (total - 100).to_string();
     let start = format_ms(0);
     assert_eq!(
         seen_queries(setup.sim.faults()),
         vec![
             // The first answer only tells the window's total ...
-            pairs(&[("limit", "100"), ("offset", "0"), ("startDate", &start), ("endDate", &end)]),
+            pairs(&[
+                ("limit", "100"),
+                ("offset", "0"),
+                ("startDate", &start),
+                ("endDate", &end)
+            ]),
             // ... then its last page holds the oldest entries.
-            pairs(&[("limit", "100"), ("offset", &tail), ("startDate", &start), ("endDate", &end)]),
+            pairs(&[
+                ("limit", "100"),
+                ("offset", &tail),
+                ("startDate", &start),
+                ("endDate", &end)
+            ]),
         ]
     );
     let oldest = &first.records[0];
-    assert_eq!(oldest.key(), reference(&setup.sim.snapshot(), &query)[0].key());
+    assert_eq!(
+        oldest.key(),
+        reference(&setup.sim.snapshot(), &query)[0].key()
+    );
 
     // The whole oldest group came back; the position starts after it and
     // carries the remaining total, so the next fetch needs one request.
-    assert!(first.records.iter().all(|r| r.timestamp_ms == oldest.timestamp_ms));
-    assert_eq!(first.next, Position::group(oldest.timestamp_ms + 1, Some((total - first.records.len()) as u64)));
+    assert!(first
+        .records
+        .iter()
+        .all(|r| r.timestamp_ms == oldest.timestamp_ms));
+    assert_eq!(
+        first.next,
+        Position::group(
+            oldest.timestamp_ms + 1,
+            Some((total - first.records.len()) as u64)
+        )
+    );
     setup.sim.faults().forget_seen();
-    fetch_once(&*setup.adapter, &query, &first.next, 1).await.unwrap();
+    fetch_once(&*setup.adapter, &query, &first.next, 1)
+        .await
+        .unwrap();
     let bound = format_ms(oldest.timestamp_ms + 1);
     let tail = (total - first.records.len() - 100).to_string();
     assert_eq!(
         seen_queries(setup.sim.faults()),
-        vec![pairs(&[("limit", "100"), ("offset", &tail), ("startDate", &bound), ("endDate", &end)])]
+        vec![pairs(&[
+            ("limit", "100"),
+            ("offset", &tail),
+            ("startDate", &bound),
+            ("endDate", &end)
+        ])]
     );
 }
 
 #[tokio::test]
 async fn nothing_is_sent_when_nothing_can_match() {
     let setup = Setup::start(config(7, 50, 10)).await;
-    let empty = Filters { level: levels(&[Level::Info]), min_level: Some(Level::Error), ..Filters::default() };
+    let empty = Filters {
+        level: levels(&[Level::Info]),
+        min_level: Some(Level::Error),
+        ..Filters::default()
+    };
     for order in [Order::Desc, Order::Asc] {
-        let batch = fetch_once(&*setup.adapter, &pinned_query(empty.clone(), order), &Position::start(), 5)
-            .await
-            .unwrap();
+        let batch = fetch_once(
+            &*setup.adapter,
+            &pinned_query(empty.clone(), order),
+            &Position::start(),
+            5,
+        )
+        .await
+        .unwrap();
         assert!(batch.records.is_empty() && batch.next.done);
-        let done = fetch_once(&*setup.adapter, &pinned_query(Filters::default(), order), &Position::finished(), 5)
-            .await
-            .unwrap();
+        let done = fetch_once(
+            &*setup.adapter,
+            &pinned_query(Filters::default(), order),
+            &Position::finished(),
+            5,
+        )
+        .await
+        .unwrap();
         assert!(done.records.is_empty() && done.next.done);
     }
     assert_eq!(setup.sim.faults().seen_count(), 0);

@@ -44,7 +44,10 @@ async fn tie_groups_larger_than_a_page() {
     // About 150 entries per timestamp: no page can hold a group whole.
     let setup = Setup::start(config(22, 450, 3)).await;
     traverse_all(&setup, Filters::default(), 2).await;
-    let errors = Filters { level: Some([Level::Error].into_iter().collect()), ..Filters::default() };
+    let errors = Filters {
+        level: Some([Level::Error].into_iter().collect()),
+        ..Filters::default()
+    };
     traverse_all(&setup, errors, 0).await;
 }
 
@@ -58,10 +61,17 @@ async fn identical_entries_are_each_returned_once() {
         setup.sim.insert(twin.clone());
     }
     // The same content in another key order and timestamp spelling.
-    setup.sim.insert(json!({"details": {"order_id": "ord_1"}, "message": "Duplicate delivery",
-        "service": "order-service", "level": "WARN", "timestamp": format_ms(ts)}));
-    let ids: Vec<String> =
-        setup.sim.snapshot().into_iter().filter(|r| r.message == "Duplicate delivery").map(|r| r.native_id).collect();
+    setup.sim.insert(
+        json!({"details": {"order_id": "ord_1"}, "message": "Duplicate delivery",
+        "service": "order-service", "level": "WARN", "timestamp": format_ms(ts)}),
+    );
+    let ids: Vec<String> = setup
+        .sim
+        .snapshot()
+        .into_iter()
+        .filter(|r| r.message == "Duplicate delivery")
+        .map(|r| r.native_id)
+        .collect();
     assert_eq!(ids.len(), 4);
     assert!(ids[1..].iter().all(|id| id.starts_with(&ids[0])), "{ids:?}");
     traverse_all(&setup, Filters::default(), 0).await;
@@ -72,14 +82,21 @@ async fn millisecond_timestamps() {
     let mut millis = config(24, 300, 60);
     millis.millis = true;
     let setup = Setup::start(millis).await;
-    let stamp = setup.sim.raw_records()[0]["timestamp"].as_str().unwrap().to_string();
+    let stamp = setup.sim.raw_records()[0]["timestamp"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(stamp.len(), "2023-10-27T10:35:15.123Z".len(), "{stamp}");
     traverse_all(&setup, Filters::default(), 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_next_offset_form_ends_the_traversal() {
-    for form in [NextOffsetForm::Null, NextOffsetForm::Absent, NextOffsetForm::OffsetPlusLimit] {
+    for form in [
+        NextOffsetForm::Null,
+        NextOffsetForm::Absent,
+        NextOffsetForm::OffsetPlusLimit,
+    ] {
         let mut with_form = config(25, 230, 70);
         with_form.next_offset = form;
         let setup = Setup::start(with_form).await;
@@ -90,14 +107,27 @@ async fn every_next_offset_form_ends_the_traversal() {
             NextOffsetForm::OffsetPlusLimit => assert_eq!(last["nextOffset"], json!(300)),
         }
         traverse_all(&setup, Filters::default(), 0).await;
-        traverse_all(&setup, Filters { service: Some("user-service".into()), ..Filters::default() }, 0).await;
+        traverse_all(
+            &setup,
+            Filters {
+                service: Some("user-service".into()),
+                ..Filters::default()
+            },
+            0,
+        )
+        .await;
     }
 }
 
 /// The simulator's own `pagination` on the last page of all 230 entries.
 async fn last_page_pagination(setup: &Setup) -> Value {
     let url = format!("{}/logs?limit=100&offset=200", setup.served.base_url());
-    let response = reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await.unwrap();
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
     let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     assert_eq!(body["data"]["logs"].as_array().unwrap().len(), 30);
     assert_eq!(body["data"]["pagination"]["total"], json!(230));

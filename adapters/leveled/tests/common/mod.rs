@@ -62,8 +62,16 @@ impl Setup {
         let token = config.token.clone();
         let sim = LeveledSim::new(config);
         let served = serve_loopback(sim.router()).await.unwrap();
-        let adapter = Arc::new(LeveledAdapter::new(settings(&served.base_url(), &token, search_pushdown)));
-        Setup { sim, served, adapter }
+        let adapter = Arc::new(LeveledAdapter::new(settings(
+            &served.base_url(),
+            &token,
+            search_pushdown,
+        )));
+        Setup {
+            sim,
+            served,
+            adapter,
+        }
     }
 }
 
@@ -122,5 +130,8 @@ pub fn seen_queries(faults: &Faults) -> Vec<Vec<(String, String)>> {
 
 /// `pairs` as owned strings, for comparing with [`seen_queries`].
 pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    items
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
 }
