@@ -149,14 +149,19 @@ fn finished_batch(scanned: usize) -> Batch {
 /// `{"error": ...}` body when there is one (else the plain-text excerpt,
 /// as the real service's `401 No token`). On a filtered request, `404`
 /// (the docs' "no logs for this prompt") and `400` (a malformed promptId,
-/// which no record can carry) are let through as empty results.
+/// which no record can carry) are let through as empty results, unless
+/// they are HTML pages: those come from a wrong path or a proxy (Express
+/// answers an unknown route with `404 Cannot GET ...` as text/html).
 fn classify(
     response: &UpstreamResponse,
     excerpt: String,
     filtered: bool,
     client: &UpstreamClient,
 ) -> Option<SourceError> {
-    if filtered && matches!(response.status, 400 | 404) {
+    let html = response
+        .header("content-type")
+        .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"));
+    if filtered && matches!(response.status, 400 | 404) && !html {
         return None;
     }
     let message = match error_message(&response.body) {

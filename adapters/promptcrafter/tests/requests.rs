@@ -183,6 +183,16 @@ async fn a_base_url_path_prefix_is_kept() {
         ),
         "{error:?}"
     );
+    // Also when filtered: an HTML 404 is a wrong path, not "no logs".
+    let q = query(Order::Desc, prompt_filter(&setup.sim.prompt_ids()[0]));
+    let error = fetch(&adapter, &q, &Position::start(), 10)
+        .await
+        .unwrap_err();
+    let expected = loggate_core::SourceError::Rejected {
+        status: 404,
+        message: "Cannot GET /api/logs".into(),
+    };
+    assert_eq!(error, expected);
 }
 
 #[tokio::test]
