@@ -11,6 +11,12 @@
 //! - `sim` (feature `sim`): [`sim::LeveledSim`], written from the provider's
 //!   documentation and the known quirks.
 //!
+//! Pushdown: `start`/`end` as `startDate`/`endDate` (UTC, milliseconds,
+//! inclusive), `service`, `q` as `search` (see below), and a level only when
+//! the query's levels reduce to one of DEBUG, WARN, ERROR or FATAL: TRACE
+//! has no native value, and INFO is not exact because undocumented native
+//! levels (`NOTICE`) map to INFO. Everything is re-checked in the adapter.
+//!
 //! What loggate assumes about `search`: a case-insensitive substring test on
 //! `message`, like loggate's own `q`. A provider whose search is
 //! case-sensitive (or matches whole words only) would lose matches that no

@@ -6,7 +6,10 @@
 //! dropped by key; offsets only ever count from a time bound, so a page at
 //! any depth of a traversal costs the same as the first. Only whole
 //! timestamp groups are taken from an answer: the group cut by the page
-//! edge is read again by the next request.
+//! edge is read again by the next request. A fetch that reaches `want`
+//! still finishes the group of its last record and returns the group
+//! boundary (`Position::group`) as its frontier, so the next fetch starts
+//! at the following timestamp without re-reading that group.
 //!
 //! Cost per step (one step = one page of up to 100 entries):
 //! - `desc`: one request, `endDate` = the bound, `offset=0`; a page
