@@ -336,3 +336,42 @@ async fn not_found(uri: Uri) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_data_is_large_recent_tied_seeded_and_has_failures() {
+        let now = 1_763_700_000_000;
+        let sim = PromptCrafterSim::new(SimConfig::demo(now));
+        let records = sim.snapshot();
+        assert!(records.len() >= 2000);
+        assert!(records
+            .iter()
+            .all(|r| (now - WEEK_MS..=now).contains(&r.timestamp_ms)));
+        let distinct: HashSet<i64> = records.iter().map(|r| r.timestamp_ms).collect();
+        assert!(
+            distinct.len() < records.len() / 2,
+            "demo data should tie heavily"
+        );
+        assert!(records.iter().any(|r| r.message.starts_with("I'm sorry")));
+        let ids: HashSet<&str> = records.iter().map(|r| r.native_id.as_str()).collect();
+        assert_eq!(ids.len(), records.len());
+        assert_eq!(
+            sim.raw_records(),
+            PromptCrafterSim::new(SimConfig::demo(now)).raw_records()
+        );
+    }
+
+    #[test]
+    fn inserts_land_after_everything_stored() {
+        let sim = PromptCrafterSim::new(SimConfig::default());
+        let newest = sim.snapshot().iter().map(|r| r.timestamp_ms).max().unwrap();
+        let before = now_ms();
+        sim.insert_new(3);
+        let added: Vec<LogRecord> = sim.snapshot().into_iter().skip(200).collect();
+        assert_eq!(added.len(), 3);
+        assert!(added.iter().all(|r| r.timestamp_ms > newest.max(before)));
+    }
+}
