@@ -114,6 +114,11 @@ impl LogtoAdapter {
         let total = response
             .header(wire::TOTAL_NUMBER_HEADER)
             .and_then(|v| v.trim().parse::<u64>().ok());
+        let has_next = response.header(reqwest::header::LINK.as_str()).map(|link| {
+            wire::parse_link_header(link)
+                .iter()
+                .any(|l| l.rel == "next")
+        });
         let mut rows = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
             match translate::to_record(entry, include_raw) {
@@ -127,6 +132,7 @@ impl LogtoAdapter {
             rows,
             raw_len: entries.len() as u64,
             total,
+            has_next,
         })
     }
 

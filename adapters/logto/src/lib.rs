@@ -24,10 +24,13 @@
 //!   `start_time`, found from `Total-Number`; the database skips the
 //!   window's newer rows (`OFFSET`), so its work shrinks as the traversal
 //!   proceeds. A fetch without a position hint adds one request.
-//! - no time filter (servers before v1.40): plain offset paging; the
-//!   database's `OFFSET` grows with depth for `desc` and is largest at the
-//!   start for `asc` (which pages backwards from `Total-Number`, plus one
-//!   request per fetch to learn it).
+//! - no time filter (servers before v1.40, or `time_filter = "off"`): offset
+//!   paging; the database's `OFFSET` grows with depth for `desc` and is
+//!   largest at the start for `asc`, which pages backwards from
+//!   `Total-Number` (the position's hint carries the total; without one a
+//!   fetch adds a request to learn it). A `desc` traversal with a client
+//!   `end` far in the past first scans the newer rows, as nothing else
+//!   can skip them on such a server.
 
 pub mod adapter;
 pub mod auth;

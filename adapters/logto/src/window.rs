@@ -36,6 +36,9 @@ pub struct Page {
     pub raw_len: u64,
     /// `Total-Number`.
     pub total: Option<u64>,
+    /// From `Link`: whether a `rel="next"` page exists (`None` without
+    /// the header).
+    pub has_next: Option<bool>,
 }
 
 /// Sends one `GET /api/logs`.
@@ -119,7 +122,9 @@ async fn read_desc(
     Ok(Window {
         last_pos: got.raw_len.checked_sub(1).map(|i| start + i),
         at_start: start == 0,
-        at_end: got.raw_len < size || got.total.is_some_and(|t| start + got.raw_len >= t),
+        at_end: got.raw_len < size
+            || got.total.is_some_and(|t| start + got.raw_len >= t)
+            || (got.total.is_none() && got.has_next == Some(false)),
         rows: got.rows.into_iter().map(|(i, r)| (start + i, r)).collect(),
         total: got.total,
         scanned: got.raw_len,
@@ -210,6 +215,64 @@ fn reversed(page: Page, start: u64, total: u64, scanned: u64) -> Window {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Answers every page with `len` rows and the given headers.
+    struct Fixed {
+        len: u64,
+        total: Option<u64>,
+        has_next: Option<bool>,
+    }
+
+    #[async_trait]
+    impl PageReader for Fixed {
+        async fn page(&self, _: &NativeQuery, _: u64, _: u64) -> Result<Page, ScanError> {
+            Ok(Page {
+                rows: Vec::new(),
+                raw_len: self.len,
+                total: self.total,
+                has_next: self.has_next,
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_end_is_read_from_the_total_or_else_from_link() {
+        async fn read(reader: Fixed) -> Result<Window, ScanError> {
+            read_window(
+                &reader,
+                &NativeQuery::default(),
+                Order::Desc,
+                None,
+                20,
+                None,
+            )
+            .await
+        }
+        let full = |total, has_next| Fixed {
+            len: 20,
+            total,
+            has_next,
+        };
+        assert!(
+            read(full(Some(20), Some(true))).await.unwrap().at_end,
+            "the total wins"
+        );
+        assert!(!read(full(Some(21), Some(false))).await.unwrap().at_end);
+        assert!(read(full(None, Some(false))).await.unwrap().at_end);
+        assert!(!read(full(None, Some(true))).await.unwrap().at_end);
+        assert!(!read(full(None, None)).await.unwrap().at_end);
+        assert!(
+            read(Fixed {
+                len: 3,
+                total: None,
+                has_next: None
+            })
+            .await
+            .unwrap()
+            .at_end,
+            "a short page"
+        );
+    }
 
     #[test]
     fn page_from_starts_at_or_before_and_reaches_far() {
