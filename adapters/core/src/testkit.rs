@@ -25,6 +25,7 @@
 //! Every violation panics with `conformance [<kind>] <case>: <what>`, where
 //! the case names the order, `want`, `budget` and filters.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -149,7 +150,7 @@ pub async fn run_conformance(factory: &dyn HarnessFactory) {
 /// Runs the parts of the suite `options` selects, on the data sets it names.
 pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &ConformanceOptions) {
     if options.check_traversal || options.check_filters || options.check_faults {
-        let harness = factory.start(options.traversal).await;
+        let harness = start(factory, options.traversal).await;
         if options.check_traversal {
             for order in ORDERS {
                 for want in [1, 7, 50, 1000] {
@@ -183,7 +184,7 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
             for want in [1, 7, 50] {
                 // A fresh simulator each time: the inserts of one traversal
                 // would otherwise swell the data of the next.
-                let harness = factory.start(options.inserts).await;
+                let harness = start(factory, options.inserts).await;
                 let query = pinned_query(Filters::default(), order);
                 let mut traversal = Traversal::new(&query, want, LARGE_BUDGET);
                 traversal.insert_per_fetch = options.insert_per_fetch;
@@ -192,7 +193,7 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
         }
     }
     if options.check_small_budgets {
-        let harness = factory.start(options.small_budgets).await;
+        let harness = start(factory, options.small_budgets).await;
         for order in ORDERS {
             for budget in [1, 5] {
                 let query = pinned_query(Filters::default(), order);
@@ -203,4 +204,31 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
             assert_sparse_progress(&*harness).await;
         }
     }
+}
+
+/// Starts a simulator and makes sure its data can test anything: about
+/// the records asked for, with timestamps shared (ties) when asked for.
+async fn start(factory: &dyn HarnessFactory, data: DataSet) -> Box<dyn Harness> {
+    let harness = factory.start(data).await;
+    let snapshot = harness.snapshot().await;
+    let kind = harness.adapter().kind();
+    let mut per_stamp: HashMap<i64, usize> = HashMap::new();
+    for record in &snapshot {
+        *per_stamp.entry(record.timestamp_ms).or_default() += 1;
+    }
+    let largest_tie = per_stamp.values().copied().max().unwrap_or(0);
+    if snapshot.len() < data.records / 2 || snapshot.is_empty() {
+        panic!(
+            "conformance [{kind}] setup: the snapshot holds {} records for {data:?}; the \
+             simulator must start with about `records` records",
+            snapshot.len()
+        );
+    }
+    if data.distinct_timestamps < data.records && largest_tie < 2 {
+        panic!(
+            "conformance [{kind}] setup: no two records share a timestamp for {data:?}; the \
+             simulator must cap distinct timestamps at `distinct_timestamps`"
+        );
+    }
+    harness
 }
