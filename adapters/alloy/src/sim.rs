@@ -57,7 +57,7 @@ impl SimConfig {
     /// sharing a millisecond, about one in six an `executionError`.
     pub fn demo(now_ms: i64) -> Self {
         SimConfig {
-            seed: 0xA110_7,
+            seed: 202_509,
             records: 2_500,
             now_ms,
             span_ms: 7 * 86_400_000,
@@ -180,21 +180,14 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "message": message.into() }))).into_response()
 }
 
-fn authorized(headers: &HeaderMap, token: &str) -> Result<(), Response> {
+/// Why the request's credentials are refused (a 401 message), if they are.
+fn refusal(headers: &HeaderMap, token: &str) -> Option<&'static str> {
     let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
-        return Err(error(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized: missing API key",
-        ));
+        return Some("Unauthorized: missing API key");
     };
     match value.trim().split_once(' ') {
-        Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") && key.trim() == token => {
-            Ok(())
-        }
-        _ => Err(error(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized: invalid API key",
-        )),
+        Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") && key.trim() == token => None,
+        _ => Some("Unauthorized: invalid API key"),
     }
 }
 
@@ -293,8 +286,8 @@ async fn list_logs(
     RawQuery(query): RawQuery,
 ) -> Response {
     let config = &sim.config;
-    if let Err(response) = authorized(&headers, &config.token) {
-        return response;
+    if let Some(message) = refusal(&headers, &config.token) {
+        return error(StatusCode::UNAUTHORIZED, message);
     }
     let params = match parse_params(query.as_deref().unwrap_or(""), config) {
         Ok(params) => params,
