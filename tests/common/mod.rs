@@ -69,13 +69,26 @@ impl Gateway {
     }
 
     /// Follows `next_cursor` from `query` to the end; returns every log id in
-    /// order. `between(page)` runs after each page (to insert upstream).
+    /// order. `between(page)` runs between pages (to insert upstream).
     pub async fn traverse(
         &self,
         query: &str,
         limit: usize,
-        mut between: impl FnMut(usize),
+        between: impl FnMut(usize),
     ) -> Vec<String> {
+        self.traverse_pinned(query, limit, between).await.0
+    }
+
+    /// Like [`Gateway::traverse`], also returning the upper time bound the
+    /// gateway pinned at the first page (read from the first cursor;
+    /// `i64::MAX` for a single page).
+    pub async fn traverse_pinned(
+        &self,
+        query: &str,
+        limit: usize,
+        mut between: impl FnMut(usize),
+    ) -> (Vec<String>, i64) {
+        let mut pinned = i64::MAX;
         let mut ids = Vec::new();
         let mut path = format!("/logs?{query}&limit={limit}");
         for page in 0..100_000 {
@@ -89,12 +102,28 @@ impl Gateway {
             );
             between(page);
             match body["next_cursor"].as_str() {
-                Some(cursor) => path = format!("/logs?cursor={cursor}&limit={limit}"),
-                None => return ids,
+                Some(cursor) => {
+                    if page == 0 {
+                        pinned = pinned_end(cursor);
+                    }
+                    path = format!("/logs?cursor={cursor}&limit={limit}")
+                }
+                None => return (ids, pinned),
             }
         }
         panic!("traversal of {query} did not end");
     }
+}
+
+/// The traversal's pinned upper bound, read from inside a cursor
+/// (`base64url(version ‖ JSON ‖ 32-byte MAC)`, JSON field `p`).
+pub fn pinned_end(cursor: &str) -> i64 {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .expect("cursor is base64url");
+    let json: Value = serde_json::from_slice(&bytes[1..bytes.len() - 32]).expect("cursor JSON");
+    json["p"].as_i64().expect("pinned bound")
 }
 
 /// The ids a traversal must return: every matching record of every source,
