@@ -105,7 +105,10 @@ impl ClientGrant {
         ctx: &CallContext,
         rejected: Option<&SecretString>,
     ) -> Result<SecretString, SourceError> {
-        let mut cache = self.cache.lock().await;
+        // Waiting for another fetch's token request must not outlive ours.
+        let Ok(mut cache) = tokio::time::timeout_at(ctx.deadline, self.cache.lock()).await else {
+            return Err(SourceError::Timeout(settings.client.policy().timeout));
+        };
         if let Some(cached) = cache.as_ref() {
             let is_rejected =
                 rejected.is_some_and(|r| r.expose_secret() == cached.token.expose_secret());

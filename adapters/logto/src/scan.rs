@@ -28,9 +28,10 @@ use crate::translate::NativeQuery;
 use crate::window::{read_window, PageReader, ScanError, Window};
 use crate::wire::MAX_PAGE_SIZE;
 
-/// Requests one group read may take before giving up (ties come back in a
-/// fresh order every time, so a group larger than a page takes repeats).
-const GROUP_REQUEST_CAP: usize = 40;
+/// Requests per page of a tie group one group read may take before giving
+/// up (ties come back in a fresh order every time, so a group larger than
+/// a page takes repeated passes).
+const GROUP_REQUESTS_PER_PAGE: u64 = 12;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -309,7 +310,14 @@ impl Scan<'_> {
         let mut seen: BTreeMap<String, LogRecord> = BTreeMap::new();
         let mut len: Option<u64> = None;
         let mut cursor = first.checked_sub(1);
-        for _ in 0..GROUP_REQUEST_CAP {
+        let mut requests = 0;
+        // A pass over a group of n pages finds each row with chance 1/n per
+        // request when ties are reshuffled: allow a dozen passes.
+        while requests
+            < GROUP_REQUESTS_PER_PAGE
+                * (1 + len.unwrap_or(seen.len() as u64).div_ceil(MAX_PAGE_SIZE))
+        {
+            requests += 1;
             let window = read_window(
                 self.reader,
                 &group_query,
@@ -320,7 +328,7 @@ impl Scan<'_> {
             )
             .await?;
             p.scanned += window.scanned as usize;
-            if order == Order::Desc {
+            if self.mode == Mode::Offset && order == Order::Desc {
                 // New rows at the head push every offset down.
                 if let (Some(old), Some(new)) = (group_total, window.total) {
                     first = (first + new).saturating_sub(old);

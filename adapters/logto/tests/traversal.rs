@@ -197,3 +197,12 @@ async fn unsatisfiable_filters_cost_nothing() {
     assert_eq!(env.sim.faults().seen_count(), 0);
     let _ = env.adapter.kind();
 }
+
+#[tokio::test]
+async fn one_timestamp_shared_by_several_pages_of_logs() {
+    for honours in [true, false] {
+        for order in [Order::Desc, Order::Asc] {
+            exactly_once(350, 1, honours, order, 100, Filters::default()).await;
+        }
+    }
+}
