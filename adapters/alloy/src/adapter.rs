@@ -155,12 +155,18 @@ impl AlloyAdapter {
                     .await?;
                 scanned += page.returned;
                 total = page.total.or(total);
-                let last = page.is_last(skip, self.page_limit);
+                let mut last = page.is_last(skip, self.page_limit);
                 skip += page.returned as u64;
+                let before = group.len() + unreadable.len();
                 for record in page.records.into_iter().filter(|r| r.timestamp_ms == ts) {
                     group.insert(record.native_id.clone(), record);
                 }
                 unreadable.extend(page.unreadable);
+                // An upstream ignoring `skip` without a totalItems to stop
+                // at would page forever: stop when a page adds nothing.
+                if total.is_none() && group.len() + unreadable.len() == before {
+                    last = true;
+                }
                 if last {
                     break;
                 }

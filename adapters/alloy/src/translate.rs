@@ -19,6 +19,13 @@
 //!   (Alloy stores ObjectIds; anything else may be rejected upstream, and
 //!   the gateway filters it alone).
 //! - `attr.workflowVersion`: `equals`, only for a canonical integer.
+//!
+//! Users and parent workflows are filtered by the `userId` and
+//! `forgeWorkflowId` columns rather than the `associatedUserId` and
+//! `workflowId` parameters: the columns name the log fields they compare,
+//! while the parameters' meaning is only inferred from the docs' example.
+//! The log's own `workflowId`, `service` (`forgeWorkflow.name`) and the
+//! other attributes have no native filter.
 
 use std::collections::BTreeSet;
 
@@ -146,10 +153,17 @@ pub fn plan(filters: &Filters, search_pushdown: bool) -> Plan {
     let mut clauses = Vec::new();
     let mut pushed = BTreeSet::new();
     let mut unsatisfiable = filters.is_unsatisfiable();
-    if filters.start.is_some_and(representable) {
+    // The clauses carry the bounds widened by a millisecond.
+    if filters
+        .start
+        .is_some_and(|s| representable(s.saturating_sub(1)))
+    {
         pushed.insert("start");
     }
-    if filters.end.is_some_and(representable) {
+    if filters
+        .end
+        .is_some_and(|e| representable(e.saturating_add(1)))
+    {
         pushed.insert("end");
     }
     if let Some(levels) = filters.levels() {

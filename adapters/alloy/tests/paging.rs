@@ -130,7 +130,7 @@ async fn a_group_larger_than_a_page_is_read_whole_with_skip() {
 
 #[tokio::test]
 async fn small_pages_and_heavy_ties_with_filters() {
-    let sim_config = config(6, 150, Some(12));
+    let sim_config = config(6, 300, Some(12));
     let setup = setup(sim_config).await;
     let adapter = loggate_alloy::AlloyAdapter::new(settings(&setup.served.base_url(), TOKEN))
         .with_page_limit(9);
@@ -154,7 +154,7 @@ async fn small_pages_and_heavy_ties_with_filters() {
     ];
     for filters in filter_sets {
         for order in [Order::Desc, Order::Asc] {
-            for (want, budget) in [(1, 10_000), (5, 3)] {
+            for (want, budget) in [(1, 10_000), (5, 3), (40, 10_000)] {
                 let query = pinned(filters.clone(), order);
                 let got = traverse(&adapter, &query, want, budget, || {}).await;
                 assert_eq!(
