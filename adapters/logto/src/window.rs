@@ -68,7 +68,7 @@ pub fn page_from(a: u64) -> (u64, u64) {
     let mut best = (1, MAX_PAGE_SIZE, 0);
     for size in (1..=MAX_PAGE_SIZE).rev() {
         let index = a / size;
-        let end = index * size + size;
+        let end = (index * size).saturating_add(size);
         if end > best.2 {
             best = (index + 1, size, end);
         }

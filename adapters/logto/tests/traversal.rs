@@ -206,3 +206,39 @@ async fn one_timestamp_shared_by_several_pages_of_logs() {
         }
     }
 }
+
+#[tokio::test]
+async fn wrong_hints_cost_requests_never_records() {
+    for honours in [true, false] {
+        for order in [Order::Desc, Order::Asc] {
+            let env = start(config(400, 60, honours), Creds::Static, TimeFilter::Auto).await;
+            let q = query(
+                Filters {
+                    end: Some(env.sim.now_ms()),
+                    ..Filters::default()
+                },
+                order,
+            );
+            let want_keys = expected(env.sim.snapshot(), &q);
+            let sim = env.sim.clone();
+            let got = traverse_mutating(
+                env.adapter.as_ref(),
+                &q,
+                13,
+                10_000,
+                |_| sim.insert_new(2),
+                |round, position| {
+                    position.hint = match round % 5 {
+                        0 => None,
+                        1 => Some(0),
+                        2 => Some(1 << 40 | 7),
+                        3 => Some(u64::MAX),
+                        _ => position.hint.map(|h| h.saturating_mul(3)),
+                    }
+                },
+            )
+            .await;
+            assert_eq!(keys(&got), want_keys, "honours={honours} order={order:?}");
+        }
+    }
+}

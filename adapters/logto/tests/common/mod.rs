@@ -136,7 +136,20 @@ pub async fn traverse(
     query: &SourceQuery,
     want: usize,
     budget: usize,
+    between: impl FnMut(usize),
+) -> Vec<LogRecord> {
+    traverse_mutating(adapter, query, want, budget, between, |_, _| {}).await
+}
+
+/// [`traverse`], letting `mutate` change each position before it is used
+/// (hints are advisory: a wrong one may cost requests, never records).
+pub async fn traverse_mutating(
+    adapter: &dyn Adapter,
+    query: &SourceQuery,
+    want: usize,
+    budget: usize,
     mut between: impl FnMut(usize),
+    mut mutate: impl FnMut(usize, &mut Position),
 ) -> Vec<LogRecord> {
     let mut position = Position::start();
     let mut all: Vec<LogRecord> = Vec::new();
@@ -188,6 +201,7 @@ pub async fn traverse(
             return all;
         }
         position = batch.next;
+        mutate(round, &mut position);
     }
     panic!("traversal did not finish");
 }
