@@ -167,12 +167,6 @@ pub fn plan(filters: &Filters, search_pushdown: bool) -> Plan {
         pushed.insert("end");
     }
     if let Some(levels) = filters.levels() {
-        let level_names = ["level", "min_level"]
-            .into_iter()
-            .filter(|name| match *name {
-                "level" => filters.level.is_some(),
-                _ => filters.min_level.is_some(),
-            });
         match (levels.contains(Level::Error), levels.contains(Level::Info)) {
             (true, true) => {}
             (false, false) => unsatisfiable = true,
@@ -183,7 +177,8 @@ pub fn plan(filters: &Filters, search_pushdown: bool) -> Plan {
                     Operator::NotEquals
                 };
                 clauses.push(FilterClause::new(Column::Message, operator, ERROR_MESSAGE));
-                pushed.extend(level_names);
+                // Exact for both: `levels()` already combines them.
+                pushed.extend(["level", "min_level"]);
             }
         }
     }
