@@ -32,7 +32,7 @@ use async_trait::async_trait;
 
 use crate::adapter::Adapter;
 use crate::query::{Filters, Order};
-use crate::record::LogRecord;
+use crate::record::{Level, LogRecord};
 use crate::sim::Faults;
 
 mod cases;
@@ -167,6 +167,23 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
                     assert_traversal(&*harness, &traversal).await;
                 }
             }
+            // Two traversals at once on one adapter: no state may leak
+            // from one into the other.
+            let desc = pinned_query(Filters::default(), Order::Desc);
+            let warn = Filters {
+                min_level: Some(Level::Warn),
+                ..Filters::default()
+            };
+            let asc = pinned_query(warn, Order::Asc);
+            let mut first = Traversal::new(&desc, 7, LARGE_BUDGET);
+            first.name = "interleaved traversal".into();
+            let mut second = Traversal::new(&asc, 7, LARGE_BUDGET);
+            second.name = "interleaved traversal".into();
+            futures::future::join(
+                assert_traversal(&*harness, &first),
+                assert_traversal(&*harness, &second),
+            )
+            .await;
             // `raw` only when asked for, and then the upstream object.
             let mut query = pinned_query(Filters::default(), Order::Desc);
             query.include_raw = true;
