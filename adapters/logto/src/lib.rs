@@ -7,7 +7,8 @@
 //! - [`auth`]: a static token or the client-credentials grant, cached and
 //!   refreshed, one token request shared by concurrent fetches.
 //! - [`window`]: one page of the result in traversal order.
-//! - [`scan`]: exactly-once traversal under unordered ties and inserts.
+//! - [`scan`]: exactly-once traversal under unordered ties and inserts;
+//!   `group` reads a tie group larger than a page.
 //! - [`adapter`]: the `Adapter` impl and the time-filter detection.
 //! - `sim` (feature `sim`): the simulator, both server generations.
 //!
@@ -34,6 +35,7 @@
 
 pub mod adapter;
 pub mod auth;
+mod group;
 pub mod scan;
 pub mod translate;
 pub mod window;

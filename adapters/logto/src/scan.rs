@@ -17,8 +17,6 @@
 //!   to be done. A window must start at or before it, and its first row must
 //!   be done; otherwise the anchor (only a hint) is backed up.
 
-use std::collections::BTreeMap;
-
 use loggate_core::position::ts_cmp_in_order;
 use loggate_core::query::Filters;
 use loggate_core::record::sort_records;
@@ -26,12 +24,6 @@ use loggate_core::{Batch, LogRecord, Order, Position, SourceError};
 
 use crate::translate::NativeQuery;
 use crate::window::{read_window, PageReader, ScanError, Window};
-use crate::wire::MAX_PAGE_SIZE;
-
-/// Requests per page of a tie group one group read may take before giving
-/// up (ties come back in a fresh order every time, so a group larger than
-/// a page takes repeated passes).
-const GROUP_REQUESTS_PER_PAGE: u64 = 12;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -144,7 +136,7 @@ impl Scan<'_> {
         }
     }
 
-    fn before(&self, ts: i64, bound: i64) -> bool {
+    pub(crate) fn before(&self, ts: i64, bound: i64) -> bool {
         ts_cmp_in_order(ts, bound, self.order) == std::cmp::Ordering::Less
     }
 
@@ -204,7 +196,7 @@ impl Scan<'_> {
             Some(last) if !progressed => {
                 let (ts, first_pos) = (last[0].1.timestamp_ms, last[0].0);
                 let (records, last_pos, total) = self
-                    .collect_group(p, query, ts, first_pos, window.total)
+                    .collect_group(&mut p.scanned, query, ts, first_pos, window.total)
                     .await?;
                 if let Some(batch) = self.emit_group(p, ts, records, (first_pos, last_pos), total) {
                     return Ok(Some(batch));
@@ -285,90 +277,6 @@ impl Scan<'_> {
             next: Position::finished(),
             scanned: p.scanned,
         }
-    }
-
-    /// Reads the whole group at `ts`, whose first row sits at `first_pos`
-    /// of the current result of `total` rows, as one consistent set.
-    /// Returns its rows, the position of its last row and the total.
-    async fn collect_group(
-        &self,
-        p: &mut Progress,
-        query: &NativeQuery,
-        ts: i64,
-        first_pos: u64,
-        total: Option<u64>,
-    ) -> Result<(Vec<LogRecord>, u64, Option<u64>), ScanError> {
-        // With a time filter the group is a result of its own: [ts, ts].
-        let (group_query, order, mut first, mut group_total) = match self.mode {
-            Mode::Time => {
-                let mut q = self.base.clone();
-                (q.start_time, q.end_time) = (Some(ts), Some(ts));
-                (q, Order::Desc, 0, None)
-            }
-            Mode::Offset => (query.clone(), self.order, first_pos, total),
-        };
-        let mut seen: BTreeMap<String, LogRecord> = BTreeMap::new();
-        let mut len: Option<u64> = None;
-        let mut cursor = first.checked_sub(1);
-        let mut requests = 0;
-        // A pass over a group of n pages finds each row with chance 1/n per
-        // request when ties are reshuffled: allow a dozen passes.
-        while requests
-            < GROUP_REQUESTS_PER_PAGE
-                * (1 + len.unwrap_or(seen.len() as u64).div_ceil(MAX_PAGE_SIZE))
-        {
-            requests += 1;
-            let window = read_window(
-                self.reader,
-                &group_query,
-                order,
-                cursor,
-                MAX_PAGE_SIZE,
-                group_total,
-            )
-            .await?;
-            p.scanned += window.scanned as usize;
-            if self.mode == Mode::Offset && order == Order::Desc {
-                // New rows at the head push every offset down.
-                if let (Some(old), Some(new)) = (group_total, window.total) {
-                    first = (first + new).saturating_sub(old);
-                }
-            }
-            group_total = window.total.or(group_total);
-            if self.mode == Mode::Time {
-                // The group is the whole result: its size is the total.
-                len = group_total.or(len);
-            }
-            for (pos, record) in window.rows {
-                if record.timestamp_ms == ts {
-                    seen.insert(record.native_id.clone(), record);
-                } else if len.is_none() && pos >= first && !self.before(record.timestamp_ms, ts) {
-                    len = Some(pos - first);
-                }
-            }
-            if len.is_none() && window.at_end {
-                len = window.last_pos.map(|last| (last + 1).saturating_sub(first));
-            }
-            if let Some(n) = len.filter(|n| seen.len() as u64 >= *n) {
-                let records = seen.into_values().collect();
-                return Ok(match self.mode {
-                    Mode::Time => (records, first_pos + n.max(1) - 1, total),
-                    Mode::Offset => (records, first + n.max(1) - 1, group_total),
-                });
-            }
-            let last = window.last_pos.unwrap_or(first);
-            cursor = match len {
-                // A full pass done but ids missing: go over the group again.
-                Some(n) if last + 1 >= first + n => first.checked_sub(1),
-                _ => Some(last),
-            };
-        }
-        Err(SourceError::Upstream {
-            status: 200,
-            message: format!("could not read the logs stamped {ts} as one consistent set"),
-            retry_after: None,
-        }
-        .into())
     }
 }
 
