@@ -37,6 +37,7 @@ use crate::sim::Faults;
 
 mod cases;
 mod faults;
+mod report;
 mod traverse;
 
 #[cfg(test)]
@@ -46,9 +47,8 @@ mod selftest;
 
 pub use cases::{assert_filters, assert_sparse_progress};
 pub use faults::assert_fault_mapping;
-pub use traverse::{
-    assert_traversal, describe, normal_ctx, pinned_query, reference, traverse, Traversal,
-};
+pub use report::describe;
+pub use traverse::{assert_traversal, normal_ctx, pinned_query, reference, traverse, Traversal};
 
 /// The shape of a generated data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::traverse::{assert_traversal, describe, pinned_query, Traversal};
+use super::report::describe;
+use super::traverse::{assert_traversal, pinned_query, Traversal};
 use super::{Harness, LARGE_BUDGET, ORDERS};
 use crate::query::{Filters, LevelSet, Order};
 use crate::record::{sort_records, Level, LogRecord};

@@ -9,7 +9,8 @@ use std::time::Duration;
 use futures::FutureExt;
 use tokio::time::Instant;
 
-use super::traverse::{normal_ctx, panic_text};
+use super::report::panic_text;
+use super::traverse::normal_ctx;
 use super::{Harness, LARGE_BUDGET};
 use crate::adapter::{Batch, FetchRequest};
 use crate::error::SourceError;

@@ -2,7 +2,6 @@
 //! checking every batch against the fetch contract as it arrives, and
 //! comparing the whole with the reference matcher over a snapshot.
 
-use std::any::Any;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::panic::AssertUnwindSafe;
@@ -12,6 +11,7 @@ use futures::FutureExt;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::report::{describe, difference, panic_text, show_key, show_keys};
 use super::Harness;
 use crate::adapter::{Adapter, FetchRequest};
 use crate::http::CallContext;
@@ -23,9 +23,6 @@ use crate::time::now_ms;
 /// Consecutive fetches that may return nothing and leave the position
 /// unchanged before the traversal counts as stuck.
 const MAX_STALLS: usize = 3;
-
-/// How many records of a list a message shows.
-const SHOWN: usize = 5;
 
 /// The context of an ordinary fetch: a deadline far enough away that only
 /// a hung adapter reaches it.
@@ -59,41 +56,6 @@ pub fn reference(snapshot: &[LogRecord], query: &SourceQuery) -> Vec<LogRecord> 
         .collect();
     sort_records(&mut records, query.order);
     records
-}
-
-/// The filters as a short readable line (`start=.. level=INFO,WARN q="x"`).
-pub fn describe(filters: &Filters) -> String {
-    let mut parts = Vec::new();
-    if let Some(start) = filters.start {
-        parts.push(format!("start={start}"));
-    }
-    if let Some(end) = filters.end {
-        parts.push(format!("end={end}"));
-    }
-    if let Some(levels) = filters.level {
-        let names: Vec<&str> = levels.iter().map(|l| l.as_str()).collect();
-        parts.push(format!("level={}", names.join(",")));
-    }
-    if let Some(min) = filters.min_level {
-        parts.push(format!("min_level={min}"));
-    }
-    if let Some(q) = &filters.q {
-        parts.push(format!("q={q:?}"));
-    }
-    if let Some(service) = &filters.service {
-        parts.push(format!("service={service:?}"));
-    }
-    if let Some(user) = &filters.user_id {
-        parts.push(format!("user_id={user:?}"));
-    }
-    for (name, value) in &filters.attrs {
-        parts.push(format!("attr.{name}={value:?}"));
-    }
-    if parts.is_empty() {
-        "no filters".to_string()
-    } else {
-        parts.join(" ")
-    }
 }
 
 /// One traversal to drive: the query, the fetch sizes, and how many
@@ -334,79 +296,4 @@ async fn drive(
         position = next;
     }
     returned
-}
-
-/// Why `got` is not `expected`, in a line or two; `None` when equal.
-fn difference(got: &[LogRecord], expected: &[LogRecord]) -> Option<String> {
-    if got == expected {
-        return None;
-    }
-    let got_keys: HashSet<Key> = got.iter().map(LogRecord::key).collect();
-    let expected_keys: HashSet<Key> = expected.iter().map(LogRecord::key).collect();
-    let missing: Vec<Key> = expected
-        .iter()
-        .map(LogRecord::key)
-        .filter(|k| !got_keys.contains(k))
-        .collect();
-    let extra: Vec<Key> = got
-        .iter()
-        .map(LogRecord::key)
-        .filter(|k| !expected_keys.contains(k))
-        .collect();
-    let mut text = format!(
-        "the traversal returned {} records, the reference over the snapshot has {}",
-        got.len(),
-        expected.len()
-    );
-    if !missing.is_empty() {
-        let _ = write!(
-            text,
-            "; missing {}: {}",
-            missing.len(),
-            show_keys(missing.iter())
-        );
-    }
-    if !extra.is_empty() {
-        let _ = write!(
-            text,
-            "; not in the reference {}: {}",
-            extra.len(),
-            show_keys(extra.iter())
-        );
-    }
-    if missing.is_empty() && extra.is_empty() {
-        // Same keys, so some record's fields differ from the snapshot's.
-        if let Some((g, e)) = got.iter().zip(expected).find(|(g, e)| g != e) {
-            let _ = write!(
-                text,
-                "; record {} differs from the snapshot:\n  returned {g:?}\n  snapshot {e:?}",
-                show_key(&g.key())
-            );
-        }
-    }
-    Some(text)
-}
-
-/// The message of a caught panic.
-pub(crate) fn panic_text(cause: &(dyn Any + Send)) -> String {
-    if let Some(text) = cause.downcast_ref::<String>() {
-        text.clone()
-    } else if let Some(text) = cause.downcast_ref::<&str>() {
-        (*text).to_string()
-    } else {
-        "(no message)".to_string()
-    }
-}
-
-fn show_key(key: &Key) -> String {
-    format!("({}, {:?})", key.timestamp_ms, key.native_id)
-}
-
-fn show_keys<'k>(keys: impl Iterator<Item = &'k Key>) -> String {
-    let keys: Vec<&Key> = keys.collect();
-    let mut text: Vec<String> = keys.iter().take(SHOWN).map(|k| show_key(k)).collect();
-    if keys.len() > SHOWN {
-        text.push(format!("and {} more", keys.len() - SHOWN));
-    }
-    text.join(", ")
 }
