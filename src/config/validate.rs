@@ -159,10 +159,10 @@ fn parse_source(
                 }
             }
         }
-        if kind != "leveled" && search_pushdown.is_some() {
+        if !matches!(kind.as_str(), "leveled" | "alloy") && search_pushdown.is_some() {
             t.problem(
                 "search_pushdown",
-                "only a source of kind leveled takes this key",
+                "only sources of kind leveled and alloy take this key",
             );
         }
         let trio = client_id.is_some() || client_secret.is_some();

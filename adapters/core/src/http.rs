@@ -202,12 +202,18 @@ impl UpstreamClient {
         }
     }
 
-    async fn send_and_read(&self, request: reqwest::Request) -> Result<UpstreamResponse, SourceError> {
+    async fn send_and_read(
+        &self,
+        request: reqwest::Request,
+    ) -> Result<UpstreamResponse, SourceError> {
         let mut response = self.http.execute(request).await.map_err(network_error)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let cap = self.policy.max_body_bytes;
-        if response.content_length().is_some_and(|len| len as usize > cap) {
+        if response
+            .content_length()
+            .is_some_and(|len| len as usize > cap)
+        {
             return Err(SourceError::TooLarge { limit: cap });
         }
         let mut body = Vec::new();
@@ -283,7 +289,12 @@ fn short_cause(e: &reqwest::Error) -> String {
 /// `Retry-After` as seconds or an HTTP date, else `X-RateLimit-Reset`
 /// as seconds or an epoch timestamp.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(value) = text(RETRY_AFTER.as_str()) {
         if let Ok(secs) = value.parse::<u64>() {
             return Some(Duration::from_secs(secs));
@@ -332,7 +343,10 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
         let mut headers = HeaderMap::new();
         headers.insert("x-ratelimit-reset", HeaderValue::from_static("3"));

@@ -31,8 +31,8 @@ pub mod testkit;
 
 pub use adapter::{Adapter, Batch, Capabilities, FetchRequest};
 pub use error::SourceError;
+pub use http::{CallContext, UpstreamClient, UpstreamPolicy};
 pub use position::{Position, Resume};
 pub use query::{Filters, Order, SourceQuery};
 pub use record::{Key, Level, LogRecord};
 pub use settings::{SourceSettings, TimeFilter};
-pub use http::{CallContext, UpstreamClient, UpstreamPolicy};

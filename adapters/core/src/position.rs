@@ -78,9 +78,7 @@ impl Position {
         }
         match &self.resume {
             Resume::Start => false,
-            Resume::Group(ts) => {
-                ts_cmp_in_order(key.timestamp_ms, *ts, order) == Ordering::Less
-            }
+            Resume::Group(ts) => ts_cmp_in_order(key.timestamp_ms, *ts, order) == Ordering::Less,
             Resume::After(bound) => cmp_in_order(key, bound, order) != Ordering::Greater,
         }
     }

@@ -42,7 +42,10 @@ impl std::fmt::Debug for SourceSettings {
             .field("base_url", &self.base_url.as_str())
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
             .field("resource", &self.resource)
             .field("time_filter", &self.time_filter)
             .field("search_pushdown", &self.search_pushdown)
@@ -90,8 +93,14 @@ mod tests {
 
     #[test]
     fn endpoint_keeps_the_base_path() {
-        assert_eq!(settings("http://h:1").endpoint("logs").as_str(), "http://h:1/logs");
-        assert_eq!(settings("http://h:1/v1/").endpoint("/api/logs").as_str(), "http://h:1/v1/api/logs");
+        assert_eq!(
+            settings("http://h:1").endpoint("logs").as_str(),
+            "http://h:1/logs"
+        );
+        assert_eq!(
+            settings("http://h:1/v1/").endpoint("/api/logs").as_str(),
+            "http://h:1/v1/api/logs"
+        );
     }
 
     #[test]

@@ -154,7 +154,10 @@ impl Faults {
 
     /// Wraps `router` so every request passes through the switches.
     pub fn layer(&self, router: Router) -> Router {
-        router.layer(axum::middleware::from_fn_with_state(self.clone(), fault_layer))
+        router.layer(axum::middleware::from_fn_with_state(
+            self.clone(),
+            fault_layer,
+        ))
     }
 }
 
@@ -166,7 +169,12 @@ async fn fault_layer(State(faults): State<Faults>, request: Request, next: Next)
         headers: request
             .headers()
             .iter()
-            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         at_ms: faults.started.elapsed().as_millis() as u64,
     };
