@@ -3,6 +3,7 @@
 
 mod auth;
 mod error;
+pub mod limits;
 mod logs;
 mod sources;
 
@@ -43,6 +44,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Outermost: limits are checked before routing and auth.
+        .layer(middleware::from_fn(limits::enforce))
         .with_state(state)
 }
 

@@ -153,13 +153,16 @@ impl UpstreamClient {
         classify: impl Fn(&UpstreamResponse, String) -> Option<SourceError>,
     ) -> Result<UpstreamResponse, SourceError> {
         let mut attempt = 0u32;
+        // Credentials this request carries (a fetched token, a Basic pair)
+        // are as secret as the configured ones.
+        let carried = carried_credentials(request.headers());
         loop {
             let Some(this_try) = request.try_clone() else {
                 return Err(SourceError::Network("request cannot be repeated".into()));
             };
             let error = match self.attempt(this_try, ctx).await {
                 Ok(response) => {
-                    let excerpt = self.excerpt(&response.body);
+                    let excerpt = self.scrub_text(&response.body, &carried);
                     match classify(&response, excerpt) {
                         None => return Ok(response),
                         Some(error) => error,
@@ -167,6 +170,8 @@ impl UpstreamClient {
                 }
                 Err(error) => error,
             };
+            // Whatever a classifier built from the raw body is scrubbed too.
+            let error = self.scrub_error(error, &carried);
             if !error.is_retryable() || attempt >= self.policy.retries {
                 return Err(error);
             }
@@ -251,12 +256,26 @@ impl UpstreamClient {
     /// At most 200 characters of `body`, whitespace folded, every known
     /// secret replaced by `[redacted]`.
     pub fn excerpt(&self, body: &[u8]) -> String {
+        self.scrub_text(body, &[])
+    }
+
+    /// [`UpstreamClient::excerpt`] also redacting `extra` values.
+    fn scrub_text(&self, body: &[u8], extra: &[String]) -> String {
         let text = String::from_utf8_lossy(body);
         let mut folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        for secret in self.secrets.iter() {
-            let secret = secret.expose_secret();
-            if secret.len() >= 4 {
-                folded = folded.replace(secret, "[redacted]");
+        let secrets = self
+            .secrets
+            .iter()
+            .map(|s| s.expose_secret())
+            .chain(extra.iter().map(String::as_str));
+        for secret in secrets {
+            // Redact the folded form too: a secret with inner whitespace
+            // would otherwise survive folding.
+            let secret_folded = secret.split_whitespace().collect::<Vec<_>>().join(" ");
+            for s in [secret, secret_folded.as_str()] {
+                if s.len() >= 4 {
+                    folded = folded.replace(s, "[redacted]");
+                }
             }
         }
         if folded.chars().count() > 200 {
@@ -264,6 +283,72 @@ impl UpstreamClient {
         }
         folded
     }
+
+    /// `error` with every message excerpted and scrubbed.
+    fn scrub_error(&self, error: SourceError, extra: &[String]) -> SourceError {
+        let scrub = |m: String| self.scrub_text(m.as_bytes(), extra);
+        match error {
+            SourceError::Rejected { status, message } => SourceError::Rejected {
+                status,
+                message: scrub(message),
+            },
+            SourceError::Unauthorized { status, message } => SourceError::Unauthorized {
+                status,
+                message: scrub(message),
+            },
+            SourceError::RateLimited {
+                message,
+                retry_after,
+            } => SourceError::RateLimited {
+                message: scrub(message),
+                retry_after,
+            },
+            SourceError::Upstream {
+                status,
+                message,
+                retry_after,
+            } => SourceError::Upstream {
+                status,
+                message: scrub(message),
+                retry_after,
+            },
+            SourceError::Connect(m) => SourceError::Connect(scrub(m)),
+            SourceError::Network(m) => SourceError::Network(scrub(m)),
+            SourceError::Decode(m) => SourceError::Decode(scrub(m)),
+            SourceError::InvalidPosition(m) => SourceError::InvalidPosition(scrub(m)),
+            other @ (SourceError::Timeout(_)
+            | SourceError::TooLarge { .. }
+            | SourceError::CircuitOpen(_)) => other,
+        }
+    }
+}
+
+/// The credentials in a request's `Authorization` header: the token of
+/// `Bearer`, and for `Basic` the encoded pair, the decoded pair and its
+/// password.
+fn carried_credentials(headers: &HeaderMap) -> Vec<String> {
+    use base64::Engine as _;
+    let Some(value) = headers
+        .get(reqwest::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Vec::new();
+    };
+    let Some((scheme, credential)) = value.trim().split_once(' ') else {
+        return vec![value.to_string()];
+    };
+    let credential = credential.trim().to_string();
+    let mut out = vec![credential.clone()];
+    if scheme.eq_ignore_ascii_case("basic") {
+        if let Ok(pair) = base64::engine::general_purpose::STANDARD.decode(&credential) {
+            let pair = String::from_utf8_lossy(&pair).into_owned();
+            if let Some((_, password)) = pair.split_once(':') {
+                out.push(password.to_string());
+            }
+            out.push(pair);
+        }
+    }
+    out
 }
 
 fn network_error(e: reqwest::Error) -> SourceError {
@@ -362,5 +447,38 @@ mod tests {
         assert!(excerpt.starts_with("bad token [redacted] x"));
         assert!(!excerpt.contains("s3cr3t"));
         assert!(excerpt.chars().count() <= 201);
+    }
+
+    #[test]
+    fn errors_built_from_raw_bodies_are_scrubbed_of_carried_credentials() {
+        let client = UpstreamClient::new(UpstreamPolicy::default())
+            .with_secrets(vec![SecretString::from("configured-secret")]);
+        let mut headers = HeaderMap::new();
+        // base64("cid:client-secret-1")
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            HeaderValue::from_static("Basic Y2lkOmNsaWVudC1zZWNyZXQtMQ=="),
+        );
+        let carried = carried_credentials(&headers);
+        let error = SourceError::Unauthorized {
+            status: 401,
+            message: format!(
+                "bad client-secret-1 Y2lkOmNsaWVudC1zZWNyZXQtMQ== configured-secret {}",
+                "y".repeat(400)
+            ),
+        };
+        let text = client.scrub_error(error, &carried).to_string();
+        assert!(!text.contains("client-secret-1") && !text.contains("Y2lk"));
+        assert!(!text.contains("configured-secret"));
+        assert!(text.chars().count() < 300);
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer fetched-token-9"),
+        );
+        let carried = carried_credentials(&headers);
+        let text = client
+            .scrub_error(SourceError::Decode("echo fetched-token-9".into()), &carried)
+            .to_string();
+        assert!(!text.contains("fetched-token-9"));
     }
 }
