@@ -270,6 +270,20 @@ async fn drive(
                 show_keys(skipped.into_iter())
             );
         }
+        // Nor may it move back: what was done stays done.
+        let undone: Vec<&Key> = seen
+            .iter()
+            .filter(|k| !batch.next.covers(k, order))
+            .collect();
+        if !undone.is_empty() {
+            panic!(
+                "{at}: next {:?} moves back: it no longer covers {} record(s) returned earlier \
+                 (they would be returned again): {}",
+                batch.next,
+                undone.len(),
+                show_keys(undone.into_iter())
+            );
+        }
         if previous.is_none() && batch.next == position {
             stalls += 1;
             if stalls >= MAX_STALLS {
