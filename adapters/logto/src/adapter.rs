@@ -280,12 +280,15 @@ impl Adapter for LogtoAdapter {
             include_raw: query.include_raw,
         };
         // Residual filters make matches sparse: read full pages then.
+        // Otherwise a quarter more than wanted, so that a tie group cut at
+        // the page's end rarely costs a second request.
         let residual =
             translate::pushed_names(&query.filters, true).len() < query.filters.names().len();
         let page_size = if residual {
             MAX_PAGE_SIZE
         } else {
-            (want as u64 + 1).clamp(20, MAX_PAGE_SIZE)
+            let want = want as u64;
+            (want + want / 4 + 5).clamp(20, MAX_PAGE_SIZE)
         };
         let scan = |mode| Scan {
             reader: &reader,

@@ -40,7 +40,7 @@ async fn first_page_without_filters_is_page_one_with_the_bearer_token() {
     assert_eq!(seen[0].path, "/api/logs");
     assert_eq!(
         seen[0].query_pairs(),
-        pairs(&[("page", "1"), ("page_size", "51")])
+        pairs(&[("page", "1"), ("page_size", "67")])
     );
     assert_eq!(
         seen[0].header("authorization"),
@@ -148,7 +148,7 @@ async fn desc_resumes_with_end_time_at_the_position_bound() {
         &pairs(&[
             ("end_time", &(NOW - 5_000).to_string()),
             ("page", "1"),
-            ("page_size", "31")
+            ("page_size", "42")
         ])
     );
 }
@@ -183,7 +183,7 @@ async fn asc_reads_the_last_page_of_the_window_from_the_total() {
     );
     assert_eq!(
         requests[0][2..],
-        pairs(&[("page", "1"), ("page_size", "31")])[..]
+        pairs(&[("page", "1"), ("page_size", "42")])[..]
     );
     let (page, size) = loggate_logto::window::page_containing(399);
     assert_eq!(
@@ -370,7 +370,7 @@ async fn asc_without_the_time_filter_pages_backwards_from_the_total() {
     assert_eq!(
         requests,
         vec![
-            pairs(&[("page", "1"), ("page_size", "31")]),
+            pairs(&[("page", "1"), ("page_size", "42")]),
             pairs(&[
                 ("page", &page.to_string()),
                 ("page_size", &size.to_string())
