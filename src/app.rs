@@ -126,7 +126,9 @@ pub fn build_engine(config: &Config) -> Engine {
             client,
         };
         match build_adapter(&source.kind, settings) {
-            Some(adapter) => sources.push(Source::new(name, adapter)),
+            Some(adapter) => {
+                sources.push(Source::new(name, adapter).with_breaker(source.circuit_breaker))
+            }
             None => {
                 tracing::error!(source = %name, kind = %source.kind, "unknown kind passed validation")
             }

@@ -7,11 +7,13 @@
 //!   merge, and the signed cursor. No HTTP in it.
 //! - [`http`]: axum routes, the error envelope, API-key auth.
 //! - [`gate`]: per-source outbound rate limit and concurrency cap.
+//! - [`breaker`]: per-source circuit breaker.
 //! - [`app`]: building and running the server, graceful shutdown.
 //! - [`demo`]: simulators of all providers plus the gateway, no config needed.
 //! - [`cli`]: the command-line interface the binary calls.
 
 pub mod app;
+pub mod breaker;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -75,6 +75,8 @@ pub struct SourceConfig {
     pub rate_limit: RateLimit,
     pub max_concurrency: usize,
     pub max_body_bytes: usize,
+    /// `circuit_breaker = { failures = 5, cool_down = "30s" }`.
+    pub circuit_breaker: crate::breaker::BreakerSettings,
     pub enabled: bool,
 }
 

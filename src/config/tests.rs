@@ -66,6 +66,26 @@ fn a_good_configuration_loads_with_defaults() {
         Some("https://default.logto.app/api")
     );
     assert_eq!(config.auth.keys["dashboards"].sources, vec!["app"]);
+    assert_eq!(
+        app.circuit_breaker,
+        crate::breaker::BreakerSettings {
+            failures: 5,
+            cool_down: Duration::from_secs(30)
+        }
+    );
+}
+
+#[test]
+fn the_circuit_breaker_takes_either_key() {
+    let toml = "[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { cool_down = \"200ms\" }";
+    let breaker = load_str(toml, env(&[])).unwrap().sources["app"].circuit_breaker;
+    assert_eq!(
+        (breaker.failures, breaker.cool_down),
+        (5, Duration::from_millis(200))
+    );
+    let env = env(&[("LOGGATE_SOURCES__APP__CIRCUIT_BREAKER__FAILURES", "2")]);
+    let breaker = load_str(toml, env).unwrap().sources["app"].circuit_breaker;
+    assert_eq!(breaker.failures, 2);
 }
 
 #[test]
@@ -131,6 +151,10 @@ fn each_mistake_names_its_key_path() {
         ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\n[auth.keys.k]\nsha256 = \"abc\"\nsources = [\"nope\"]", "auth.keys.k.sha256: expected 64 hexadecimal characters"),
         ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\n[auth.keys.k]\nsha256 = \"abc\"\nsources = [\"nope\"]", "auth.keys.k.sources: no source named \"nope\""),
         ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\nrate_limit = { burst = 3 }", "sources.app.rate_limit.per_second: required"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { failures = 0 }", "sources.app.circuit_breaker.failures: expected an integer from 1 to 1000"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { cool_down = \"later\" }", "sources.app.circuit_breaker.cool_down: expected a duration"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { failure = 3 }", "sources.app.circuit_breaker.failure: unknown key"),
+        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = 3", "sources.app.circuit_breaker: expected a table"),
     ];
     for (toml, expected) in cases {
         let found = problems(toml);

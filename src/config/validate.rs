@@ -9,6 +9,8 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::breaker::BreakerSettings;
+
 use super::{
     ApiKeyConfig, AuthConfig, Config, ConfigErrors, RateLimit, ServerConfig, SourceConfig,
 };
@@ -131,6 +133,7 @@ fn parse_source(
     let max_body_bytes = t
         .integer("max_body_bytes", 1024, 1 << 30)
         .map_or(16 << 20, |n| n as usize);
+    let circuit_breaker = t.circuit_breaker("circuit_breaker").unwrap_or_default();
     let enabled = t.boolean("enabled").unwrap_or(true);
 
     let kind = kind.filter(|kind| {
@@ -207,6 +210,7 @@ fn parse_source(
         rate_limit,
         max_concurrency,
         max_body_bytes,
+        circuit_breaker,
         enabled,
     })
 }
@@ -509,6 +513,23 @@ impl<'a, 'p> Table<'a, 'p> {
         Some(RateLimit {
             per_second,
             burst: burst.map_or(per_second, |b| b as u32),
+        })
+    }
+
+    /// `{ failures = 5, cool_down = "30s" }`, either key optional.
+    fn circuit_breaker(&mut self, key: &'static str) -> Option<BreakerSettings> {
+        let map = self.table(key)?.into_owned();
+        let path = self.key_path(key);
+        let mut t = Table::new(&map, &path, self.problems);
+        let defaults = BreakerSettings::default();
+        let failures = t
+            .integer("failures", 1, 1000)
+            .map_or(defaults.failures, |n| n as u32);
+        let cool_down = t.duration("cool_down").unwrap_or(defaults.cool_down);
+        t.finish();
+        Some(BreakerSettings {
+            failures,
+            cool_down,
         })
     }
 

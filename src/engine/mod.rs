@@ -65,6 +65,8 @@ pub struct SourceReport {
     pub error: Option<(String, String)>,
     pub returned: usize,
     pub scanned: usize,
+    /// Upstream records that could not be read and were skipped.
+    pub skipped: usize,
     pub upstream_requests: u32,
     pub latency_ms: u64,
     pub pushed: Vec<String>,
@@ -144,35 +146,39 @@ impl Engine {
         let mut fetched = vec![false; streams.len()];
         loop {
             let want = limit - out.len();
-            let fetches =
-                to_fetch.iter().map(|&i| {
-                    let source = &self.sources[&streams[i].name];
-                    let position = streams[i].frontier.clone();
-                    let budget_left = budget.saturating_sub(reports[i].scanned).max(1);
-                    let query = &query;
-                    async move {
-                        let ctx = CallContext::new(deadline);
-                        let started = Instant::now();
-                        let request = FetchRequest {
-                            query,
-                            position: &position,
-                            want,
-                            budget: budget_left,
-                            ctx: &ctx,
-                        };
-                        let result =
-                            match tokio::time::timeout_at(deadline, source.adapter.fetch(request))
-                                .await
-                            {
-                                Ok(result) => result,
-                                Err(_) => Err(loggate_core::SourceError::Timeout(
-                                    self.settings.request_timeout,
-                                )),
-                            };
-                        source.health.record(&result);
-                        (i, position, result, ctx.requests(), started.elapsed())
-                    }
-                });
+            let fetches = to_fetch.iter().map(|&i| {
+                let source = &self.sources[&streams[i].name];
+                let position = streams[i].frontier.clone();
+                let budget_left = budget.saturating_sub(reports[i].scanned).max(1);
+                let query = &query;
+                async move {
+                    let ctx = CallContext::new(deadline);
+                    let started = Instant::now();
+                    let request = FetchRequest {
+                        query,
+                        position: &position,
+                        want,
+                        budget: budget_left,
+                        ctx: &ctx,
+                    };
+                    let result = match source.breaker.admit() {
+                        // An open circuit skips the source without a request.
+                        Err(skipped) => Err(skipped),
+                        Ok(permit) => {
+                            let fetched =
+                                tokio::time::timeout_at(deadline, source.adapter.fetch(request))
+                                    .await;
+                            let result = fetched.unwrap_or(Err(
+                                loggate_core::SourceError::Timeout(self.settings.request_timeout),
+                            ));
+                            permit.record(&result);
+                            result
+                        }
+                    };
+                    source.health.record(&result);
+                    (i, position, result, ctx.requests(), started.elapsed())
+                }
+            });
             for (i, position, result, requests, elapsed) in join_all(fetches).await {
                 fetched[i] = true;
                 let report = &mut reports[i];
@@ -181,6 +187,7 @@ impl Engine {
                 match result {
                     Ok(batch) => {
                         report.scanned += batch.scanned;
+                        report.skipped += batch.skipped;
                         let records =
                             checked_records(batch.records, &position, &query, &streams[i].name);
                         streams[i].accept(records, batch.next);

@@ -1,8 +1,11 @@
-//! A configured source as the engine holds it, with its health record.
+//! A configured source as the engine holds it, with its health record and
+//! its circuit breaker.
 
 use std::sync::{Arc, Mutex};
 
 use loggate_core::{Adapter, Batch, SourceError};
+
+use crate::breaker::{BreakerSettings, CircuitBreaker};
 
 /// One enabled source.
 pub struct Source {
@@ -10,6 +13,7 @@ pub struct Source {
     pub kind: &'static str,
     pub adapter: Arc<dyn Adapter>,
     pub health: Health,
+    pub breaker: CircuitBreaker,
 }
 
 impl Source {
@@ -19,7 +23,13 @@ impl Source {
             kind: adapter.kind(),
             adapter,
             health: Health::default(),
+            breaker: CircuitBreaker::default(),
         }
+    }
+
+    pub fn with_breaker(mut self, settings: BreakerSettings) -> Self {
+        self.breaker = CircuitBreaker::new(settings);
+        self
     }
 }
 

@@ -91,6 +91,7 @@ fn report_json(report: &SourceReport) -> Value {
         "status": if report.error.is_some() { "error" } else { "ok" },
         "returned": report.returned,
         "scanned": report.scanned,
+        "skipped": report.skipped,
         "upstream_requests": report.upstream_requests,
         "latency_ms": report.latency_ms,
         "pushed": report.pushed,

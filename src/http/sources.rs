@@ -1,4 +1,5 @@
-//! `GET /sources`: the sources the key may read, with pushdown and health.
+//! `GET /sources`: the sources the key may read, with pushdown, health and
+//! circuit breaker state.
 
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -22,6 +23,7 @@ pub async fn get_sources(
                 "name": &*s.name,
                 "kind": s.kind,
                 "pushdown": s.adapter.capabilities().pushdown,
+                "circuit": s.breaker.state().as_str(),
                 "health": {
                     "status": health.status(),
                     "last_success": health.last_success.map(format_ms),

@@ -127,8 +127,8 @@ impl AlloyAdapter {
     }
 
     /// Reads every record at `ts` (a group that fills a page by itself),
-    /// starting from `first`, the page that revealed it. Returns the group
-    /// and the upstream records scanned.
+    /// starting from `first`, the page that revealed it. Returns the group,
+    /// the upstream records scanned and the unreadable ones among them.
     async fn read_group(
         &self,
         plan: &Plan,
@@ -137,7 +137,7 @@ impl AlloyAdapter {
         first: Page,
         include_raw: bool,
         ctx: &CallContext,
-    ) -> Result<(Vec<LogRecord>, usize), SourceError> {
+    ) -> Result<(Vec<LogRecord>, usize, usize), SourceError> {
         let mut group: BTreeMap<String, LogRecord> = BTreeMap::new();
         let mut unreadable: BTreeSet<String> = BTreeSet::new();
         // The first page came from a wider window: only its records at
@@ -175,7 +175,7 @@ impl AlloyAdapter {
             // Without totalItems there is nothing to check against: trust
             // one pass (the upstream then presumably keeps its tie order).
             if total.is_none_or(|t| seen >= t) {
-                return Ok((group.into_values().collect(), scanned));
+                return Ok((group.into_values().collect(), scanned, unreadable.len()));
             }
         }
         Err(SourceError::Upstream {
@@ -219,7 +219,7 @@ impl Adapter for AlloyAdapter {
         let mut batch = Batch {
             records: Vec::new(),
             next: request.position.clone(),
-            scanned: 0,
+            ..Batch::default()
         };
         if request.position.done || plan.unsatisfiable {
             batch.next = Position::finished();
@@ -236,6 +236,7 @@ impl Adapter for AlloyAdapter {
                 .get_page(&plan, order, window, 0, query.include_raw, request.ctx)
                 .await?;
             batch.scanned += page.returned;
+            batch.skipped += page.unreadable.len();
             if page.is_last(0, self.page_limit) {
                 let emitted = keyset::emit(
                     page.records,
@@ -258,10 +259,11 @@ impl Adapter for AlloyAdapter {
             };
             if page.records.iter().all(|r| r.timestamp_ms == frontier) {
                 // One timestamp fills the page: read that group whole.
-                let (group, scanned) = self
+                let (group, scanned, skipped) = self
                     .read_group(&plan, order, frontier, page, query.include_raw, request.ctx)
                     .await?;
                 batch.scanned += scanned;
+                batch.skipped += skipped;
                 // Emitted whole, beyond `want`: re-reading a group this
                 // large is the one expensive request pattern, so finish it.
                 let all = usize::MAX;

@@ -50,6 +50,10 @@ pub struct Batch {
     pub next: Position,
     /// Upstream records read.
     pub scanned: usize,
+    /// Upstream records read that could not be understood (a single
+    /// malformed record in a good page) and were skipped. Like `scanned`,
+    /// a record read twice (a re-read boundary group) counts twice.
+    pub skipped: usize,
 }
 
 /// One provider. An adapter knows its provider and nothing about merging.

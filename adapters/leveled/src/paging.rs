@@ -25,8 +25,10 @@
 //! - A group of more than 100 entries sharing one timestamp cannot be
 //!   paged by offset when ties reorder per request: it is read as the
 //!   window `[t, t]` in repeated sweeps and unioned by id until `total`
-//!   distinct entries are in hand (at most `16 * pages + 16` requests,
-//!   then it warns and goes on with what it has).
+//!   distinct entries are in hand. After `16 * pages + 16` requests it
+//!   gives up with an error (never a page that silently lacks part of the
+//!   group): the source fails for this page, and the cursor resumes it at
+//!   the group.
 
 use std::collections::BTreeMap;
 
@@ -45,6 +47,7 @@ struct Run<'a> {
     request: FetchRequest<'a>,
     records: Vec<LogRecord>,
     scanned: u64,
+    skipped: u64,
 }
 
 impl<'a> Run<'a> {
@@ -53,6 +56,7 @@ impl<'a> Run<'a> {
             request,
             records: Vec::new(),
             scanned: 0,
+            skipped: 0,
         }
     }
 
@@ -95,11 +99,13 @@ impl<'a> Run<'a> {
             records: self.records,
             next,
             scanned: self.scanned as usize,
+            skipped: self.skipped as usize,
         }
     }
 
     fn record_page(&mut self, page: &Page) {
         self.scanned += page.returned;
+        self.skipped += page.bad;
     }
 }
 
@@ -293,14 +299,18 @@ async fn read_group(
         if union.len() as u64 + most_bad >= page.total || page.returned == 0 && offset == 0 {
             break;
         }
-        if requests >= 16 * page.total.div_ceil(PAGE_LIMIT) + 16 {
-            tracing::warn!(
-                timestamp_ms = ts,
-                total = page.total,
-                read = union.len(),
-                "gave up reading a tie group larger than a page; some of its logs may be missing"
-            );
-            break;
+        if requests >= group_read_limit(page.total) {
+            return Err(SourceError::Upstream {
+                status: 200,
+                message: format!(
+                    "could not read all {} logs stamped {} after {requests} requests: \
+                     {} distinct were returned (ties reorder between pages)",
+                    page.total,
+                    loggate_core::time::format_ms(ts),
+                    union.len() as u64 + most_bad,
+                ),
+                retry_after: None,
+            });
         }
         offset += page.returned.max(1);
         if offset >= page.total {
@@ -308,6 +318,11 @@ async fn read_group(
         }
     }
     Ok(union.into_values().collect())
+}
+
+/// Requests spent sweeping a tie group of `total` entries before giving up.
+pub(crate) fn group_read_limit(total: u64) -> u64 {
+    16 * total.div_ceil(PAGE_LIMIT) + 16
 }
 
 fn min_some(a: Option<i64>, b: Option<i64>) -> Option<i64> {

@@ -184,6 +184,16 @@ async fn unreadable_entries_are_skipped_not_fatal() {
         assert_eq!(got, reference(&setup.sim.snapshot(), &query));
         assert_eq!(got.len(), 61);
     }
+    // The one fetch that reads them counts the two it could not read.
+    let query = loggate_core::SourceQuery {
+        filters: Filters::default(),
+        order: Order::Desc,
+        include_raw: false,
+    };
+    let batch = fetch_once(&*setup.adapter, &query, &Position::start(), 100)
+        .await
+        .unwrap();
+    assert_eq!((batch.records.len(), batch.skipped), (61, 2));
 }
 
 #[tokio::test]

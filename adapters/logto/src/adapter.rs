@@ -11,7 +11,7 @@
 //! answers with that row or a newer one. The verdict is kept for the life
 //! of the adapter.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use loggate_core::http::CallContext;
@@ -227,6 +227,8 @@ struct FetchReader<'a> {
     adapter: &'a LogtoAdapter,
     ctx: &'a CallContext,
     include_raw: bool,
+    /// Entries of the pages read that could not be mapped.
+    skipped: AtomicUsize,
 }
 
 #[async_trait]
@@ -236,6 +238,8 @@ impl PageReader for FetchReader<'_> {
             .adapter
             .get_page(self.ctx, query, page, size, self.include_raw)
             .await?;
+        let unreadable = (got.raw_len as usize).saturating_sub(got.rows.len());
+        self.skipped.fetch_add(unreadable, Ordering::Relaxed);
         if query.uses_time() {
             self.adapter
                 .check_time_window(self.ctx, query, &got)
@@ -271,13 +275,14 @@ impl Adapter for LogtoAdapter {
             return Ok(Batch {
                 records: Vec::new(),
                 next: loggate_core::Position::finished(),
-                scanned: 0,
+                ..Batch::default()
             });
         }
         let reader = FetchReader {
             adapter: self,
             ctx,
             include_raw: query.include_raw,
+            skipped: AtomicUsize::new(0),
         };
         // Residual filters make matches sparse: read full pages then.
         // Otherwise a quarter more than wanted, so that a tie group cut at
@@ -310,11 +315,15 @@ impl Adapter for LogtoAdapter {
         } else {
             Mode::Offset
         };
+        let counted = |mut batch: Batch| {
+            batch.skipped = reader.skipped.load(Ordering::Relaxed);
+            Ok(batch)
+        };
         match scan(first_mode).run().await {
-            Ok(batch) => Ok(batch),
+            Ok(batch) => counted(batch),
             Err(ScanError::Source(e)) => Err(e),
             Err(ScanError::TimeFilterIgnored) => match scan(Mode::Offset).run().await {
-                Ok(batch) => Ok(batch),
+                Ok(batch) => counted(batch),
                 Err(ScanError::Source(e)) => Err(e),
                 Err(ScanError::TimeFilterIgnored) => Err(SourceError::Decode(
                     "time filter ignored in offset mode".into(),

@@ -248,6 +248,7 @@ impl Scan<'_> {
             records: std::mem::take(&mut p.out),
             next: Position::after(last, hint),
             scanned: p.scanned,
+            ..Batch::default()
         })
     }
 
@@ -268,6 +269,7 @@ impl Scan<'_> {
             records: p.out,
             next,
             scanned: p.scanned,
+            ..Batch::default()
         }
     }
 
@@ -276,6 +278,7 @@ impl Scan<'_> {
             records: p.out,
             next: Position::finished(),
             scanned: p.scanned,
+            ..Batch::default()
         }
     }
 }

@@ -67,7 +67,7 @@ impl PromptCrafterAdapter {
         &self,
         response: &UpstreamResponse,
         include_raw: bool,
-    ) -> Result<(Vec<LogRecord>, usize), SourceError> {
+    ) -> Result<(Vec<LogRecord>, usize, usize), SourceError> {
         let Value::Array(items) = response.json::<Value>()? else {
             return Err(SourceError::Decode("expected a JSON array of logs".into()));
         };
@@ -85,7 +85,7 @@ impl PromptCrafterAdapter {
         if skipped > 0 {
             tracing::warn!(source = %self.settings.name, skipped, of = items.len(), "promptcrafter logs skipped");
         }
-        Ok((records, items.len()))
+        Ok((records, items.len(), skipped))
     }
 }
 
@@ -127,12 +127,13 @@ impl Adapter for PromptCrafterAdapter {
             // prompt has no logs, or no record can carry such a promptId.
             return Ok(finished_batch(0));
         }
-        let (records, scanned) = self.decode(&response, query.include_raw)?;
+        let (records, scanned, skipped) = self.decode(&response, query.include_raw)?;
         let (records, next) = select_page(records, query, request.position, request.want);
         Ok(Batch {
             records,
             next,
             scanned,
+            skipped,
         })
     }
 }
@@ -142,6 +143,7 @@ fn finished_batch(scanned: usize) -> Batch {
         records: Vec::new(),
         next: Position::finished(),
         scanned,
+        skipped: 0,
     }
 }
 

@@ -253,7 +253,7 @@ impl Adapter for FakeAdapter {
             return Ok(Batch {
                 records: Vec::new(),
                 next: position.clone(),
-                scanned: 0,
+                ..Batch::default()
             });
         }
         let (mut from, mut to) = (filters.start, filters.end);
@@ -313,6 +313,7 @@ impl Adapter for FakeAdapter {
             records,
             next,
             scanned: scanned.len(),
+            ..Batch::default()
         })
     }
 }
