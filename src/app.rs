@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use loggate_core::{SourceSettings, UpstreamClient, UpstreamPolicy};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -91,6 +91,26 @@ impl Application {
 
 /// The engine with every enabled source of `config`.
 pub fn build_engine(config: &Config) -> Engine {
+    // Every client scrubs every configured secret, not only its own: an
+    // upstream cannot know another's, but a misconfiguration (one token
+    // pasted into two sources, a proxy echoing headers) should not matter.
+    let mut all_secrets: Vec<SecretString> = config
+        .sources
+        .values()
+        .flat_map(|s| [&s.token, &s.client_secret])
+        .chain([&config.server.cursor_secret])
+        .flatten()
+        .cloned()
+        .collect();
+    // The client-credentials pair as it travels in a Basic header.
+    for source in config.sources.values() {
+        if let (Some(id), Some(secret)) = (&source.client_id, &source.client_secret) {
+            use base64::Engine as _;
+            let pair = format!("{id}:{}", secret.expose_secret());
+            let encoded = base64::engine::general_purpose::STANDARD.encode(&pair);
+            all_secrets.extend([SecretString::from(pair), SecretString::from(encoded)]);
+        }
+    }
     let mut sources = Vec::new();
     for (name, source) in &config.sources {
         if !source.enabled {
@@ -103,11 +123,7 @@ pub fn build_engine(config: &Config) -> Engine {
             max_body_bytes: source.max_body_bytes,
             ..UpstreamPolicy::default()
         };
-        let secrets = [&source.token, &source.client_secret]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
+        let secrets = all_secrets.clone();
         let client = UpstreamClient::new(policy)
             .with_gate(Arc::new(SourceGate::new(
                 source.rate_limit,
