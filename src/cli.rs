@@ -1,5 +1,5 @@
-//! The command line: `demo`, `serve`, `check-config`, `key`. The binary
-//! only parses arguments and calls [`run`].
+//! The command line: `demo`, `serve`, `check-config`, `key`, `healthcheck`.
+//! The binary only parses arguments and calls [`run`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,9 +57,21 @@ pub enum Command {
     },
     /// Prints a new random API key and the `sha256` line for the configuration.
     Key,
+    /// Probes a running gateway (exit 0 when it answers 2xx): the container
+    /// health check, so the runtime image needs no curl.
+    Healthcheck {
+        #[arg(long, default_value = DEFAULT_HEALTHCHECK_URL)]
+        url: String,
+    },
 }
 
+/// What `loggate healthcheck` probes by default: the liveness route on the
+/// default port.
+pub const DEFAULT_HEALTHCHECK_URL: &str = "http://127.0.0.1:8080/healthz";
+
 /// Installs the log subscriber: `RUST_LOG` sets the level (default `info`).
+/// JSON lines carry the fields of the current span and of every span
+/// above it, so each line of a request has its `request_id`.
 pub fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -68,7 +80,12 @@ pub fn init_tracing(format: LogFormat) {
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
     };
 }
 
@@ -108,12 +125,40 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::CheckConfig { config } => check_config(&config),
+        Command::Healthcheck { url } => healthcheck(&url).await,
         Command::Key => {
             let (key, sha256) = new_key();
             println!("key: {key}");
             println!("# paste into [auth.keys.NAME]; keep the key itself secret:");
             println!("sha256 = \"{sha256}\"");
             ExitCode::SUCCESS
+        }
+    }
+}
+
+async fn healthcheck(url: &str) -> ExitCode {
+    let client = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("healthcheck: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match client.get(url).send().await {
+        Ok(response) if response.status().is_success() => {
+            println!("ok: {}", response.status());
+            ExitCode::SUCCESS
+        }
+        Ok(response) => {
+            eprintln!("healthcheck: {url} answered {}", response.status());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("healthcheck: {url}: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use loggate_core::http::RequestGate;
-use loggate_core::SourceError;
+use loggate_core::{CallContext, SourceError};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -34,13 +34,15 @@ impl SourceGate {
 
 #[async_trait]
 impl RequestGate for SourceGate {
-    async fn admit(&self, deadline: Instant) -> Result<Box<dyn Send>, SourceError> {
+    async fn admit(&self, ctx: &CallContext) -> Result<Box<dyn Send>, SourceError> {
+        let deadline = ctx.deadline;
         let waited_too_long =
             || SourceError::Timeout(deadline.saturating_duration_since(Instant::now()));
         let permit = tokio::time::timeout_at(deadline, self.concurrency.clone().acquire_owned())
             .await
             .map_err(|_| waited_too_long())?
             .map_err(|_| SourceError::Network("the source is shutting down".into()))?;
+        let mut waited = false;
         loop {
             match self.limiter.check() {
                 Ok(()) => return Ok(Box::new(permit)),
@@ -48,6 +50,11 @@ impl RequestGate for SourceGate {
                     let wait = not_until.wait_time_from(DefaultClock::default().now());
                     if Instant::now() + wait >= deadline {
                         return Err(SourceError::Timeout(wait));
+                    }
+                    if !waited {
+                        waited = true;
+                        ctx.gate_waits
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                     tokio::time::sleep(wait).await;
                 }

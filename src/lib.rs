@@ -8,6 +8,7 @@
 //! - [`http`]: axum routes, the error envelope, API-key auth.
 //! - [`gate`]: per-source outbound rate limit and concurrency cap.
 //! - [`breaker`]: per-source circuit breaker.
+//! - [`metrics`]: the Prometheus registry behind `GET /metrics`.
 //! - [`app`]: building and running the server, graceful shutdown.
 //! - [`demo`]: simulators of all providers plus the gateway, no config needed.
 //! - [`cli`]: the command-line interface the binary calls.
@@ -20,4 +21,5 @@ pub mod demo;
 pub mod engine;
 pub mod gate;
 pub mod http;
+pub mod metrics;
 pub mod registry;

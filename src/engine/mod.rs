@@ -18,12 +18,15 @@ use std::time::Duration;
 use futures::future::join_all;
 use loggate_core::{CallContext, FetchRequest, Filters, LogRecord, Position, SourceQuery};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 pub use cursor::{CursorSigner, CursorState};
 pub use error::EngineError;
 use merge::{merge_step, SourceState, Stop};
 use query::LogsRequest;
 pub use source::{Health, HealthSnapshot, Source};
+
+use crate::metrics::{FetchObservation, Metrics};
 
 /// Who is asking: the API key's name and the sources it may read.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +71,10 @@ pub struct SourceReport {
     /// Upstream records that could not be read and were skipped.
     pub skipped: usize,
     pub upstream_requests: u32,
+    /// Upstream requests repeated after a transient failure.
+    pub retries: u32,
+    /// Upstream requests that waited for the outbound rate limit.
+    pub gate_waits: u32,
     pub latency_ms: u64,
     pub pushed: Vec<String>,
     pub residual: Vec<String>,
@@ -77,6 +84,7 @@ pub struct Engine {
     sources: BTreeMap<String, Source>,
     signer: CursorSigner,
     settings: EngineSettings,
+    metrics: Arc<Metrics>,
 }
 
 /// The traversal a page continues.
@@ -86,7 +94,12 @@ struct Traversal {
 
 impl Engine {
     pub fn new(sources: Vec<Source>, signer: CursorSigner, settings: EngineSettings) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        for source in &sources {
+            metrics.register_source(&source.name);
+        }
         Engine {
+            metrics,
             sources: sources
                 .into_iter()
                 .map(|s| (s.name.to_string(), s))
@@ -98,6 +111,11 @@ impl Engine {
 
     pub fn sources(&self) -> impl Iterator<Item = &Source> {
         self.sources.values()
+    }
+
+    /// The gateway's metrics registry (the engine records every fetch).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Serves one page of `GET /logs`.
@@ -151,6 +169,13 @@ impl Engine {
                 let position = streams[i].frontier.clone();
                 let budget_left = budget.saturating_sub(reports[i].scanned).max(1);
                 let query = &query;
+                let span = tracing::info_span!(
+                    "fetch",
+                    source = %streams[i].name,
+                    kind = source.kind,
+                    status = tracing::field::Empty,
+                    latency_ms = tracing::field::Empty,
+                );
                 async move {
                     let ctx = CallContext::new(deadline);
                     let started = Instant::now();
@@ -176,13 +201,39 @@ impl Engine {
                         }
                     };
                     source.health.record(&result);
-                    (i, position, result, ctx.requests(), started.elapsed())
+                    let elapsed = started.elapsed();
+                    let outcome = match &result {
+                        Ok(_) => "ok",
+                        Err(e) => e.code(),
+                    };
+                    let span = tracing::Span::current();
+                    span.record("status", outcome);
+                    span.record("latency_ms", elapsed.as_millis() as u64);
+                    tracing::info!(
+                        upstream_requests = ctx.requests(),
+                        retries = ctx.retries(),
+                        "source fetched"
+                    );
+                    self.metrics.observe_fetch(&FetchObservation {
+                        source: &source.name,
+                        outcome,
+                        latency: elapsed,
+                        requests: ctx.requests(),
+                        failed_requests: ctx.failed(),
+                        retries: ctx.retries(),
+                        gate_waits: ctx.gate_waits(),
+                        scanned: result.as_ref().map_or(0, |b| b.scanned),
+                    });
+                    (i, position, result, ctx, elapsed)
                 }
+                .instrument(span)
             });
-            for (i, position, result, requests, elapsed) in join_all(fetches).await {
+            for (i, position, result, ctx, elapsed) in join_all(fetches).await {
                 fetched[i] = true;
                 let report = &mut reports[i];
-                report.upstream_requests += requests;
+                report.upstream_requests += ctx.requests();
+                report.retries += ctx.retries();
+                report.gate_waits += ctx.gate_waits();
                 report.latency_ms += elapsed.as_millis() as u64;
                 match result {
                     Ok(batch) => {
@@ -213,6 +264,9 @@ impl Engine {
 
         for (i, _) in &out {
             reports[*i].returned += 1;
+        }
+        for (stream, report) in streams.iter().zip(&reports) {
+            self.metrics.observe_returned(&stream.name, report.returned);
         }
         let failed: Vec<usize> = (0..streams.len()).filter(|&i| streams[i].failed).collect();
         let attempted = fetched.iter().filter(|f| **f).count();

@@ -31,6 +31,17 @@ impl Source {
         self.breaker = CircuitBreaker::new(settings);
         self
     }
+
+    /// The source's circuit-breaker state as the `GET /metrics` gauge
+    /// reports it: [`crate::metrics::BREAKER_CLOSED`], `BREAKER_HALF_OPEN`
+    /// or `BREAKER_OPEN`.
+    pub fn breaker_state(&self) -> i64 {
+        match self.breaker.state() {
+            crate::breaker::CircuitState::Closed => crate::metrics::BREAKER_CLOSED,
+            crate::breaker::CircuitState::HalfOpen => crate::metrics::BREAKER_HALF_OPEN,
+            crate::breaker::CircuitState::Open => crate::metrics::BREAKER_OPEN,
+        }
+    }
 }
 
 /// The last success and the last failure of a source's fetches.

@@ -10,8 +10,45 @@ use serde_json::{Map, Value};
 
 use crate::engine::query::parse_logs_query;
 use crate::engine::{Caller, Page, SourceReport};
+#[allow(unused_imports)] // named by the OpenAPI attribute
+use crate::http::openapi::{ErrorEnvelope, Include, LogsPage, Order};
 use crate::http::{ApiError, AppState};
 
+/// One page of the merged, time-ordered logs of the requested sources.
+#[utoipa::path(
+    get,
+    path = "/logs",
+    tag = "logs",
+    security(("bearer" = [])),
+    params(
+        ("source" = Option<String>, Query, description = "Comma list of source names; default: every source the key may read.", example = "app,auth"),
+        ("start" = Option<String>, Query, format = DateTime, description = "Logs on or after this RFC 3339 timestamp.", example = "2025-04-29T00:00:00Z"),
+        ("end" = Option<String>, Query, format = DateTime, description = "Logs on or before this RFC 3339 timestamp.", example = "2030-01-01T00:00:00.000Z"),
+        ("level" = Option<String>, Query, description = "Comma list of exact levels: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (case-insensitive).", example = "ERROR,WARN"),
+        ("min_level" = Option<String>, Query, description = "This level or more severe (case-insensitive).", example = "INFO"),
+        ("q" = Option<String>, Query, description = "Case-insensitive substring of `message`, 1 to 256 characters.", example = "error"),
+        ("service" = Option<String>, Query, description = "Exact `service`.", example = "checkout"),
+        ("user_id" = Option<String>, Query, description = "Exact `user_id`.", example = "u_42"),
+        ("attr.NAME" = Option<String>, Query, description = "A family of parameters, not a literal name: `attr.<NAME>=<value>` filters on the exact value of `attributes.<NAME>` (a number or boolean matches its JSON text), e.g. `attr.workflowId=67ef01ed8eaeb50b18e646ea`. Any number of them may be sent. OpenAPI cannot express a parameter-name prefix; every other parameter name is rejected with 400 unknown_parameter.", example = "x"),
+        ("order" = Option<Order>, Query, description = "By timestamp; default `desc` (newest first)."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Most logs in the page; default 50.", example = 20),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page. It carries the whole query: any filter, `source` or `order` sent with it must equal the cursor's (else 400 cursor_mismatch); `limit`, `include` and `partial` may change."),
+        ("include" = Option<Include>, Query, description = "`raw`: add each record's untouched upstream object as `raw`."),
+        ("partial" = Option<bool>, Query, description = "Default true. `false`: fail with 502/504 as soon as one source fails.", example = false),
+    ),
+    responses(
+        (status = 200, description = "A page of logs", body = LogsPage),
+        (status = 400, description = "invalid_parameter, unknown_parameter, unknown_source, invalid_cursor or cursor_mismatch; `param` names the parameter", body = ErrorEnvelope),
+        (status = 401, description = "unauthorized: missing or unknown API key", body = ErrorEnvelope),
+        (status = 403, description = "forbidden: the key may not read a requested source", body = ErrorEnvelope),
+        (status = 429, description = "rate_limited: the key is over its rate", body = ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
+        (status = 414, description = "uri_too_long: the query string is over the limit", body = ErrorEnvelope),
+        (status = 431, description = "headers_too_large: the request headers are over the limit", body = ErrorEnvelope),
+        (status = 502, description = "upstream_error: every requested source failed (or one, with partial=false)", body = ErrorEnvelope),
+        (status = 504, description = "upstream_timeout: likewise, when they timed out", body = ErrorEnvelope),
+    )
+)]
 pub async fn get_logs(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

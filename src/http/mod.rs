@@ -5,20 +5,27 @@ mod auth;
 mod error;
 pub mod limits;
 mod logs;
+pub mod observe;
+pub mod openapi;
 mod sources;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use serde_json::json;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 pub use auth::KeyStore;
 pub use error::ApiError;
 
 use crate::engine::Engine;
+#[allow(unused_imports)] // named by the OpenAPI attributes
+use openapi::{ErrorEnvelope, Status};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -38,21 +45,75 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::authenticate,
         ));
+    // Swagger UI's files are compiled in (the `vendored` feature); its
+    // validator badge would call out to the internet, so it is off.
+    let docs = SwaggerUi::new("/docs").config(
+        SwaggerConfig::new(["/openapi.json"])
+            .validator_url("none")
+            .try_it_out_enabled(true),
+    );
     Router::new()
         .merge(protected)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(get_metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .merge(docs)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Outermost: limits are checked before routing and auth.
+        // Outer to the router: limits are checked before routing and auth.
         .layer(middleware::from_fn(limits::enforce))
+        // Outermost: every answer, a limit's refusal too, is logged,
+        // counted and carries the request id.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .with_state(state)
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "meta",
+    responses((status = 200, description = "The process is alive", body = Status))
+)]
 async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Prometheus metrics (text exposition format 0.0.4).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "meta",
+    responses((status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain; version=0.0.4", body = String))
+)]
+async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let metrics = state.engine.metrics();
+    for source in state.engine.sources() {
+        metrics.set_breaker_state(&source.name, source.breaker_state());
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+}
+
+/// Readiness: the configuration is loaded and the listener is up.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "meta",
+    responses(
+        (status = 200, description = "Ready to serve", body = Status),
+        (status = 503, description = "not_ready: starting or shutting down", body = ErrorEnvelope),
+    )
+)]
 async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     if state.ready.load(Ordering::Relaxed) {
         Ok(Json(json!({ "status": "ready" })))

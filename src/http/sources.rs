@@ -7,8 +7,23 @@ use loggate_core::time::format_ms;
 use serde_json::{json, Value};
 
 use crate::engine::Caller;
+#[allow(unused_imports)] // named by the OpenAPI attribute
+use crate::http::openapi::{ErrorEnvelope, SourcesList};
 use crate::http::AppState;
 
+/// The sources the key may read, with their pushdown and health.
+#[utoipa::path(
+    get,
+    path = "/sources",
+    tag = "logs",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The readable sources", body = SourcesList),
+        (status = 401, description = "unauthorized: missing or unknown API key", body = ErrorEnvelope),
+        (status = 429, description = "rate_limited: the key is over its rate", body = ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub async fn get_sources(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -19,8 +19,9 @@ use crate::error::SourceError;
 /// concurrency cap, supplied by the gateway). Held for the attempt.
 #[async_trait]
 pub trait RequestGate: Send + Sync {
-    /// Waits for a slot, or fails when it would not come before `deadline`.
-    async fn admit(&self, deadline: Instant) -> Result<Box<dyn Send>, SourceError>;
+    /// Waits for a slot, or fails when it would not come before
+    /// `ctx.deadline`; counts a wait for the rate limit in `ctx.gate_waits`.
+    async fn admit(&self, ctx: &CallContext) -> Result<Box<dyn Send>, SourceError>;
 }
 
 /// Per-fetch bookkeeping shared with the engine.
@@ -30,6 +31,12 @@ pub struct CallContext {
     pub deadline: Instant,
     /// Upstream requests sent, retries included.
     pub requests: AtomicU32,
+    /// Of those, the ones that failed (error status, network, timeout).
+    pub failed: AtomicU32,
+    /// Requests repeated after a transient failure.
+    pub retries: AtomicU32,
+    /// Times the outbound rate limit made a request wait.
+    pub gate_waits: AtomicU32,
 }
 
 impl CallContext {
@@ -37,11 +44,26 @@ impl CallContext {
         CallContext {
             deadline,
             requests: AtomicU32::new(0),
+            failed: AtomicU32::new(0),
+            retries: AtomicU32::new(0),
+            gate_waits: AtomicU32::new(0),
         }
     }
 
     pub fn requests(&self) -> u32 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn failed(&self) -> u32 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    pub fn retries(&self) -> u32 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    pub fn gate_waits(&self) -> u32 {
+        self.gate_waits.load(Ordering::Relaxed)
     }
 }
 
@@ -165,7 +187,10 @@ impl UpstreamClient {
                     let excerpt = self.scrub_text(&response.body, &carried);
                     match classify(&response, excerpt) {
                         None => return Ok(response),
-                        Some(error) => error,
+                        Some(error) => {
+                            ctx.failed.fetch_add(1, Ordering::Relaxed);
+                            error
+                        }
                     }
                 }
                 Err(error) => error,
@@ -181,6 +206,7 @@ impl UpstreamClient {
             }
             tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying upstream request");
             tokio::time::sleep(wait).await;
+            ctx.retries.fetch_add(1, Ordering::Relaxed);
             attempt += 1;
         }
     }
@@ -195,16 +221,20 @@ impl UpstreamClient {
             return Err(SourceError::Timeout(self.policy.timeout));
         }
         let _permit = match &self.gate {
-            Some(gate) => Some(gate.admit(ctx.deadline).await?),
+            Some(gate) => Some(gate.admit(ctx).await?),
             None => None,
         };
         let remaining = ctx.deadline.saturating_duration_since(Instant::now());
         let limit = self.policy.timeout.min(remaining);
         ctx.requests.fetch_add(1, Ordering::Relaxed);
-        match tokio::time::timeout(limit, self.send_and_read(request)).await {
+        let result = match tokio::time::timeout(limit, self.send_and_read(request)).await {
             Ok(result) => result,
             Err(_) => Err(SourceError::Timeout(limit)),
+        };
+        if result.is_err() {
+            ctx.failed.fetch_add(1, Ordering::Relaxed);
         }
+        result
     }
 
     async fn send_and_read(

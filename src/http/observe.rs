@@ -1,0 +1,93 @@
+//! Request observation: a request id, a tracing span around the request,
+//! one log line per answered request, and the HTTP metrics.
+//!
+//! The id comes from the client's `x-request-id` when it is sane (at most
+//! 64 characters of `[A-Za-z0-9._-]`, so it cannot forge log lines or blow
+//! up a log index), else a new random one; it is echoed in the response.
+//! Every log line of the request carries it through the `request` span.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use crate::http::AppState;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The route label of requests that matched no route: one label for every
+/// unknown path, so 404 scans cannot grow the metrics without bound.
+pub const UNMATCHED: &str = "unmatched";
+
+/// True for an id a client may choose.
+pub fn is_sane_request_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn new_request_id() -> String {
+    let bytes: [u8; 12] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Middleware around every route (added with `Router::layer`, so the
+/// matched route is known).
+pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| is_sane_request_id(id))
+        .map_or_else(new_request_id, str::to_string);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED, |p| p.as_str())
+        .to_string();
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let mut response = async {
+        let response = next.run(request).await.into_response();
+        let status = response.status().as_u16();
+        let latency_ms = started.elapsed().as_millis() as u64;
+        if response.status().is_server_error() {
+            tracing::warn!(status, latency_ms, "request answered");
+        } else {
+            tracing::info!(status, latency_ms, "request answered");
+        }
+        response
+    }
+    .instrument(span)
+    .await;
+    state
+        .engine
+        .metrics()
+        .observe_http(&route, response.status().as_u16(), started.elapsed());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sane_ids() {
+        assert!(is_sane_request_id("abc-123_X.y"));
+        assert!(is_sane_request_id(&"a".repeat(64)));
+        assert!(!is_sane_request_id(&"a".repeat(65)));
+        assert!(!is_sane_request_id(""));
+        assert!(!is_sane_request_id("a b"));
+        assert!(!is_sane_request_id("a\nlevel=error"));
+        assert!(is_sane_request_id(&new_request_id()));
+    }
+}
