@@ -262,6 +262,10 @@ async fn real_responses_validate_against_the_documented_schemas() {
         let schema = response_schema(&doc, path, &status.to_string());
         validate(&doc, &schema, &body, "$").unwrap_or_else(|e| panic!("{query}: {e}\n{body}"));
     }
+    let long = format!("/logs?q={}", "a".repeat(9000));
+    let (status, body) = gateway.get_with(&long, all).await;
+    assert_eq!(status, 414, "{body}");
+    validate(&doc, &response_schema(&doc, "/logs", "414"), &body, "$").unwrap();
     // 404 is answered for any path; its envelope is the documented one.
     let (status, body) = gateway.get("/nope").await;
     assert_eq!(status, 404);

@@ -94,7 +94,7 @@ fn record(ts: i64, id: usize, level: Level) -> LogRecord {
         timestamp_ms: ts,
         level,
         message: format!("message {id}"),
-        service: Some(if id % 3 == 0 { "api" } else { "web" }.into()),
+        service: Some(if id.is_multiple_of(3) { "api" } else { "web" }.into()),
         user_id: None,
         attributes: Default::default(),
         raw: None,
