@@ -1,0 +1,309 @@
+//! The latency sections, one client at a time: overhead (gateway vs the
+//! same native page called directly), fan-out (four slow upstreams vs the
+//! slowest alone and vs a naive client), depth (page 1 vs a deep page).
+//! Gateway and direct requests alternate within one loop so both see the
+//! same noise.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::client::{Conn, Samples};
+use crate::procs::GatewayProcess;
+use crate::sims::{naive_merge, NativeRequest, Provider, SimSet, ALL};
+use crate::table::{ms, ratio, Report};
+use crate::Options;
+
+/// The native request(s) the gateway sent for `path`, one per provider.
+async fn capture(
+    sims: &SimSet,
+    gateway: &mut Conn,
+    path: &str,
+    report: &mut Report,
+) -> Result<Vec<NativeRequest>, String> {
+    sims.forget_seen();
+    gateway.get_ok(path, None).await?;
+    let mut natives = Vec::new();
+    for sim in &sims.sims {
+        let seen = sim.faults.seen();
+        match seen.first() {
+            Some(first) => natives.push(NativeRequest::from_seen(sim, first)),
+            None => continue,
+        }
+        if seen.len() > 1 {
+            report.note(format!(
+                "{} answered {path} with {} upstream requests; the direct client replays the first",
+                sim.provider.kind(),
+                seen.len()
+            ));
+        }
+    }
+    sims.forget_seen();
+    Ok(natives)
+}
+
+/// 1. One leveled source, upstream latency 0.
+pub async fn overhead(
+    sims: &SimSet,
+    gateway: &GatewayProcess,
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), String> {
+    let path = "/logs?limit=50";
+    let mut gw = Conn::connect(gateway.addr).await?;
+    let natives = capture(sims, &mut gw, path, report).await?;
+    let native = natives.first().ok_or("the gateway sent nothing upstream")?;
+    let mut direct = Conn::connect(native.addr).await?;
+    let auth = native.authorization.as_deref();
+    let (mut through, mut alone) = (Samples::default(), Samples::default());
+    for i in 0..options.warmup + options.requests {
+        // Alternate which goes first, so neither always follows the other.
+        let (g, d) = if i % 2 == 0 {
+            let g = gw.get_ok(path, None).await?.0;
+            (g, direct.get_ok(&native.path_and_query, auth).await?.0)
+        } else {
+            let d = direct.get_ok(&native.path_and_query, auth).await?.0;
+            (gw.get_ok(path, None).await?.0, d)
+        };
+        if i >= options.warmup {
+            through.push(g);
+            alone.push(d);
+        }
+        if i % 500 == 499 {
+            sims.forget_seen();
+        }
+    }
+    let added = through.p50() - alone.p50();
+    let section = "1 overhead";
+    report.row(
+        section,
+        format!("p50, 1 client, {} sequential requests", through.len()),
+        ms(through.p50()),
+        format!("{} direct", ms(alone.p50())),
+        ratio(through.p50(), alone.p50()),
+        "",
+        None,
+    );
+    report.row(
+        section,
+        "p99",
+        ms(through.p99()),
+        format!("{} direct", ms(alone.p99())),
+        ratio(through.p99(), alone.p99()),
+        "",
+        None,
+    );
+    report.row(
+        section,
+        "added p50 (loggate − direct)",
+        ms(added),
+        "",
+        "",
+        "< 0.25 ms",
+        Some(added < 0.25),
+    );
+    report.note(format!(
+        "overhead: direct = `GET {}` (the page the leveled adapter asks for, replayed with its bearer header)",
+        native.path_and_query
+    ));
+    sims.forget_seen();
+    Ok(())
+}
+
+/// 2. Four sources, each `options.fanout_latency_ms` upstream.
+pub async fn fan_out(
+    sims: &SimSet,
+    gateway: &GatewayProcess,
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), String> {
+    sims.set_latency(Duration::from_millis(options.fanout_latency_ms));
+    let path = "/logs?limit=50";
+    let mut gw = Conn::connect(gateway.addr).await?;
+    let natives = capture(sims, &mut gw, path, report).await?;
+    let mut conns = Vec::new();
+    for native in &natives {
+        conns.push(Conn::connect(native.addr).await?);
+    }
+    let mut through = Samples::default();
+    let mut alone = vec![Samples::default(); natives.len()];
+    let mut naive = Samples::default();
+    let mut last_page = hyper::body::Bytes::new();
+    for i in 0..options.fanout_requests + 2 {
+        let warm = i < 2;
+        let (took, body) = gw.get_ok(path, None).await?;
+        last_page = body;
+        if !warm {
+            through.push(took);
+        }
+        for (k, native) in natives.iter().enumerate() {
+            let auth = native.authorization.as_deref();
+            let took = conns[k].get_ok(&native.path_and_query, auth).await?.0;
+            if !warm {
+                alone[k].push(took);
+            }
+        }
+        let started = std::time::Instant::now();
+        let mut answers = Vec::new();
+        for (k, native) in natives.iter().enumerate() {
+            let auth = native.authorization.as_deref();
+            let body = conns[k].get_ok(&native.path_and_query, auth).await?.1;
+            answers.push((native.provider, body));
+        }
+        naive_merge(&answers, 50);
+        if !warm {
+            naive.push(started.elapsed());
+        }
+    }
+    sims.set_latency(Duration::ZERO);
+    sims.forget_seen();
+    let (slowest, slowest_p50) = natives
+        .iter()
+        .zip(&alone)
+        .map(|(n, s)| (n.provider, s.p50()))
+        .fold(
+            (Provider::Leveled, f64::MIN),
+            |a, b| if b.1 > a.1 { b } else { a },
+        );
+    let section = "2 fan-out";
+    let r = through.p50() / slowest_p50;
+    report.row(
+        section,
+        format!(
+            "p50, 4 sources at {} ms, vs slowest upstream alone",
+            options.fanout_latency_ms
+        ),
+        ms(through.p50()),
+        format!("{} {}", ms(slowest_p50), slowest.kind()),
+        ratio(through.p50(), slowest_p50),
+        "≤ 1.05×",
+        Some(r <= 1.05),
+    );
+    report.row(
+        section,
+        "p50 vs naive client (4 APIs in turn, merge)",
+        ms(through.p50()),
+        format!("{} naive", ms(naive.p50())),
+        format!("naive {}", ratio(naive.p50(), slowest_p50)),
+        "naive ≈ 4× slowest",
+        None,
+    );
+    let each: Vec<String> = natives
+        .iter()
+        .zip(&alone)
+        .map(|(n, s)| format!("{} {}", n.provider.kind(), ms(s.p50())))
+        .collect();
+    let page: Value = serde_json::from_slice(&last_page).map_err(|e| e.to_string())?;
+    let inside: Vec<String> = page["sources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, s)| {
+            format!(
+                "{name} {} ms in {} request(s)",
+                s["latency_ms"], s["upstream_requests"]
+            )
+        })
+        .collect();
+    report.note(format!(
+        "fan-out: {} rounds; each upstream alone, p50: {}; the gateway's last page reported {}",
+        through.len(),
+        each.join(", "),
+        inside.join(", ")
+    ));
+    Ok(())
+}
+
+/// What one gateway page reported about one source.
+struct PageCost {
+    took: Duration,
+    scanned: u64,
+    upstream_requests: u64,
+}
+
+async fn page(gw: &mut Conn, path: &str, source: &str) -> Result<(PageCost, Value), String> {
+    let (took, body) = gw.get_ok(path, None).await?;
+    let body: Value = serde_json::from_slice(&body).map_err(|e| format!("{path}: {e}"))?;
+    let report = &body["sources"][source];
+    let cost = PageCost {
+        took,
+        scanned: report["scanned"].as_u64().unwrap_or(0),
+        upstream_requests: report["upstream_requests"].as_u64().unwrap_or(0),
+    };
+    Ok((cost, body))
+}
+
+/// 3. Page 1 vs page `options.depth_pages` of each provider, limit 100.
+pub async fn depth(
+    sims: &SimSet,
+    gateway: &GatewayProcess,
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), String> {
+    let mut gw = Conn::connect(gateway.addr).await?;
+    let deep = options.depth_pages;
+    for provider in ALL {
+        let source = provider.source();
+        let first = format!("/logs?source={source}&limit=100");
+        let mut path = first.clone();
+        let started = std::time::Instant::now();
+        let mut reached = 1;
+        while reached < deep {
+            let (_, body) = page(&mut gw, &path, source).await?;
+            let Some(cursor) = body["next_cursor"].as_str() else {
+                break;
+            };
+            path = format!("/logs?cursor={cursor}&limit=100");
+            reached += 1;
+            if reached % 100 == 0 {
+                sims.forget_seen();
+            }
+        }
+        let walk = started.elapsed();
+        let (mut shallow_t, mut deep_t) = (Samples::default(), Samples::default());
+        let (mut shallow, mut deep_cost) = (None, None);
+        for _ in 0..options.depth_reps {
+            let (cost, _) = page(&mut gw, &first, source).await?;
+            shallow_t.push(cost.took);
+            shallow = Some(cost);
+            let (cost, _) = page(&mut gw, &path, source).await?;
+            deep_t.push(cost.took);
+            deep_cost = Some(cost);
+        }
+        sims.forget_seen();
+        let (Some(shallow), Some(deep_cost)) = (shallow, deep_cost) else {
+            return Err("depth needs at least one repetition".into());
+        };
+        let r = deep_t.p50() / shallow_t.p50();
+        let (target, met) = match provider {
+            Provider::PromptCrafter => ("none: no pagination upstream", None),
+            _ => ("≤ 1.2×", Some(r <= 1.2)),
+        };
+        let section = "3 depth";
+        report.row(
+            section,
+            format!("{} p50, page {reached} vs page 1", provider.kind()),
+            ms(deep_t.p50()),
+            ms(shallow_t.p50()),
+            ratio(deep_t.p50(), shallow_t.p50()),
+            target,
+            met,
+        );
+        report.row(
+            section,
+            format!("{} upstream records scanned (requests)", provider.kind()),
+            format!("{} ({})", deep_cost.scanned, deep_cost.upstream_requests),
+            format!("{} ({})", shallow.scanned, shallow.upstream_requests),
+            ratio(deep_cost.scanned as f64, shallow.scanned.max(1) as f64),
+            "",
+            None,
+        );
+        report.note(format!(
+            "depth {}: walking to page {reached} took {:.1} s ({} per page)",
+            provider.kind(),
+            walk.as_secs_f64(),
+            ms(walk.as_secs_f64() * 1000.0 / reached.max(1) as f64)
+        ));
+    }
+    Ok(())
+}
