@@ -291,27 +291,13 @@ impl UpstreamClient {
 
     /// [`UpstreamClient::excerpt`] also redacting `extra` values.
     fn scrub_text(&self, body: &[u8], extra: &[String]) -> String {
-        let text = String::from_utf8_lossy(body);
-        let mut folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let secrets = self
+        let secrets: Vec<&str> = self
             .secrets
             .iter()
             .map(|s| s.expose_secret())
-            .chain(extra.iter().map(String::as_str));
-        for secret in secrets {
-            // Redact the folded form too: a secret with inner whitespace
-            // would otherwise survive folding.
-            let secret_folded = secret.split_whitespace().collect::<Vec<_>>().join(" ");
-            for s in [secret, secret_folded.as_str()] {
-                if s.len() >= 4 {
-                    folded = folded.replace(s, "[redacted]");
-                }
-            }
-        }
-        if folded.chars().count() > 200 {
-            folded = folded.chars().take(200).collect::<String>() + "…";
-        }
-        folded
+            .chain(extra.iter().map(String::as_str))
+            .collect();
+        crate::excerpt::excerpt(body, &secrets)
     }
 
     /// `error` with every message excerpted and scrubbed.

@@ -17,6 +17,7 @@
 
 pub mod adapter;
 pub mod error;
+mod excerpt;
 pub mod http;
 pub mod position;
 pub mod query;
