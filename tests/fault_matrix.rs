@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use common::{assert_same_ids, reference, Gateway};
 use loggate_core::sim::{serve, serve_loopback, Fault, Faults, Served};
-use loggate_core::time::now_ms;
+use loggate_core::time::{format_ms, now_ms};
 use loggate_core::{Filters, LogRecord, Order};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const UNLIMITED: &str = "rate_limit = { per_second = 100000, burst = 100000 }";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
@@ -36,6 +36,11 @@ struct Upstream {
     faults: Faults,
     router: Router,
     snapshot: Arc<dyn Fn() -> Vec<LogRecord> + Send + Sync>,
+    /// Stores one native record verbatim.
+    insert: Arc<dyn Fn(Value) + Send + Sync>,
+    /// A native record dated inside the data's span that the adapter
+    /// cannot read (no id, or no usable timestamp).
+    unreadable: Value,
     /// `kind` and credentials lines of its source table.
     source_toml: String,
 }
@@ -55,6 +60,8 @@ fn upstream(provider: &str, seed: u64) -> Upstream {
                 faults: sim.faults().clone(),
                 router: sim.router(),
                 snapshot: Arc::new(move || snap.snapshot()),
+                insert: Arc::new(move |raw| sim.insert(raw)),
+                unreadable: json!({"createdAt": format_ms(now - 5000), "output": "no id"}),
                 source_toml: "kind = \"promptcrafter\"\ntoken = \"pc-token\"".into(),
             }
         }
@@ -69,6 +76,8 @@ fn upstream(provider: &str, seed: u64) -> Upstream {
                 faults: sim.faults().clone(),
                 router: sim.router(),
                 snapshot: Arc::new(move || snap.snapshot()),
+                insert: Arc::new(move |raw| sim.insert(raw)),
+                unreadable: json!({"createdAt": format_ms(now - 5000), "message": "no id"}),
                 source_toml: "kind = \"alloy\"\ntoken = \"alloy-token\"".into(),
             }
         }
@@ -84,6 +93,8 @@ fn upstream(provider: &str, seed: u64) -> Upstream {
                 faults: sim.faults().clone(),
                 router: sim.router(),
                 snapshot: Arc::new(move || snap.snapshot()),
+                insert: Arc::new(move |raw| sim.insert(raw)),
+                unreadable: json!({"createdAt": now - 5000, "key": "no.id"}),
                 source_toml: "kind = \"logto\"\ntoken = \"logto-token\"\ntime_filter = \"on\""
                     .into(),
             }
@@ -99,6 +110,8 @@ fn upstream(provider: &str, seed: u64) -> Upstream {
                 faults: sim.faults().clone(),
                 router: sim.router(),
                 snapshot: Arc::new(move || snap.snapshot()),
+                insert: Arc::new(move |raw| sim.insert(raw)),
+                unreadable: json!({"timestamp": "garbage", "level": "INFO", "message": "m"}),
                 source_toml: "kind = \"leveled\"\ntoken = \"leveled-token\"".into(),
             }
         }
@@ -362,4 +375,45 @@ async fn retry_after_is_honoured_and_bounded_by_the_deadline() {
         1,
         "a 5 s wait would pass the deadline"
     );
+}
+
+/// A record an adapter cannot read is skipped and counted in its source's
+/// `skipped`, never failing the page; every readable record still comes
+/// exactly once. (Leveled is left out: the gateway always bounds its
+/// reads in time, and the only unreadable leveled entry is one without a
+/// readable timestamp, which no time-bounded read returns; its adapter
+/// test counts them.)
+#[tokio::test]
+async fn unreadable_records_are_counted_as_skipped() {
+    for (i, provider) in ["promptcrafter", "alloy", "logto"].into_iter().enumerate() {
+        let source = upstream(provider, 600 + i as u64);
+        (source.insert)(source.unreadable.clone());
+        let served = serve_loopback(source.router.clone()).await.unwrap();
+        let toml = format!(
+            "[sources.src]\n{}\nbase_url = \"{}\"\n{UNLIMITED}\n",
+            source.source_toml,
+            served.base_url()
+        );
+        let gateway = Gateway::start(&toml).await;
+        let mut path = "/logs?limit=9".to_string();
+        let (mut ids, mut skipped) = (Vec::new(), 0);
+        for _ in 0..100 {
+            let (status, page) = gateway.get(&path).await;
+            assert_eq!(status, 200, "{provider}: {page}");
+            assert_eq!(page["partial"], false, "{provider}: {page}");
+            skipped += page["sources"]["src"]["skipped"].as_u64().expect("skipped");
+            ids.extend(page_ids(&page));
+            match page["next_cursor"].as_str() {
+                Some(c) => path = format!("/logs?cursor={c}&limit=9"),
+                None => break,
+            }
+        }
+        assert!(skipped >= 1, "{provider}: nothing counted as skipped");
+        let expected = reference(
+            &[("src", (source.snapshot)())],
+            &Filters::default(),
+            Order::Desc,
+        );
+        assert_same_ids(&ids, &expected, provider);
+    }
 }
