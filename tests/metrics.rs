@@ -38,8 +38,12 @@ async fn a_mixed_workload_shows_in_every_family() {
     config.records = 120;
     let app = LeveledSim::new(config.clone());
     let app_server = serve_loopback(app.router()).await.unwrap();
-    let flaky = LeveledSim::new(config);
+    let flaky = LeveledSim::new(config.clone());
     let flaky_server = serve_loopback(flaky.router()).await.unwrap();
+    let down = LeveledSim::new(config.clone());
+    down.faults()
+        .fail_always(Fault::status(503, "{\"error\":\"down\"}"));
+    let down_server = serve_loopback(down.router()).await.unwrap();
     let toml = format!(
         r#"[sources.app]
 kind = "leveled"
@@ -52,11 +56,20 @@ base_url = "{}"
 token = "{}"
 retries = 2
 rate_limit = {{ per_second = 1, burst = 1 }}
+[sources.down]
+kind = "leveled"
+base_url = "{}"
+token = "{}"
+retries = 0
+circuit_breaker = {{ failures = 1, cool_down = "1h" }}
+rate_limit = {{ per_second = 100000, burst = 100000 }}
 "#,
         app_server.base_url(),
         app.token(),
         flaky_server.base_url(),
-        flaky.token()
+        flaky.token(),
+        down_server.base_url(),
+        down.token()
     );
     let gateway = Gateway::start(&toml).await;
 
@@ -64,7 +77,7 @@ rate_limit = {{ per_second = 1, burst = 1 }}
     flaky
         .faults()
         .fail_next(Fault::status(503, "{\"error\":\"busy\"}"));
-    let (status, page) = gateway.get("/logs?limit=30").await;
+    let (status, page) = gateway.get("/logs?source=app,flaky&limit=30").await;
     assert_eq!(status, 200, "{page}");
     let (status, _) = gateway.get("/logs?source=app&limit=10").await;
     assert_eq!(status, 200);
@@ -79,6 +92,8 @@ rate_limit = {{ per_second = 1, burst = 1 }}
     assert_eq!(gateway.get("/logs?source=flaky").await.0, 502);
     flaky.faults().clear();
     assert_eq!(gateway.get("/healthz").await.0, 200);
+    // One failure opens the `down` source's circuit (for an hour).
+    assert_eq!(gateway.get("/logs?source=down").await.0, 502);
 
     let response = gateway
         .client
@@ -98,7 +113,7 @@ rate_limit = {{ per_second = 1, burst = 1 }}
     let http = "loggate_http_requests_total";
     assert_eq!(value(&text, http, "route=\"/logs\",status=\"200\""), 2.0);
     assert_eq!(value(&text, http, "route=\"/logs\",status=\"400\""), 1.0);
-    assert_eq!(value(&text, http, "route=\"/logs\",status=\"502\""), 1.0);
+    assert_eq!(value(&text, http, "route=\"/logs\",status=\"502\""), 2.0);
     assert_eq!(
         value(&text, http, "route=\"unmatched\",status=\"404\""),
         2.0
@@ -111,10 +126,10 @@ rate_limit = {{ per_second = 1, burst = 1 }}
 
     // Request latency histogram: buckets cumulative, count = requests.
     let h = "loggate_http_request_duration_seconds";
-    assert_eq!(value(&text, &format!("{h}_count"), "route=\"/logs\""), 4.0);
+    assert_eq!(value(&text, &format!("{h}_count"), "route=\"/logs\""), 5.0);
     assert_eq!(
         value(&text, &format!("{h}_bucket"), "route=\"/logs\",le=\"+Inf\""),
-        4.0
+        5.0
     );
     let buckets: Vec<f64> = series(&text, &format!("{h}_bucket"))
         .into_iter()
@@ -183,9 +198,8 @@ rate_limit = {{ per_second = 1, burst = 1 }}
 
     // Circuit-breaker state by source.
     let breaker = series(&text, "loggate_circuit_breaker_state");
-    assert_eq!(breaker.len(), 2, "{breaker:?}");
-    for state in breaker.values() {
-        assert!([0.0, 1.0, 2.0].contains(state));
-    }
+    assert_eq!(breaker.len(), 3, "{breaker:?}");
+    assert_eq!(breaker["source=\"app\""], 0.0);
+    assert_eq!(breaker["source=\"down\""], 2.0);
     assert!(text.contains("# TYPE loggate_circuit_breaker_state gauge"));
 }

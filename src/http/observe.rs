@@ -57,8 +57,12 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         let response = next.run(request).await.into_response();
         let status = response.status().as_u16();
         let latency_ms = started.elapsed().as_millis() as u64;
+        // Probes and scrapes come every few seconds: debug, unless they fail.
+        let routine = matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics");
         if response.status().is_server_error() {
             tracing::warn!(status, latency_ms, "request answered");
+        } else if routine {
+            tracing::debug!(status, latency_ms, "request answered");
         } else {
             tracing::info!(status, latency_ms, "request answered");
         }
