@@ -3,6 +3,8 @@
 //! the reference ordering of spec §3.
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use std::net::SocketAddr;
 
 use loggate::app::Application;
