@@ -13,8 +13,8 @@ mod common;
 
 use common::fleet::{Fleet, Kind, Spec};
 use common::{assert_same_ids, reference};
-use loggate_core::time::format_ms;
 use loggate_core::query::LevelSet;
+use loggate_core::time::format_ms;
 use loggate_core::{Filters, Level, LogRecord, Order};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -102,7 +102,11 @@ fn resolve(
                     (other.timestamp_ms, record.timestamp_ms)
                 };
                 // A window beyond every record when absent.
-                let (lo, hi) = if p.absent { (hi + 1, hi + 1000) } else { (lo, hi) };
+                let (lo, hi) = if p.absent {
+                    (hi + 1, hi + 1000)
+                } else {
+                    (lo, hi)
+                };
                 match p.pick % 3 {
                     0 => filters.start = Some(lo),
                     1 => filters.end = Some(hi),
@@ -123,8 +127,15 @@ fn resolve(
             }
             2 => {
                 // At most the anchor's severity unless absence is asked for.
-                let at_most = Level::ALL.iter().position(|l| *l == record.level).unwrap_or(0);
-                let i = if p.absent { 5 } else { (p.pick % (at_most as u64 + 1)) as usize };
+                let at_most = Level::ALL
+                    .iter()
+                    .position(|l| *l == record.level)
+                    .unwrap_or(0);
+                let i = if p.absent {
+                    5
+                } else {
+                    (p.pick % (at_most as u64 + 1)) as usize
+                };
                 filters.min_level = Some(Level::ALL[i]);
             }
             3 => {
@@ -134,7 +145,9 @@ fn resolve(
                 } else {
                     let start = (p.pick % chars.len() as u64) as usize;
                     let len = 1 + ((p.pick >> 16) % 8) as usize;
-                    let q: String = chars[start..(start + len).min(chars.len())].iter().collect();
+                    let q: String = chars[start..(start + len).min(chars.len())]
+                        .iter()
+                        .collect();
                     // The match is case-insensitive: vary the case.
                     if p.pick & 1 == 1 {
                         q.to_uppercase()

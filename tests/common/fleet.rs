@@ -80,26 +80,46 @@ impl Sim {
         match spec.kind {
             Kind::Leveled => {
                 let mut c = loggate_leveled::sim::SimConfig::demo(now);
-                (c.seed, c.records, c.span_ms, c.distinct_timestamps, c.token) =
-                    (spec.seed, spec.records, spec.span_ms, distinct, TOKEN.into());
+                (c.seed, c.records, c.span_ms, c.distinct_timestamps, c.token) = (
+                    spec.seed,
+                    spec.records,
+                    spec.span_ms,
+                    distinct,
+                    TOKEN.into(),
+                );
                 Sim::Leveled(loggate_leveled::sim::LeveledSim::new(c))
             }
             Kind::PromptCrafter => {
                 let mut c = loggate_promptcrafter::sim::SimConfig::demo(now);
-                (c.seed, c.records, c.span_ms, c.distinct_timestamps, c.token) =
-                    (spec.seed, spec.records, spec.span_ms, distinct, TOKEN.into());
+                (c.seed, c.records, c.span_ms, c.distinct_timestamps, c.token) = (
+                    spec.seed,
+                    spec.records,
+                    spec.span_ms,
+                    distinct,
+                    TOKEN.into(),
+                );
                 Sim::PromptCrafter(loggate_promptcrafter::sim::PromptCrafterSim::new(c))
             }
             Kind::Alloy => {
                 let mut c = loggate_alloy::sim::SimConfig::demo(now);
-                (c.seed, c.records, c.span_ms, c.distinct_timestamps, c.token) =
-                    (spec.seed, spec.records, spec.span_ms, distinct, TOKEN.into());
+                (c.seed, c.records, c.span_ms, c.distinct_timestamps, c.token) = (
+                    spec.seed,
+                    spec.records,
+                    spec.span_ms,
+                    distinct,
+                    TOKEN.into(),
+                );
                 Sim::Alloy(loggate_alloy::sim::AlloySim::new(c))
             }
             Kind::LogtoTimed | Kind::LogtoUntimed => {
                 let mut c = loggate_logto::sim::SimConfig::demo(now);
-                (c.seed, c.records, c.span_ms, c.distinct_timestamps, c.token) =
-                    (spec.seed, spec.records, spec.span_ms, distinct, TOKEN.into());
+                (c.seed, c.records, c.span_ms, c.distinct_timestamps, c.token) = (
+                    spec.seed,
+                    spec.records,
+                    spec.span_ms,
+                    distinct,
+                    TOKEN.into(),
+                );
                 c.honours_time_filter = spec.kind == Kind::LogtoTimed;
                 Sim::Logto(loggate_logto::sim::LogtoSim::new(c))
             }
