@@ -75,6 +75,13 @@ async fn get_raw(gateway: &Gateway, path: &str, authorization: Option<&str>) -> 
     }
     let response = request.send().await.expect("gateway answers");
     let status = response.status().as_u16();
+    if status == 401 {
+        let challenge = response.headers().get("www-authenticate");
+        assert!(
+            challenge.is_some_and(|v| v.to_str().unwrap().starts_with("Bearer")),
+            "401 without a Bearer challenge"
+        );
+    }
     let body = response.bytes().await.expect("body");
     (status, serde_json::from_slice(&body).expect("JSON body"))
 }

@@ -5,7 +5,7 @@
 //! failing token endpoint, bad API keys and tampered cursors. No secret may
 //! appear in the process's logs at TRACE level, in any response body or
 //! header, in `Debug` of the configuration, in configuration errors, in
-//! `/sources` or in `/metrics`.
+//! `/sources`, `/metrics` or `/openapi.json`.
 
 mod common;
 
@@ -308,9 +308,11 @@ async fn no_secret_leaks_through_logs_responses_or_debug_output() {
     all.get(&format!("/logs?cursor={}", &cursor[1..])).await;
     all.get(&format!("/logs?q={API_KEY}")).await;
 
-    // /metrics, whoever adds it.
-    let (metrics, _) = all.get("/metrics").await;
-    eprintln!("/metrics answered {metrics}");
+    // The open endpoints.
+    let (status, _) = all.get("/metrics").await;
+    assert_eq!(status, 200, "/metrics");
+    let (status, _) = all.get("/openapi.json").await;
+    assert_eq!(status, 200, "/openapi.json");
 
     // Debug output of the configuration.
     let config = config::load_str(&all.toml, Vec::new()).unwrap();
@@ -375,4 +377,27 @@ fn configuration_errors_never_echo_secrets() {
     ];
     let problems = config::load_str(&source(""), env).unwrap_err().to_string();
     assert_no_secret(&problems, "config errors from the environment");
+}
+
+#[tokio::test]
+async fn open_access_is_announced_loudly_at_start() {
+    let logs = captured_logs();
+    let mut c = loggate_leveled::sim::SimConfig::demo(now_ms());
+    c.records = 5;
+    let sim = loggate_leveled::sim::LeveledSim::new(c);
+    let served = serve_loopback(sim.router()).await.unwrap();
+    let toml = format!(
+        "[sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\n",
+        served.base_url(),
+        sim.token()
+    );
+    let gateway = Gateway::start(&toml).await;
+    let (status, _) = gateway.get("/sources").await;
+    assert_eq!(status, 200, "open access serves without a key");
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    let warning = text
+        .lines()
+        .find(|line| line.contains("no API keys configured"))
+        .expect("the open-access warning is logged");
+    assert!(warning.contains("WARN"), "{warning}");
 }
