@@ -108,6 +108,7 @@ async fn the_document_is_openapi_3_and_covers_every_endpoint() {
         assert!(logs["responses"][status].is_object(), "/logs {status}");
     }
     assert!(logs["responses"]["429"]["headers"]["Retry-After"].is_object());
+    assert!(logs["responses"]["401"]["headers"]["WWW-Authenticate"].is_object());
     assert_eq!(logs["security"][0]["bearer"], serde_json::json!([]));
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],

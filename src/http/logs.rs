@@ -39,7 +39,8 @@ use crate::http::{ApiError, AppState};
     responses(
         (status = 200, description = "A page of logs", body = LogsPage),
         (status = 400, description = "invalid_parameter, unknown_parameter, unknown_source, invalid_cursor or cursor_mismatch; `param` names the parameter", body = ErrorEnvelope),
-        (status = 401, description = "unauthorized: missing or unknown API key", body = ErrorEnvelope),
+        (status = 401, description = "unauthorized: missing or unknown API key", body = ErrorEnvelope,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`: the scheme to authenticate with"))),
         (status = 403, description = "forbidden: the key may not read a requested source", body = ErrorEnvelope),
         (status = 429, description = "rate_limited: the key is over its rate", body = ErrorEnvelope,
             headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),

@@ -19,7 +19,8 @@ use crate::http::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The readable sources", body = SourcesList),
-        (status = 401, description = "unauthorized: missing or unknown API key", body = ErrorEnvelope),
+        (status = 401, description = "unauthorized: missing or unknown API key", body = ErrorEnvelope,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`: the scheme to authenticate with"))),
         (status = 429, description = "rate_limited: the key is over its rate", body = ErrorEnvelope,
             headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )
