@@ -11,7 +11,10 @@
 //! What counts: an upstream that answered coherently (success, or a
 //! `Rejected` 4xx, which says more about the query than about the source)
 //! is healthy; an `InvalidPosition` (a bad cursor) says nothing about the
-//! source and counts neither way. Every other error is a failure. The clock
+//! source and counts neither way, and neither does a fetch that failed
+//! before sending anything upstream (our own rate limit or the request
+//! deadline ran out first: loggate's load, not the source's health). Every
+//! other error is a failure. The clock
 //! is injectable so the state machine is tested without sleeping.
 
 use std::sync::{Arc, Mutex};
@@ -185,18 +188,20 @@ enum Outcome {
     Neutral,
 }
 
-fn outcome<T>(result: &Result<T, SourceError>) -> Outcome {
+fn outcome<T>(result: &Result<T, SourceError>, sent: u32) -> Outcome {
     match result {
         Ok(_) | Err(SourceError::Rejected { .. }) => Outcome::Healthy,
+        Err(_) if sent == 0 => Outcome::Neutral,
         Err(SourceError::InvalidPosition(_)) | Err(SourceError::CircuitOpen(_)) => Outcome::Neutral,
         Err(_) => Outcome::Failed,
     }
 }
 
 impl Permit<'_> {
-    pub fn record<T>(mut self, result: &Result<T, SourceError>) {
+    /// Settles the fetch: its result and how many upstream requests it sent.
+    pub fn record<T>(mut self, result: &Result<T, SourceError>, sent: u32) {
         self.recorded = true;
-        self.breaker.settle(self.probe, outcome(result));
+        self.breaker.settle(self.probe, outcome(result, sent));
     }
 }
 
@@ -242,7 +247,7 @@ mod tests {
 
     fn fail_times(b: &CircuitBreaker, n: usize) {
         for _ in 0..n {
-            b.admit().expect("admitted").record(&fail());
+            b.admit().expect("admitted").record(&fail(), 1);
         }
     }
 
@@ -250,7 +255,7 @@ mod tests {
     fn opens_after_consecutive_failures_only() {
         let (b, _) = breaker();
         fail_times(&b, 2);
-        b.admit().unwrap().record(&Ok(()));
+        b.admit().unwrap().record(&Ok(()), 1);
         fail_times(&b, 2);
         assert_eq!(
             b.state(),
@@ -282,7 +287,7 @@ mod tests {
         assert!(b.admit().is_err());
         assert!(b.admit().is_err());
         assert_eq!(b.state(), CircuitState::HalfOpen);
-        probe.record(&Ok(()));
+        probe.record(&Ok(()), 1);
         assert_eq!(b.state(), CircuitState::Closed);
         assert!(b.admit().is_ok());
     }
@@ -292,12 +297,12 @@ mod tests {
         let (b, clock) = breaker();
         fail_times(&b, 3);
         clock.store(30_000, Ordering::SeqCst);
-        b.admit().expect("the probe").record(&fail());
+        b.admit().expect("the probe").record(&fail(), 1);
         assert_eq!(b.state(), CircuitState::Open);
         clock.store(59_999, Ordering::SeqCst);
         assert!(b.admit().is_err());
         clock.store(60_000, Ordering::SeqCst);
-        b.admit().expect("the next probe").record(&Ok(()));
+        b.admit().expect("the next probe").record(&Ok(()), 1);
         assert_eq!(b.state(), CircuitState::Closed);
     }
 
@@ -308,26 +313,30 @@ mod tests {
         clock.store(30_000, Ordering::SeqCst);
         drop(b.admit().expect("the probe"));
         let probe = b.admit().expect("a new probe after the cancelled one");
-        probe.record(&Err::<(), _>(SourceError::InvalidPosition("bad".into())));
+        probe.record(&Err::<(), _>(SourceError::InvalidPosition("bad".into())), 0);
         let probe = b.admit().expect("a new probe after the neutral one");
         assert!(b.admit().is_err());
-        probe.record(&Err::<(), _>(SourceError::Timeout(Duration::from_secs(1))));
+        probe.record(
+            &Err::<(), _>(SourceError::Timeout(Duration::from_secs(1))),
+            1,
+        );
         assert_eq!(b.state(), CircuitState::Open);
     }
 
     #[test]
-    fn rejected_queries_and_bad_positions_do_not_open_it() {
+    fn rejected_queries_bad_positions_and_unsent_fetches_do_not_open_it() {
         let (b, _) = breaker();
         for _ in 0..10 {
-            b.admit()
-                .unwrap()
-                .record(&Err::<(), _>(SourceError::Rejected {
-                    status: 400,
-                    message: "bad".into(),
-                }));
-            b.admit()
-                .unwrap()
-                .record(&Err::<(), _>(SourceError::InvalidPosition("x".into())));
+            let rejected = SourceError::Rejected {
+                status: 400,
+                message: "bad".into(),
+            };
+            b.admit().unwrap().record(&Err::<(), _>(rejected), 1);
+            let invalid = SourceError::InvalidPosition("x".into());
+            b.admit().unwrap().record(&Err::<(), _>(invalid), 1);
+            // Our own rate limit or deadline ran out before any request.
+            let unsent = SourceError::Timeout(Duration::from_secs(1));
+            b.admit().unwrap().record(&Err::<(), _>(unsent), 0);
         }
         assert_eq!(b.state(), CircuitState::Closed);
     }
@@ -337,13 +346,13 @@ mod tests {
         let (b, _) = breaker();
         let late = b.admit().unwrap();
         fail_times(&b, 3);
-        late.record(&Ok(()));
+        late.record(&Ok(()), 1);
         // A success admitted before the circuit opened closes it: the
         // upstream did answer. A late failure leaves it open.
         assert_eq!(b.state(), CircuitState::Closed);
         let late = b.admit().unwrap();
         fail_times(&b, 3);
-        late.record(&fail());
+        late.record(&fail(), 1);
         assert_eq!(b.state(), CircuitState::Open);
     }
 }

@@ -196,7 +196,7 @@ impl Engine {
                             let result = fetched.unwrap_or(Err(
                                 loggate_core::SourceError::Timeout(self.settings.request_timeout),
                             ));
-                            permit.record(&result);
+                            permit.record(&result, ctx.requests());
                             result
                         }
                     };
