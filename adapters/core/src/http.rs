@@ -265,7 +265,7 @@ impl UpstreamClient {
                     return Err(SourceError::Network(format!(
                         "response body cut off after {} bytes: {}",
                         body.len(),
-                        short_cause(&e)
+                        short_cause(e)
                     )))
                 }
             }
@@ -369,18 +369,19 @@ fn carried_credentials(headers: &HeaderMap) -> Vec<String> {
 
 fn network_error(e: reqwest::Error) -> SourceError {
     if e.is_connect() {
-        SourceError::Connect(short_cause(&e))
+        SourceError::Connect(short_cause(e))
     } else if e.is_timeout() {
         SourceError::Timeout(Duration::ZERO)
     } else {
-        SourceError::Network(short_cause(&e))
+        SourceError::Network(short_cause(e))
     }
 }
 
 /// The innermost cause of an error, without the URL (which may carry
-/// query values).
-fn short_cause(e: &reqwest::Error) -> String {
-    let mut source: &dyn std::error::Error = e;
+/// query values) even when there is no inner cause.
+fn short_cause(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut source: &dyn std::error::Error = &e;
     while let Some(inner) = source.source() {
         source = inner;
     }
