@@ -73,12 +73,16 @@ pub struct Options {
     /// Worker threads of the load generator.
     #[arg(long, default_value_t = 1)]
     load_threads: usize,
-    /// Skip the depth section (the slowest).
-    #[arg(long)]
-    no_depth: bool,
+    /// Run only these sections (comma list of 1-5; for profiling one).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<u8>,
 }
 
 impl Options {
+    fn runs(&self, section: u8) -> bool {
+        self.only.is_empty() || self.only.contains(&section)
+    }
+
     fn apply_quick(&mut self) {
         if self.quick {
             self.records = 500;
@@ -170,20 +174,27 @@ fn run(options: &Options) -> Result<Report, String> {
     let one = GatewayProcess::start(&sims.gateway_toml(&[Provider::Leveled]))?;
     let four = GatewayProcess::start(&sims.gateway_toml(&ALL))?;
 
-    progress("1 overhead");
-    load_runtime.block_on(latency::overhead(&sims, &one, options, &mut report))?;
-    progress("2 fan-out");
-    load_runtime.block_on(latency::fan_out(&sims, &four, options, &mut report))?;
-    progress("4 throughput");
-    load_runtime.block_on(load::throughput(&sims, &four, &one, options, &mut report))?;
+    if options.runs(1) {
+        progress("1 overhead");
+        load_runtime.block_on(latency::overhead(&sims, &one, options, &mut report))?;
+    }
+    if options.runs(2) {
+        progress("2 fan-out");
+        load_runtime.block_on(latency::fan_out(&sims, &four, options, &mut report))?;
+    }
+    if options.runs(4) {
+        progress("4 throughput");
+        load_runtime.block_on(load::throughput(&sims, &four, &one, options, &mut report))?;
+    }
     drop((one, four));
-    progress("5 memory");
-    let fresh = GatewayProcess::start(&sims.gateway_toml(&ALL))?;
-    load_runtime.block_on(load::memory(&fresh, options, &mut report))?;
-    drop(fresh);
+    if options.runs(5) {
+        progress("5 memory");
+        let fresh = GatewayProcess::start(&sims.gateway_toml(&ALL))?;
+        load_runtime.block_on(load::memory(&fresh, options, &mut report))?;
+    }
     drop(sims);
 
-    if !options.no_depth {
+    if options.runs(3) {
         progress("3 depth: generating data");
         let big = DataSize {
             records: options.depth_records,
