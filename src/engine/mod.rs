@@ -85,7 +85,17 @@ pub struct Engine {
     signer: CursorSigner,
     settings: EngineSettings,
     metrics: Arc<Metrics>,
+    /// One permit per record the pages in flight may hold (see [`IN_FLIGHT_RECORDS`]).
+    in_flight: tokio::sync::Semaphore,
 }
+
+/// How many records all pages being served at once may hold before they
+/// are merged: a page weighs `limit` × its sources and waits (under its
+/// deadline) for that much room. This bounds the gateway's memory under
+/// many concurrent large pages (200 pages of `limit=1000` over four sources
+/// held 540 MB at once without it); dashboards asking 64 pages of
+/// `limit=50` over four sources at once never wait.
+pub const IN_FLIGHT_RECORDS: usize = 16_384;
 
 /// The traversal a page continues.
 struct Traversal {
@@ -106,6 +116,7 @@ impl Engine {
                 .collect(),
             signer,
             settings,
+            in_flight: tokio::sync::Semaphore::new(IN_FLIGHT_RECORDS),
         }
     }
 
@@ -122,6 +133,20 @@ impl Engine {
     pub async fn page(&self, request: LogsRequest, caller: &Caller) -> Result<Page, EngineError> {
         let deadline = Instant::now() + self.settings.request_timeout;
         let Traversal { mut state } = self.resolve(&request, caller)?;
+        let weight = request
+            .limit
+            .saturating_mul(state.sources.len())
+            .clamp(1, IN_FLIGHT_RECORDS) as u32;
+        let _room = match tokio::time::timeout_at(deadline, self.in_flight.acquire_many(weight))
+            .await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                return Err(EngineError::UpstreamTimeout(
+                    "the page waited for room among the pages in flight until its deadline".into(),
+                ))
+            }
+        };
         let order = state.order;
         let effective = effective_filters(&state.filters, state.pinned_end);
         let query = SourceQuery {
