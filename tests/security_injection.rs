@@ -66,6 +66,7 @@ struct Sim {
 struct Setup {
     gateway: Gateway,
     sims: Vec<Sim>,
+    app: loggate_leveled::sim::LeveledSim,
     _served: Vec<Served>,
 }
 
@@ -156,6 +157,7 @@ async fn start() -> Setup {
     Setup {
         gateway: Gateway::start(&toml).await,
         sims,
+        app,
         _served: served,
     }
 }
@@ -241,6 +243,18 @@ fn check_alloy_filters(pairs: &[(String, String)], value: &str, what: &str) {
 #[tokio::test]
 async fn hostile_values_reach_every_upstream_as_literal_data() {
     let setup = start().await;
+    // One leveled record per hostile value, carrying it as its service and
+    // inside its message: pushed down literally, each must come back.
+    let now = now_ms();
+    for (i, value) in HOSTILE.iter().enumerate() {
+        setup.app.insert(serde_json::json!({
+            "timestamp": loggate_core::time::format_ms(now - 1000 * (i as i64 + 1)),
+            "level": "INFO",
+            "service": value,
+            "message": format!("<{value}>"),
+            "details": {},
+        }));
+    }
     // Warm up (Logto's token) so the checks below see only /logs traffic
     // plus whatever refreshes happen.
     let (status, body) = setup.gateway.get("/logs?limit=1").await;
@@ -254,10 +268,21 @@ async fn hostile_values_reach_every_upstream_as_literal_data() {
             for sim in &setup.sims {
                 sim.faults.forget_seen();
             }
-            let path = format!("/logs?{param}={}&limit=5", encode(value));
+            let path = format!("/logs?{param}={}&limit=50", encode(value));
             let (status, body) = setup.gateway.get(&path).await;
             assert_eq!(status, 200, "{param}={value:?}: {body}");
             assert_eq!(body["partial"], false, "{param}={value:?}: {body}");
+            let found = body["logs"].as_array().unwrap().iter().any(|log| {
+                log["source"] == "app"
+                    && log["service"] == *value
+                    && log["message"] == format!("<{value}>")
+            });
+            if matches!(*param, "q" | "service") {
+                assert!(
+                    found,
+                    "{param}={value:?}: the inserted record is missing: {body}"
+                );
+            }
             // Every match really carries the value (the gateway applies
             // every filter again).
             for log in body["logs"].as_array().unwrap() {
