@@ -350,6 +350,24 @@ async fn list_logs(
     (StatusCode::OK, Json(body)).into_response()
 }
 
+impl loggate_core::sim::Simulator for AlloySim {
+    fn router(&self) -> Router {
+        AlloySim::router(self)
+    }
+
+    fn faults(&self) -> &Faults {
+        AlloySim::faults(self)
+    }
+
+    fn insert_new(&self, n: usize) {
+        AlloySim::insert_new(self, n)
+    }
+
+    fn snapshot(&self) -> Vec<LogRecord> {
+        AlloySim::snapshot(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,38 +10,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use common::{settings, TOKEN};
 use loggate_alloy::{AlloyAdapter, AlloySim, SimConfig};
-use loggate_core::adapter::Adapter;
-use loggate_core::sim::{serve_loopback, Faults, Served};
 use loggate_core::testkit::{
     run_conformance, run_conformance_with, ConformanceOptions, DataSet, Harness, HarnessFactory,
+    SimHarness,
 };
 use loggate_core::time::now_ms;
-use loggate_core::LogRecord;
-
-struct AlloyHarness {
-    sim: AlloySim,
-    adapter: Arc<AlloyAdapter>,
-    _served: Served,
-}
-
-#[async_trait]
-impl Harness for AlloyHarness {
-    fn adapter(&self) -> Arc<dyn Adapter> {
-        self.adapter.clone()
-    }
-
-    async fn snapshot(&self) -> Vec<LogRecord> {
-        self.sim.snapshot()
-    }
-
-    async fn insert_new(&self, n: usize) {
-        self.sim.insert_new(n);
-    }
-
-    fn faults(&self) -> &Faults {
-        self.sim.faults()
-    }
-}
 
 struct Factory {
     page_limit: usize,
@@ -61,14 +34,12 @@ impl HarnessFactory for Factory {
             token: TOKEN.to_string(),
             ..SimConfig::demo(now)
         });
-        let served = serve_loopback(sim.router()).await.unwrap();
-        let adapter =
-            AlloyAdapter::new(settings(&served.base_url(), TOKEN)).with_page_limit(self.page_limit);
-        Box::new(AlloyHarness {
-            sim,
-            adapter: Arc::new(adapter),
-            _served: served,
+        let page_limit = self.page_limit;
+        SimHarness::start(sim, |url| {
+            Arc::new(AlloyAdapter::new(settings(url, TOKEN)).with_page_limit(page_limit))
         })
+        .await
+        .boxed()
     }
 }
 

@@ -251,6 +251,17 @@ async fn fault_response(fault: Fault) -> Response {
     }
 }
 
+/// What every provider simulator offers the gateway's demo and the tests.
+pub trait Simulator: Send + Sync + 'static {
+    /// The simulator's API, already wrapped with its fault switches.
+    fn router(&self) -> Router;
+    fn faults(&self) -> &Faults;
+    /// Writes `n` new records stamped strictly after the current time.
+    fn insert_new(&self, n: usize);
+    /// Every record, normalised by the adapter crate's mapping, `raw` unset.
+    fn snapshot(&self) -> Vec<crate::LogRecord>;
+}
+
 /// A simulator serving on loopback until dropped.
 pub struct Served {
     pub addr: SocketAddr,

@@ -45,8 +45,11 @@ mod fake;
 #[cfg(test)]
 mod selftest;
 
+mod harness;
+
 pub use cases::{assert_filters, assert_sparse_progress};
 pub use faults::assert_fault_mapping;
+pub use harness::{test_settings, SimHarness};
 pub use report::describe;
 pub use traverse::{assert_traversal, normal_ctx, pinned_query, reference, traverse, Traversal};
 

@@ -378,3 +378,21 @@ fn shuffle_ties(entries: &mut [(i64, &Value)], rng: &mut SeededRng) {
         start = end;
     }
 }
+
+impl loggate_core::sim::Simulator for LeveledSim {
+    fn router(&self) -> Router {
+        LeveledSim::router(self)
+    }
+
+    fn faults(&self) -> &Faults {
+        LeveledSim::faults(self)
+    }
+
+    fn insert_new(&self, n: usize) {
+        LeveledSim::insert_new(self, n)
+    }
+
+    fn snapshot(&self) -> Vec<LogRecord> {
+        LeveledSim::snapshot(self)
+    }
+}

@@ -26,7 +26,7 @@ async fn first_fetch(setup: &Setup) -> Result<loggate_core::Batch, SourceError> 
 
 #[tokio::test]
 async fn error_statuses_become_typed_errors_with_the_message() {
-    let setup = Setup::start(config(31, 50, 10)).await;
+    let setup = common::start(config(31, 50, 10)).await;
     let faults = setup.sim.faults();
     let bad_date =
         "Invalid date format for 'startDate'. Please use ISO 8601 format (YYYY-MM-DDTHH:MM:SSZ).";
@@ -89,7 +89,7 @@ async fn error_statuses_become_typed_errors_with_the_message() {
 
 #[tokio::test]
 async fn the_token_never_reaches_an_error_message() {
-    let setup = Setup::start(config(32, 20, 5)).await;
+    let setup = common::start(config(32, 20, 5)).await;
     setup
         .sim
         .faults()
@@ -101,7 +101,7 @@ async fn the_token_never_reaches_an_error_message() {
 
 #[tokio::test]
 async fn a_wrong_token_gets_the_documented_401() {
-    let setup = Setup::start(config(33, 20, 5)).await;
+    let setup = common::start(config(33, 20, 5)).await;
     let wrong = LeveledAdapter::new(common::settings(
         &setup.served.base_url(),
         "not-the-token",
@@ -131,7 +131,7 @@ async fn a_wrong_token_gets_the_documented_401() {
 
 #[tokio::test]
 async fn the_simulator_validates_parameters_as_documented() {
-    let setup = Setup::start(config(34, 20, 5)).await;
+    let setup = common::start(config(34, 20, 5)).await;
     let bearer = format!("Bearer {TOKEN}");
     let cases = [
         ("startDate=yesterday", "Invalid date format for 'startDate'. Please use ISO 8601 format (YYYY-MM-DDTHH:MM:SSZ)."),
@@ -166,7 +166,7 @@ async fn the_simulator_validates_parameters_as_documented() {
 
 #[tokio::test]
 async fn unreadable_entries_are_skipped_not_fatal() {
-    let setup = Setup::start(config(35, 60, 20)).await;
+    let setup = common::start(config(35, 60, 20)).await;
     let at = format_ms(now_ms() - 10_000);
     setup.sim.insert(json!({"timestamp": at, "level": "INFO"}));
     setup
@@ -198,7 +198,7 @@ async fn unreadable_entries_are_skipped_not_fatal() {
 
 #[tokio::test]
 async fn answers_out_of_time_order_are_refused() {
-    let setup = Setup::start(config(36, 10, 5)).await;
+    let setup = common::start(config(36, 10, 5)).await;
     let entry =
         |ts: &str| json!({"timestamp": ts, "level": "INFO", "service": "s", "message": "m"});
     let page = json!({"status": "success", "data": {

@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::{config, fetch_once, pairs, seen_queries, Setup, TOKEN};
+use common::{config, fetch_once, pairs, seen_queries, TOKEN};
 use loggate_core::query::LevelSet;
 use loggate_core::testkit::{pinned_query, reference, traverse, LARGE_BUDGET};
 use loggate_core::time::format_ms;
-use loggate_core::{Adapter, Filters, Key, Level, Order, Position};
+use loggate_core::{Filters, Key, Level, Order, Position};
 use serde_json::json;
 
 fn levels(levels: &[Level]) -> Option<LevelSet> {
@@ -17,7 +17,7 @@ fn levels(levels: &[Level]) -> Option<LevelSet> {
 
 #[tokio::test]
 async fn every_pushed_filter_reaches_the_request() {
-    let setup = Setup::start(config(1, 200, 50)).await;
+    let setup = common::start(config(1, 200, 50)).await;
     let start = 1_700_000_000_123;
     let end = 1_800_000_000_456;
     let filters = Filters {
@@ -71,7 +71,7 @@ async fn every_pushed_filter_reaches_the_request() {
 
 #[tokio::test]
 async fn min_level_fatal_goes_out_as_level() {
-    let setup = Setup::start(config(2, 100, 30)).await;
+    let setup = common::start(config(2, 100, 30)).await;
     let filters = Filters {
         min_level: Some(Level::Fatal),
         ..Filters::default()
@@ -90,7 +90,7 @@ async fn min_level_fatal_goes_out_as_level() {
 
 #[tokio::test]
 async fn levels_without_an_exact_native_value_stay_in_the_gateway() {
-    let setup = Setup::start(config(3, 150, 40)).await;
+    let setup = common::start(config(3, 150, 40)).await;
     // An undocumented level maps to INFO: a native `level=INFO` would lose it.
     let notice = json!({"timestamp": format_ms(loggate_core::time::now_ms() - 5000),
         "level": "NOTICE", "service": "api-gateway", "message": "Configuration reloaded"});
@@ -149,7 +149,7 @@ async fn search_pushdown_can_be_turned_off() {
     };
     let query = pinned_query(filters.clone(), Order::Desc);
 
-    let off = Setup::with_pushdown(sensitive.clone(), false).await;
+    let off = common::start_with_pushdown(sensitive.clone(), false).await;
     assert!(!off
         .adapter
         .capabilities()
@@ -166,7 +166,7 @@ async fn search_pushdown_can_be_turned_off() {
         .all(|(name, _)| name != "search"));
 
     // Why the switch exists: a case-sensitive provider drops `Failed ...`.
-    let on = Setup::with_pushdown(sensitive, true).await;
+    let on = common::start_with_pushdown(sensitive, true).await;
     assert_eq!(on.adapter.pushed(&filters), vec!["q"]);
     let lossy = traverse(&*on.adapter, &query, 50, LARGE_BUDGET).await;
     assert!(lossy.len() < expected.len());
@@ -174,7 +174,7 @@ async fn search_pushdown_can_be_turned_off() {
 
 #[tokio::test]
 async fn desc_resumes_with_end_date_at_the_position() {
-    let setup = Setup::start(config(5, 100, 30)).await;
+    let setup = common::start(config(5, 100, 30)).await;
     let query = pinned_query(Filters::default(), Order::Desc);
     let end = query.filters.end.unwrap();
     let bound = end - 60_000;
@@ -206,7 +206,7 @@ async fn desc_resumes_with_end_date_at_the_position() {
 #[tokio::test]
 async fn asc_reads_the_last_page_of_the_window() {
     // 300 entries on distinct seconds, so the oldest page ends cleanly.
-    let setup = Setup::start(config(6, 300, 1_000_000)).await;
+    let setup = common::start(config(6, 300, 1_000_000)).await;
     let total = setup.sim.snapshot().len();
     let query = pinned_query(
         Filters {
@@ -278,7 +278,7 @@ async fn asc_reads_the_last_page_of_the_window() {
 
 #[tokio::test]
 async fn nothing_is_sent_when_nothing_can_match() {
-    let setup = Setup::start(config(7, 50, 10)).await;
+    let setup = common::start(config(7, 50, 10)).await;
     let empty = Filters {
         level: levels(&[Level::Info]),
         min_level: Some(Level::Error),

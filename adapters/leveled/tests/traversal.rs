@@ -29,7 +29,7 @@ async fn traverse_all(setup: &Setup, filters: Filters, inserts: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ties_and_inserts_between_fetches() {
-    let setup = Setup::start(config(21, 400, 30)).await;
+    let setup = common::start(config(21, 400, 30)).await;
     traverse_all(&setup, Filters::default(), 3).await;
     let filtered = Filters {
         service: Some("payment-gateway".into()),
@@ -42,7 +42,7 @@ async fn ties_and_inserts_between_fetches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tie_groups_larger_than_a_page() {
     // About 150 entries per timestamp: no page can hold a group whole.
-    let setup = Setup::start(config(22, 450, 3)).await;
+    let setup = common::start(config(22, 450, 3)).await;
     traverse_all(&setup, Filters::default(), 2).await;
     let errors = Filters {
         level: Some([Level::Error].into_iter().collect()),
@@ -53,7 +53,7 @@ async fn tie_groups_larger_than_a_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identical_entries_are_each_returned_once() {
-    let setup = Setup::start(config(23, 120, 10)).await;
+    let setup = common::start(config(23, 120, 10)).await;
     let ts = loggate_core::time::now_ms() / 1000 * 1000 - 30_000;
     let twin = json!({"timestamp": format_ms(ts).replace(".000", ""), "level": "WARN",
         "service": "order-service", "message": "Duplicate delivery", "details": {"order_id": "ord_1"}});
@@ -81,7 +81,7 @@ async fn identical_entries_are_each_returned_once() {
 async fn millisecond_timestamps() {
     let mut millis = config(24, 300, 60);
     millis.millis = true;
-    let setup = Setup::start(millis).await;
+    let setup = common::start(millis).await;
     let stamp = setup.sim.raw_records()[0]["timestamp"]
         .as_str()
         .unwrap()
@@ -99,7 +99,7 @@ async fn every_next_offset_form_ends_the_traversal() {
     ] {
         let mut with_form = config(25, 230, 70);
         with_form.next_offset = form;
-        let setup = Setup::start(with_form).await;
+        let setup = common::start(with_form).await;
         let last = last_page_pagination(&setup).await;
         match form {
             NextOffsetForm::Null => assert_eq!(last.get("nextOffset"), Some(&Value::Null)),
@@ -136,7 +136,7 @@ async fn last_page_pagination(setup: &Setup) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_budgets_still_make_progress() {
-    let setup = Setup::start(config(26, 350, 20)).await;
+    let setup = common::start(config(26, 350, 20)).await;
     for order in ORDERS {
         for budget in [1, 5, 120] {
             let query = pinned_query(Filters::default(), order);

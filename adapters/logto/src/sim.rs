@@ -212,3 +212,21 @@ impl LogtoSim {
         self.lock().tokens.len()
     }
 }
+
+impl loggate_core::sim::Simulator for LogtoSim {
+    fn router(&self) -> Router {
+        LogtoSim::router(self)
+    }
+
+    fn faults(&self) -> &Faults {
+        LogtoSim::faults(self)
+    }
+
+    fn insert_new(&self, n: usize) {
+        LogtoSim::insert_new(self, n)
+    }
+
+    fn snapshot(&self) -> Vec<LogRecord> {
+        LogtoSim::snapshot(self)
+    }
+}

@@ -3,40 +3,10 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use common::*;
-use loggate_core::sim::{Faults, Served};
-use loggate_core::testkit::{run_conformance, DataSet, Harness, HarnessFactory};
-use loggate_core::{Adapter, LogRecord, TimeFilter};
-use loggate_logto::sim::LogtoSim;
-use loggate_logto::LogtoAdapter;
-
-struct LogtoHarness {
-    sim: LogtoSim,
-    adapter: Arc<LogtoAdapter>,
-    _served: Served,
-}
-
-#[async_trait]
-impl Harness for LogtoHarness {
-    fn adapter(&self) -> Arc<dyn Adapter> {
-        self.adapter.clone()
-    }
-
-    async fn snapshot(&self) -> Vec<LogRecord> {
-        self.sim.snapshot()
-    }
-
-    async fn insert_new(&self, n: usize) {
-        self.sim.insert_new(n);
-    }
-
-    fn faults(&self) -> &Faults {
-        self.sim.faults()
-    }
-}
+use loggate_core::testkit::{run_conformance, DataSet, Harness, HarnessFactory, SimHarness};
+use loggate_core::TimeFilter;
 
 struct Factory {
     honours_time_filter: bool,
@@ -56,11 +26,12 @@ impl HarnessFactory for Factory {
             )
         };
         let env = start(config, Creds::Static, TimeFilter::Auto).await;
-        Box::new(LogtoHarness {
+        SimHarness {
             sim: env.sim,
             adapter: env.adapter,
-            _served: env.served,
-        })
+            served: env.served,
+        }
+        .boxed()
     }
 }
 

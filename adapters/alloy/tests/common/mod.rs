@@ -7,14 +7,11 @@ use std::time::Duration;
 
 use loggate_alloy::{AlloyAdapter, AlloySim, SimConfig};
 use loggate_core::adapter::{Adapter, Batch, FetchRequest};
-use loggate_core::http::{CallContext, UpstreamPolicy};
+use loggate_core::http::CallContext;
 use loggate_core::record::cmp_in_order;
 use loggate_core::sim::{serve_loopback, SeenRequest, Served};
-use loggate_core::{
-    Filters, LogRecord, Order, Position, SourceError, SourceQuery, SourceSettings, TimeFilter,
-    UpstreamClient,
-};
-use secrecy::SecretString;
+use loggate_core::{Filters, LogRecord, Order, Position, SourceError, SourceQuery, SourceSettings};
+
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -35,22 +32,9 @@ pub fn config(seed: u64, records: usize, distinct_timestamps: Option<usize>) -> 
 }
 
 pub fn settings(base_url: &str, token: &str) -> SourceSettings {
-    let policy = UpstreamPolicy {
-        retries: 0,
-        timeout: Duration::from_secs(10),
-        ..UpstreamPolicy::default()
-    };
     SourceSettings {
         name: "workflows".into(),
-        base_url: base_url.parse().unwrap(),
-        token: Some(SecretString::from(token.to_string())),
-        client_id: None,
-        client_secret: None,
-        resource: None,
-        time_filter: TimeFilter::Auto,
-        search_pushdown: true,
-        client: UpstreamClient::new(policy)
-            .with_secrets(vec![SecretString::from(token.to_string())]),
+        ..loggate_core::testkit::test_settings(base_url, Some(token))
     }
 }
 

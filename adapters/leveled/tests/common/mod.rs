@@ -5,13 +5,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use loggate_core::http::UpstreamPolicy;
-use loggate_core::sim::{serve_loopback, Faults, Served};
-use loggate_core::testkit::{DataSet, Harness, HarnessFactory};
+use loggate_core::sim::Faults;
+use loggate_core::testkit::{test_settings, DataSet, Harness, HarnessFactory, SimHarness};
 use loggate_core::time::now_ms;
-use loggate_core::{Adapter, LogRecord, SourceSettings, TimeFilter, UpstreamClient};
+use loggate_core::{Adapter, SourceSettings};
 use loggate_leveled::{LeveledAdapter, LeveledSim, SimConfig};
-use secrecy::SecretString;
 
 pub const TOKEN: &str = "test-token-5d1c";
 
@@ -31,67 +29,24 @@ pub fn config(seed: u64, records: usize, distinct: usize) -> SimConfig {
 pub fn settings(base_url: &str, token: &str, search_pushdown: bool) -> SourceSettings {
     SourceSettings {
         name: "app".into(),
-        base_url: base_url.parse().unwrap(),
-        token: Some(SecretString::from(token.to_string())),
-        client_id: None,
-        client_secret: None,
-        resource: None,
-        time_filter: TimeFilter::Auto,
         search_pushdown,
-        client: UpstreamClient::new(UpstreamPolicy {
-            retries: 0,
-            ..UpstreamPolicy::default()
-        })
-        .with_secrets(vec![SecretString::from(token.to_string())]),
+        ..test_settings(base_url, Some(token))
     }
 }
 
 /// A simulator serving on loopback and an adapter for it.
-pub struct Setup {
-    pub sim: LeveledSim,
-    pub served: Served,
-    pub adapter: Arc<LeveledAdapter>,
+pub type Setup = SimHarness<LeveledSim>;
+
+pub async fn start(config: SimConfig) -> Setup {
+    start_with_pushdown(config, true).await
 }
 
-impl Setup {
-    pub async fn start(config: SimConfig) -> Self {
-        Setup::with_pushdown(config, true).await
-    }
-
-    pub async fn with_pushdown(config: SimConfig, search_pushdown: bool) -> Self {
-        let token = config.token.clone();
-        let sim = LeveledSim::new(config);
-        let served = serve_loopback(sim.router()).await.unwrap();
-        let adapter = Arc::new(LeveledAdapter::new(settings(
-            &served.base_url(),
-            &token,
-            search_pushdown,
-        )));
-        Setup {
-            sim,
-            served,
-            adapter,
-        }
-    }
-}
-
-#[async_trait]
-impl Harness for Setup {
-    fn adapter(&self) -> Arc<dyn Adapter> {
-        self.adapter.clone()
-    }
-
-    async fn snapshot(&self) -> Vec<LogRecord> {
-        self.sim.snapshot()
-    }
-
-    async fn insert_new(&self, n: usize) {
-        self.sim.insert_new(n);
-    }
-
-    fn faults(&self) -> &Faults {
-        self.sim.faults()
-    }
+pub async fn start_with_pushdown(config: SimConfig, search_pushdown: bool) -> Setup {
+    let token = config.token.clone();
+    SimHarness::start(LeveledSim::new(config), |url| {
+        Arc::new(LeveledAdapter::new(settings(url, &token, search_pushdown)))
+    })
+    .await
 }
 
 /// Starts the default simulator for each data set the testkit asks for.
@@ -100,7 +55,9 @@ pub struct Factory;
 #[async_trait]
 impl HarnessFactory for Factory {
     async fn start(&self, data: DataSet) -> Box<dyn Harness> {
-        Box::new(Setup::start(config(data.seed, data.records, data.distinct_timestamps)).await)
+        start(config(data.seed, data.records, data.distinct_timestamps))
+            .await
+            .boxed()
     }
 }
 

@@ -337,6 +337,24 @@ async fn not_found(uri: Uri) -> Response {
         .into_response()
 }
 
+impl loggate_core::sim::Simulator for PromptCrafterSim {
+    fn router(&self) -> Router {
+        PromptCrafterSim::router(self)
+    }
+
+    fn faults(&self) -> &Faults {
+        PromptCrafterSim::faults(self)
+    }
+
+    fn insert_new(&self, n: usize) {
+        PromptCrafterSim::insert_new(self, n)
+    }
+
+    fn snapshot(&self) -> Vec<LogRecord> {
+        PromptCrafterSim::snapshot(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

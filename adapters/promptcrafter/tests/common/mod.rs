@@ -5,31 +5,18 @@
 
 use std::time::Duration;
 
-use loggate_core::http::UpstreamPolicy;
 use loggate_core::sim::{serve_loopback, Served};
 use loggate_core::{
-    Adapter, Batch, CallContext, Filters, Order, Position, SourceError, SourceQuery,
-    SourceSettings, TimeFilter, UpstreamClient,
+    Adapter, Batch, CallContext, Filters, Order, Position, SourceError, SourceQuery, SourceSettings,
 };
 use loggate_promptcrafter::{PromptCrafterAdapter, PromptCrafterSim, Quirks, SimConfig};
-use secrecy::SecretString;
 
 pub const TOKEN: &str = "promptcrafter-test-token";
 
 pub fn settings(base_url: &str, token: Option<&str>) -> SourceSettings {
     SourceSettings {
         name: "prompts".into(),
-        base_url: base_url.parse().unwrap(),
-        token: token.map(SecretString::from),
-        client_id: None,
-        client_secret: None,
-        resource: None,
-        time_filter: TimeFilter::Auto,
-        search_pushdown: true,
-        client: UpstreamClient::new(UpstreamPolicy {
-            retries: 0,
-            ..UpstreamPolicy::default()
-        }),
+        ..loggate_core::testkit::test_settings(base_url, token)
     }
 }
 
