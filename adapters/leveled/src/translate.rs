@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use loggate_core::query::Filters;
 use loggate_core::time::{format_ms, parse_rfc3339_ms};
 use loggate_core::{Level, LogRecord};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// The largest `limit` the provider accepts (undocumented; 100 as far as
@@ -151,36 +151,68 @@ fn known_level(text: &str) -> Option<Level> {
     Level::ALL.into_iter().find(|level| level.as_str() == text)
 }
 
-/// First 16 hex digits of the SHA-256 of the canonical content.
+/// First 16 hex digits of the SHA-256 of the canonical content: the
+/// compact JSON text of `[timestamp_ms, level, service, message, details]`
+/// (absent fields as `null`) with every object's keys in sorted order.
+///
+/// Written straight into one buffer rather than built as a `Value` first:
+/// this runs for every record read and was a quarter of the gateway's CPU.
 pub fn content_hash(timestamp_ms: i64, object: &Map<String, Value>) -> String {
-    let field = |name: &str| object.get(name).map(canonical).unwrap_or(Value::Null);
-    let content = json!([
-        timestamp_ms,
-        field("level"),
-        field("service"),
-        field("message"),
-        field("details"),
-    ]);
-    let digest = Sha256::digest(content.to_string().as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    let mut text = Vec::with_capacity(256);
+    text.push(b'[');
+    text.extend_from_slice(timestamp_ms.to_string().as_bytes());
+    for name in ["level", "service", "message", "details"] {
+        text.push(b',');
+        match object.get(name) {
+            Some(value) => write_canonical(&mut text, value),
+            None => text.extend_from_slice(b"null"),
+        }
+    }
+    text.push(b']');
+    let digest = Sha256::digest(&text);
+    let mut hex = String::with_capacity(16);
+    for byte in digest.iter().take(8) {
+        hex.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
+        hex.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
+    }
+    hex
 }
 
-/// The value with every object's keys in sorted order, whatever order
-/// `serde_json` keeps maps in.
-fn canonical(value: &Value) -> Value {
+/// `value` as compact JSON with every object's keys in sorted order,
+/// whatever order `serde_json` keeps maps in.
+fn write_canonical(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            let mut sorted = Map::new();
-            for key in keys {
-                sorted.insert(key.clone(), canonical(&map[key]));
+            out.push(b'{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_scalar(out, &Value::String(key.clone()));
+                out.push(b':');
+                write_canonical(out, &map[key]);
             }
-            Value::Object(sorted)
+            out.push(b'}');
         }
-        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
-        other => other.clone(),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(b']');
+        }
+        scalar => write_scalar(out, scalar),
     }
+}
+
+fn write_scalar(out: &mut Vec<u8>, value: &Value) {
+    // Writing JSON into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// Appends `-2`, `-3`, ... to the 2nd, 3rd, ... record with the same

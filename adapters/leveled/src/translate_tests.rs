@@ -4,6 +4,7 @@
 use super::*;
 use loggate_core::query::LevelSet;
 use proptest::prelude::*;
+use serde_json::json;
 
 fn documented_error_entry() -> Value {
     json!({
@@ -208,5 +209,84 @@ proptest! {
         prop_assert_eq!(first.timestamp_ms, seconds * 1000);
         entry["message"] = json!("other");
         prop_assert_ne!(map_entry(&entry, false).unwrap().native_id, first.native_id);
+    }
+}
+
+/// The definition `content_hash` must keep (ids must not change): the
+/// compact text of a `Value` built from sorted copies of the fields.
+fn content_hash_by_value(timestamp_ms: i64, object: &Map<String, Value>) -> String {
+    fn canonical(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                let mut sorted = Map::new();
+                for key in keys {
+                    sorted.insert(key.clone(), canonical(&map[key]));
+                }
+                Value::Object(sorted)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+            other => other.clone(),
+        }
+    }
+    let field = |name: &str| object.get(name).map(canonical).unwrap_or(Value::Null);
+    let content = json!([
+        timestamp_ms,
+        field("level"),
+        field("service"),
+        field("message"),
+        field("details"),
+    ]);
+    let digest = Sha256::digest(content.to_string().as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+fn json_leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "[a-z\\\"\u{e9}\u{1}\n ]{0,12}".prop_map(Value::String),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    json_leaf().prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-zA-Z_\"]{1,6}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+#[test]
+fn content_hash_of_the_documented_entry_is_unchanged() {
+    let entry = documented_error_entry();
+    let object = entry.as_object().unwrap();
+    assert_eq!(
+        content_hash(1_698_402_915_000, object),
+        content_hash_by_value(1_698_402_915_000, object)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn content_hash_equals_hashing_the_canonical_value(
+        ts in any::<i64>(),
+        fields in proptest::collection::btree_map(
+            prop_oneof![Just("level"), Just("service"), Just("message"), Just("details"), Just("other")],
+            json_value(),
+            0..5,
+        ),
+    ) {
+        let object: Map<String, Value> =
+            fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        prop_assert_eq!(content_hash(ts, &object), content_hash_by_value(ts, &object));
     }
 }
