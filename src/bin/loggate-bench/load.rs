@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::client::Conn;
 use crate::procs::{thread_cpu_seconds, GatewayProcess};
-use crate::sims::SimSet;
-use crate::table::{mib, Report};
+use crate::sims::{NativeRequest, Provider, SimSet};
+use crate::table::{mib, ratio, Report};
 use crate::Options;
 
 /// What `clients` closed-loop clients achieved in `duration`.
@@ -21,16 +21,23 @@ struct LoadResult {
     cpu: [f64; 3],
 }
 
+/// Where the load goes: the gateway, or a simulator directly.
+struct Target<'a> {
+    addr: std::net::SocketAddr,
+    path: &'a str,
+    authorization: Option<&'a str>,
+}
+
 async fn closed_loop(
     gateway: &GatewayProcess,
-    path: &str,
+    target: &Target<'_>,
     clients: usize,
     duration: Duration,
     sims: &SimSet,
 ) -> Result<LoadResult, String> {
     let mut conns = Vec::new();
     for _ in 0..clients {
-        conns.push(Conn::connect(gateway.addr).await?);
+        conns.push(Conn::connect(target.addr).await?);
     }
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -39,10 +46,12 @@ async fn closed_loop(
     let deadline = started + duration;
     let mut tasks = Vec::new();
     for mut conn in conns {
-        let (ok, failed, path) = (ok.clone(), failed.clone(), path.to_string());
+        let (ok, failed) = (ok.clone(), failed.clone());
+        let path = target.path.to_string();
+        let authorization = target.authorization.map(str::to_string);
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
-                match conn.get(&path, None).await {
+                match conn.get(&path, authorization.as_deref()).await {
                     Ok(answer) if answer.status == 200 => ok.fetch_add(1, Ordering::Relaxed),
                     _ => failed.fetch_add(1, Ordering::Relaxed),
                 };
@@ -86,40 +95,93 @@ pub async fn throughput(
 ) -> Result<(), String> {
     let duration = Duration::from_secs_f64(options.duration_secs);
     let warm = Duration::from_secs_f64((options.duration_secs / 5.0).min(1.0));
-    for (gateway, label, target) in [
-        (four, "4 sources", 4_000.0),
-        (one, "1 source (leveled)", 12_000.0),
-    ] {
-        let path = "/logs?limit=50";
-        closed_loop(gateway, path, options.clients, warm, sims).await?;
-        let r = closed_loop(gateway, path, options.clients, duration, sims).await?;
+    let path = "/logs?limit=50";
+    // The native page the leveled adapter asks for, to load the simulator
+    // directly: what one source costs without the gateway.
+    let leveled = sims.get(Provider::Leveled);
+    sims.forget_seen();
+    Conn::connect(one.addr).await?.get_ok(path, None).await?;
+    let native = leveled
+        .faults
+        .seen()
+        .first()
+        .map(|seen| NativeRequest::from_seen(leveled, seen))
+        .ok_or("the one-source gateway sent nothing upstream")?;
+    let runs = [
+        (four, four.addr, path, None, "4 sources", Some(4_000.0)),
+        (
+            one,
+            native.addr,
+            native.path_and_query.as_str(),
+            native.authorization.as_deref(),
+            "1 source: leveled simulator alone, no gateway",
+            None,
+        ),
+        (
+            one,
+            one.addr,
+            path,
+            None,
+            "1 source (leveled)",
+            Some(12_000.0),
+        ),
+    ];
+    let mut alone_rps = f64::NAN;
+    for (gateway, addr, path, authorization, label, target) in runs {
+        let to = Target {
+            addr,
+            path,
+            authorization,
+        };
+        closed_loop(gateway, &to, options.clients, warm, sims).await?;
+        let r = closed_loop(gateway, &to, options.clients, duration, sims).await?;
         let rps = r.ok as f64 / r.seconds;
+        let through_gateway = addr == gateway.addr;
+        let versus = if !through_gateway {
+            alone_rps = rps;
+            String::new()
+        } else if label.starts_with("1 source") {
+            format!("{alone_rps:.0} req/s simulator alone")
+        } else {
+            String::new()
+        };
+        let failed = if r.failed > 0 {
+            format!(" ({} failed)", r.failed)
+        } else {
+            String::new()
+        };
         report.row(
             "4 throughput",
             format!(
                 "{label}, {} clients, limit=50, {:.0} s",
                 options.clients, r.seconds
             ),
-            format!("{rps:.0} req/s"),
-            if r.failed > 0 {
-                format!("{} failed", r.failed)
-            } else {
+            format!("{rps:.0} req/s{failed}"),
+            versus.clone(),
+            if versus.is_empty() {
                 String::new()
+            } else {
+                ratio(rps, alone_rps)
             },
-            "",
-            format!("≥ {target:.0} req/s"),
-            Some(rps >= target && r.failed == 0),
+            target.map_or(String::new(), |t| format!("≥ {t:.0} req/s")),
+            target.map(|t| rps >= t && r.failed == 0),
         );
         let [gw, sim, load] = r.cpu.map(|c| c / r.seconds);
+        let per_request = |cpu: f64| cpu * 1e6 / r.ok.max(1) as f64;
         report.row(
             "4 throughput",
             format!("{label}: CPU, cores busy (of {})", crate::cores()),
-            format!("gateway {gw:.2}"),
+            if through_gateway {
+                format!("gateway {gw:.2}")
+            } else {
+                String::new()
+            },
             format!("simulators {sim:.2}, load generator {load:.2}"),
-            format!(
-                "{:.0} µs gateway CPU/req",
-                r.cpu[0] * 1e6 / r.ok.max(1) as f64
-            ),
+            if through_gateway {
+                format!("{:.0} µs gateway CPU/req", per_request(r.cpu[0]))
+            } else {
+                format!("{:.0} µs simulator CPU/req", per_request(r.cpu[1]))
+            },
             "",
             None,
         );
