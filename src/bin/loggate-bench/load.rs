@@ -98,16 +98,32 @@ pub async fn throughput(
     let path = "/logs?limit=50";
     // The native page the leveled adapter asks for, to load the simulator
     // directly: what one source costs without the gateway.
-    let leveled = sims.get(Provider::Leveled);
-    sims.forget_seen();
-    Conn::connect(one.addr).await?.get_ok(path, None).await?;
-    let native = leveled
-        .faults
-        .seen()
-        .first()
-        .map(|seen| NativeRequest::from_seen(leveled, seen))
-        .ok_or("the one-source gateway sent nothing upstream")?;
+    let native = |provider: Provider, via: &GatewayProcess| {
+        let sim = sims.get(provider);
+        sims.forget_seen();
+        let addr = via.addr;
+        async move {
+            Conn::connect(addr).await?.get_ok(path, None).await?;
+            sim.faults
+                .seen()
+                .first()
+                .map(|seen| NativeRequest::from_seen(sim, seen))
+                .ok_or_else(|| format!("the gateway sent nothing to {}", provider.kind()))
+        }
+    };
+    // PromptCrafter answers every page with its whole log: the costliest
+    // of the four, whatever the page.
+    let prompts = native(Provider::PromptCrafter, four).await?;
+    let native = native(Provider::Leveled, one).await?;
     let runs = [
+        (
+            four,
+            prompts.addr,
+            prompts.path_and_query.as_str(),
+            prompts.authorization.as_deref(),
+            "promptcrafter simulator alone, no gateway",
+            None,
+        ),
         (four, four.addr, path, None, "4 sources", Some(4_000.0)),
         (
             one,
@@ -141,7 +157,9 @@ pub async fn throughput(
             alone_rps = rps;
             String::new()
         } else if label.starts_with("1 source") {
-            format!("{alone_rps:.0} req/s simulator alone")
+            format!("{alone_rps:.0} req/s leveled simulator alone")
+        } else if label.starts_with("4 sources") {
+            format!("{alone_rps:.0} req/s promptcrafter simulator alone")
         } else {
             String::new()
         };
