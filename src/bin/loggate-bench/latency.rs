@@ -246,6 +246,7 @@ pub async fn depth(
         let source = provider.source();
         let first = format!("/logs?source={source}&limit=100");
         let mut path = first.clone();
+        let mut before = first.clone();
         let started = std::time::Instant::now();
         let mut reached = 1;
         while reached < deep {
@@ -253,56 +254,87 @@ pub async fn depth(
             let Some(cursor) = body["next_cursor"].as_str() else {
                 break;
             };
-            path = format!("/logs?cursor={cursor}&limit=100");
+            before = std::mem::replace(&mut path, format!("/logs?cursor={cursor}&limit=100"));
             reached += 1;
             if reached % 100 == 0 {
                 sims.forget_seen();
             }
         }
         let walk = started.elapsed();
-        let (mut shallow_t, mut deep_t) = (Samples::default(), Samples::default());
-        let (mut shallow, mut deep_cost) = (None, None);
+        // The deepest page may be the last and read only what remains (500
+        // pages of 100 are all of 50,000 records): the page before it, a
+        // full page with a successor, is measured too.
+        let (_, probe) = page(&mut gw, &path, source).await?;
+        let last = probe["next_cursor"].is_null();
+        let mut deep_pages = vec![(reached, path)];
+        if reached > 2 {
+            deep_pages.insert(0, (reached - 1, before));
+        }
+        let mut shallow_t = Samples::default();
+        let mut deep_t = vec![Samples::default(); deep_pages.len()];
+        let mut shallow = None;
+        let mut deep_cost: Vec<Option<PageCost>> = deep_pages.iter().map(|_| None).collect();
         for _ in 0..options.depth_reps {
             let (cost, _) = page(&mut gw, &first, source).await?;
             shallow_t.push(cost.took);
             shallow = Some(cost);
-            let (cost, _) = page(&mut gw, &path, source).await?;
-            deep_t.push(cost.took);
-            deep_cost = Some(cost);
+            for (k, (_, deep_path)) in deep_pages.iter().enumerate() {
+                let (cost, _) = page(&mut gw, deep_path, source).await?;
+                deep_t[k].push(cost.took);
+                deep_cost[k] = Some(cost);
+            }
         }
         sims.forget_seen();
-        let (Some(shallow), Some(deep_cost)) = (shallow, deep_cost) else {
+        let Some(shallow) = shallow else {
             return Err("depth needs at least one repetition".into());
         };
-        let r = deep_t.p50() / shallow_t.p50();
-        let (target, met) = match provider {
-            Provider::PromptCrafter => ("none: no pagination upstream", None),
-            _ => ("≤ 1.2×", Some(r <= 1.2)),
-        };
         let section = "3 depth";
-        report.row(
-            section,
-            format!("{} p50, page {reached} vs page 1", provider.kind()),
-            ms(deep_t.p50()),
-            ms(shallow_t.p50()),
-            ratio(deep_t.p50(), shallow_t.p50()),
-            target,
-            met,
-        );
-        report.row(
-            section,
-            format!("{} upstream records scanned (requests)", provider.kind()),
-            format!("{} ({})", deep_cost.scanned, deep_cost.upstream_requests),
-            format!("{} ({})", shallow.scanned, shallow.upstream_requests),
-            ratio(deep_cost.scanned as f64, shallow.scanned.max(1) as f64),
-            "",
-            None,
-        );
+        for (k, (number, _)) in deep_pages.iter().enumerate() {
+            let Some(cost) = &deep_cost[k] else {
+                continue;
+            };
+            let r = deep_t[k].p50() / shallow_t.p50();
+            let (target, met) = match provider {
+                Provider::PromptCrafter => ("none: no pagination upstream", None),
+                _ => ("≤ 1.2×", Some(r <= 1.2)),
+            };
+            let is_last = last && *number == reached;
+            report.row(
+                section,
+                format!(
+                    "{} p50, page {number}{} vs page 1",
+                    provider.kind(),
+                    if is_last { " (last)" } else { "" }
+                ),
+                ms(deep_t[k].p50()),
+                ms(shallow_t.p50()),
+                ratio(deep_t[k].p50(), shallow_t.p50()),
+                target,
+                met,
+            );
+            report.row(
+                section,
+                format!(
+                    "{} upstream records scanned (requests), page {number}",
+                    provider.kind()
+                ),
+                format!("{} ({})", cost.scanned, cost.upstream_requests),
+                format!("{} ({})", shallow.scanned, shallow.upstream_requests),
+                ratio(cost.scanned as f64, shallow.scanned.max(1) as f64),
+                "",
+                None,
+            );
+        }
         report.note(format!(
-            "depth {}: walking to page {reached} took {:.1} s ({} per page)",
+            "depth {}: walking to page {reached} took {:.1} s ({} per page){}",
             provider.kind(),
             walk.as_secs_f64(),
-            ms(walk.as_secs_f64() * 1000.0 / reached.max(1) as f64)
+            ms(walk.as_secs_f64() * 1000.0 / reached.max(1) as f64),
+            if last {
+                "; it is the last page (no next_cursor), so it reads only what remains"
+            } else {
+                ""
+            }
         ));
     }
     Ok(())
