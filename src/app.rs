@@ -14,7 +14,6 @@ use crate::config::Config;
 use crate::engine::{CursorSigner, Engine, EngineSettings, Source};
 use crate::gate::SourceGate;
 use crate::http::{router, AppState, KeyStore};
-use crate::registry::build_adapter;
 
 /// A bound, ready-to-run gateway.
 pub struct Application {
@@ -41,6 +40,7 @@ impl Application {
                 engine: Arc::new(engine),
                 keys: Arc::new(keys),
                 ready: Arc::new(AtomicBool::new(false)),
+                kinds: config.kinds.clone().into(),
             },
             shutdown_grace: config.server.shutdown_grace,
         })
@@ -94,23 +94,13 @@ pub fn build_engine(config: &Config) -> Engine {
     // Every client scrubs every configured secret, not only its own: an
     // upstream cannot know another's, but a misconfiguration (one token
     // pasted into two sources, a proxy echoing headers) should not matter.
-    let mut all_secrets: Vec<SecretString> = config
+    // Each provider names its secrets in every form they travel in.
+    let all_secrets: Vec<SecretString> = config
         .sources
         .values()
-        .flat_map(|s| [&s.token, &s.client_secret])
-        .chain([&config.server.cursor_secret])
-        .flatten()
-        .cloned()
+        .flat_map(|s| s.provider.secrets())
+        .chain(config.server.cursor_secret.clone())
         .collect();
-    // The client-credentials pair as it travels in a Basic header.
-    for source in config.sources.values() {
-        if let (Some(id), Some(secret)) = (&source.client_id, &source.client_secret) {
-            use base64::Engine as _;
-            let pair = format!("{id}:{}", secret.expose_secret());
-            let encoded = base64::engine::general_purpose::STANDARD.encode(&pair);
-            all_secrets.extend([SecretString::from(pair), SecretString::from(encoded)]);
-        }
-    }
     let mut sources = Vec::new();
     for (name, source) in &config.sources {
         if !source.enabled {
@@ -123,32 +113,20 @@ pub fn build_engine(config: &Config) -> Engine {
             max_body_bytes: source.max_body_bytes,
             ..UpstreamPolicy::default()
         };
-        let secrets = all_secrets.clone();
         let client = UpstreamClient::new(policy)
             .with_gate(Arc::new(SourceGate::new(
                 source.rate_limit,
                 source.max_concurrency,
             )))
-            .with_secrets(secrets);
+            .with_secrets(all_secrets.clone());
         let settings = SourceSettings {
             name: name.clone(),
             base_url: source.base_url.clone(),
-            token: source.token.clone(),
-            client_id: source.client_id.clone(),
-            client_secret: source.client_secret.clone(),
-            resource: source.resource.clone(),
-            time_filter: source.time_filter,
-            search_pushdown: source.search_pushdown,
+            token: None,
             client,
         };
-        match build_adapter(&source.kind, settings) {
-            Some(adapter) => {
-                sources.push(Source::new(name, adapter).with_breaker(source.circuit_breaker))
-            }
-            None => {
-                tracing::error!(source = %name, kind = %source.kind, "unknown kind passed validation")
-            }
-        }
+        let adapter = source.provider.adapter(settings);
+        sources.push(Source::new(name, adapter).with_breaker(source.circuit_breaker));
     }
     let signer = match &config.server.cursor_secret {
         Some(secret) => CursorSigner::new(secret.expose_secret().as_bytes()),

@@ -185,6 +185,5 @@ pub fn new_key() -> (String, String) {
     let bytes: [u8; 32] = rand::random();
     let key = format!("lg_{}", URL_SAFE_NO_PAD.encode(bytes));
     let digest = Sha256::digest(key.as_bytes());
-    let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
-    (key, hex)
+    (key, hex::encode(digest))
 }

@@ -1,76 +1,87 @@
-//! `loggate demo`: seeded simulators of every provider on loopback and the
-//! gateway in front of them, configured by `config/demo.toml`. Needs no
-//! configuration and no network.
+//! `loggate demo`: seeded simulators of every registered provider on
+//! loopback and the gateway in front of them. The `[server]` table comes
+//! from `config/demo.toml`; the sources are the ones each provider's
+//! factory offers for a demo. Needs no configuration and no network.
 
 use std::future::Future;
 use std::net::SocketAddr;
 
-use loggate_core::sim::{serve_loopback, Served};
+use loggate_core::sim::{serve_loopback, DemoSource, Served};
 use loggate_core::time::now_ms;
 
 use crate::app::Application;
 use crate::config;
+use crate::registry::Registry;
 
-/// The demo's template, with `{placeholders}` for addresses.
+/// The demo's `[server]` table, with a `{listen}` placeholder.
 pub const DEMO_TOML: &str = include_str!("../config/demo.toml");
+
+/// One running demo source.
+struct Running {
+    kind: &'static str,
+    source: DemoSource,
+    served: Served,
+}
 
 /// The running simulators of a demo (stopped when dropped).
 pub struct DemoSims {
-    pub promptcrafter: Served,
-    pub alloy: Served,
-    pub logto: Served,
-    pub leveled: Served,
-    pub leveled_billing: Served,
+    running: Vec<Running>,
 }
 
 impl DemoSims {
-    /// Starts every simulator with seeded demo data ending at `now_ms`.
-    pub async fn start(now_ms: i64) -> std::io::Result<Self> {
-        use loggate_alloy::sim as alloy;
-        use loggate_leveled::sim as leveled;
-        use loggate_logto::sim as logto;
-        use loggate_promptcrafter::sim as promptcrafter;
+    /// Starts the demo sources of every provider of `registry`, with
+    /// seeded data ending at `now_ms`.
+    pub async fn start(registry: &Registry, now_ms: i64) -> std::io::Result<Self> {
+        let mut running = Vec::new();
+        for factory in registry.factories() {
+            for source in factory.demo_sources(now_ms) {
+                let served = serve_loopback(source.sim.router()).await?;
+                running.push(Running {
+                    kind: factory.kind(),
+                    source,
+                    served,
+                });
+            }
+        }
+        Ok(DemoSims { running })
+    }
 
-        let mut prompts = promptcrafter::SimConfig::demo(now_ms);
-        prompts.token = "demo-promptcrafter-token".into();
-        let mut workflows = alloy::SimConfig::demo(now_ms);
-        workflows.token = "demo-alloy-token".into();
-        let mut auth = logto::SimConfig::demo(now_ms);
-        auth.client_id = "demo-client".into();
-        auth.client_secret = "demo-client-secret".into();
-        let mut app = leveled::SimConfig::demo(now_ms);
-        app.token = "demo-leveled-token".into();
-        let mut billing = app.clone();
-        billing.seed ^= 0xB111;
-        Ok(DemoSims {
-            promptcrafter: serve_loopback(promptcrafter::PromptCrafterSim::new(prompts).router())
-                .await?,
-            alloy: serve_loopback(alloy::AlloySim::new(workflows).router()).await?,
-            logto: serve_loopback(logto::LogtoSim::new(auth).router()).await?,
-            leveled: serve_loopback(leveled::LeveledSim::new(app).router()).await?,
-            leveled_billing: serve_loopback(leveled::LeveledSim::new(billing).router()).await?,
-        })
+    /// The source names, in registry order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.running.iter().map(|r| r.source.name).collect()
     }
 
     /// The demo configuration pointing at these simulators.
     pub fn config_toml(&self, listen: SocketAddr) -> String {
-        DEMO_TOML
-            .replace("{listen}", &listen.to_string())
-            .replace("{promptcrafter}", &self.promptcrafter.base_url())
-            .replace("{alloy}", &self.alloy.base_url())
-            .replace("{logto}", &self.logto.base_url())
-            .replace("{leveled_billing}", &self.leveled_billing.base_url())
-            .replace("{leveled}", &self.leveled.base_url())
+        let mut toml = DEMO_TOML.replace("{listen}", &listen.to_string());
+        for r in &self.running {
+            toml.push_str(&format!(
+                "\n[sources.{}]\nkind = \"{}\"\nbase_url = \"{}\"\n{}",
+                r.source.name,
+                r.kind,
+                r.served.base_url(),
+                r.source.source_toml
+            ));
+        }
+        toml
     }
 }
 
-/// The example commands printed at start.
-pub fn curl_examples(addr: SocketAddr) -> [String; 3] {
-    [
-        format!("curl -s 'http://{addr}/logs?limit=5'"),
-        format!("curl -s 'http://{addr}/logs?source=app,workflows,auth&level=ERROR&limit=20'"),
-        format!("curl -s 'http://{addr}/logs?source=prompts,billing&q=timeout&order=asc&limit=10'"),
-    ]
+/// The example commands printed at start, over the demo's `sources`.
+pub fn curl_examples(addr: SocketAddr, sources: &[&str]) -> Vec<String> {
+    let mut examples = vec![format!("curl -s 'http://{addr}/logs?limit=5'")];
+    if sources.len() > 1 {
+        let (some, others) = sources.split_at(sources.len().div_ceil(2));
+        examples.push(format!(
+            "curl -s 'http://{addr}/logs?source={}&level=ERROR&limit=20'",
+            some.join(",")
+        ));
+        examples.push(format!(
+            "curl -s 'http://{addr}/logs?source={}&q=timeout&order=asc&limit=10'",
+            others.join(",")
+        ));
+    }
+    examples
 }
 
 /// Runs the demo until `shutdown` resolves.
@@ -78,23 +89,50 @@ pub async fn run(
     listen: SocketAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let sims = DemoSims::start(now_ms())
+    let registry = Registry::builtin();
+    let sims = DemoSims::start(&registry, now_ms())
         .await
         .map_err(|e| format!("cannot start simulators: {e}"))?;
-    let config = config::load_str(&sims.config_toml(listen), std::iter::empty())
+    let config = config::load_str_with(&registry, &sims.config_toml(listen), std::iter::empty())
         .map_err(|problems| format!("demo configuration is invalid:\n{problems}"))?;
     let app = Application::build(&config)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e} (try --listen 127.0.0.1:0)"))?;
     let addr = app.local_addr();
-    println!("loggate demo: gateway on http://{addr} in front of simulated promptcrafter, alloy, logto and leveled sources");
+    println!(
+        "loggate demo: gateway on http://{addr} in front of simulated {} sources",
+        registry.kinds().join(", ")
+    );
     println!("sources: http://{addr}/sources");
     println!("try:");
-    for example in curl_examples(addr) {
+    for example in curl_examples(addr, &sims.names()) {
         println!("  {example}");
     }
     println!("follow a page's next_cursor with &cursor=... ; Ctrl-C stops");
     let result = app.run_until(shutdown).await.map_err(|e| e.to_string());
     drop(sims);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every registered provider offers a demo source, and the demo's
+    /// configuration is valid and reads every one.
+    #[tokio::test]
+    async fn the_demo_configuration_is_valid_and_covers_every_provider() {
+        let registry = Registry::builtin();
+        let sims = DemoSims::start(&registry, now_ms()).await.unwrap();
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let config = config::load_str_with(&registry, &sims.config_toml(listen), []).unwrap();
+        for kind in registry.kinds() {
+            assert!(
+                config.sources.values().any(|s| s.kind == kind),
+                "no demo source of kind {kind}"
+            );
+        }
+        assert_eq!(config.sources.len(), sims.names().len());
+        assert_eq!(curl_examples(listen, &sims.names()).len(), 3);
+    }
 }

@@ -121,7 +121,13 @@ fn the_configmap_and_the_deployment_env_make_a_valid_configuration() {
             env.iter().any(|(n, _)| *n == var),
             "no {var} in the Deployment"
         );
-        assert!(source.token.is_some(), "{name}: token not set by {var}");
+        let secrets = source.provider.secrets();
+        assert!(
+            secrets
+                .iter()
+                .any(|s| secrecy::ExposeSecret::expose_secret(s) == "dummy-secret-value-0123456789"),
+            "{name}: token not set by {var}"
+        );
     }
     let secret_vars = env.iter().filter(|(_, s)| s.is_some()).count();
     assert_eq!(secret_vars, config.sources.len() + 1, "{env:?}");

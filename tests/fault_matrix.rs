@@ -1,7 +1,8 @@
-//! Black-box fault matrix: each of the four providers × each way an
+//! Black-box fault matrix: each registered provider × each way an
 //! upstream misbehaves (connection refused, no answer, 500, 503 and 429
 //! with `Retry-After`, malformed JSON, truncated body, oversized body, an
-//! HTML error page), behind a gateway with that source plus a healthy one.
+//! HTML error page), behind a gateway with that source plus a healthy one
+//! of the same provider.
 //!
 //! For every cell: the answer comes within `request_timeout` + 2 s; with
 //! both sources it is `200`, `partial: true`, the failing source's `code`
@@ -20,10 +21,11 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use common::{assert_same_ids, reference, Gateway};
-use loggate_core::sim::{serve, serve_loopback, Fault, Faults, Served};
-use loggate_core::time::{format_ms, now_ms};
-use loggate_core::{Filters, LogRecord, Order};
-use serde_json::{json, Value};
+use loggate::registry::Registry;
+use loggate_core::sim::{serve, serve_loopback, Fault, Faults, Served, SimSpec, Simulator};
+use loggate_core::time::now_ms;
+use loggate_core::{Filters, Order};
+use serde_json::Value;
 
 const UNLIMITED: &str = "rate_limit = { per_second = 100000, burst = 100000 }";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
@@ -31,91 +33,39 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_BODY: usize = 1 << 20;
 const LIMIT: usize = 7;
 
-/// One simulator behind a uniform face.
+/// One simulator of a registered provider, from its factory.
 struct Upstream {
-    faults: Faults,
-    router: Router,
-    snapshot: Arc<dyn Fn() -> Vec<LogRecord> + Send + Sync>,
-    /// Stores one native record verbatim.
-    insert: Arc<dyn Fn(Value) + Send + Sync>,
+    sim: Arc<dyn Simulator>,
     /// A native record dated inside the data's span that the adapter
-    /// cannot read (no id, or no usable timestamp).
-    unreadable: Value,
+    /// cannot read (no id, or no usable timestamp), if the provider has one.
+    unreadable: Option<Value>,
     /// `kind` and credentials lines of its source table.
     source_toml: String,
 }
 
+impl Upstream {
+    fn faults(&self) -> &Faults {
+        self.sim.faults()
+    }
+
+    fn router(&self) -> Router {
+        self.sim.router()
+    }
+}
+
 fn upstream(provider: &str, seed: u64) -> Upstream {
     let now = now_ms() - 1000;
-    let (records, span, distinct) = (30, 3_600_000, Some(12));
-    match provider {
-        "promptcrafter" => {
-            use loggate_promptcrafter::sim::{PromptCrafterSim, SimConfig};
-            let mut c = SimConfig::demo(now);
-            (c.seed, c.records, c.span_ms, c.distinct_timestamps) = (seed, records, span, distinct);
-            c.token = "pc-token".into();
-            let sim = PromptCrafterSim::new(c);
-            let snap = sim.clone();
-            Upstream {
-                faults: sim.faults().clone(),
-                router: sim.router(),
-                snapshot: Arc::new(move || snap.snapshot()),
-                insert: Arc::new(move |raw| sim.insert(raw)),
-                unreadable: json!({"createdAt": format_ms(now - 5000), "output": "no id"}),
-                source_toml: "kind = \"promptcrafter\"\ntoken = \"pc-token\"".into(),
-            }
-        }
-        "alloy" => {
-            use loggate_alloy::sim::{AlloySim, SimConfig};
-            let mut c = SimConfig::demo(now);
-            (c.seed, c.records, c.span_ms, c.distinct_timestamps) = (seed, records, span, distinct);
-            c.token = "alloy-token".into();
-            let sim = AlloySim::new(c);
-            let snap = sim.clone();
-            Upstream {
-                faults: sim.faults().clone(),
-                router: sim.router(),
-                snapshot: Arc::new(move || snap.snapshot()),
-                insert: Arc::new(move |raw| sim.insert(raw)),
-                unreadable: json!({"createdAt": format_ms(now - 5000), "message": "no id"}),
-                source_toml: "kind = \"alloy\"\ntoken = \"alloy-token\"".into(),
-            }
-        }
-        "logto" => {
-            use loggate_logto::sim::{LogtoSim, SimConfig};
-            let mut c = SimConfig::demo(now);
-            (c.seed, c.records, c.span_ms, c.distinct_timestamps) = (seed, records, span, distinct);
-            c.token = "logto-token".into();
-            c.honours_time_filter = true;
-            let sim = LogtoSim::new(c);
-            let snap = sim.clone();
-            Upstream {
-                faults: sim.faults().clone(),
-                router: sim.router(),
-                snapshot: Arc::new(move || snap.snapshot()),
-                insert: Arc::new(move |raw| sim.insert(raw)),
-                unreadable: json!({"createdAt": now - 5000, "key": "no.id"}),
-                source_toml: "kind = \"logto\"\ntoken = \"logto-token\"\ntime_filter = \"on\""
-                    .into(),
-            }
-        }
-        "leveled" => {
-            use loggate_leveled::sim::{LeveledSim, SimConfig};
-            let mut c = SimConfig::demo(now);
-            (c.seed, c.records, c.span_ms, c.distinct_timestamps) = (seed, records, span, distinct);
-            c.token = "leveled-token".into();
-            let sim = LeveledSim::new(c);
-            let snap = sim.clone();
-            Upstream {
-                faults: sim.faults().clone(),
-                router: sim.router(),
-                snapshot: Arc::new(move || snap.snapshot()),
-                insert: Arc::new(move |raw| sim.insert(raw)),
-                unreadable: json!({"timestamp": "garbage", "level": "INFO", "message": "m"}),
-                source_toml: "kind = \"leveled\"\ntoken = \"leveled-token\"".into(),
-            }
-        }
-        other => panic!("unknown provider {other}"),
+    let mut spec = SimSpec::new(seed, 30, now);
+    spec.distinct_timestamps = Some(12);
+    spec.token = format!("{provider}-token");
+    let sim = Registry::builtin()
+        .get(provider)
+        .and_then(|factory| factory.simulator(&spec))
+        .unwrap_or_else(|| panic!("no simulator of {provider}"));
+    Upstream {
+        unreadable: sim.unreadable(now - 5000),
+        source_toml: format!("kind = \"{provider}\"\n{}", sim.source_toml()),
+        sim,
     }
 }
 
@@ -199,13 +149,13 @@ async fn timed_get(gateway: &Gateway, path: &str) -> (u16, Value) {
 async fn run_case(provider: &str, case: Case, seed: u64) {
     let what = format!("{provider} × {case:?}");
     let bad = upstream(provider, seed);
-    let healthy = upstream("leveled", seed + 1000);
-    let healthy_served = serve_loopback(healthy.router.clone()).await.unwrap();
+    let healthy = upstream(provider, seed + 1000);
+    let healthy_served = serve_loopback(healthy.router()).await.unwrap();
     let (bad_addr, mut bad_served): (SocketAddr, Option<Served>) = match case.fault() {
         None => (closed_port(), None),
         Some(fault) => {
-            bad.faults.fail_always(fault);
-            let served = serve_loopback(bad.router.clone()).await.unwrap();
+            bad.faults().fail_always(fault);
+            let served = serve_loopback(bad.router()).await.unwrap();
             (served.addr, Some(served))
         }
     };
@@ -232,7 +182,7 @@ async fn run_case(provider: &str, case: Case, seed: u64) {
     assert_eq!(first["sources"]["healthy"]["status"], "ok", "{what}");
     assert_eq!(first["logs"].as_array().unwrap().len(), LIMIT, "{what}");
     if let Some(n) = requests {
-        assert_eq!(bad.faults.seen_count(), n, "{what}: upstream requests");
+        assert_eq!(bad.faults().seen_count(), n, "{what}: upstream requests");
         assert_eq!(entry["upstream_requests"], n, "{what}: {entry}");
     }
 
@@ -259,9 +209,9 @@ async fn run_case(provider: &str, case: Case, seed: u64) {
     }
 
     // The fault clears: the traversal goes on from the partial page.
-    bad.faults.clear();
+    bad.faults().clear();
     if bad_served.is_none() {
-        bad_served = Some(serve(bad.router.clone(), bad_addr).await.unwrap());
+        bad_served = Some(serve(bad.router(), bad_addr).await.unwrap());
     }
     let mut ids: Vec<String> = page_ids(&first);
     let mut cursor = first["next_cursor"].as_str().map(str::to_string);
@@ -277,7 +227,10 @@ async fn run_case(provider: &str, case: Case, seed: u64) {
     }
     assert!(cursor.is_none(), "{what}: the traversal did not end");
     let mut expected = reference(
-        &[("bad", (bad.snapshot)()), ("healthy", (healthy.snapshot)())],
+        &[
+            ("bad", bad.sim.snapshot()),
+            ("healthy", healthy.sim.snapshot()),
+        ],
         &Filters::default(),
         Order::Desc,
     );
@@ -305,32 +258,23 @@ async fn run_provider(provider: &str, seed: u64) {
     }
 }
 
+/// Every provider's column of the matrix, the providers concurrently.
 #[tokio::test]
-async fn promptcrafter_faults() {
-    run_provider("promptcrafter", 100).await;
-}
-
-#[tokio::test]
-async fn alloy_faults() {
-    run_provider("alloy", 200).await;
-}
-
-#[tokio::test]
-async fn logto_faults() {
-    run_provider("logto", 300).await;
-}
-
-#[tokio::test]
-async fn leveled_faults() {
-    run_provider("leveled", 400).await;
+async fn every_provider_under_every_fault() {
+    let kinds = Registry::builtin().kinds();
+    let runs = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| run_provider(kind, 100 * (i as u64 + 1)));
+    futures::future::join_all(runs).await;
 }
 
 /// `Retry-After` is honoured (the retry waits at least that long) and never
 /// waited past the deadline (a wait that would cross it is not taken).
 #[tokio::test]
 async fn retry_after_is_honoured_and_bounded_by_the_deadline() {
-    let bad = upstream("leveled", 500);
-    let served = serve_loopback(bad.router.clone()).await.unwrap();
+    let bad = upstream(Registry::builtin().kinds()[0], 500);
+    let served = serve_loopback(bad.router()).await.unwrap();
     let config = |timeout: &str| {
         format!(
             "[server]\nrequest_timeout = \"{timeout}\"\n[sources.bad]\n{}\nbase_url = \"{}\"\nretries = 2\n{UNLIMITED}\n",
@@ -341,11 +285,11 @@ async fn retry_after_is_honoured_and_bounded_by_the_deadline() {
     let body = r#"{"status":"error","message":"busy"}"#;
 
     let gateway = Gateway::start(&config("3s")).await;
-    bad.faults
+    bad.faults()
         .fail_always(Fault::with_retry_after(503, body, "1"));
     let (status, answer) = gateway.get("/logs?source=bad").await;
     assert_eq!(status, 502, "{answer}");
-    let seen = bad.faults.seen();
+    let seen = bad.faults().seen();
     assert_eq!(seen.len(), 3, "two retries fit in 3 s");
     for pair in seen.windows(2) {
         assert!(
@@ -356,9 +300,9 @@ async fn retry_after_is_honoured_and_bounded_by_the_deadline() {
         );
     }
 
-    bad.faults.forget_seen();
+    bad.faults().forget_seen();
     let gateway = Gateway::start(&config("1s")).await;
-    bad.faults
+    bad.faults()
         .fail_always(Fault::with_retry_after(429, body, "5"));
     let started = Instant::now();
     let (status, answer) = gateway.get("/logs?source=bad").await;
@@ -371,7 +315,7 @@ async fn retry_after_is_honoured_and_bounded_by_the_deadline() {
         "{answer}"
     );
     assert_eq!(
-        bad.faults.seen_count(),
+        bad.faults().seen_count(),
         1,
         "a 5 s wait would pass the deadline"
     );
@@ -379,16 +323,17 @@ async fn retry_after_is_honoured_and_bounded_by_the_deadline() {
 
 /// A record an adapter cannot read is skipped and counted in its source's
 /// `skipped`, never failing the page; every readable record still comes
-/// exactly once. (Leveled is left out: the gateway always bounds its
-/// reads in time, and the only unreadable leveled entry is one without a
-/// readable timestamp, which no time-bounded read returns; its adapter
-/// test counts them.)
+/// exactly once. (A provider whose simulator has no unreadable record a
+/// time-bounded read returns is left out: see `Simulator::unreadable`.)
 #[tokio::test]
 async fn unreadable_records_are_counted_as_skipped() {
-    for (i, provider) in ["promptcrafter", "alloy", "logto"].into_iter().enumerate() {
+    for (i, provider) in Registry::builtin().kinds().into_iter().enumerate() {
         let source = upstream(provider, 600 + i as u64);
-        (source.insert)(source.unreadable.clone());
-        let served = serve_loopback(source.router.clone()).await.unwrap();
+        let Some(unreadable) = source.unreadable.clone() else {
+            continue;
+        };
+        source.sim.insert(unreadable);
+        let served = serve_loopback(source.router()).await.unwrap();
         let toml = format!(
             "[sources.src]\n{}\nbase_url = \"{}\"\n{UNLIMITED}\n",
             source.source_toml,
@@ -410,7 +355,7 @@ async fn unreadable_records_are_counted_as_skipped() {
         }
         assert!(skipped >= 1, "{provider}: nothing counted as skipped");
         let expected = reference(
-            &[("src", (source.snapshot)())],
+            &[("src", source.sim.snapshot())],
             &Filters::default(),
             Order::Desc,
         );

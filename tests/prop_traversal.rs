@@ -48,7 +48,7 @@ struct Case {
 
 fn spec(max_records: usize) -> impl Strategy<Value = Spec> {
     (
-        prop::sample::select(Kind::ALL.to_vec()),
+        prop::sample::select(Kind::all()),
         any::<u64>(),
         1..=max_records,
         1usize..=12,

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::fleet::{planted, Fleet, Kind, Spec};
+use common::fleet::{Fleet, Kind, Spec};
 use common::{assert_same_ids, reference};
 use loggate_core::{Filters, Order};
 
@@ -26,7 +26,7 @@ async fn sparse(kind: Kind) {
     let raw = sim.raw_records();
     let mut name = "";
     for (n, at) in [RECORDS / 3, 2 * RECORDS / 3].into_iter().enumerate() {
-        let (record, attr) = planted(kind, &raw[at], n, NEEDLE);
+        let (record, attr) = sim.planted(&raw[at], n, NEEDLE);
         sim.insert(record);
         name = attr;
     }

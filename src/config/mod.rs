@@ -7,21 +7,25 @@
 //! ever appears in a message. Tests pass the environment as a map instead
 //! of touching the process environment.
 
+mod table;
 mod validate;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
-use loggate_core::TimeFilter;
+use loggate_core::ProviderConfig;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 use url::Url;
 
 pub use validate::validate;
+
+use crate::registry::Registry;
 
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
@@ -29,6 +33,9 @@ pub struct Config {
     pub server: ServerConfig,
     pub sources: BTreeMap<String, SourceConfig>,
     pub auth: AuthConfig,
+    /// The kinds of the registry this configuration was validated against
+    /// (the OpenAPI document enumerates them).
+    pub kinds: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,16 +67,14 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
+/// One `[sources.NAME]` table: the keys every source takes, and its
+/// provider's own, validated by the provider's factory.
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
     pub kind: String,
     pub base_url: Url,
-    pub token: Option<SecretString>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<SecretString>,
-    pub resource: Option<String>,
-    pub time_filter: TimeFilter,
-    pub search_pushdown: bool,
+    /// The provider's settings (credentials and provider-only keys).
+    pub provider: Arc<dyn ProviderConfig>,
     pub timeout: Duration,
     pub retries: u32,
     pub rate_limit: RateLimit,
@@ -115,8 +120,18 @@ pub const ENV_PREFIX: &str = "LOGGATE_";
 /// variables (such as `LOGGATE_LOG_FORMAT`) are not configuration keys.
 const SECTIONS: [&str; 3] = ["server", "sources", "auth"];
 
-/// Loads `path` (which must exist) layered with `env`.
+/// Loads `path` (which must exist) layered with `env`, for the built-in
+/// providers.
 pub fn load(
+    path: &Path,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigErrors> {
+    load_with(&Registry::builtin(), path, env)
+}
+
+/// Loads `path` layered with `env`, for `registry`'s providers.
+pub fn load_with(
+    registry: &Registry,
     path: &Path,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Config, ConfigErrors> {
@@ -126,18 +141,29 @@ pub fn load(
             path.display()
         )]));
     }
-    load_layers(Figment::from(Toml::file_exact(path)), env)
+    load_layers(registry, Figment::from(Toml::file_exact(path)), env)
 }
 
-/// Loads TOML text layered with `env` (tests, `demo`).
+/// Loads TOML text layered with `env` (tests, `demo`), for the built-in
+/// providers.
 pub fn load_str(
     toml: &str,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Config, ConfigErrors> {
-    load_layers(Figment::from(Toml::string(toml)), env)
+    load_str_with(&Registry::builtin(), toml, env)
+}
+
+/// Loads TOML text layered with `env`, for `registry`'s providers.
+pub fn load_str_with(
+    registry: &Registry,
+    toml: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigErrors> {
+    load_layers(registry, Figment::from(Toml::string(toml)), env)
 }
 
 fn load_layers(
+    registry: &Registry,
     figment: Figment,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Config, ConfigErrors> {
@@ -145,7 +171,7 @@ fn load_layers(
     let tree: Value = figment
         .extract()
         .map_err(|e| ConfigErrors(figment_problems(e)))?;
-    validate(&tree)
+    validate(registry, &tree)
 }
 
 /// `LOGGATE_SOURCES__APP__TOKEN=x` becomes `{"sources": {"app": {"token": "x"}}}`.

@@ -1,7 +1,83 @@
 //! Configuration tests: every kind of mistake is reported with its key
 //! path, all at once, and no secret value ever appears in the output.
+//! The sources here are of a test provider (`fake`: a required token and
+//! an optional flag); what the built-in providers take is tested with the
+//! registry (`src/registry/tests.rs`) and in their crates.
+
+use std::sync::Arc;
+
+use loggate_core::provider::{de, required_token, Problem, TypedProviderFactory};
+use loggate_core::{Adapter, SourceSettings};
 
 use super::*;
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FakeParams {
+    #[serde(default, deserialize_with = "de::secret")]
+    token: Option<SecretString>,
+    #[serde(default)]
+    flag: Option<bool>,
+}
+
+#[derive(Clone)]
+struct Fake;
+
+impl TypedProviderFactory for Fake {
+    type Params = FakeParams;
+
+    fn kind(&self) -> &'static str {
+        "fake"
+    }
+
+    fn validate(&self, params: &FakeParams) -> Vec<Problem> {
+        required_token(&params.token).into_iter().collect()
+    }
+
+    fn secrets(&self, params: &FakeParams) -> Vec<SecretString> {
+        params.token.iter().cloned().collect()
+    }
+
+    fn adapter(&self, _: &FakeParams, _: SourceSettings) -> Arc<dyn Adapter> {
+        unreachable!("configuration tests build no adapter")
+    }
+}
+
+/// Another test provider, taking `flag` too.
+#[derive(Clone)]
+struct Other;
+
+impl TypedProviderFactory for Other {
+    type Params = FakeParams;
+
+    fn kind(&self) -> &'static str {
+        "other"
+    }
+
+    fn validate(&self, _: &FakeParams) -> Vec<Problem> {
+        Vec::new()
+    }
+
+    fn secrets(&self, _: &FakeParams) -> Vec<SecretString> {
+        Vec::new()
+    }
+
+    fn adapter(&self, _: &FakeParams, _: SourceSettings) -> Arc<dyn Adapter> {
+        unreachable!("configuration tests build no adapter")
+    }
+}
+
+fn registry() -> Registry {
+    Registry::empty().with(Fake).with(Other)
+}
+
+fn load_str(toml: &str, env: Vec<(String, String)>) -> Result<Config, ConfigErrors> {
+    load_str_with(&registry(), toml, env)
+}
+
+fn load(path: &Path, env: Vec<(String, String)>) -> Result<Config, ConfigErrors> {
+    load_with(&registry(), path, env)
+}
 
 const GOOD: &str = r#"
 [server]
@@ -11,19 +87,18 @@ cursor_secret = "a-very-long-cursor-secret"
 scan_budget = 500
 
 [sources.app]
-kind = "leveled"
+kind = "fake"
 base_url = "http://127.0.0.1:9004"
-token = "leveled-secret-token"
+token = "fake-secret-token"
 rate_limit = { per_second = 5, burst = 10 }
 timeout = "2s"
 retries = 1
 
 [sources.auth]
-kind = "logto"
+kind = "other"
 base_url = "http://127.0.0.1:9003/"
-client_id = "cid"
-client_secret = "logto-secret-value"
-time_filter = "off"
+token = "other-secret-value"
+flag = false
 
 [auth.keys.dashboards]
 sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -60,11 +135,9 @@ fn a_good_configuration_loads_with_defaults() {
         (1, true, 8)
     );
     let auth = &config.sources["auth"];
-    assert_eq!(auth.time_filter, TimeFilter::Off);
-    assert_eq!(
-        auth.resource.as_deref(),
-        Some("https://default.logto.app/api")
-    );
+    let params = auth.provider.params().downcast_ref::<FakeParams>();
+    assert_eq!(params.unwrap().flag, Some(false));
+    assert_eq!(config.kinds, ["fake", "other"]);
     assert_eq!(config.auth.keys["dashboards"].sources, vec!["app"]);
     assert_eq!(
         app.circuit_breaker,
@@ -77,7 +150,7 @@ fn a_good_configuration_loads_with_defaults() {
 
 #[test]
 fn the_circuit_breaker_takes_either_key() {
-    let toml = "[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { cool_down = \"200ms\" }";
+    let toml = "[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { cool_down = \"200ms\" }";
     let breaker = load_str(toml, env(&[])).unwrap().sources["app"].circuit_breaker;
     assert_eq!(
         (breaker.failures, breaker.cool_down),
@@ -102,14 +175,9 @@ fn environment_overrides_the_file_with_double_underscores() {
     )
     .unwrap();
     use secrecy::ExposeSecret;
-    assert_eq!(
-        config.sources["app"]
-            .token
-            .as_ref()
-            .unwrap()
-            .expose_secret(),
-        "from-env"
-    );
+    let params = config.sources["app"].provider.params();
+    let token = params.downcast_ref::<FakeParams>().unwrap().token.as_ref();
+    assert_eq!(token.unwrap().expose_secret(), "from-env");
     assert_eq!(config.server.scan_budget, 42);
     assert!(!config.sources["app"].enabled);
 }
@@ -119,42 +187,42 @@ fn a_whole_source_can_come_from_the_environment() {
     let config = load_str(
         "",
         env(&[
-            ("LOGGATE_SOURCES__WORKFLOWS__KIND", "alloy"),
+            ("LOGGATE_SOURCES__WORKFLOWS__KIND", "fake"),
             (
                 "LOGGATE_SOURCES__WORKFLOWS__BASE_URL",
-                "https://alloy.example",
+                "https://fake.example",
             ),
             ("LOGGATE_SOURCES__WORKFLOWS__TOKEN", "t0ken"),
         ]),
     )
     .unwrap();
-    assert_eq!(config.sources["workflows"].kind, "alloy");
+    assert_eq!(config.sources["workflows"].kind, "fake");
 }
 
 #[test]
 fn each_mistake_names_its_key_path() {
     let cases: &[(&str, &str)] = &[
         ("[sources.app]\nbase_url = \"http://h\"\ntoken = \"t\"", "sources.app.kind: required"),
-        ("[sources.app]\nkind = \"leveled\"\ntoken = \"t\"", "sources.app.base_url: required"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"", "sources.app.token: required"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ntokn = \"x\"", "sources.app.tokn: unknown key"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"ftp://h\"\ntoken = \"t\"", "sources.app.base_url: expected an http or https URL"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"not a url\"\ntoken = \"t\"", "sources.app.base_url:"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ntimeout = \"soon\"", "sources.app.timeout: expected a duration"),
-        ("[server]\nrequest_timeout = \"0s\"\n[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"", "server.request_timeout: expected a duration"),
-        ("[sources.App]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"", "sources.App: source names are 1 to 32 characters"),
-        ("[sources.app]\nkind = \"splunk\"\nbase_url = \"http://h\"\ntoken = \"t\"", "sources.app.kind: unknown kind \"splunk\"; expected one of promptcrafter, alloy, logto, leveled"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ntime_filter = \"on\"", "sources.app.time_filter: only a source of kind logto"),
-        ("[server]\nlisten = \"localhost\"\n[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"", "server.listen: expected an address"),
-        ("[serverr]\n[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"", "serverr: unknown key"),
+        ("[sources.app]\nkind = \"fake\"\ntoken = \"t\"", "sources.app.base_url: required"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"", "sources.app.token: required"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\ntokn = \"x\"", "sources.app.tokn: unknown key"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"ftp://h\"\ntoken = \"t\"", "sources.app.base_url: expected an http or https URL"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"not a url\"\ntoken = \"t\"", "sources.app.base_url:"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\ntimeout = \"soon\"", "sources.app.timeout: expected a duration"),
+        ("[server]\nrequest_timeout = \"0s\"\n[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"", "server.request_timeout: expected a duration"),
+        ("[sources.App]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"", "sources.App: source names are 1 to 32 characters"),
+        ("[sources.app]\nkind = \"splunk\"\nbase_url = \"http://h\"\ntoken = \"t\"", "sources.app.kind: unknown kind \"splunk\"; expected one of fake, other"),
+        ("[sources.app]\nkind = \"other\"\nbase_url = \"http://h\"\nflag = \"on\"", "sources.app.flag: invalid type: string \"on\", expected a boolean"),
+        ("[server]\nlisten = \"localhost\"\n[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"", "server.listen: expected an address"),
+        ("[serverr]\n[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"", "serverr: unknown key"),
         ("", "sources: at least one source is required"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\n[auth.keys.k]\nsha256 = \"abc\"\nsources = [\"nope\"]", "auth.keys.k.sha256: expected 64 hexadecimal characters"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\n[auth.keys.k]\nsha256 = \"abc\"\nsources = [\"nope\"]", "auth.keys.k.sources: no source named \"nope\""),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\nrate_limit = { burst = 3 }", "sources.app.rate_limit.per_second: required"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { failures = 0 }", "sources.app.circuit_breaker.failures: expected an integer from 1 to 1000"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { cool_down = \"later\" }", "sources.app.circuit_breaker.cool_down: expected a duration"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { failure = 3 }", "sources.app.circuit_breaker.failure: unknown key"),
-        ("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = 3", "sources.app.circuit_breaker: expected a table"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\n[auth.keys.k]\nsha256 = \"abc\"\nsources = [\"nope\"]", "auth.keys.k.sha256: expected 64 hexadecimal characters"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\n[auth.keys.k]\nsha256 = \"abc\"\nsources = [\"nope\"]", "auth.keys.k.sources: no source named \"nope\""),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\nrate_limit = { burst = 3 }", "sources.app.rate_limit.per_second: required"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { failures = 0 }", "sources.app.circuit_breaker.failures: expected an integer from 1 to 1000"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { cool_down = \"later\" }", "sources.app.circuit_breaker.cool_down: expected a duration"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { failure = 3 }", "sources.app.circuit_breaker.failure: unknown key"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = 3", "sources.app.circuit_breaker: expected a table"),
     ];
     for (toml, expected) in cases {
         let found = problems(toml);
@@ -168,8 +236,8 @@ fn each_mistake_names_its_key_path() {
 #[test]
 fn a_duplicate_source_is_a_problem_naming_it() {
     let found = problems(
-        "[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\n\
-         [sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"",
+        "[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\n\
+         [sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"",
     );
     assert!(
         found
@@ -182,7 +250,7 @@ fn a_duplicate_source_is_a_problem_naming_it() {
 #[test]
 fn every_problem_is_reported_at_once() {
     let found = problems(
-        "[server]\nscan_budget = 0\n[sources.a]\nkind = \"nope\"\nbase_url = \"x\"\n[sources.b]\nkind = \"alloy\"\nbase_url = \"http://h\"\nextra = 1",
+        "[server]\nscan_budget = 0\n[sources.a]\nkind = \"nope\"\nbase_url = \"x\"\n[sources.b]\nkind = \"fake\"\nbase_url = \"http://h\"\nextra = 1",
     );
     for expected in [
         "server.scan_budget",
@@ -202,13 +270,13 @@ fn every_problem_is_reported_at_once() {
 fn secrets_never_appear_in_problems() {
     let secret = "SUPER-SECRET-VALUE-123";
     let toml = format!(
-        "[server]\ncursor_secret = \"short\"\n[sources.a]\nkind = \"logto\"\nbase_url = \"http://user:{secret}@h\"\n\
-         token = \"{secret}\"\nclient_id = \"c\"\nclient_secret = \"{secret}\"\nunknown = \"{secret}\""
+        "[server]\ncursor_secret = \"short\"\n[sources.a]\nkind = \"fake\"\nbase_url = \"http://user:{secret}@h\"\n\
+         token = [\"{secret}\"]\nunknown = \"{secret}\""
     );
     let found = problems(&toml).join("\n");
     assert!(found.contains("server.cursor_secret"), "{found}");
     assert!(
-        found.contains("sources.a.token: set either token or client_id"),
+        found.contains("sources.a.token: expected a string (value not shown)"),
         "{found}"
     );
     assert!(!found.contains(secret), "{found}");
@@ -229,7 +297,7 @@ fn a_missing_file_is_named() {
 fn debug_output_hides_secrets() {
     let config = load_str(GOOD, env(&[])).unwrap();
     let debug = format!("{config:?}");
-    assert!(!debug.contains("leveled-secret-token"));
-    assert!(!debug.contains("logto-secret-value"));
+    assert!(!debug.contains("fake-secret-token"));
+    assert!(!debug.contains("other-secret-value"));
     assert!(!debug.contains("a-very-long-cursor-secret"));
 }

@@ -1,26 +1,20 @@
 //! Turns the merged value tree into a [`Config`], collecting every problem.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use loggate_core::TimeFilter;
-use secrecy::SecretString;
+use loggate_core::Problem;
 use serde_json::{Map, Value};
-use url::Url;
 
-use crate::breaker::BreakerSettings;
-
+use super::table::Table;
 use super::{
     ApiKeyConfig, AuthConfig, Config, ConfigErrors, RateLimit, ServerConfig, SourceConfig,
 };
+use crate::registry::Registry;
 
-/// The provider kinds this build knows.
-pub const KINDS: [&str; 4] = ["promptcrafter", "alloy", "logto", "leveled"];
-const DEFAULT_LOGTO_RESOURCE: &str = "https://default.logto.app/api";
-
-/// Validates the merged tree; every problem, with its key path, or the config.
-pub fn validate(tree: &Value) -> Result<Config, ConfigErrors> {
+/// Validates the merged tree against `registry`'s providers; every
+/// problem, with its key path, or the config.
+pub fn validate(registry: &Registry, tree: &Value) -> Result<Config, ConfigErrors> {
     let mut problems = Vec::new();
     let empty = Map::new();
     let root = match tree.as_object() {
@@ -37,13 +31,14 @@ pub fn validate(tree: &Value) -> Result<Config, ConfigErrors> {
     top.finish();
 
     let server = parse_server(server.as_ref(), &mut problems);
-    let sources = parse_sources(sources.as_ref(), &mut problems);
+    let sources = parse_sources(registry, sources.as_ref(), &mut problems);
     let auth = parse_auth(auth.as_ref(), &sources, &mut problems);
     if problems.is_empty() {
         Ok(Config {
             server,
             sources,
             auth,
+            kinds: registry.kinds(),
         })
     } else {
         Err(ConfigErrors(problems))
@@ -72,6 +67,7 @@ fn parse_server(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) ->
 }
 
 fn parse_sources(
+    registry: &Registry,
     map: Option<&Map<String, Value>>,
     problems: &mut Vec<String>,
 ) -> BTreeMap<String, SourceConfig> {
@@ -100,14 +96,29 @@ fn parse_sources(
             problems.push(format!("{path}: expected a table"));
             continue;
         };
-        if let Some(source) = parse_source(table, &path, problems) {
+        if let Some(source) = parse_source(registry, table, &path, problems) {
             sources.insert(name.clone(), source);
         }
     }
     sources
 }
 
+/// The keys every source takes, whatever its kind; the rest of its table
+/// belongs to its provider.
+const COMMON_KEYS: [&str; 9] = [
+    "kind",
+    "base_url",
+    "timeout",
+    "retries",
+    "rate_limit",
+    "max_concurrency",
+    "max_body_bytes",
+    "circuit_breaker",
+    "enabled",
+];
+
 fn parse_source(
+    registry: &Registry,
     map: &Map<String, Value>,
     path: &str,
     problems: &mut Vec<String>,
@@ -115,12 +126,6 @@ fn parse_source(
     let mut t = Table::new(map, path, problems);
     let kind = t.required_string("kind");
     let base_url = t.url("base_url");
-    let token = t.secret("token", 1);
-    let client_id = t.string("client_id");
-    let client_secret = t.secret("client_secret", 1);
-    let resource = t.string("resource");
-    let time_filter = t.one_of("time_filter", &["auto", "on", "off"]);
-    let search_pushdown = t.boolean("search_pushdown");
     let timeout = t.duration("timeout").unwrap_or(Duration::from_secs(10));
     let retries = t.integer("retries", 0, 10).map_or(2, |n| n as u32);
     let rate_limit = t.rate_limit("rate_limit").unwrap_or(RateLimit {
@@ -136,75 +141,39 @@ fn parse_source(
     let circuit_breaker = t.circuit_breaker("circuit_breaker").unwrap_or_default();
     let enabled = t.boolean("enabled").unwrap_or(true);
 
-    let kind = kind.filter(|kind| {
-        let known = KINDS.contains(&kind.as_str());
-        if !known {
-            t.problem(
-                "kind",
-                &format!(
-                    "unknown kind {kind:?}; expected one of {}",
-                    KINDS.join(", ")
-                ),
+    let factory = kind.as_deref().and_then(|kind| {
+        let factory = registry.get(kind);
+        if factory.is_none() {
+            let message = format!(
+                "unknown kind {kind:?}; expected one of {}",
+                registry.kinds().join(", ")
             );
+            t.problem("kind", &message);
         }
-        known
+        factory
     });
-    if let Some(kind) = &kind {
-        if kind != "logto" {
-            for (key, set) in [
-                ("client_id", client_id.is_some()),
-                ("client_secret", client_secret.is_some()),
-                ("resource", resource.is_some()),
-                ("time_filter", time_filter.is_some()),
-            ] {
-                if set {
-                    t.problem(key, "only a source of kind logto takes this key");
-                }
+    // The other keys are the provider's (unchecked when the kind is not).
+    let own: Map<String, Value> = map
+        .iter()
+        .filter(|(key, _)| !COMMON_KEYS.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    t.take_all(own.keys());
+    let provider = factory.and_then(|factory| match factory.configure(&own) {
+        Ok(provider) => Some(provider),
+        Err(found) => {
+            for problem in found {
+                let message = provider_problem(registry, &problem);
+                t.problem(&problem.key, &message);
             }
+            None
         }
-        if !matches!(kind.as_str(), "leveled" | "alloy") && search_pushdown.is_some() {
-            t.problem(
-                "search_pushdown",
-                "only sources of kind leveled and alloy take this key",
-            );
-        }
-        let trio = client_id.is_some() || client_secret.is_some();
-        if kind == "logto" && trio {
-            if token.is_some() {
-                t.problem(
-                    "token",
-                    "set either token or client_id and client_secret, not both",
-                );
-            }
-            if client_id.is_none() {
-                t.problem("client_id", "required with client_secret");
-            }
-            if client_secret.is_none() {
-                t.problem("client_secret", "required with client_id");
-            }
-        } else if token.is_none() {
-            let expected = if kind == "logto" {
-                "required: an access token, or client_id and client_secret"
-            } else {
-                "required: the provider's API token"
-            };
-            t.problem("token", expected);
-        }
-    }
+    });
     t.finish();
     Some(SourceConfig {
         kind: kind?,
         base_url: base_url?,
-        token,
-        client_id,
-        client_secret,
-        resource: resource.or_else(|| Some(DEFAULT_LOGTO_RESOURCE.to_string())),
-        time_filter: match time_filter.as_deref() {
-            Some("on") => TimeFilter::On,
-            Some("off") => TimeFilter::Off,
-            _ => TimeFilter::Auto,
-        },
-        search_pushdown: search_pushdown.unwrap_or(true),
+        provider: provider?,
         timeout,
         retries,
         rate_limit,
@@ -213,6 +182,22 @@ fn parse_source(
         circuit_breaker,
         enabled,
     })
+}
+
+/// A provider's problem as the user reads it: a key its kind does not
+/// take but another does says which.
+fn provider_problem(registry: &Registry, problem: &Problem) -> String {
+    if !problem.is_unknown_key() {
+        return problem.message.clone();
+    }
+    match registry.kinds_taking(&problem.key).as_slice() {
+        [] => problem.message.clone(),
+        [one] => format!("only a source of kind {one} takes this key"),
+        [rest @ .., last] => format!(
+            "only sources of kind {} and {last} take this key",
+            rest.join(", ")
+        ),
+    }
 }
 
 fn parse_auth(
@@ -274,306 +259,4 @@ fn valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-/// One table being read: taken keys are checked off, the rest are unknown.
-struct Table<'a, 'p> {
-    map: &'a Map<String, Value>,
-    path: String,
-    taken: Vec<&'static str>,
-    problems: &'p mut Vec<String>,
-}
-
-impl<'a, 'p> Table<'a, 'p> {
-    fn new(map: &'a Map<String, Value>, path: &str, problems: &'p mut Vec<String>) -> Self {
-        Table {
-            map,
-            path: path.to_string(),
-            taken: Vec::new(),
-            problems,
-        }
-    }
-
-    fn key_path(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.path)
-        }
-    }
-
-    fn problem(&mut self, key: &str, message: &str) {
-        let path = self.key_path(key);
-        self.problems.push(format!("{path}: {message}"));
-    }
-
-    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
-        self.taken.push(key);
-        self.map.get(key)
-    }
-
-    fn finish(self) {
-        for key in self.map.keys() {
-            if !self.taken.contains(&key.as_str()) {
-                let path = self.key_path(key);
-                self.problems.push(format!("{path}: unknown key"));
-            }
-        }
-    }
-
-    fn table(&mut self, key: &'static str) -> Option<std::borrow::Cow<'a, Map<String, Value>>> {
-        match self.get(key)? {
-            Value::Object(map) => Some(std::borrow::Cow::Borrowed(map)),
-            _ => {
-                self.problem(key, "expected a table");
-                None
-            }
-        }
-    }
-
-    fn string(&mut self, key: &'static str) -> Option<String> {
-        match self.get(key)? {
-            Value::String(s) if !s.is_empty() => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            other => {
-                let shown = shown(other);
-                self.problem(key, &format!("expected a non-empty string, got {shown}"));
-                None
-            }
-        }
-    }
-
-    fn required_string(&mut self, key: &'static str) -> Option<String> {
-        if !self.map.contains_key(key) {
-            self.taken.push(key);
-            self.problem(key, "required");
-            return None;
-        }
-        self.string(key)
-    }
-
-    /// A secret: its value is never shown, only whether it is usable.
-    fn secret(&mut self, key: &'static str, min_len: usize) -> Option<SecretString> {
-        match self.get(key)? {
-            Value::String(s) if s.chars().count() >= min_len => Some(SecretString::from(s.clone())),
-            Value::Number(n) if n.to_string().len() >= min_len => {
-                Some(SecretString::from(n.to_string()))
-            }
-            Value::String(_) | Value::Number(_) => {
-                self.problem(
-                    key,
-                    &format!("expected at least {min_len} characters (value not shown)"),
-                );
-                None
-            }
-            _ => {
-                self.problem(key, "expected a string (value not shown)");
-                None
-            }
-        }
-    }
-
-    fn string_list(&mut self, key: &'static str) -> Option<Vec<String>> {
-        match self.get(key)? {
-            Value::Array(items) => {
-                let names: Option<Vec<String>> = items
-                    .iter()
-                    .map(|v| v.as_str().map(str::to_string))
-                    .collect();
-                if names.is_none() {
-                    self.problem(key, "expected a list of strings");
-                }
-                names
-            }
-            // From the environment: a comma list.
-            Value::String(s) => Some(
-                s.split(',')
-                    .map(|p| p.trim().to_string())
-                    .filter(|p| !p.is_empty())
-                    .collect(),
-            ),
-            other => {
-                let shown = shown(other);
-                self.problem(key, &format!("expected a list of strings, got {shown}"));
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, key: &'static str) -> Option<bool> {
-        match self.get(key)? {
-            Value::Bool(b) => Some(*b),
-            other => {
-                let shown = shown(other);
-                self.problem(key, &format!("expected true or false, got {shown}"));
-                None
-            }
-        }
-    }
-
-    fn integer(&mut self, key: &'static str, min: i64, max: i64) -> Option<i64> {
-        let value = self.get(key)?;
-        match value.as_i64() {
-            Some(n) if (min..=max).contains(&n) => Some(n),
-            _ => {
-                let shown = shown(value);
-                self.problem(
-                    key,
-                    &format!("expected an integer from {min} to {max}, got {shown}"),
-                );
-                None
-            }
-        }
-    }
-
-    fn one_of(&mut self, key: &'static str, allowed: &[&str]) -> Option<String> {
-        let value = self.get(key)?;
-        match value.as_str() {
-            Some(s) if allowed.contains(&s) => Some(s.to_string()),
-            _ => {
-                let shown = shown(value);
-                self.problem(
-                    key,
-                    &format!("expected one of {}, got {shown}", allowed.join(", ")),
-                );
-                None
-            }
-        }
-    }
-
-    fn duration(&mut self, key: &'static str) -> Option<Duration> {
-        let value = self.get(key)?;
-        let parsed = value
-            .as_str()
-            .and_then(|s| humantime::parse_duration(s).ok());
-        match parsed {
-            Some(d) if !d.is_zero() && d <= Duration::from_secs(3600) => Some(d),
-            _ => {
-                let shown = shown(value);
-                self.problem(key, &format!("expected a duration from 1ms to 1h such as \"10s\" or \"500ms\", got {shown}"));
-                None
-            }
-        }
-    }
-
-    fn url(&mut self, key: &'static str) -> Option<Url> {
-        if !self.map.contains_key(key) {
-            self.taken.push(key);
-            self.problem(key, "required");
-            return None;
-        }
-        let text = self.string(key)?;
-        match Url::parse(&text) {
-            Ok(url)
-                if matches!(url.scheme(), "http" | "https")
-                    && url.host().is_some()
-                    && url.query().is_none()
-                    && url.fragment().is_none()
-                    && url.username().is_empty()
-                    && url.password().is_none() =>
-            {
-                Some(url)
-            }
-            _ => {
-                // The URL may carry credentials: show its scheme only.
-                let scheme = text.split(':').next().unwrap_or("");
-                let scheme: String = scheme.chars().take(16).collect();
-                self.problem(key, &format!("expected an http or https URL with a host and no query, fragment or credentials (got a value starting {scheme:?})"));
-                None
-            }
-        }
-    }
-
-    fn socket_addr(&mut self, key: &'static str) -> Option<SocketAddr> {
-        let value = self.get(key)?;
-        match value.as_str().and_then(|s| s.parse::<SocketAddr>().ok()) {
-            Some(addr) => Some(addr),
-            None => {
-                let shown = shown(value);
-                self.problem(
-                    key,
-                    &format!("expected an address such as \"127.0.0.1:8080\", got {shown}"),
-                );
-                None
-            }
-        }
-    }
-
-    fn rate_limit(&mut self, key: &'static str) -> Option<RateLimit> {
-        let map = self.table(key)?.into_owned();
-        let path = self.key_path(key);
-        let mut t = Table::new(&map, &path, self.problems);
-        let per_second = t.integer("per_second", 1, 1_000_000);
-        let burst = t.integer("burst", 1, 1_000_000);
-        if !map.contains_key("per_second") {
-            t.problem("per_second", "required");
-        }
-        t.finish();
-        let per_second = per_second? as u32;
-        Some(RateLimit {
-            per_second,
-            burst: burst.map_or(per_second, |b| b as u32),
-        })
-    }
-
-    /// `{ failures = 5, cool_down = "30s" }`, either key optional.
-    fn circuit_breaker(&mut self, key: &'static str) -> Option<BreakerSettings> {
-        let map = self.table(key)?.into_owned();
-        let path = self.key_path(key);
-        let mut t = Table::new(&map, &path, self.problems);
-        let defaults = BreakerSettings::default();
-        let failures = t
-            .integer("failures", 1, 1000)
-            .map_or(defaults.failures, |n| n as u32);
-        let cool_down = t.duration("cool_down").unwrap_or(defaults.cool_down);
-        t.finish();
-        Some(BreakerSettings {
-            failures,
-            cool_down,
-        })
-    }
-
-    fn sha256(&mut self, key: &'static str) -> Option<[u8; 32]> {
-        if !self.map.contains_key(key) {
-            self.taken.push(key);
-            self.problem(
-                key,
-                "required: the hex SHA-256 of the key (see `loggate key`)",
-            );
-            return None;
-        }
-        let text = self.string(key)?;
-        let mut out = [0u8; 32];
-        let valid = text.len() == 64
-            && text
-                .as_bytes()
-                .chunks(2)
-                .zip(out.iter_mut())
-                .all(|(pair, byte)| {
-                    std::str::from_utf8(pair)
-                        .ok()
-                        .and_then(|p| u8::from_str_radix(p, 16).ok())
-                        .map(|b| *byte = b)
-                        .is_some()
-                });
-        if valid {
-            Some(out)
-        } else {
-            self.problem(key, "expected 64 hexadecimal characters");
-            None
-        }
-    }
-}
-
-/// A non-secret value for an error message, cut short.
-fn shown(value: &Value) -> String {
-    let text = match value {
-        Value::String(s) => format!("{s:?}"),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 64 {
-        text.chars().take(64).collect::<String>() + "…"
-    } else {
-        text
-    }
 }

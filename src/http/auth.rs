@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::config::{ApiKeyConfig, RateLimit};
 use crate::engine::Caller;
@@ -75,7 +76,7 @@ impl KeyStore {
         // Compare against every key so timing tells nothing about which matched.
         let mut found = None;
         for (i, key) in self.keys.iter().enumerate() {
-            if constant_time_eq(&key.sha256, &digest) {
+            if bool::from(key.sha256.ct_eq(&digest)) {
                 found = Some(i);
             }
         }
@@ -101,11 +102,6 @@ fn limiter(rate: RateLimit) -> DefaultDirectRateLimiter {
     let per_second = NonZeroU32::new(rate.per_second).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(rate.burst).unwrap_or(per_second);
     RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst))
-}
-
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
 }
 
 /// Middleware: resolves the caller and stores it as a request extension.

@@ -34,6 +34,8 @@ pub struct AppState {
     pub keys: Arc<KeyStore>,
     /// True once the listener is up; false again while shutting down.
     pub ready: Arc<AtomicBool>,
+    /// The registered provider kinds (the OpenAPI document lists them).
+    pub kinds: Arc<[&'static str]>,
 }
 
 /// The whole API as a router (tests drive it with `oneshot`).

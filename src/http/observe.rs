@@ -33,7 +33,7 @@ pub fn is_sane_request_id(id: &str) -> bool {
 
 fn new_request_id() -> String {
     let bytes: [u8; 12] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// Middleware around every route (added with `Router::layer`, so the

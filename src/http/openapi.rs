@@ -80,7 +80,7 @@ pub struct LogEntry {
     id: String,
     /// The configured source name.
     source: String,
-    /// The provider kind: promptcrafter, alloy, logto or leveled.
+    /// The provider kind, one of the registered kinds (the enum).
     provider: String,
     /// UTC, RFC 3339 with exactly three fraction digits and `Z`.
     #[schema(example = "2025-04-29T17:44:10.432Z", format = DateTime)]
@@ -297,9 +297,25 @@ impl Modify for RequestIdHeader {
     }
 }
 
-/// The document as JSON.
+/// The document for the built-in providers.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    document_for(&crate::registry::Registry::builtin().kinds())
+}
+
+/// The document with `kind` and `provider` enumerating `kinds` (the
+/// registry's, so that a new provider is documented without an edit here).
+pub fn document_for(kinds: &[&str]) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{RefOr, Schema};
+    let mut doc = ApiDoc::openapi();
+    let schemas = &mut doc.components.get_or_insert_with(Default::default).schemas;
+    for (schema, property) in [("LogEntry", "provider"), ("SourceInfo", "kind")] {
+        if let Some(RefOr::T(Schema::Object(object))) = schemas.get_mut(schema) {
+            if let Some(RefOr::T(Schema::Object(field))) = object.properties.get_mut(property) {
+                field.enum_values = Some(kinds.iter().map(|k| (*k).into()).collect());
+            }
+        }
+    }
+    doc
 }
 
 /// This document.
@@ -309,6 +325,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     tag = "meta",
     responses((status = 200, description = "The OpenAPI 3 document of this API", content_type = "application/json", body = Object))
 )]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(document())
+pub async fn openapi_json(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+) -> Json<utoipa::openapi::OpenApi> {
+    Json(document_for(&state.kinds))
 }

@@ -4,12 +4,14 @@
 #![allow(dead_code)]
 
 pub mod fleet;
+mod kinds;
 
 use std::net::SocketAddr;
 
 use loggate::app::Application;
 use loggate::config;
 use loggate::engine::merge::cmp_global;
+use loggate::registry::Registry;
 use loggate_core::{Filters, LogRecord, Order};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -28,8 +30,13 @@ impl Gateway {
     }
 
     pub async fn start_with_env(toml: &str, env: Vec<(String, String)>) -> Gateway {
-        let mut config =
-            config::load_str(toml, env).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        Gateway::start_in(&Registry::builtin(), toml, env).await
+    }
+
+    /// Starts a gateway for the providers of `registry`.
+    pub async fn start_in(registry: &Registry, toml: &str, env: Vec<(String, String)>) -> Gateway {
+        let mut config = config::load_str_with(registry, toml, env)
+            .unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
         config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         let app = Application::build(&config).await.expect("gateway binds");
         let addr = app.local_addr();

@@ -33,6 +33,8 @@ pub struct AlloyAdapter {
     settings: SourceSettings,
     capabilities: Capabilities,
     page_limit: usize,
+    /// Whether `q` may go upstream (see [`translate::plan`]).
+    search_pushdown: bool,
 }
 
 /// One upstream page, mapped.
@@ -65,7 +67,14 @@ impl AlloyAdapter {
             settings,
             capabilities: Capabilities::new(&translate::PUSHDOWN),
             page_limit: MAX_PAGE_LIMIT,
+            search_pushdown: true,
         }
+    }
+
+    /// `false` keeps `q` in the gateway (pushed by default).
+    pub fn with_search_pushdown(mut self, search_pushdown: bool) -> Self {
+        self.search_pushdown = search_pushdown;
+        self
     }
 
     /// Asks for `limit` logs per request (1–100; tests use small pages).
@@ -209,13 +218,13 @@ impl Adapter for AlloyAdapter {
     }
 
     fn pushed(&self, filters: &loggate_core::Filters) -> Vec<String> {
-        translate::plan(filters, self.settings.search_pushdown).pushed
+        translate::plan(filters, self.search_pushdown).pushed
     }
 
     async fn fetch(&self, request: FetchRequest<'_>) -> Result<Batch, SourceError> {
         let query = request.query;
         let order = query.order;
-        let plan = translate::plan(&query.filters, self.settings.search_pushdown);
+        let plan = translate::plan(&query.filters, self.search_pushdown);
         let mut batch = Batch {
             records: Vec::new(),
             next: request.position.clone(),

@@ -17,6 +17,7 @@
 //! the same millisecond) is read with `skip`, and read whole.
 
 pub mod adapter;
+pub mod factory;
 pub mod keyset;
 pub mod translate;
 pub mod wire;
@@ -25,5 +26,6 @@ pub mod wire;
 pub mod sim;
 
 pub use adapter::{AlloyAdapter, KIND};
+pub use factory::{AlloyFactory, AlloyParams};
 #[cfg(feature = "sim")]
 pub use sim::{AlloySim, SimConfig};

@@ -366,6 +366,37 @@ impl loggate_core::sim::Simulator for AlloySim {
     fn snapshot(&self) -> Vec<LogRecord> {
         AlloySim::snapshot(self)
     }
+
+    fn insert(&self, raw: Value) {
+        AlloySim::insert(self, raw)
+    }
+
+    fn raw_records(&self) -> Vec<Value> {
+        AlloySim::raw_records(self)
+    }
+
+    fn source_toml(&self) -> String {
+        format!("token = {:?}\n", self.config.token)
+    }
+
+    fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
+        let mut raw = raw.clone();
+        raw["_id"] = Value::from(format!("{:024x}", 0xfeed_0000_0000u64 + n as u64));
+        if !raw.get("data").is_some_and(Value::is_object) {
+            raw["data"] = json!({});
+        }
+        raw["data"]["executionUuid"] = Value::from(value);
+        (raw, "executionUuid")
+    }
+
+    fn unreadable(&self, at_ms: i64) -> Option<Value> {
+        Some(json!({"createdAt": format_ms(at_ms), "message": "no id"}))
+    }
+
+    fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
+        let logs = body.get("notifications")?.as_array()?;
+        Some(logs.iter().filter_map(created_ms).collect())
+    }
 }
 
 #[cfg(test)]

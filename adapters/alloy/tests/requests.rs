@@ -241,9 +241,8 @@ async fn search_pushdown_can_be_turned_off() {
     let served = loggate_core::sim::serve_loopback(sim.router())
         .await
         .unwrap();
-    let mut settings = settings(&served.base_url(), TOKEN);
-    settings.search_pushdown = false;
-    let adapter = loggate_alloy::AlloyAdapter::new(settings);
+    let adapter = loggate_alloy::AlloyAdapter::new(settings(&served.base_url(), TOKEN))
+        .with_search_pushdown(false);
     let filters = Filters {
         q: Some("error".into()),
         ..Filters::default()

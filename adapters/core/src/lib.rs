@@ -9,6 +9,9 @@
 //! - [`error`]: [`SourceError`], which says who failed (caller, upstream,
 //!   network, decoding).
 //! - [`adapter`]: the [`Adapter`] trait, [`Capabilities`] and [`Batch`].
+//! - [`provider`]: the factory each provider crate exports ([`TypedProviderFactory`],
+//!   object-safe as [`ProviderFactory`]): its kind, its own settings type,
+//!   secrets, adapter and simulator.
 //! - [`http`]: the upstream HTTP helpers every adapter shares (body cap,
 //!   status classification, scrubbed excerpts).
 //! - [`time`]: RFC 3339 parsing and the three-fraction-digit UTC format.
@@ -20,6 +23,7 @@ pub mod error;
 mod excerpt;
 pub mod http;
 pub mod position;
+pub mod provider;
 pub mod query;
 pub mod record;
 pub mod settings;
@@ -34,6 +38,7 @@ pub use adapter::{Adapter, Batch, Capabilities, FetchRequest};
 pub use error::SourceError;
 pub use http::{CallContext, UpstreamClient, UpstreamPolicy};
 pub use position::{Position, Resume};
+pub use provider::{Problem, ProviderConfig, ProviderFactory, TypedProviderFactory};
 pub use query::{Filters, Order, SourceQuery};
 pub use record::{Key, Level, LogRecord};
-pub use settings::{SourceSettings, TimeFilter};
+pub use settings::SourceSettings;

@@ -1,20 +1,10 @@
-//! What the gateway hands an adapter factory: one source's validated
-//! configuration and its shared HTTP client.
+//! What the gateway hands a provider's factory besides the provider's own
+//! settings: the common keys of one source and its shared HTTP client.
 
 use secrecy::SecretString;
 use url::Url;
 
 use crate::http::UpstreamClient;
-
-/// Logto only: whether the server honours `start_time`/`end_time`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TimeFilter {
-    /// Find out from the server's answers.
-    #[default]
-    Auto,
-    On,
-    Off,
-}
 
 /// One configured source.
 #[derive(Clone)]
@@ -23,15 +13,9 @@ pub struct SourceSettings {
     pub name: String,
     /// The provider's API root; adapters append their paths to it.
     pub base_url: Url,
+    /// The source's API token, when its provider takes one: set by the
+    /// provider's factory from its own settings.
     pub token: Option<SecretString>,
-    /// Client-credentials grant (Logto).
-    pub client_id: Option<String>,
-    pub client_secret: Option<SecretString>,
-    pub resource: Option<String>,
-    pub time_filter: TimeFilter,
-    /// Push `q` down to a provider whose search may be case-sensitive
-    /// (leveled); off when the provider's search loses matches.
-    pub search_pushdown: bool,
     pub client: UpstreamClient,
 }
 
@@ -41,14 +25,6 @@ impl std::fmt::Debug for SourceSettings {
             .field("name", &self.name)
             .field("base_url", &self.base_url.as_str())
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field("resource", &self.resource)
-            .field("time_filter", &self.time_filter)
-            .field("search_pushdown", &self.search_pushdown)
             .finish()
     }
 }
@@ -82,11 +58,6 @@ mod tests {
             name: "s".into(),
             base_url: Url::parse(base).unwrap(),
             token: Some(SecretString::from("tok-123")),
-            client_id: None,
-            client_secret: None,
-            resource: None,
-            time_filter: TimeFilter::Auto,
-            search_pushdown: true,
             client: UpstreamClient::new(UpstreamPolicy::default()),
         }
     }

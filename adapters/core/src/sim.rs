@@ -251,7 +251,8 @@ async fn fault_response(fault: Fault) -> Response {
     }
 }
 
-/// What every provider simulator offers the gateway's demo and the tests.
+/// What every provider simulator offers the gateway's demo, the tests and
+/// the benchmark, none of which knows the provider.
 pub trait Simulator: Send + Sync + 'static {
     /// The simulator's API, already wrapped with its fault switches.
     fn router(&self) -> Router;
@@ -260,7 +261,36 @@ pub trait Simulator: Send + Sync + 'static {
     fn insert_new(&self, n: usize);
     /// Every record, normalised by the adapter crate's mapping, `raw` unset.
     fn snapshot(&self) -> Vec<crate::LogRecord>;
+    /// Stores one native record verbatim (readable or not).
+    fn insert(&self, raw: serde_json::Value);
+    /// Every stored native record, as stored.
+    fn raw_records(&self) -> Vec<serde_json::Value>;
+    /// The keys of a source table that reads this simulator, besides
+    /// `kind` and `base_url`, as TOML lines (its credentials, and any
+    /// setting its variant needs).
+    fn source_toml(&self) -> String;
+    /// A copy of native record `raw` with a fresh native id (`n` makes it
+    /// unique) and an attribute set to `value` that no generator produces
+    /// and the adapter does not push down; returns it and the attribute's
+    /// name (for `attr.NAME=value`).
+    fn planted(
+        &self,
+        raw: &serde_json::Value,
+        n: usize,
+        value: &str,
+    ) -> (serde_json::Value, &'static str);
+    /// A native record dated `at_ms` that the adapter cannot read (no id,
+    /// no usable timestamp) and that a time-bounded read still returns;
+    /// `None` when the provider has no such record.
+    fn unreadable(&self, at_ms: i64) -> Option<serde_json::Value>;
+    /// The time (epoch ms) of every record of a native list answer, as a
+    /// client reading the provider directly would decode it; `None` when
+    /// `body` is not such an answer.
+    fn answer_times(&self, body: &serde_json::Value) -> Option<Vec<i64>>;
 }
+
+mod spec;
+pub use spec::{DemoSource, SimSpec};
 
 /// A simulator serving on loopback until dropped.
 pub struct Served {

@@ -18,11 +18,16 @@ use crate::wire::{ErrorBody, LogsResponse};
 /// The configuration `kind` of this provider.
 pub const KIND: &str = "leveled";
 
+/// The filters this provider can evaluate natively, `q` last.
+const PUSHDOWN: [&str; 6] = ["start", "end", "level", "min_level", "service", "q"];
+
 /// An adapter for one leveled-log source.
 pub struct LeveledAdapter {
     settings: SourceSettings,
     capabilities: Capabilities,
     endpoint: Url,
+    /// Whether `q` goes upstream as `search`.
+    search_pushdown: bool,
 }
 
 /// One native page, decoded.
@@ -44,16 +49,27 @@ pub(crate) struct Page {
 }
 
 impl LeveledAdapter {
+    /// An adapter that pushes `q` down as `search`.
     pub fn new(settings: SourceSettings) -> Self {
-        let mut pushdown = vec!["start", "end", "level", "min_level", "service"];
-        if settings.search_pushdown {
-            pushdown.push("q");
-        }
         LeveledAdapter {
             endpoint: settings.endpoint("logs"),
-            capabilities: Capabilities::new(&pushdown),
+            capabilities: Capabilities::new(&PUSHDOWN),
             settings,
+            search_pushdown: true,
         }
+    }
+
+    /// `false` keeps `q` in the gateway (a server whose search is
+    /// case-sensitive or matches whole words only).
+    pub fn with_search_pushdown(mut self, search_pushdown: bool) -> Self {
+        let names = if search_pushdown {
+            &PUSHDOWN[..]
+        } else {
+            &PUSHDOWN[..PUSHDOWN.len() - 1]
+        };
+        self.capabilities = Capabilities::new(names);
+        self.search_pushdown = search_pushdown;
+        self
     }
 
     /// Fetches one page of the window, newest first.
@@ -69,7 +85,7 @@ impl LeveledAdapter {
             window,
             offset,
             limit,
-            self.settings.search_pushdown,
+            self.search_pushdown,
         );
         let mut builder = self
             .settings
@@ -171,7 +187,7 @@ impl Adapter for LeveledAdapter {
     }
 
     fn pushed(&self, filters: &Filters) -> Vec<String> {
-        translate::pushed_names(filters, self.settings.search_pushdown)
+        translate::pushed_names(filters, self.search_pushdown)
     }
 
     async fn fetch(&self, request: FetchRequest<'_>) -> Result<Batch, SourceError> {

@@ -6,6 +6,8 @@
 //! - [`translate`]: native entries to [`loggate_core::LogRecord`]s (content
 //!   hash ids) and unified filters to native parameters, pure functions.
 //! - [`adapter`]: [`LeveledAdapter`], one HTTP call per page, typed errors.
+//! - [`factory`]: [`LeveledFactory`], what the gateway registers, and the
+//!   source keys it takes ([`LeveledParams`]).
 //! - `paging`: keyset paging by time bound over an offset API that breaks
 //!   ties arbitrarily; its `//!` docs state the cost per page in each order.
 //! - `sim` (feature `sim`): [`sim::LeveledSim`], written from the provider's
@@ -24,6 +26,7 @@
 //! settings keeps `q` in the gateway.
 
 pub mod adapter;
+pub mod factory;
 mod paging;
 pub mod translate;
 pub mod wire;
@@ -34,5 +37,6 @@ pub mod sim;
 mod sim_data;
 
 pub use adapter::{LeveledAdapter, KIND};
+pub use factory::{LeveledFactory, LeveledParams};
 #[cfg(feature = "sim")]
 pub use sim::{LeveledSim, NextOffsetForm, SimConfig};

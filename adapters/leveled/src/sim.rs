@@ -395,4 +395,44 @@ impl loggate_core::sim::Simulator for LeveledSim {
     fn snapshot(&self) -> Vec<LogRecord> {
         LeveledSim::snapshot(self)
     }
+
+    fn insert(&self, raw: Value) {
+        LeveledSim::insert(self, raw)
+    }
+
+    fn raw_records(&self) -> Vec<Value> {
+        LeveledSim::raw_records(self)
+    }
+
+    fn source_toml(&self) -> String {
+        format!("token = {:?}\n", self.lock().config.token)
+    }
+
+    /// The native id is a hash of the content: the planted value makes it new.
+    fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
+        let mut raw = raw.clone();
+        if !raw.get("details").is_some_and(Value::is_object) {
+            raw["details"] = Value::Object(Default::default());
+        }
+        raw["details"]["needle"] = Value::from(value);
+        raw["details"]["needle_n"] = Value::from(n);
+        (raw, "needle")
+    }
+
+    /// None: the only entry the adapter cannot read is one without a
+    /// readable timestamp, which no time-bounded read (the gateway always
+    /// bounds its reads) returns; the adapter's tests count those.
+    fn unreadable(&self, _at_ms: i64) -> Option<Value> {
+        None
+    }
+
+    fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
+        let entries = body.pointer("/data/logs")?.as_array()?;
+        Some(
+            entries
+                .iter()
+                .filter_map(|e| e.get("timestamp")?.as_str().and_then(parse_rfc3339_ms))
+                .collect(),
+        )
+    }
 }

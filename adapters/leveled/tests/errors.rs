@@ -12,7 +12,6 @@ use loggate_core::testkit::{pinned_query, reference, traverse, LARGE_BUDGET};
 use loggate_core::time::{format_ms, now_ms};
 use loggate_core::{Filters, Order, Position, SourceError};
 use loggate_leveled::sim::UNAUTHORIZED_MESSAGE;
-use loggate_leveled::LeveledAdapter;
 use serde_json::{json, Value};
 
 fn body(message: &str) -> String {
@@ -102,11 +101,7 @@ async fn the_token_never_reaches_an_error_message() {
 #[tokio::test]
 async fn a_wrong_token_gets_the_documented_401() {
     let setup = common::start(config(33, 20, 5)).await;
-    let wrong = LeveledAdapter::new(common::settings(
-        &setup.served.base_url(),
-        "not-the-token",
-        true,
-    ));
+    let wrong = common::adapter(&setup.served.base_url(), "not-the-token", true);
     let query = pinned_query(Filters::default(), Order::Desc);
     let error = fetch_once(&wrong, &query, &Position::start(), 10)
         .await

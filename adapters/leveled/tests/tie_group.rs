@@ -7,11 +7,11 @@ mod common;
 
 use axum::routing::get;
 use axum::Json;
-use common::{config, fetch_once, settings, TOKEN};
+use common::{adapter, config, fetch_once, TOKEN};
 use loggate_core::sim::serve_loopback;
 use loggate_core::testkit::pinned_query;
 use loggate_core::{Filters, Order, Position, SourceError};
-use loggate_leveled::{LeveledAdapter, LeveledSim};
+use loggate_leveled::LeveledSim;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -33,7 +33,7 @@ async fn a_tie_group_never_shown_whole_fails_the_source() {
         }),
     );
     let served = serve_loopback(router).await.unwrap();
-    let adapter = LeveledAdapter::new(settings(&served.base_url(), TOKEN, true));
+    let adapter = adapter(&served.base_url(), TOKEN, true);
     for order in [Order::Desc, Order::Asc] {
         let query = pinned_query(Filters::default(), order);
         let error = fetch_once(&adapter, &query, &Position::start(), 10)

@@ -16,13 +16,12 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use async_trait::async_trait;
 use loggate_core::http::CallContext;
 use loggate_core::query::Filters;
-use loggate_core::{
-    Adapter, Batch, Capabilities, FetchRequest, SourceError, SourceSettings, TimeFilter,
-};
+use loggate_core::{Adapter, Batch, Capabilities, FetchRequest, SourceError, SourceSettings};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::auth::Credentials;
+use crate::factory::{LogtoParams, TimeFilter};
 use crate::scan::{Mode, Scan};
 use crate::translate::{self, NativeQuery};
 use crate::window::{Page, PageReader, ScanError};
@@ -36,6 +35,7 @@ const IGNORED: u8 = 2;
 
 pub struct LogtoAdapter {
     settings: SourceSettings,
+    time_filter: TimeFilter,
     credentials: Credentials,
     capabilities: Capabilities,
     /// What auto-detection found out about `start_time`/`end_time`.
@@ -43,13 +43,15 @@ pub struct LogtoAdapter {
 }
 
 impl LogtoAdapter {
-    pub fn new(settings: SourceSettings) -> Self {
+    /// An adapter reading with `params`' credentials and time filter.
+    pub fn new(settings: SourceSettings, params: &LogtoParams) -> Self {
         let mut pushdown = vec!["user_id", "attr.applicationId", "attr.key"];
-        if settings.time_filter != TimeFilter::Off {
+        if params.time_filter != TimeFilter::Off {
             pushdown.splice(0..0, ["start", "end"]);
         }
         LogtoAdapter {
-            credentials: Credentials::from_settings(&settings),
+            time_filter: params.time_filter,
+            credentials: Credentials::from_params(params),
             capabilities: Capabilities::new(&pushdown),
             time_support: AtomicU8::new(UNKNOWN),
             settings,
@@ -58,7 +60,7 @@ impl LogtoAdapter {
 
     /// Whether time-bounded requests are made (On, or Auto not yet refuted).
     fn time_mode(&self) -> bool {
-        match self.settings.time_filter {
+        match self.time_filter {
             TimeFilter::On => true,
             TimeFilter::Off => false,
             TimeFilter::Auto => self.time_support.load(Ordering::Relaxed) != IGNORED,
@@ -67,7 +69,7 @@ impl LogtoAdapter {
 
     /// Whether the time filter is known to be in use (for `pushed`).
     pub fn time_filter_in_use(&self) -> bool {
-        match self.settings.time_filter {
+        match self.time_filter {
             TimeFilter::On => true,
             TimeFilter::Off => false,
             TimeFilter::Auto => self.time_support.load(Ordering::Relaxed) == HONOURED,
@@ -177,7 +179,7 @@ impl LogtoAdapter {
             .iter()
             .any(|(_, r)| query.outside_window(r.timestamp_ms))
         {
-            return match self.settings.time_filter {
+            return match self.time_filter {
                 TimeFilter::On => Err(SourceError::Decode(
                     "the server ignores start_time/end_time although time_filter is \"on\"".into(),
                 )
@@ -188,7 +190,7 @@ impl LogtoAdapter {
                 }
             };
         }
-        if self.settings.time_filter != TimeFilter::Auto
+        if self.time_filter != TimeFilter::Auto
             || self.time_support.load(Ordering::Relaxed) != UNKNOWN
         {
             return Ok(());

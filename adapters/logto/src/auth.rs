@@ -17,6 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::factory::LogtoParams;
 use crate::wire::{OidcError, TokenResponse};
 
 /// Used when the token answer has no `expires_in` (Logto's default TTL).
@@ -30,19 +31,17 @@ pub enum Credentials {
 }
 
 impl Credentials {
-    pub fn from_settings(settings: &SourceSettings) -> Self {
-        if let Some(token) = &settings.token {
+    /// A static token when `params` has one, else the client-credentials
+    /// grant when it has the pair.
+    pub fn from_params(params: &LogtoParams) -> Self {
+        if let Some(token) = &params.token {
             return Credentials::Static(token.clone());
         }
-        match (&settings.client_id, &settings.client_secret) {
+        match (&params.client_id, &params.client_secret) {
             (Some(client_id), Some(secret)) => Credentials::ClientCredentials(ClientGrant {
                 client_id: client_id.clone(),
                 client_secret: secret.clone(),
-                // Logto OSS's Management API resource when none is given.
-                resource: settings
-                    .resource
-                    .clone()
-                    .unwrap_or_else(|| "https://default.logto.app/api".to_string()),
+                resource: params.resource().to_string(),
                 cache: Mutex::new(None),
             }),
             _ => Credentials::Missing,

@@ -10,6 +10,8 @@
 //! - [`scan`]: exactly-once traversal under unordered ties and inserts;
 //!   `group` reads a tie group larger than a page.
 //! - [`adapter`]: the `Adapter` impl and the time-filter detection.
+//! - [`factory`]: [`LogtoFactory`], what the gateway registers, and the
+//!   source keys it takes ([`LogtoParams`]).
 //! - `sim` (feature `sim`): the simulator, both server generations.
 //!
 //! # Cost per page
@@ -35,6 +37,7 @@
 
 pub mod adapter;
 pub mod auth;
+pub mod factory;
 mod group;
 pub mod scan;
 pub mod translate;
@@ -45,3 +48,4 @@ pub mod wire;
 pub mod sim;
 
 pub use adapter::{LogtoAdapter, KIND};
+pub use factory::{LogtoFactory, LogtoParams, TimeFilter};

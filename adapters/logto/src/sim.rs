@@ -229,4 +229,41 @@ impl loggate_core::sim::Simulator for LogtoSim {
     fn snapshot(&self) -> Vec<LogRecord> {
         LogtoSim::snapshot(self)
     }
+
+    fn insert(&self, raw: Value) {
+        LogtoSim::insert(self, raw)
+    }
+
+    fn raw_records(&self) -> Vec<Value> {
+        LogtoSim::raw_records(self)
+    }
+
+    /// A static token; `time_filter` stays `auto` (the adapter finds out
+    /// which server generation this is).
+    fn source_toml(&self) -> String {
+        format!("token = {:?}\n", self.lock().config.token)
+    }
+
+    fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
+        let mut raw = raw.clone();
+        raw["id"] = Value::from(format!("needle{n:016}"));
+        if !raw.get("payload").is_some_and(Value::is_object) {
+            raw["payload"] = Value::Object(Default::default());
+        }
+        raw["payload"]["sessionId"] = Value::from(value);
+        (raw, "sessionId")
+    }
+
+    fn unreadable(&self, at_ms: i64) -> Option<Value> {
+        Some(serde_json::json!({"createdAt": at_ms, "key": "no.id"}))
+    }
+
+    fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
+        let logs = body.as_array()?;
+        Some(
+            logs.iter()
+                .filter_map(|l| l.get("createdAt")?.as_i64())
+                .collect(),
+        )
+    }
 }

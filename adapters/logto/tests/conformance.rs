@@ -6,7 +6,7 @@ mod common;
 use async_trait::async_trait;
 use common::*;
 use loggate_core::testkit::{run_conformance, DataSet, Harness, HarnessFactory, SimHarness};
-use loggate_core::TimeFilter;
+use loggate_logto::TimeFilter;
 
 struct Factory {
     honours_time_filter: bool,

@@ -8,8 +8,9 @@ use std::time::Duration;
 use common::*;
 use loggate_core::query::Filters;
 use loggate_core::sim::Fault;
-use loggate_core::{Order, Position, SourceError, TimeFilter};
+use loggate_core::{Order, Position, SourceError};
 use loggate_logto::sim::{logto_error, SimConfig};
+use loggate_logto::TimeFilter;
 use serde_json::json;
 
 async fn error_for(fault: Fault) -> SourceError {

@@ -6,7 +6,8 @@ mod common;
 
 use common::*;
 use loggate_core::query::Filters;
-use loggate_core::{Adapter, Key, Order, Position, TimeFilter};
+use loggate_core::{Adapter, Key, Order, Position};
+use loggate_logto::TimeFilter;
 
 fn all_pushable(end: i64) -> Filters {
     Filters {

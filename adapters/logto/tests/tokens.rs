@@ -9,8 +9,9 @@ use std::sync::Arc;
 use base64::Engine as _;
 use common::*;
 use loggate_core::query::Filters;
-use loggate_core::{Adapter, Order, Position, SourceError, TimeFilter};
+use loggate_core::{Adapter, Order, Position, SourceError};
 use loggate_logto::LogtoAdapter;
+use loggate_logto::TimeFilter;
 
 #[tokio::test]
 async fn the_token_is_fetched_once_and_reused() {
@@ -128,12 +129,7 @@ async fn a_rejected_static_token_is_not_retried() {
     let mut cfg = config(10, 5, true);
     let env = start(cfg.clone(), Creds::Static, TimeFilter::On).await;
     cfg.token = "wrong-token".into();
-    let adapter = LogtoAdapter::new(settings(
-        &env.served.base_url(),
-        &cfg,
-        Creds::Static,
-        TimeFilter::On,
-    ));
+    let adapter = adapter(&env.served.base_url(), &cfg, Creds::Static, TimeFilter::On);
     let error = fetch(
         &adapter,
         &query(Filters::default(), Order::Desc),
@@ -158,12 +154,12 @@ async fn a_wrong_client_secret_is_a_credentials_error_without_the_secret() {
     let mut cfg = config(10, 5, true);
     let env = start(cfg.clone(), Creds::Grant, TimeFilter::On).await;
     cfg.client_secret = "not-the-secret-0042".into();
-    let adapter = Arc::new(LogtoAdapter::new(settings(
+    let adapter = Arc::new(adapter(
         &env.served.base_url(),
         &cfg,
         Creds::Grant,
         TimeFilter::On,
-    )));
+    ));
     let error = fetch(
         adapter.as_ref(),
         &query(Filters::default(), Order::Desc),
@@ -190,12 +186,7 @@ async fn a_wrong_resource_is_reported_by_the_token_endpoint() {
     let mut cfg = config(10, 5, true);
     let env = start(cfg.clone(), Creds::Grant, TimeFilter::On).await;
     cfg.resource = "https://other.example/api".into();
-    let adapter = LogtoAdapter::new(settings(
-        &env.served.base_url(),
-        &cfg,
-        Creds::Grant,
-        TimeFilter::On,
-    ));
+    let adapter = adapter(&env.served.base_url(), &cfg, Creds::Grant, TimeFilter::On);
     let error = fetch(
         &adapter,
         &query(Filters::default(), Order::Desc),
@@ -211,9 +202,9 @@ async fn a_wrong_resource_is_reported_by_the_token_endpoint() {
 async fn no_credentials_is_an_error_without_a_request() {
     let cfg = config(10, 5, true);
     let env = start(cfg.clone(), Creds::Static, TimeFilter::On).await;
-    let mut s = settings(&env.served.base_url(), &cfg, Creds::Static, TimeFilter::On);
-    s.token = None;
-    let adapter = LogtoAdapter::new(s);
+    let (mut s, mut params) = settings(&env.served.base_url(), &cfg, Creds::Static, TimeFilter::On);
+    (s.token, params.token) = (None, None);
+    let adapter = LogtoAdapter::new(s, &params);
     let error = fetch(
         &adapter,
         &query(Filters::default(), Order::Desc),

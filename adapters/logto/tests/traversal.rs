@@ -6,7 +6,8 @@ mod common;
 
 use common::*;
 use loggate_core::query::Filters;
-use loggate_core::{Adapter, Order, Position, TimeFilter};
+use loggate_core::{Adapter, Order, Position};
+use loggate_logto::TimeFilter;
 
 async fn exactly_once(
     records: usize,

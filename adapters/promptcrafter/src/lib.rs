@@ -28,6 +28,7 @@
 //!   service's deviations.
 
 pub mod adapter;
+pub mod factory;
 pub mod translate;
 pub mod wire;
 
@@ -35,6 +36,7 @@ pub mod wire;
 pub mod sim;
 
 pub use adapter::{PromptCrafterAdapter, KIND};
+pub use factory::{PromptCrafterFactory, PromptCrafterParams};
 #[cfg(feature = "sim")]
 pub use sim::{PromptCrafterSim, Quirks, SimConfig};
 pub use translate::PromptIdPushdown;

@@ -11,7 +11,7 @@ use super::Harness;
 use crate::adapter::Adapter;
 use crate::http::{UpstreamClient, UpstreamPolicy};
 use crate::record::LogRecord;
-use crate::settings::{SourceSettings, TimeFilter};
+use crate::settings::SourceSettings;
 use crate::sim::{serve_loopback, Faults, Served, Simulator};
 
 /// A simulator on loopback and the adapter under test.
@@ -69,11 +69,6 @@ pub fn test_settings(base_url: &str, token: Option<&str>) -> SourceSettings {
         name: "test".into(),
         base_url: base_url.parse().expect("a simulator URL"),
         token: token.clone(),
-        client_id: None,
-        client_secret: None,
-        resource: None,
-        time_filter: TimeFilter::Auto,
-        search_pushdown: true,
         client: UpstreamClient::new(UpstreamPolicy {
             retries: 0,
             ..UpstreamPolicy::default()

@@ -26,12 +26,16 @@ pub fn config(seed: u64, records: usize, distinct: usize) -> SimConfig {
     }
 }
 
-pub fn settings(base_url: &str, token: &str, search_pushdown: bool) -> SourceSettings {
+pub fn settings(base_url: &str, token: &str) -> SourceSettings {
     SourceSettings {
         name: "app".into(),
-        search_pushdown,
         ..test_settings(base_url, Some(token))
     }
+}
+
+/// An adapter for the simulator at `base_url`.
+pub fn adapter(base_url: &str, token: &str, search_pushdown: bool) -> LeveledAdapter {
+    LeveledAdapter::new(settings(base_url, token)).with_search_pushdown(search_pushdown)
 }
 
 /// A simulator serving on loopback and an adapter for it.
@@ -44,7 +48,7 @@ pub async fn start(config: SimConfig) -> Setup {
 pub async fn start_with_pushdown(config: SimConfig, search_pushdown: bool) -> Setup {
     let token = config.token.clone();
     SimHarness::start(LeveledSim::new(config), |url| {
-        Arc::new(LeveledAdapter::new(settings(url, &token, search_pushdown)))
+        Arc::new(adapter(url, &token, search_pushdown))
     })
     .await
 }

@@ -12,10 +12,11 @@ use loggate_core::record::{cmp_in_order, sort_records};
 use loggate_core::sim::{serve_loopback, Served};
 use loggate_core::{
     Adapter, Batch, FetchRequest, Key, LogRecord, Order, Position, SourceError, SourceQuery,
-    SourceSettings, TimeFilter,
+    SourceSettings,
 };
 use loggate_logto::sim::{LogtoSim, SimConfig};
-use loggate_logto::LogtoAdapter;
+use loggate_logto::TimeFilter;
+use loggate_logto::{LogtoAdapter, LogtoParams};
 use secrecy::SecretString;
 
 pub const NOW: i64 = 1_760_000_000_000;
@@ -45,53 +46,56 @@ pub struct Env {
     pub adapter: Arc<LogtoAdapter>,
 }
 
+/// The adapter's settings and Logto keys for the simulator at `base_url`.
 pub fn settings(
     base_url: &str,
     sim: &SimConfig,
     creds: Creds,
     time_filter: TimeFilter,
-) -> SourceSettings {
+) -> (SourceSettings, LogtoParams) {
     let policy = UpstreamPolicy {
         retries: 0,
         timeout: Duration::from_secs(10),
         ..UpstreamPolicy::default()
     };
-    let (token, client_id, client_secret, resource) = match creds {
-        Creds::Static => (
-            Some(SecretString::from(sim.token.clone())),
-            None,
-            None,
-            None,
-        ),
-        Creds::Grant => (
-            None,
-            Some(sim.client_id.clone()),
-            Some(SecretString::from(sim.client_secret.clone())),
-            Some(sim.resource.clone()),
-        ),
+    let params = match creds {
+        Creds::Static => LogtoParams {
+            token: Some(SecretString::from(sim.token.clone())),
+            time_filter,
+            ..LogtoParams::default()
+        },
+        Creds::Grant => LogtoParams {
+            client_id: Some(sim.client_id.clone()),
+            client_secret: Some(SecretString::from(sim.client_secret.clone())),
+            resource: Some(sim.resource.clone()),
+            time_filter,
+            ..LogtoParams::default()
+        },
     };
-    SourceSettings {
+    let settings = SourceSettings {
         name: "auth".into(),
         base_url: url::Url::parse(base_url).unwrap(),
-        token,
-        client_id,
-        client_secret,
-        resource,
-        time_filter,
-        search_pushdown: true,
+        token: params.token.clone(),
         client: UpstreamClient::new(policy),
-    }
+    };
+    (settings, params)
+}
+
+/// An adapter for the simulator at `base_url`.
+pub fn adapter(
+    base_url: &str,
+    sim: &SimConfig,
+    creds: Creds,
+    time_filter: TimeFilter,
+) -> LogtoAdapter {
+    let (settings, params) = settings(base_url, sim, creds, time_filter);
+    LogtoAdapter::new(settings, &params)
 }
 
 pub async fn start(config: SimConfig, creds: Creds, time_filter: TimeFilter) -> Env {
     let sim = LogtoSim::new(config.clone());
     let served = serve_loopback(sim.router()).await.unwrap();
-    let adapter = Arc::new(LogtoAdapter::new(settings(
-        &served.base_url(),
-        &config,
-        creds,
-        time_filter,
-    )));
+    let adapter = Arc::new(adapter(&served.base_url(), &config, creds, time_filter));
     Env {
         sim,
         served,

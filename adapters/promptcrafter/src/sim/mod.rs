@@ -353,6 +353,38 @@ impl loggate_core::sim::Simulator for PromptCrafterSim {
     fn snapshot(&self) -> Vec<LogRecord> {
         PromptCrafterSim::snapshot(self)
     }
+
+    fn insert(&self, raw: Value) {
+        PromptCrafterSim::insert(self, raw)
+    }
+
+    fn raw_records(&self) -> Vec<Value> {
+        PromptCrafterSim::raw_records(self)
+    }
+
+    fn source_toml(&self) -> String {
+        format!("token = {:?}\n", self.lock().config.token)
+    }
+
+    fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
+        let mut raw = raw.clone();
+        raw["_id"] = Value::from(format!("{:024x}", 0xfeed_0000_0000u64 + n as u64));
+        raw["notes"] = Value::from(value);
+        (raw, "notes")
+    }
+
+    fn unreadable(&self, at_ms: i64) -> Option<Value> {
+        Some(json!({"createdAt": loggate_core::time::format_ms(at_ms), "output": "no id"}))
+    }
+
+    fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
+        let logs = body.as_array()?;
+        Some(
+            logs.iter()
+                .filter_map(|l| l.get("createdAt")?.as_str().and_then(parse_rfc3339_ms))
+                .collect(),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,78 @@
+//! PromptCrafter as the gateway registers it: [`PromptCrafterFactory`] and its keys of
+//! a `[sources.NAME]` table ([`PromptCrafterParams`]).
+
+use std::sync::Arc;
+
+use loggate_core::provider::{de, required_token, Problem, TypedProviderFactory};
+use loggate_core::{Adapter, SourceSettings};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::adapter::{PromptCrafterAdapter, KIND};
+
+/// The keys a PromptCrafter source takes besides the common ones.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptCrafterParams {
+    /// The provider's API token, sent as a bearer token (required).
+    #[serde(default, deserialize_with = "de::secret")]
+    pub token: Option<SecretString>,
+}
+
+/// The factory of PromptCrafter sources.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PromptCrafterFactory;
+
+impl TypedProviderFactory for PromptCrafterFactory {
+    type Params = PromptCrafterParams;
+
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn validate(&self, params: &PromptCrafterParams) -> Vec<Problem> {
+        required_token(&params.token).into_iter().collect()
+    }
+
+    fn secrets(&self, params: &PromptCrafterParams) -> Vec<SecretString> {
+        params.token.iter().cloned().collect()
+    }
+
+    fn adapter(
+        &self,
+        params: &PromptCrafterParams,
+        mut settings: SourceSettings,
+    ) -> Arc<dyn Adapter> {
+        settings.token = params.token.clone();
+        Arc::new(PromptCrafterAdapter::new(settings))
+    }
+
+    #[cfg(feature = "sim")]
+    fn simulator(
+        &self,
+        spec: &loggate_core::sim::SimSpec,
+    ) -> Option<Arc<dyn loggate_core::sim::Simulator>> {
+        let mut c = crate::sim::SimConfig::demo(spec.now_ms);
+        (c.seed, c.records, c.span_ms, c.distinct_timestamps) = (
+            spec.seed,
+            spec.records,
+            spec.span_ms,
+            spec.distinct_timestamps,
+        );
+        c.token = spec.token.clone();
+        Some(Arc::new(crate::sim::PromptCrafterSim::new(c)))
+    }
+
+    #[cfg(feature = "sim")]
+    fn demo_sources(&self, now_ms: i64) -> Vec<loggate_core::sim::DemoSource> {
+        use loggate_core::sim::Simulator;
+        let mut config = crate::sim::SimConfig::demo(now_ms);
+        config.token = "demo-promptcrafter-token".into();
+        let sim = crate::sim::PromptCrafterSim::new(config);
+        vec![loggate_core::sim::DemoSource {
+            name: "prompts",
+            source_toml: sim.source_toml(),
+            sim: Arc::new(sim),
+        }]
+    }
+}
