@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::client::{Conn, Samples};
 use crate::procs::GatewayProcess;
-use crate::sims::{naive_merge, NativeRequest, Provider, SimSet, ALL};
+use crate::sims::{naive_merge, NativeRequest, SimSet};
 use crate::table::{ms, ratio, Report};
 use crate::Options;
 
@@ -33,7 +33,7 @@ async fn capture(
         if seen.len() > 1 {
             report.note(format!(
                 "{} answered {path} with {} upstream requests; the direct client replays the first",
-                sim.provider.kind(),
+                sim.provider,
                 seen.len()
             ));
         }
@@ -150,7 +150,7 @@ pub async fn fan_out(
             let body = conns[k].get_ok(&native.path_and_query, auth).await?.1;
             answers.push((native.provider, body));
         }
-        naive_merge(&answers, 50);
+        naive_merge(sims, &answers, 50);
         if !warm {
             naive.push(started.elapsed());
         }
@@ -162,7 +162,7 @@ pub async fn fan_out(
         .zip(&alone)
         .map(|(n, s)| (n.provider, s.p50()))
         .fold(
-            (Provider::Leveled, f64::MIN),
+            ("", f64::MIN),
             |a, b| if b.1 > a.1 { b } else { a },
         );
     let section = "2 fan-out";
@@ -174,7 +174,7 @@ pub async fn fan_out(
             options.fanout_latency_ms
         ),
         ms(through.p50()),
-        format!("{} {}", ms(slowest_p50), slowest.kind()),
+        format!("{} {slowest}", ms(slowest_p50)),
         ratio(through.p50(), slowest_p50),
         "≤ 1.05×",
         Some(r <= 1.05),
@@ -191,7 +191,7 @@ pub async fn fan_out(
     let each: Vec<String> = natives
         .iter()
         .zip(&alone)
-        .map(|(n, s)| format!("{} {}", n.provider.kind(), ms(s.p50())))
+        .map(|(n, s)| format!("{} {}", n.provider, ms(s.p50())))
         .collect();
     let page: Value = serde_json::from_slice(&last_page).map_err(|e| e.to_string())?;
     let inside: Vec<String> = page["sources"]
@@ -242,8 +242,8 @@ pub async fn depth(
 ) -> Result<(), String> {
     let mut gw = Conn::connect(gateway.addr).await?;
     let deep = options.depth_pages;
-    for provider in ALL {
-        let source = provider.source();
+    for provider in crate::sims::all() {
+        let source = provider;
         let first = format!("/logs?source={source}&limit=100");
         let mut path = first.clone();
         let mut before = first.clone();
@@ -294,16 +294,17 @@ pub async fn depth(
                 continue;
             };
             let r = deep_t[k].p50() / shallow_t.p50();
-            let (target, met) = match provider {
-                Provider::PromptCrafter => ("none: no pagination upstream", None),
-                _ => ("≤ 1.2×", Some(r <= 1.2)),
+            let (target, met) = if provider == crate::WHOLE_LOG {
+                ("none: no pagination upstream", None)
+            } else {
+                ("≤ 1.2×", Some(r <= 1.2))
             };
             let is_last = last && *number == reached;
             report.row(
                 section,
                 format!(
                     "{} p50, page {number}{} vs page 1",
-                    provider.kind(),
+                    provider,
                     if is_last { " (last)" } else { "" }
                 ),
                 ms(deep_t[k].p50()),
@@ -316,7 +317,7 @@ pub async fn depth(
                 section,
                 format!(
                     "{} upstream records scanned (requests), page {number}",
-                    provider.kind()
+                    provider
                 ),
                 format!("{} ({})", cost.scanned, cost.upstream_requests),
                 format!("{} ({})", shallow.scanned, shallow.upstream_requests),
@@ -327,7 +328,7 @@ pub async fn depth(
         }
         report.note(format!(
             "depth {}: walking to page {reached} took {:.1} s ({} per page){}",
-            provider.kind(),
+            provider,
             walk.as_secs_f64(),
             ms(walk.as_secs_f64() * 1000.0 / reached.max(1) as f64),
             if last {

@@ -108,13 +108,13 @@ pub async fn throughput(
                 .seen()
                 .first()
                 .map(|seen| NativeRequest::from_seen(sim, seen))
-                .ok_or_else(|| format!("the gateway sent nothing to {}", provider.kind()))
+                .ok_or_else(|| format!("the gateway sent nothing to {}", provider))
         }
     };
     // PromptCrafter answers every page with its whole log: the costliest
     // of the four, whatever the page.
-    let prompts = native(Provider::PromptCrafter, four).await?;
-    let native = native(Provider::Leveled, one).await?;
+    let prompts = native(crate::WHOLE_LOG, four).await?;
+    let native = native(crate::ONE_SOURCE, one).await?;
     let runs = [
         (
             four,

@@ -21,7 +21,7 @@ use std::time::Instant;
 use clap::Parser;
 
 use crate::procs::GatewayProcess;
-use crate::sims::{DataSize, Provider, SimSet, ALL};
+use crate::sims::{DataSize, Provider, SimSet};
 use crate::table::Report;
 
 /// What the benchmark runs; `--quick` shrinks everything for a smoke run.
@@ -148,6 +148,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// The provider of the one-source runs (overhead, throughput): one
+/// upstream request per page.
+const ONE_SOURCE: Provider = "leveled";
+/// The provider that answers every page with its whole log (no pagination
+/// upstream): the costliest per page, and the one without a depth target.
+const WHOLE_LOG: Provider = "promptcrafter";
+
 fn runtime(name: &'static str, threads: usize) -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
@@ -170,9 +177,9 @@ fn run(options: &Options) -> Result<Report, String> {
         records: options.records,
         span_ms: 7 * day,
     };
-    let sims = SimSet::start(&sim_runtime, &ALL, small);
-    let one = GatewayProcess::start(&sims.gateway_toml(&[Provider::Leveled]))?;
-    let four = GatewayProcess::start(&sims.gateway_toml(&ALL))?;
+    let sims = SimSet::start(&sim_runtime, &sims::all(), small);
+    let one = GatewayProcess::start(&sims.gateway_toml(&[ONE_SOURCE]))?;
+    let four = GatewayProcess::start(&sims.gateway_toml(&sims::all()))?;
 
     if options.runs(1) {
         progress("1 overhead");
@@ -189,7 +196,7 @@ fn run(options: &Options) -> Result<Report, String> {
     drop((one, four));
     if options.runs(5) {
         progress("5 memory");
-        let fresh = GatewayProcess::start(&sims.gateway_toml(&ALL))?;
+        let fresh = GatewayProcess::start(&sims.gateway_toml(&sims::all()))?;
         load_runtime.block_on(load::memory(&fresh, options, &mut report))?;
     }
     drop(sims);
@@ -200,8 +207,8 @@ fn run(options: &Options) -> Result<Report, String> {
             records: options.depth_records,
             span_ms: 30 * day,
         };
-        let sims = SimSet::start(&sim_runtime, &ALL, big);
-        let gateway = GatewayProcess::start(&sims.gateway_toml(&ALL))?;
+        let sims = SimSet::start(&sim_runtime, &sims::all(), big);
+        let gateway = GatewayProcess::start(&sims.gateway_toml(&sims::all()))?;
         progress("3 depth");
         load_runtime.block_on(latency::depth(&sims, &gateway, options, &mut report))?;
     }

@@ -1,81 +1,36 @@
 //! The provider simulators the benchmark runs (in this process, on their
 //! own runtime whose threads are named `bench-sim`, so their CPU time is
 //! told apart from the load generator's), the gateway configuration in
-//! front of them, and the native requests a "direct" client sends.
+//! front of them, and the native requests a "direct" client sends. Every
+//! provider comes from the registry; each simulator is driven through the
+//! core `Simulator` trait.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use loggate_core::sim::{serve_loopback, Faults, SeenRequest, Served};
-use loggate_core::time::parse_rfc3339_ms;
+use loggate::registry::Registry;
+use loggate_core::sim::{serve_loopback, Faults, SeenRequest, Served, SimSpec, Simulator};
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
-/// The four providers, in the order the table lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    Leveled,
-    Alloy,
-    Logto,
-    PromptCrafter,
+/// A provider: its registered kind (also its source's name in the
+/// gateway's configuration).
+pub type Provider = &'static str;
+
+/// The providers the benchmark measures: every registered one.
+pub fn all() -> Vec<Provider> {
+    Registry::builtin().kinds()
 }
 
-pub const ALL: [Provider; 4] = [
-    Provider::Leveled,
-    Provider::Alloy,
-    Provider::Logto,
-    Provider::PromptCrafter,
-];
-
-impl Provider {
-    /// The source name in the gateway's configuration.
-    pub fn source(self) -> &'static str {
-        match self {
-            Provider::Leveled => "app",
-            Provider::Alloy => "workflows",
-            Provider::Logto => "auth",
-            Provider::PromptCrafter => "prompts",
-        }
-    }
-
-    pub fn kind(self) -> &'static str {
-        match self {
-            Provider::Leveled => "leveled",
-            Provider::Alloy => "alloy",
-            Provider::Logto => "logto",
-            Provider::PromptCrafter => "promptcrafter",
-        }
-    }
-
-    fn token(self) -> String {
-        format!("bench-{}-token", self.kind())
-    }
-
-    /// The records of a native answer (each provider wraps them differently).
-    fn records(self, body: &Value) -> Option<&Vec<Value>> {
-        match self {
-            Provider::Leveled => body.pointer("/data/logs"),
-            Provider::Alloy => body.get("notifications"),
-            Provider::Logto | Provider::PromptCrafter => Some(body),
-        }?
-        .as_array()
-    }
-
-    /// A native record's time in epoch ms.
-    fn timestamp_ms(self, record: &Value) -> Option<i64> {
-        match self {
-            Provider::Leveled => record.get("timestamp")?.as_str().and_then(parse_rfc3339_ms),
-            Provider::Logto => record.get("createdAt")?.as_i64(),
-            Provider::Alloy | Provider::PromptCrafter => {
-                record.get("createdAt")?.as_str().and_then(parse_rfc3339_ms)
-            }
-        }
-    }
+fn token(provider: Provider) -> String {
+    format!("bench-{provider}-token")
 }
 
 /// One running simulator.
 pub struct Sim {
     pub provider: Provider,
     pub faults: Faults,
+    sim: Arc<dyn Simulator>,
     served: Served,
 }
 
@@ -99,13 +54,10 @@ pub struct DataSize {
 }
 
 impl SimSet {
-    /// Starts one simulator per provider on `runtime`.
+    /// Starts one simulator per provider on `runtime`, each from its
+    /// provider's factory.
     pub fn start(runtime: &Runtime, providers: &[Provider], size: DataSize) -> SimSet {
-        use loggate_alloy::sim as alloy;
-        use loggate_leveled::sim as leveled;
-        use loggate_logto::sim as logto;
-        use loggate_promptcrafter::sim as promptcrafter;
-
+        let registry = Registry::builtin();
         let now = loggate_core::time::now_ms();
         // A quarter as many distinct timestamps as records: tie groups of
         // about four, as in the black-box tests.
@@ -113,43 +65,20 @@ impl SimSet {
         let sims = providers
             .iter()
             .map(|&provider| {
-                let (router, faults) = match provider {
-                    Provider::Leveled => {
-                        let mut c = leveled::SimConfig::demo(now);
-                        (c.records, c.span_ms, c.distinct_timestamps, c.token) =
-                            (size.records, size.span_ms, distinct, provider.token());
-                        let sim = leveled::LeveledSim::new(c);
-                        (sim.router(), sim.faults().clone())
-                    }
-                    Provider::Alloy => {
-                        let mut c = alloy::SimConfig::demo(now);
-                        (c.records, c.span_ms, c.distinct_timestamps, c.token) =
-                            (size.records, size.span_ms, distinct, provider.token());
-                        let sim = alloy::AlloySim::new(c);
-                        (sim.router(), sim.faults().clone())
-                    }
-                    Provider::Logto => {
-                        let mut c = logto::SimConfig::demo(now);
-                        (c.records, c.span_ms, c.distinct_timestamps, c.token) =
-                            (size.records, size.span_ms, distinct, provider.token());
-                        c.honours_time_filter = true;
-                        let sim = logto::LogtoSim::new(c);
-                        (sim.router(), sim.faults().clone())
-                    }
-                    Provider::PromptCrafter => {
-                        let mut c = promptcrafter::SimConfig::demo(now);
-                        (c.records, c.span_ms, c.distinct_timestamps, c.token) =
-                            (size.records, size.span_ms, distinct, provider.token());
-                        let sim = promptcrafter::PromptCrafterSim::new(c);
-                        (sim.router(), sim.faults().clone())
-                    }
-                };
+                let mut spec = SimSpec::new(0, size.records, now);
+                (spec.span_ms, spec.distinct_timestamps, spec.token) =
+                    (size.span_ms, distinct, token(provider));
+                let sim = registry
+                    .get(provider)
+                    .and_then(|factory| factory.simulator(&spec))
+                    .expect("every registered provider has a simulator");
                 let served = runtime
-                    .block_on(serve_loopback(router))
+                    .block_on(serve_loopback(sim.router()))
                     .expect("a simulator binds a loopback port");
                 Sim {
                     provider,
-                    faults,
+                    faults: sim.faults().clone(),
+                    sim,
                     served,
                 }
             })
@@ -184,21 +113,14 @@ impl SimSet {
         );
         for &provider in providers {
             let sim = self.get(provider);
+            // A 50,000-record account answered whole (no pagination
+            // upstream) is larger than the default 16 MiB body cap.
             toml.push_str(&format!(
-                "\n[sources.{}]\nkind = \"{}\"\nbase_url = \"http://{}\"\ntoken = \"{}\"\n\
-                 rate_limit = {{ per_second = 100000, burst = 100000 }}\n",
-                provider.source(),
-                provider.kind(),
+                "\n[sources.{provider}]\nkind = \"{provider}\"\nbase_url = \"http://{}\"\n{}\
+                 rate_limit = {{ per_second = 100000, burst = 100000 }}\nmax_body_bytes = 268435456\n",
                 sim.addr(),
-                provider.token(),
+                sim.sim.source_toml(),
             ));
-            match provider {
-                Provider::Logto => toml.push_str("time_filter = \"on\"\n"),
-                // PromptCrafter answers with its whole log: a 50,000-record
-                // account is larger than the default 16 MiB body cap.
-                Provider::PromptCrafter => toml.push_str("max_body_bytes = 268435456\n"),
-                _ => {}
-            }
         }
         toml
     }
@@ -230,23 +152,18 @@ impl NativeRequest {
     }
 }
 
-/// What a naive client does with the four native answers: decode each,
-/// read every record's time, merge newest first, keep `limit`.
-pub fn naive_merge(answers: &[(Provider, hyper::body::Bytes)], limit: usize) -> usize {
-    let mut merged: Vec<(i64, Value)> = Vec::new();
+/// What a naive client does with the native answers: decode each, read
+/// every record's time (as each simulator's provider encodes it), merge
+/// newest first, keep `limit`.
+pub fn naive_merge(sims: &SimSet, answers: &[(Provider, hyper::body::Bytes)], limit: usize) -> usize {
+    let mut merged: Vec<i64> = Vec::new();
     for (provider, body) in answers {
         let Ok(body) = serde_json::from_slice::<Value>(body) else {
             continue;
         };
-        if let Some(records) = provider.records(&body) {
-            merged.extend(
-                records
-                    .iter()
-                    .filter_map(|r| Some((provider.timestamp_ms(r)?, r.clone()))),
-            );
-        }
+        merged.extend(sims.get(provider).sim.answer_times(&body).into_iter().flatten());
     }
-    merged.sort_by_key(|r| std::cmp::Reverse(r.0));
+    merged.sort_by_key(|t| std::cmp::Reverse(*t));
     merged.truncate(limit);
     merged.len()
 }
