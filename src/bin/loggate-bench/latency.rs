@@ -103,8 +103,9 @@ pub async fn overhead(
         Some(added < 0.25),
     );
     report.note(format!(
-        "overhead: direct = `GET {}` (the page the leveled adapter asks for, replayed with its bearer header)",
-        native.path_and_query
+        "overhead: direct = `GET {}` (the page the {} adapter asks for, replayed with its bearer header)",
+        native.path_and_query,
+        crate::ONE_SOURCE
     ));
     sims.forget_seen();
     Ok(())
@@ -161,10 +162,7 @@ pub async fn fan_out(
         .iter()
         .zip(&alone)
         .map(|(n, s)| (n.provider, s.p50()))
-        .fold(
-            ("", f64::MIN),
-            |a, b| if b.1 > a.1 { b } else { a },
-        );
+        .fold(("", f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
     let section = "2 fan-out";
     let r = through.p50() / slowest_p50;
     report.row(

@@ -115,13 +115,17 @@ pub async fn throughput(
     // of the four, whatever the page.
     let prompts = native(crate::WHOLE_LOG, four).await?;
     let native = native(crate::ONE_SOURCE, one).await?;
+    let (whole, single) = (crate::WHOLE_LOG, crate::ONE_SOURCE);
+    let whole_alone = format!("{whole} simulator alone, no gateway");
+    let single_alone = format!("1 source: {single} simulator alone, no gateway");
+    let single_through = format!("1 source ({single})");
     let runs = [
         (
             four,
             prompts.addr,
             prompts.path_and_query.as_str(),
             prompts.authorization.as_deref(),
-            "promptcrafter simulator alone, no gateway",
+            whole_alone.as_str(),
             None,
         ),
         (four, four.addr, path, None, "4 sources", Some(4_000.0)),
@@ -130,7 +134,7 @@ pub async fn throughput(
             native.addr,
             native.path_and_query.as_str(),
             native.authorization.as_deref(),
-            "1 source: leveled simulator alone, no gateway",
+            single_alone.as_str(),
             None,
         ),
         (
@@ -138,7 +142,7 @@ pub async fn throughput(
             one.addr,
             path,
             None,
-            "1 source (leveled)",
+            single_through.as_str(),
             Some(12_000.0),
         ),
     ];
@@ -157,9 +161,9 @@ pub async fn throughput(
             alone_rps = rps;
             String::new()
         } else if label.starts_with("1 source") {
-            format!("{alone_rps:.0} req/s leveled simulator alone")
+            format!("{alone_rps:.0} req/s {single} simulator alone")
         } else if label.starts_with("4 sources") {
-            format!("{alone_rps:.0} req/s promptcrafter simulator alone")
+            format!("{alone_rps:.0} req/s {whole} simulator alone")
         } else {
             String::new()
         };

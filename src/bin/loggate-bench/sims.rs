@@ -155,13 +155,23 @@ impl NativeRequest {
 /// What a naive client does with the native answers: decode each, read
 /// every record's time (as each simulator's provider encodes it), merge
 /// newest first, keep `limit`.
-pub fn naive_merge(sims: &SimSet, answers: &[(Provider, hyper::body::Bytes)], limit: usize) -> usize {
+pub fn naive_merge(
+    sims: &SimSet,
+    answers: &[(Provider, hyper::body::Bytes)],
+    limit: usize,
+) -> usize {
     let mut merged: Vec<i64> = Vec::new();
     for (provider, body) in answers {
         let Ok(body) = serde_json::from_slice::<Value>(body) else {
             continue;
         };
-        merged.extend(sims.get(provider).sim.answer_times(&body).into_iter().flatten());
+        merged.extend(
+            sims.get(provider)
+                .sim
+                .answer_times(&body)
+                .into_iter()
+                .flatten(),
+        );
     }
     merged.sort_by_key(|t| std::cmp::Reverse(*t));
     merged.truncate(limit);
