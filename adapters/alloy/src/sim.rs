@@ -376,7 +376,7 @@ impl loggate_core::sim::Simulator for AlloySim {
     }
 
     fn source_toml(&self) -> String {
-        format!("token = {:?}\n", self.config.token)
+        loggate_core::sim::toml_line("token", &self.config.token)
     }
 
     fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {

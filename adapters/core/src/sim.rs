@@ -292,6 +292,12 @@ pub trait Simulator: Send + Sync + 'static {
 mod spec;
 pub use spec::{DemoSource, SimSpec};
 
+/// `key = "value"` as one TOML line (for [`Simulator::source_toml`]), the
+/// value quoted and escaped (JSON's string escapes are TOML's).
+pub fn toml_line(key: &str, value: &str) -> String {
+    format!("{key} = {}\n", serde_json::Value::from(value))
+}
+
 /// A simulator serving on loopback until dropped.
 pub struct Served {
     pub addr: SocketAddr,

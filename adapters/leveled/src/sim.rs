@@ -405,7 +405,7 @@ impl loggate_core::sim::Simulator for LeveledSim {
     }
 
     fn source_toml(&self) -> String {
-        format!("token = {:?}\n", self.lock().config.token)
+        loggate_core::sim::toml_line("token", &self.lock().config.token)
     }
 
     /// The native id is a hash of the content: the planted value makes it new.

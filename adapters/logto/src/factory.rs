@@ -143,10 +143,13 @@ impl TypedProviderFactory for LogtoFactory {
         let mut config = crate::sim::SimConfig::demo(now_ms);
         config.client_id = "demo-client".into();
         config.client_secret = "demo-client-secret".into();
-        let source_toml = format!(
-            "client_id = {:?}\nclient_secret = {:?}\nresource = {:?}\n",
-            config.client_id, config.client_secret, config.resource
-        );
+        let source_toml = [
+            ("client_id", &config.client_id),
+            ("client_secret", &config.client_secret),
+            ("resource", &config.resource),
+        ]
+        .map(|(key, value)| loggate_core::sim::toml_line(key, value))
+        .concat();
         vec![loggate_core::sim::DemoSource {
             name: "auth",
             sim: Arc::new(crate::sim::LogtoSim::new(config)),

@@ -241,7 +241,7 @@ impl loggate_core::sim::Simulator for LogtoSim {
     /// A static token; `time_filter` stays `auto` (the adapter finds out
     /// which server generation this is).
     fn source_toml(&self) -> String {
-        format!("token = {:?}\n", self.lock().config.token)
+        loggate_core::sim::toml_line("token", &self.lock().config.token)
     }
 
     fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {

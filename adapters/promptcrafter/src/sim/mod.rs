@@ -363,7 +363,7 @@ impl loggate_core::sim::Simulator for PromptCrafterSim {
     }
 
     fn source_toml(&self) -> String {
-        format!("token = {:?}\n", self.lock().config.token)
+        loggate_core::sim::toml_line("token", &self.lock().config.token)
     }
 
     fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
