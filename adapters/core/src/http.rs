@@ -19,10 +19,20 @@ use crate::error::SourceError;
 /// concurrency cap, supplied by the gateway). Held for the attempt.
 #[async_trait]
 pub trait RequestGate: Send + Sync {
-    /// Waits for a slot, or fails when it would not come before
-    /// `ctx.deadline`; counts a wait for the rate limit in `ctx.gate_waits`.
+    /// Waits for a slot, or fails with [`SourceError::Overloaded`] as soon
+    /// as it is known that the slot would not come at least
+    /// [`MIN_SEND_WINDOW`] before `ctx.deadline`; counts a wait for the
+    /// rate limit in `ctx.gate_waits`.
     async fn admit(&self, ctx: &CallContext) -> Result<Box<dyn Send>, SourceError>;
 }
+
+/// The least time before the deadline an upstream request is sent with:
+/// with less, loggate declines to send ([`SourceError::DeadlineExceeded`],
+/// or [`SourceError::Overloaded`] from the gate) instead of sending a request
+/// that could only time out, so a [`SourceError::Timeout`] always means the
+/// upstream had a fair chance to answer (issue 18: a request sent with 11 ms
+/// left must not count against a healthy upstream).
+pub const MIN_SEND_WINDOW: Duration = Duration::from_millis(100);
 
 /// Per-fetch bookkeeping shared with the engine.
 #[derive(Debug)]
@@ -175,6 +185,7 @@ impl UpstreamClient {
         classify: impl Fn(&UpstreamResponse, String) -> Option<SourceError>,
     ) -> Result<UpstreamResponse, SourceError> {
         let mut attempt = 0u32;
+        let mut last: Option<SourceError> = None;
         // Credentials this request carries (a fetched token, a Basic pair)
         // are as secret as the configured ones.
         let carried = carried_credentials(request.headers());
@@ -183,6 +194,11 @@ impl UpstreamClient {
                 return Err(SourceError::Network("request cannot be repeated".into()));
             };
             let error = match self.attempt(this_try, ctx).await {
+                // A retry loggate declines to send leaves the upstream's own
+                // failure as the answer.
+                Err(declined) if attempt > 0 && declined.culprit() != crate::Culprit::Upstream => {
+                    return Err(last.unwrap_or(declined));
+                }
                 Ok(response) => {
                     let excerpt = self.scrub_text(&response.body, &carried);
                     match classify(&response, excerpt) {
@@ -201,9 +217,10 @@ impl UpstreamClient {
                 return Err(error);
             }
             let wait = self.backoff(attempt, error.retry_after());
-            if Instant::now() + wait >= ctx.deadline {
+            if Instant::now() + wait + MIN_SEND_WINDOW > ctx.deadline {
                 return Err(error);
             }
+            last = Some(error.clone());
             tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying upstream request");
             tokio::time::sleep(wait).await;
             ctx.retries.fetch_add(1, Ordering::Relaxed);
@@ -216,9 +233,9 @@ impl UpstreamClient {
         request: reqwest::Request,
         ctx: &CallContext,
     ) -> Result<UpstreamResponse, SourceError> {
-        let now = Instant::now();
-        if now >= ctx.deadline {
-            return Err(SourceError::Timeout(self.policy.timeout));
+        let window = MIN_SEND_WINDOW.min(self.policy.timeout);
+        if ctx.deadline.saturating_duration_since(Instant::now()) < window {
+            return Err(SourceError::DeadlineExceeded);
         }
         let _permit = match &self.gate {
             Some(gate) => Some(gate.admit(ctx).await?),
@@ -333,6 +350,8 @@ impl UpstreamClient {
             SourceError::Decode(m) => SourceError::Decode(scrub(m)),
             SourceError::InvalidPosition(m) => SourceError::InvalidPosition(scrub(m)),
             other @ (SourceError::Timeout(_)
+            | SourceError::Overloaded { .. }
+            | SourceError::DeadlineExceeded
             | SourceError::TooLarge { .. }
             | SourceError::CircuitOpen(_)) => other,
         }

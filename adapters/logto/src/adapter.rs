@@ -274,7 +274,7 @@ impl Adapter for LogtoAdapter {
         if position.done || query.filters.is_unsatisfiable() {
             return Ok(Batch {
                 records: Vec::new(),
-                next: loggate_core::Position::finished(),
+                frontier: loggate_core::Position::finished(),
                 ..Batch::default()
             });
         }

@@ -107,7 +107,8 @@ impl ClientGrant {
     ) -> Result<SecretString, SourceError> {
         // Waiting for another fetch's token request must not outlive ours.
         let Ok(mut cache) = tokio::time::timeout_at(ctx.deadline, self.cache.lock()).await else {
-            return Err(SourceError::Timeout(settings.client.policy().timeout));
+            // Loggate's own wait, not the upstream's: nothing was sent.
+            return Err(SourceError::DeadlineExceeded);
         };
         if let Some(cached) = cache.as_ref() {
             let is_rejected =

@@ -131,7 +131,7 @@ impl Adapter for PromptCrafterAdapter {
         let (records, next) = select_page(records, query, request.position, request.want);
         Ok(Batch {
             records,
-            next,
+            frontier: next,
             scanned,
             skipped,
         })
@@ -141,7 +141,7 @@ impl Adapter for PromptCrafterAdapter {
 fn finished_batch(scanned: usize) -> Batch {
     Batch {
         records: Vec::new(),
-        next: Position::finished(),
+        frontier: Position::finished(),
         scanned,
         skipped: 0,
     }

@@ -1,0 +1,100 @@
+//! Black-box (issue 18): client load alone never opens the circuit of a
+//! healthy upstream. Behind a saturated outbound rate limit, pages that
+//! cannot get a slot before their deadline are declined at once with
+//! `503 overloaded` and `Retry-After` (no upstream request sent, nothing
+//! counted against the upstream); the others are served. Nothing here
+//! depends on how long anything takes: the limiter books slots, so which
+//! requests are declined follows from the schedule, and the breaker is so
+//! sensitive (one failure opens it) that any miscounted decline would show.
+
+mod common;
+
+use common::Gateway;
+use futures::future::join_all;
+use loggate_core::sim::serve_loopback;
+use loggate_leveled::sim::{LeveledSim, SimConfig};
+use serde_json::Value;
+
+const CONCURRENT: usize = 30;
+
+#[tokio::test]
+async fn a_saturated_rate_limit_answers_503_and_never_opens_the_breaker() {
+    let mut config = SimConfig::demo(loggate_core::time::now_ms());
+    config.records = 40;
+    let sim = LeveledSim::new(config);
+    let served = serve_loopback(sim.router()).await.unwrap();
+    // One request a second after a burst of two, a 3 s deadline: at most
+    // about five pages can be sent; the rest must be declined up front.
+    let toml = format!(
+        "[server]\nrequest_timeout = \"3s\"\n\
+         [sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\nretries = 0\n\
+         max_concurrency = 64\nrate_limit = {{ per_second = 1, burst = 2 }}\n\
+         circuit_breaker = {{ failures = 1, cool_down = \"1h\" }}\n",
+        served.base_url(),
+        sim.token(),
+    );
+    let gateway = Gateway::start(&toml).await;
+
+    let pages = (0..CONCURRENT).map(|_| {
+        gateway
+            .client
+            .get(gateway.url("/logs?source=app&limit=5"))
+            .send()
+    });
+    let (mut served_pages, mut declined) = (0, 0);
+    for response in join_all(pages).await {
+        let response = response.expect("the gateway answers");
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").map(|v| {
+            v.to_str()
+                .unwrap()
+                .parse::<u64>()
+                .expect("Retry-After in seconds")
+        });
+        let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        match status {
+            200 => {
+                assert_eq!(body["sources"]["app"]["status"], "ok", "{body}");
+                served_pages += 1;
+            }
+            503 => {
+                assert_eq!(body["error"]["code"], "overloaded", "{body}");
+                let message = body["error"]["message"].as_str().unwrap();
+                assert!(message.contains("rate limit"), "{message}");
+                assert!(retry_after.is_some_and(|s| s >= 1), "{body}");
+                declined += 1;
+            }
+            other => panic!("only 200 or 503 may answer, got {other}: {body}"),
+        }
+    }
+    assert!(served_pages >= 1, "the burst is always served");
+    assert!(
+        declined >= 1,
+        "{CONCURRENT} pages cannot fit in a 3 s deadline"
+    );
+    // A declined page sent nothing upstream: one request per served page.
+    assert_eq!(sim.faults().seen_count(), served_pages);
+
+    let (status, sources) = gateway.get("/sources").await;
+    assert_eq!(status, 200, "{sources}");
+    assert_eq!(sources["sources"][0]["circuit"], "closed", "{sources}");
+    let metrics = gateway
+        .client
+        .get(gateway.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("loggate_circuit_breaker_state{source=\"app\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "loggate_upstream_fetches_total{{source=\"app\",outcome=\"overloaded\"}} {declined}"
+        )),
+        "{metrics}"
+    );
+}
