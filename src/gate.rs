@@ -101,7 +101,7 @@ impl RequestGate for SourceGate {
         .await
         {
             Ok(Ok(permit)) => permit,
-            Ok(Err(_)) => return Err(SourceError::Network("the source is shutting down".into())),
+            Ok(Err(_)) => return Err(SourceError::Internal("the source is shutting down".into())),
             Err(_) => {
                 return Err(overloaded(
                     "every upstream connection of the source (max_concurrency) stayed busy until the request's deadline",

@@ -9,6 +9,7 @@ pub mod cursor;
 mod error;
 pub mod merge;
 mod page;
+mod params;
 pub mod query;
 mod source;
 

@@ -33,6 +33,8 @@ pub(super) struct PageSource<'e> {
     attempted: bool,
     /// The failure that ended this source's part of the page.
     failure: Option<SourceError>,
+    /// Why its skipped records could not be read (distinct).
+    skip_reasons: Vec<String>,
 }
 
 impl Borrow<SourceState> for PageSource<'_> {
@@ -56,6 +58,11 @@ impl PageSource<'_> {
         report.retries += fetch.ctx.retries();
         report.gate_waits += fetch.ctx.gate_waits();
         report.latency_ms += fetch.elapsed.as_millis() as u64;
+        for reason in fetch.ctx.skip_reasons() {
+            if !self.skip_reasons.contains(&reason) {
+                self.skip_reasons.push(reason);
+            }
+        }
         match fetch.result {
             Ok(batch) => {
                 report.scanned += batch.scanned;
@@ -144,6 +151,7 @@ impl Engine {
                     },
                     attempted: false,
                     failure: None,
+                    skip_reasons: Vec::new(),
                 }
             })
             .collect()
@@ -233,36 +241,48 @@ impl Engine {
                     fetched
                 }
             };
-            source.health.record(&result);
-            let elapsed = started.elapsed();
-            let outcome = result.as_ref().map_or_else(|e| e.code(), |_| "ok");
-            let span = tracing::Span::current();
-            span.record("status", outcome);
-            span.record("latency_ms", elapsed.as_millis() as u64);
-            tracing::info!(
-                upstream_requests = ctx.requests(),
-                retries = ctx.retries(),
-                "source fetched"
-            );
-            self.metrics.observe_fetch(&FetchObservation {
-                source: &source.name,
-                outcome,
-                latency: elapsed,
-                requests: ctx.requests(),
-                failed_requests: ctx.failed(),
-                retries: ctx.retries(),
-                gate_waits: ctx.gate_waits(),
-                scanned: result.as_ref().map_or(0, |b| b.scanned),
-            });
-            Fetched {
+            let fetched = Fetched {
                 from,
                 result,
                 ctx,
-                elapsed,
-            }
+                elapsed: started.elapsed(),
+            };
+            self.record_fetch(source, &fetched);
+            fetched
         }
         .instrument(span)
         .await
+    }
+
+    /// A fetch into the source's health, the current `fetch` span, the
+    /// log and the metrics.
+    fn record_fetch(&self, source: &Source, fetched: &Fetched) {
+        let Fetched {
+            result,
+            ctx,
+            elapsed,
+            ..
+        } = fetched;
+        source.health.record(result);
+        let outcome = result.as_ref().map_or_else(|e| e.code(), |_| "ok");
+        let span = tracing::Span::current();
+        span.record("status", outcome);
+        span.record("latency_ms", elapsed.as_millis() as u64);
+        tracing::info!(
+            upstream_requests = ctx.requests(),
+            retries = ctx.retries(),
+            "source fetched"
+        );
+        self.metrics.observe_fetch(&FetchObservation {
+            source: &source.name,
+            outcome,
+            latency: *elapsed,
+            requests: ctx.requests(),
+            failed_requests: ctx.failed(),
+            retries: ctx.retries(),
+            gate_waits: ctx.gate_waits(),
+            scanned: result.as_ref().map_or(0, |b| b.scanned),
+        });
     }
 
     /// The page: each source's resume position into the cursor (encoded
@@ -314,8 +334,13 @@ fn warnings_of(s: &PageSource<'_>) -> Vec<String> {
     if s.report.skipped > 0 {
         let n = s.report.skipped;
         let records = if n == 1 { "record" } else { "records" };
+        let why = if s.skip_reasons.is_empty() {
+            "the adapter gave no reason; each is in the gateway's log".to_string()
+        } else {
+            s.skip_reasons.join("; ")
+        };
         warnings.push(format!(
-            "{name}: skipped {n} upstream {records} that could not be read (unreadable or missing timestamp, level or id; each is logged by the gateway)"
+            "{name}: skipped {n} upstream {records} that could not be read: {why}"
         ));
     }
     if let Some(error) = &s.failure {

@@ -104,7 +104,7 @@ impl AlloyAdapter {
         }
         let request = builder
             .build()
-            .map_err(|e| SourceError::Network(format!("could not build the request: {e}")))?;
+            .map_err(|e| SourceError::Internal(format!("could not build the request: {e}")))?;
         let response = self.settings.client.execute(request, ctx, classify).await?;
         let body: LogsResponse = response.json()?;
         let mut page = Page {
@@ -119,6 +119,7 @@ impl AlloyAdapter {
                 Ok(record) => page.records.push(record),
                 Err(reason) => {
                     tracing::warn!(source = %self.settings.name, %reason, "skipping an unreadable alloy log");
+                    ctx.note_skipped(&reason);
                     page.unreadable.push(raw.to_string());
                 }
             }

@@ -64,6 +64,11 @@ pub enum SourceError {
     /// foreign cursor).
     #[error("invalid position: {0}")]
     InvalidPosition(String),
+    /// Loggate itself could not make the request (it could not be built
+    /// or repeated): a defect or a configured value the HTTP client cannot
+    /// send, never the upstream's doing.
+    #[error("loggate could not make the request: {0}")]
+    Internal(String),
     /// The source is skipped while its circuit breaker is open.
     #[error("source skipped after repeated failures; next probe in {}", humanize(.0))]
     CircuitOpen(Duration),
@@ -80,6 +85,7 @@ impl SourceError {
             SourceError::Timeout(_) => "upstream_timeout",
             SourceError::Overloaded { .. } => "overloaded",
             SourceError::DeadlineExceeded => "deadline_exceeded",
+            SourceError::Internal(_) => "internal_error",
             SourceError::Connect(_) => "upstream_unavailable",
             SourceError::Network(_) => "upstream_unavailable",
             SourceError::Decode(_) => "upstream_invalid_response",
@@ -121,6 +127,7 @@ impl SourceError {
             SourceError::Timeout(_) => Culprit::UpstreamTimeout,
             SourceError::Overloaded { .. } => Culprit::Overloaded,
             SourceError::DeadlineExceeded
+            | SourceError::Internal(_)
             | SourceError::InvalidPosition(_)
             | SourceError::CircuitOpen(_) => Culprit::Gateway,
             SourceError::Rejected { .. }

@@ -4,7 +4,7 @@
 //! and error bodies excerpted and scrubbed of secrets.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -47,7 +47,13 @@ pub struct CallContext {
     pub retries: AtomicU32,
     /// Times the outbound rate limit made a request wait.
     pub gate_waits: AtomicU32,
+    /// Why upstream records were skipped (distinct, at most
+    /// [`MAX_SKIP_REASONS`]); the page's `warnings` name them (spec §10).
+    skip_reasons: Mutex<Vec<String>>,
 }
+
+/// Most distinct reasons for skipped records one fetch keeps.
+pub const MAX_SKIP_REASONS: usize = 3;
 
 impl CallContext {
     pub fn new(deadline: Instant) -> Self {
@@ -57,7 +63,26 @@ impl CallContext {
             failed: AtomicU32::new(0),
             retries: AtomicU32::new(0),
             gate_waits: AtomicU32::new(0),
+            skip_reasons: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Notes why an upstream record was skipped (the adapter still counts
+    /// it in [`crate::Batch::skipped`]); cut to 160 characters.
+    pub fn note_skipped(&self, reason: &dyn std::fmt::Display) {
+        let reason: String = reason.to_string().chars().take(160).collect();
+        let mut reasons = self.skip_reasons.lock().unwrap_or_else(|e| e.into_inner());
+        if reasons.len() < MAX_SKIP_REASONS && !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+
+    /// The reasons noted by [`CallContext::note_skipped`], in order.
+    pub fn skip_reasons(&self) -> Vec<String> {
+        self.skip_reasons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn requests(&self) -> u32 {
@@ -191,7 +216,9 @@ impl UpstreamClient {
         let carried = carried_credentials(request.headers());
         loop {
             let Some(this_try) = request.try_clone() else {
-                return Err(SourceError::Network("request cannot be repeated".into()));
+                return Err(SourceError::Internal(
+                    "the request cannot be repeated".into(),
+                ));
             };
             let error = match self.attempt(this_try, ctx).await {
                 // A retry loggate declines to send leaves the upstream's own
@@ -349,6 +376,7 @@ impl UpstreamClient {
             SourceError::Network(m) => SourceError::Network(scrub(m)),
             SourceError::Decode(m) => SourceError::Decode(scrub(m)),
             SourceError::InvalidPosition(m) => SourceError::InvalidPosition(scrub(m)),
+            SourceError::Internal(m) => SourceError::Internal(scrub(m)),
             other @ (SourceError::Timeout(_)
             | SourceError::Overloaded { .. }
             | SourceError::DeadlineExceeded

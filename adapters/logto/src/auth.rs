@@ -159,7 +159,9 @@ impl ClientGrant {
             .header(reqwest::header::ACCEPT, "application/json")
             .body(body)
             .build()
-            .map_err(|e| SourceError::Network(format!("could not build the token request: {e}")))?;
+            .map_err(|e| {
+                SourceError::Internal(format!("could not build the token request: {e}"))
+            })?;
         let response = settings
             .client
             .execute(request, ctx, classify_token_error)
