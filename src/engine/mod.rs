@@ -1,9 +1,11 @@
 //! The query engine: no HTTP in it.
 //!
 //! [`Engine::page`] resolves a request (fresh or from a cursor) into a
-//! traversal, fans out to the sources concurrently under one deadline,
-//! merges their batches by frontier ([`merge`]), and returns the page with
-//! the next signed cursor ([`cursor`]). [`query`] parses the parameters.
+//! traversal, then runs the steps of `page.rs`: admission among the pages
+//! in flight, one state per requested source, rounds of concurrent fetches
+//! under one deadline merged by frontier ([`merge`]), the failure policy,
+//! and the page with its warnings and next signed cursor ([`cursor`]).
+//! [`query`] parses the parameters declared in `params.rs`.
 
 pub mod cursor;
 mod error;
@@ -145,8 +147,9 @@ pub struct Engine {
 }
 
 /// How many records all pages being served at once may hold before they
-/// are merged: a page weighs `limit` × its sources and waits (under its
-/// deadline) for that much room. This bounds the gateway's memory under
+/// are merged: a page weighs `limit` × its sources and waits for that much
+/// room at most half its deadline, else it is declined with `503
+/// overloaded` (loggate's own queue, issue 18). This bounds the gateway's memory under
 /// many concurrent large pages (200 pages of `limit=1000` over four sources
 /// held 540 MB at once without it); dashboards asking 64 pages of
 /// `limit=50` over four sources at once never wait.

@@ -13,8 +13,6 @@ use utoipa::ToSchema;
 
 use crate::engine::query::parse_logs_query;
 use crate::engine::{Caller, Page, SourceReport};
-#[allow(unused_imports)] // named by the OpenAPI attribute
-use crate::http::openapi::LevelSchema;
 use crate::http::{ApiError, AppState, ErrorEnvelope};
 
 /// One page of the merged, time-ordered logs of the requested sources.
@@ -96,7 +94,7 @@ pub struct LogEntry<'a> {
     /// UTC, RFC 3339 with exactly three fraction digits and `Z`.
     #[schema(example = "2025-04-29T17:44:10.432Z", format = DateTime)]
     timestamp: String,
-    #[schema(value_type = LevelSchema)]
+    #[schema(value_type = crate::http::openapi::LevelSchema)]
     level: &'static str,
     /// OpenTelemetry severity: TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21.
     #[schema(minimum = 1, maximum = 24)]
