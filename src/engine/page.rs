@@ -366,15 +366,24 @@ pub(super) fn settle_failures(
     if failed.is_empty() || (partial && failed.len() < attempted) {
         return Ok(());
     }
-    let detail = failed
+    let failures: Vec<(&str, &SourceError)> = failed
         .iter()
-        .filter_map(|s| {
-            let (code, message) = s.report.error.as_ref()?;
-            Some(format!("{}: {message} ({code})", s.merge.name))
-        })
+        .filter_map(|s| Some((s.merge.name.as_str(), s.failure.as_ref()?)))
+        .collect();
+    Err(page_error(&failures))
+}
+
+/// The error of a failed page from its sources' failures `(name, error)`:
+/// `overloaded` (with the soonest `Retry-After`) when loggate's own queue
+/// declined them all, `upstream_timeout` when the rest timed out (or ran
+/// out of deadline), else `upstream_error`.
+fn page_error(failures: &[(&str, &SourceError)]) -> EngineError {
+    let detail = failures
+        .iter()
+        .map(|(name, e)| format!("{name}: {e} ({})", e.code()))
         .collect::<Vec<_>>()
         .join("; ");
-    let errors = || failed.iter().filter_map(|s| s.failure.as_ref());
+    let errors = || failures.iter().map(|(_, e)| *e);
     let overloaded = |e: &SourceError| e.culprit() == Culprit::Overloaded;
     let timed_out = |e: &SourceError| {
         matches!(e, SourceError::Timeout(_) | SourceError::DeadlineExceeded) || overloaded(e)
@@ -384,14 +393,14 @@ pub(super) fn settle_failures(
             .filter_map(SourceError::retry_after)
             .min()
             .unwrap_or(Duration::from_secs(1));
-        Err(EngineError::Overloaded {
+        EngineError::Overloaded {
             message: detail,
             retry_after_secs: soonest.as_secs().max(1),
-        })
+        }
     } else if errors().all(timed_out) {
-        Err(EngineError::UpstreamTimeout(detail))
+        EngineError::UpstreamTimeout(detail)
     } else {
-        Err(EngineError::Upstream(detail))
+        EngineError::Upstream(detail)
     }
 }
 
@@ -427,4 +436,55 @@ fn checked_records(
         }
     }
     records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overloaded(secs: u64) -> SourceError {
+        SourceError::Overloaded {
+            message: "the source's outbound rate limit has no slot".into(),
+            retry_after: Duration::from_secs(secs),
+        }
+    }
+
+    fn upstream() -> SourceError {
+        SourceError::Upstream {
+            status: 500,
+            message: "boom".into(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn a_failed_page_says_who_failed() {
+        let (o3, o2) = (overloaded(3), overloaded(2));
+        let timeout = SourceError::Timeout(Duration::from_secs(10));
+        let deadline = SourceError::DeadlineExceeded;
+        let boom = upstream();
+        let open = SourceError::CircuitOpen(Duration::from_secs(5));
+        let cases: [(&[(&str, &SourceError)], &str); 6] = [
+            (&[("a", &o3), ("b", &o2)], "overloaded"),
+            (&[("a", &timeout)], "upstream_timeout"),
+            (&[("a", &o3), ("b", &timeout)], "upstream_timeout"),
+            (&[("a", &deadline)], "upstream_timeout"),
+            (&[("a", &timeout), ("b", &boom)], "upstream_error"),
+            (&[("a", &open)], "upstream_error"),
+        ];
+        for (failures, code) in cases {
+            assert_eq!(page_error(failures).code(), code, "{failures:?}");
+        }
+        match page_error(&[("a", &o3), ("b", &o2)]) {
+            EngineError::Overloaded {
+                message,
+                retry_after_secs,
+            } => {
+                assert_eq!(retry_after_secs, 2, "the soonest Retry-After");
+                assert!(message.starts_with("a: loggate is overloaded"), "{message}");
+                assert!(message.contains("(overloaded)"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
