@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
+use loggate_core::http::MIN_SEND_WINDOW;
 use loggate_core::{
     Batch, CallContext, Culprit, FetchRequest, LogRecord, Position, SourceError, SourceQuery,
 };
@@ -193,7 +194,10 @@ impl Engine {
             match merge_step(sources, query.order, limit, &mut out) {
                 Stop::Limit | Stop::Exhausted => return out,
                 Stop::Blocked(i) => {
-                    if sources[i].report.scanned >= budget || Instant::now() >= deadline {
+                    // Too little time left to send another request: end
+                    // the page here; the cursor resumes the source.
+                    let no_time = Instant::now() + MIN_SEND_WINDOW >= deadline;
+                    if sources[i].report.scanned >= budget || no_time {
                         return out;
                     }
                     to_fetch = vec![i];
