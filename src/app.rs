@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::engine::{CursorSigner, Engine, EngineSettings, Source};
 use crate::gate::SourceGate;
 use crate::http::{router, AppState, KeyStore};
+use crate::metrics::Metrics;
 
 /// A bound, ready-to-run gateway.
 pub struct Application {
@@ -25,9 +26,8 @@ pub struct Application {
 impl Application {
     /// Builds the engine and binds the listener (port 0 picks a free one).
     pub async fn build(config: &Config) -> std::io::Result<Self> {
-        let engine = build_engine(config);
-        let keys = KeyStore::new(&config.auth.keys);
-        if keys.is_open() {
+        let state = app_state(config, false);
+        if state.keys.is_open() {
             tracing::warn!(
                 "no API keys configured: anyone who can reach {} can read every source",
                 config.server.listen
@@ -36,12 +36,7 @@ impl Application {
         let listener = TcpListener::bind(config.server.listen).await?;
         Ok(Application {
             listener,
-            state: AppState {
-                engine: Arc::new(engine),
-                keys: Arc::new(keys),
-                ready: Arc::new(AtomicBool::new(false)),
-                kinds: config.kinds.clone().into(),
-            },
+            state,
             shutdown_grace: config.server.shutdown_grace,
         })
     }
@@ -87,6 +82,26 @@ impl Application {
             }
         }
     }
+}
+
+/// What every handler shares, built from `config`: the engine recording
+/// into the application's metrics registry, and the keys.
+fn app_state(config: &Config, ready: bool) -> AppState {
+    let metrics = Arc::new(Metrics::default());
+    let engine = build_engine(config).with_metrics(metrics.clone());
+    AppState {
+        engine: Arc::new(engine),
+        metrics,
+        keys: Arc::new(KeyStore::new(&config.auth.keys)),
+        ready: Arc::new(AtomicBool::new(ready)),
+        kinds: config.kinds.clone().into(),
+    }
+}
+
+/// The whole API of `config` as a ready router without a listener: what
+/// `serve` runs, for tests that drive it with `tower::ServiceExt::oneshot`.
+pub fn app(config: &Config) -> axum::Router {
+    router(app_state(config, true))
 }
 
 /// The engine with every enabled source of `config`.

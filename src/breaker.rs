@@ -8,19 +8,20 @@
 //! other concurrent fetch is still skipped (`half_open`): its success
 //! closes the breaker, its failure opens it for another cool-down.
 //!
-//! What counts: an upstream that answered coherently (success, or a
-//! `Rejected` 4xx, which says more about the query than about the source)
-//! is healthy; an `InvalidPosition` (a bad cursor) says nothing about the
-//! source and counts neither way, and neither does a fetch that failed
-//! before sending anything upstream (our own rate limit or the request
-//! deadline ran out first: loggate's load, not the source's health). Every
-//! other error is a failure. The clock
-//! is injectable so the state machine is tested without sleeping.
+//! What counts is decided by the error's [`Culprit`] alone: an upstream
+//! that answered coherently (success, or a `Rejected` 4xx, which says more
+//! about the query than about the source) is healthy; the upstream's own
+//! failures (error statuses, connection errors, a timeout of a request sent
+//! with a fair deadline) are failures; whatever loggate itself declined
+//! (`overloaded`: its own outbound queue; `deadline_exceeded`; a bad
+//! cursor's `invalid_position`) counts neither way, so client load alone
+//! never opens the circuit of a healthy upstream (issue 18). The clock is
+//! injectable so the state machine is tested without sleeping.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use loggate_core::SourceError;
+use loggate_core::{Culprit, SourceError};
 
 /// The breaker's settings (`circuit_breaker = { failures, cool_down }`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,20 +189,21 @@ enum Outcome {
     Neutral,
 }
 
-fn outcome<T>(result: &Result<T, SourceError>, sent: u32) -> Outcome {
+fn outcome<T>(result: &Result<T, SourceError>) -> Outcome {
     match result {
         Ok(_) | Err(SourceError::Rejected { .. }) => Outcome::Healthy,
-        Err(_) if sent == 0 => Outcome::Neutral,
-        Err(SourceError::InvalidPosition(_)) | Err(SourceError::CircuitOpen(_)) => Outcome::Neutral,
-        Err(_) => Outcome::Failed,
+        Err(e) => match e.culprit() {
+            Culprit::Upstream | Culprit::UpstreamTimeout => Outcome::Failed,
+            Culprit::Overloaded | Culprit::Gateway => Outcome::Neutral,
+        },
     }
 }
 
 impl Permit<'_> {
-    /// Settles the fetch: its result and how many upstream requests it sent.
-    pub fn record<T>(mut self, result: &Result<T, SourceError>, sent: u32) {
+    /// Settles the fetch with its result.
+    pub fn record<T>(mut self, result: &Result<T, SourceError>) {
         self.recorded = true;
-        self.breaker.settle(self.probe, outcome(result, sent));
+        self.breaker.settle(self.probe, outcome(result));
     }
 }
 
@@ -247,7 +249,7 @@ mod tests {
 
     fn fail_times(b: &CircuitBreaker, n: usize) {
         for _ in 0..n {
-            b.admit().expect("admitted").record(&fail(), 1);
+            b.admit().expect("admitted").record(&fail());
         }
     }
 
@@ -255,7 +257,7 @@ mod tests {
     fn opens_after_consecutive_failures_only() {
         let (b, _) = breaker();
         fail_times(&b, 2);
-        b.admit().unwrap().record(&Ok(()), 1);
+        b.admit().unwrap().record(&Ok(()));
         fail_times(&b, 2);
         assert_eq!(
             b.state(),
@@ -287,7 +289,7 @@ mod tests {
         assert!(b.admit().is_err());
         assert!(b.admit().is_err());
         assert_eq!(b.state(), CircuitState::HalfOpen);
-        probe.record(&Ok(()), 1);
+        probe.record(&Ok(()));
         assert_eq!(b.state(), CircuitState::Closed);
         assert!(b.admit().is_ok());
     }
@@ -297,12 +299,12 @@ mod tests {
         let (b, clock) = breaker();
         fail_times(&b, 3);
         clock.store(30_000, Ordering::SeqCst);
-        b.admit().expect("the probe").record(&fail(), 1);
+        b.admit().expect("the probe").record(&fail());
         assert_eq!(b.state(), CircuitState::Open);
         clock.store(59_999, Ordering::SeqCst);
         assert!(b.admit().is_err());
         clock.store(60_000, Ordering::SeqCst);
-        b.admit().expect("the next probe").record(&Ok(()), 1);
+        b.admit().expect("the next probe").record(&Ok(()));
         assert_eq!(b.state(), CircuitState::Closed);
     }
 
@@ -313,30 +315,33 @@ mod tests {
         clock.store(30_000, Ordering::SeqCst);
         drop(b.admit().expect("the probe"));
         let probe = b.admit().expect("a new probe after the cancelled one");
-        probe.record(&Err::<(), _>(SourceError::InvalidPosition("bad".into())), 0);
+        probe.record(&Err::<(), _>(SourceError::InvalidPosition("bad".into())));
         let probe = b.admit().expect("a new probe after the neutral one");
         assert!(b.admit().is_err());
-        probe.record(
-            &Err::<(), _>(SourceError::Timeout(Duration::from_secs(1))),
-            1,
-        );
+        probe.record(&Err::<(), _>(SourceError::Timeout(Duration::from_secs(1))));
         assert_eq!(b.state(), CircuitState::Open);
     }
 
     #[test]
-    fn rejected_queries_bad_positions_and_unsent_fetches_do_not_open_it() {
+    fn rejected_queries_bad_positions_and_our_own_declines_do_not_open_it() {
         let (b, _) = breaker();
         for _ in 0..10 {
             let rejected = SourceError::Rejected {
                 status: 400,
                 message: "bad".into(),
             };
-            b.admit().unwrap().record(&Err::<(), _>(rejected), 1);
+            b.admit().unwrap().record(&Err::<(), _>(rejected));
             let invalid = SourceError::InvalidPosition("x".into());
-            b.admit().unwrap().record(&Err::<(), _>(invalid), 1);
-            // Our own rate limit or deadline ran out before any request.
-            let unsent = SourceError::Timeout(Duration::from_secs(1));
-            b.admit().unwrap().record(&Err::<(), _>(unsent), 0);
+            b.admit().unwrap().record(&Err::<(), _>(invalid));
+            // Loggate's own queue or deadline declined to send.
+            let overloaded = SourceError::Overloaded {
+                message: "full".into(),
+                retry_after: Duration::from_secs(1),
+            };
+            b.admit().unwrap().record(&Err::<(), _>(overloaded));
+            b.admit()
+                .unwrap()
+                .record(&Err::<(), _>(SourceError::DeadlineExceeded));
         }
         assert_eq!(b.state(), CircuitState::Closed);
     }
@@ -346,13 +351,13 @@ mod tests {
         let (b, _) = breaker();
         let late = b.admit().unwrap();
         fail_times(&b, 3);
-        late.record(&Ok(()), 1);
+        late.record(&Ok(()));
         // A success admitted before the circuit opened closes it: the
         // upstream did answer. A late failure leaves it open.
         assert_eq!(b.state(), CircuitState::Closed);
         let late = b.admit().unwrap();
         fail_times(&b, 3);
-        late.record(&fail(), 1);
+        late.record(&fail());
         assert_eq!(b.state(), CircuitState::Open);
     }
 }

@@ -1,17 +1,30 @@
-//! Prometheus metrics: a small hand-written registry (counters, gauges and
-//! histograms keyed by label values) rendered in the text exposition
-//! format by `GET /metrics`. A crate would bring a global registry; one
-//! registry per [`crate::engine::Engine`] keeps tests that run several
-//! gateways in one process apart.
+//! Prometheus metrics on `prometheus-client`, rendered by `GET /metrics` in
+//! the Prometheus text format 0.0.4.
+//!
+//! One [`Metrics`] per application (owned by the HTTP state and handed to
+//! the [`crate::engine::Engine`]), never a global: tests that run several
+//! gateways in one process stay apart. On the request path an observation
+//! is an atomic add on a series found under a read lock (a new label set
+//! takes the family's write lock once); nothing takes a global mutex. The
+//! circuit-breaker gauge is read from the breakers at scrape time.
 //!
 //! Label values are bounded by construction: routes are matched route
 //! templates (never raw paths), sources are configured names, outcomes are
 //! error codes.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use crate::breaker::{CircuitBreaker, CircuitState};
 
 /// Latency buckets in seconds, from a fast local answer to a page that ran
 /// into the request deadline.
@@ -24,47 +37,43 @@ pub const BREAKER_CLOSED: i64 = 0;
 pub const BREAKER_HALF_OPEN: i64 = 1;
 pub const BREAKER_OPEN: i64 = 2;
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+/// The Content-Type of [`Metrics::render`].
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    route: String,
+    status: u16,
 }
 
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                self.counts[i] += 1;
-            }
-        }
-        self.count += 1;
-        self.sum += seconds;
-    }
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    route: String,
 }
 
-type Labels = Vec<String>;
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabel {
+    source: Arc<str>,
+}
 
-#[derive(Default)]
-struct Families {
-    http_requests: BTreeMap<Labels, u64>,
-    http_duration: BTreeMap<Labels, Histogram>,
-    upstream_requests: BTreeMap<Labels, u64>,
-    upstream_fetches: BTreeMap<Labels, u64>,
-    upstream_duration: BTreeMap<Labels, Histogram>,
-    scanned: BTreeMap<Labels, u64>,
-    returned: BTreeMap<Labels, u64>,
-    retries: BTreeMap<Labels, u64>,
-    gate_waits: BTreeMap<Labels, u64>,
-    breaker: BTreeMap<Labels, i64>,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceOutcome {
+    source: Arc<str>,
+    outcome: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
 /// What one source fetch cost, as the engine saw it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct FetchObservation<'a> {
-    pub source: &'a str,
+    pub source: &'a Arc<str>,
     /// `ok`, or the source error's code.
-    pub outcome: &'a str,
+    pub outcome: &'static str,
     pub latency: Duration,
     /// Upstream HTTP requests sent, retries included.
     pub requests: u32,
@@ -76,239 +85,293 @@ pub struct FetchObservation<'a> {
     pub scanned: usize,
 }
 
-/// The registry.
-#[derive(Default)]
+/// The registry and its families.
 pub struct Metrics {
-    families: Mutex<Families>,
+    registry: Registry,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: Histograms<RouteLabel>,
+    upstream_requests: Family<SourceOutcome, Counter>,
+    upstream_fetches: Family<SourceOutcome, Counter>,
+    upstream_duration: Histograms<SourceLabel>,
+    scanned: Family<SourceLabel, Counter>,
+    returned: Family<SourceLabel, Counter>,
+    retries: Family<SourceLabel, Counter>,
+    gate_waits: Family<SourceLabel, Counter>,
+    breakers: Arc<Breakers>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
 }
 
 impl Metrics {
-    fn with<T>(&self, f: impl FnOnce(&mut Families) -> T) -> T {
-        let mut guard = self.families.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut guard)
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let http_requests = Family::default();
+        let http_duration = Histograms::new_with_constructor(latency_histogram as fn() -> _);
+        let upstream_requests = Family::default();
+        let upstream_fetches = Family::default();
+        let upstream_duration = Histograms::new_with_constructor(latency_histogram as fn() -> _);
+        let (scanned, returned, retries, gate_waits) = Default::default();
+        let breakers = Arc::new(Breakers::default());
+        // `register` appends `_total` to counters.
+        registry.register(
+            "loggate_http_requests",
+            "HTTP requests answered, by matched route and status",
+            Family::<HttpLabels, Counter>::clone(&http_requests),
+        );
+        registry.register(
+            "loggate_http_request_duration_seconds",
+            "Time to answer an HTTP request, by matched route",
+            http_duration.clone(),
+        );
+        registry.register(
+            "loggate_upstream_requests",
+            "Upstream HTTP requests sent (retries included), by source and outcome (ok or error)",
+            Family::<SourceOutcome, Counter>::clone(&upstream_requests),
+        );
+        registry.register(
+            "loggate_upstream_fetches",
+            "Source fetches of the engine, by source and outcome (ok or the error code)",
+            Family::<SourceOutcome, Counter>::clone(&upstream_fetches),
+        );
+        registry.register(
+            "loggate_upstream_fetch_duration_seconds",
+            "Time one source fetch took (its upstream requests, retries and waits), by source",
+            upstream_duration.clone(),
+        );
+        let per_source: [(&str, &str, &Family<SourceLabel, Counter>); 4] = [
+            (
+                "loggate_records_scanned",
+                "Upstream records read, by source",
+                &scanned,
+            ),
+            (
+                "loggate_records_returned",
+                "Logs returned to clients, by source",
+                &returned,
+            ),
+            (
+                "loggate_upstream_retries",
+                "Upstream requests retried after a transient failure, by source",
+                &retries,
+            ),
+            (
+                "loggate_upstream_rate_limit_waits",
+                "Upstream requests that waited for the source's outbound rate limit, by source",
+                &gate_waits,
+            ),
+        ];
+        for (name, help, family) in per_source {
+            registry.register(name, help, family.clone());
+        }
+        registry.register_collector(Box::new(breakers.clone()));
+        Metrics {
+            registry,
+            http_requests,
+            http_duration,
+            upstream_requests,
+            upstream_fetches,
+            upstream_duration,
+            scanned,
+            returned,
+            retries,
+            gate_waits,
+            breakers,
+        }
     }
 
     /// Makes every per-source series exist from the start (at zero), so a
-    /// dashboard sees a quiet source as zero rather than absent.
-    pub fn register_source(&self, source: &str) {
-        let key = vec![source.to_string()];
-        self.with(|f| {
-            for map in [
-                &mut f.scanned,
-                &mut f.returned,
-                &mut f.retries,
-                &mut f.gate_waits,
-            ] {
-                map.entry(key.clone()).or_default();
-            }
-            f.upstream_duration.entry(key.clone()).or_default();
-            f.breaker.entry(key).or_insert(BREAKER_CLOSED);
-        });
+    /// dashboard sees a quiet source as zero rather than absent, and
+    /// reports its circuit breaker's state on every scrape.
+    pub fn register_source(&self, source: &Arc<str>, breaker: &Arc<CircuitBreaker>) {
+        let label = SourceLabel {
+            source: source.clone(),
+        };
+        for family in [
+            &self.scanned,
+            &self.returned,
+            &self.retries,
+            &self.gate_waits,
+        ] {
+            drop(family.get_or_create(&label));
+        }
+        drop(self.upstream_duration.get_or_create(&label));
+        self.breakers.add(source.clone(), breaker.clone());
     }
 
     /// One answered HTTP request; `route` is the matched route template.
     pub fn observe_http(&self, route: &str, status: u16, latency: Duration) {
-        self.with(|f| {
-            *f.http_requests
-                .entry(vec![route.to_string(), status.to_string()])
-                .or_default() += 1;
-            f.http_duration
-                .entry(vec![route.to_string()])
-                .or_default()
-                .observe(latency.as_secs_f64());
-        });
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                route: route.to_string(),
+                status,
+            })
+            .inc();
+        self.http_duration
+            .get_or_create(&RouteLabel {
+                route: route.to_string(),
+            })
+            .observe(latency.as_secs_f64());
     }
 
     /// One source fetch of the engine.
     pub fn observe_fetch(&self, o: &FetchObservation<'_>) {
-        let source = vec![o.source.to_string()];
-        self.with(|f| {
-            let ok = o.requests.saturating_sub(o.failed_requests);
-            for (outcome, n) in [("ok", ok), ("error", o.failed_requests)] {
-                if n > 0 {
-                    *f.upstream_requests
-                        .entry(vec![o.source.to_string(), outcome.to_string()])
-                        .or_default() += u64::from(n);
-                }
+        let ok = o.requests.saturating_sub(o.failed_requests);
+        for (outcome, n) in [("ok", ok), ("error", o.failed_requests)] {
+            if n > 0 {
+                self.upstream_requests
+                    .get_or_create(&SourceOutcome {
+                        source: o.source.clone(),
+                        outcome,
+                    })
+                    .inc_by(u64::from(n));
             }
-            *f.upstream_fetches
-                .entry(vec![o.source.to_string(), o.outcome.to_string()])
-                .or_default() += 1;
-            f.upstream_duration
-                .entry(source.clone())
-                .or_default()
-                .observe(o.latency.as_secs_f64());
-            *f.scanned.entry(source.clone()).or_default() += o.scanned as u64;
-            *f.retries.entry(source.clone()).or_default() += u64::from(o.retries);
-            *f.gate_waits.entry(source).or_default() += u64::from(o.gate_waits);
-        });
+        }
+        self.upstream_fetches
+            .get_or_create(&SourceOutcome {
+                source: o.source.clone(),
+                outcome: o.outcome,
+            })
+            .inc();
+        let label = SourceLabel {
+            source: o.source.clone(),
+        };
+        self.upstream_duration
+            .get_or_create(&label)
+            .observe(o.latency.as_secs_f64());
+        self.scanned.get_or_create(&label).inc_by(o.scanned as u64);
+        self.retries
+            .get_or_create(&label)
+            .inc_by(u64::from(o.retries));
+        self.gate_waits
+            .get_or_create(&label)
+            .inc_by(u64::from(o.gate_waits));
     }
 
     /// Records a page's returned logs of one source.
-    pub fn observe_returned(&self, source: &str, returned: usize) {
-        self.with(|f| *f.returned.entry(vec![source.to_string()]).or_default() += returned as u64);
+    pub fn observe_returned(&self, source: &Arc<str>, returned: usize) {
+        self.returned
+            .get_or_create(&SourceLabel {
+                source: source.clone(),
+            })
+            .inc_by(returned as u64);
     }
 
-    /// Sets a source's circuit-breaker gauge ([`BREAKER_CLOSED`],
-    /// [`BREAKER_HALF_OPEN`] or [`BREAKER_OPEN`]).
-    pub fn set_breaker_state(&self, source: &str, state: i64) {
-        self.with(|f| f.breaker.insert(vec![source.to_string()], state));
-    }
-
-    /// The Prometheus text exposition (version 0.0.4).
+    /// The Prometheus text exposition (version 0.0.4, [`CONTENT_TYPE`]).
     pub fn render(&self) -> String {
         let mut out = String::new();
-        self.with(|f| {
-            counter(
-                &mut out,
-                "loggate_http_requests_total",
-                "HTTP requests answered, by matched route and status.",
-                &["route", "status"],
-                &f.http_requests,
-            );
-            histogram(
-                &mut out,
-                "loggate_http_request_duration_seconds",
-                "Time to answer an HTTP request, by matched route.",
-                "route",
-                &f.http_duration,
-            );
-            counter(
-                &mut out,
-                "loggate_upstream_requests_total",
-                "Upstream HTTP requests sent (retries included), by source and outcome (ok or error).",
-                &["source", "outcome"],
-                &f.upstream_requests,
-            );
-            counter(
-                &mut out,
-                "loggate_upstream_fetches_total",
-                "Source fetches of the engine, by source and outcome (ok or the error code).",
-                &["source", "outcome"],
-                &f.upstream_fetches,
-            );
-            histogram(
-                &mut out,
-                "loggate_upstream_fetch_duration_seconds",
-                "Time one source fetch took (its upstream requests, retries and waits), by source.",
-                "source",
-                &f.upstream_duration,
-            );
-            counter(
-                &mut out,
-                "loggate_records_scanned_total",
-                "Upstream records read, by source.",
-                &["source"],
-                &f.scanned,
-            );
-            counter(
-                &mut out,
-                "loggate_records_returned_total",
-                "Logs returned to clients, by source.",
-                &["source"],
-                &f.returned,
-            );
-            counter(
-                &mut out,
-                "loggate_upstream_retries_total",
-                "Upstream requests retried after a transient failure, by source.",
-                &["source"],
-                &f.retries,
-            );
-            counter(
-                &mut out,
-                "loggate_upstream_rate_limit_waits_total",
-                "Upstream requests that waited for the source's outbound rate limit, by source.",
-                &["source"],
-                &f.gate_waits,
-            );
-            gauge(
-                &mut out,
-                "loggate_circuit_breaker_state",
-                "Circuit-breaker state by source: 0 closed, 1 half-open, 2 open.",
-                &f.breaker,
-            );
-        });
+        prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
         out
     }
 }
 
-fn label_text(names: &[&str], values: &[String]) -> String {
-    let pairs: Vec<String> = names
-        .iter()
-        .zip(values)
-        .map(|(n, v)| format!("{n}=\"{}\"", escape(v)))
-        .collect();
-    pairs.join(",")
+/// The circuit breakers, read when `/metrics` is scraped.
+#[derive(Default)]
+struct Breakers {
+    sources: Mutex<Vec<(Arc<str>, Arc<CircuitBreaker>)>>,
 }
 
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn counter(out: &mut String, name: &str, help: &str, labels: &[&str], m: &BTreeMap<Labels, u64>) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-    for (values, n) in m {
-        let _ = writeln!(out, "{name}{{{}}} {n}", label_text(labels, values));
+impl std::fmt::Debug for Breakers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Breakers")
     }
 }
 
-fn gauge(out: &mut String, name: &str, help: &str, m: &BTreeMap<Labels, i64>) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-    for (values, n) in m {
-        let _ = writeln!(out, "{name}{{{}}} {n}", label_text(&["source"], values));
+impl Breakers {
+    fn add(&self, source: Arc<str>, breaker: Arc<CircuitBreaker>) {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        sources.retain(|(name, _)| *name != source);
+        sources.push((source, breaker));
+        sources.sort_by(|a, b| a.0.cmp(&b.0));
     }
 }
 
-fn histogram(
-    out: &mut String,
-    name: &str,
-    help: &str,
-    label: &str,
-    m: &BTreeMap<Labels, Histogram>,
-) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-    for (values, h) in m {
-        let base = label_text(&[label], values);
-        for (bound, n) in BUCKETS.iter().zip(h.counts) {
-            let _ = writeln!(out, "{name}_bucket{{{base},le=\"{bound}\"}} {n}");
+/// The gauge value of a breaker state.
+pub fn breaker_gauge(state: CircuitState) -> i64 {
+    match state {
+        CircuitState::Closed => BREAKER_CLOSED,
+        CircuitState::HalfOpen => BREAKER_HALF_OPEN,
+        CircuitState::Open => BREAKER_OPEN,
+    }
+}
+
+impl Collector for Breakers {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut family = encoder.encode_descriptor(
+            "loggate_circuit_breaker_state",
+            "Circuit-breaker state by source: 0 closed, 1 half-open, 2 open",
+            None,
+            MetricType::Gauge,
+        )?;
+        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        for (source, breaker) in sources.iter() {
+            let label = SourceLabel {
+                source: source.clone(),
+            };
+            let gauge = ConstGauge::new(breaker_gauge(breaker.state()));
+            let metric: MetricEncoder<'_> = family.encode_family(&label)?;
+            gauge.encode(metric)?;
         }
-        let _ = writeln!(out, "{name}_bucket{{{base},le=\"+Inf\"}} {}", h.count);
-        let _ = writeln!(out, "{name}_sum{{{base}}} {}", h.sum);
-        let _ = writeln!(out, "{name}_count{{{base}}} {}", h.count);
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::breaker::BreakerSettings;
 
     #[test]
     fn renders_cumulative_buckets_and_escapes_labels() {
         let m = Metrics::default();
         m.observe_http("/logs", 200, Duration::from_millis(7));
         m.observe_http("/logs", 200, Duration::from_millis(700));
-        m.set_breaker_state("a\"b", BREAKER_OPEN);
+        let breaker = Arc::new(CircuitBreaker::new(BreakerSettings {
+            failures: 1,
+            cool_down: Duration::from_secs(60),
+        }));
+        breaker
+            .admit()
+            .unwrap()
+            .record(&Err::<(), _>(loggate_core::SourceError::Connect(
+                "refused".into(),
+            )));
+        m.register_source(&Arc::from("a\"b"), &breaker);
         let text = m.render();
-        assert!(text.contains("loggate_http_requests_total{route=\"/logs\",status=\"200\"} 2"));
-        assert!(text.contains(
-            "loggate_http_request_duration_seconds_bucket{route=\"/logs\",le=\"0.01\"} 1"
-        ));
+        assert!(
+            text.contains("loggate_http_requests_total{route=\"/logs\",status=\"200\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "loggate_http_request_duration_seconds_bucket{route=\"/logs\",le=\"0.01\"} 1"
+            ),
+            "{text}"
+        );
         assert!(text
             .contains("loggate_http_request_duration_seconds_bucket{route=\"/logs\",le=\"1\"} 2"));
         assert!(text.contains("loggate_http_request_duration_seconds_count{route=\"/logs\"} 2"));
-        assert!(text.contains("loggate_circuit_breaker_state{source=\"a\\\"b\"} 2"));
+        assert!(
+            text.contains("loggate_circuit_breaker_state{source=\"a\\\"b\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE loggate_http_requests_total counter"),
+            "{text}"
+        );
     }
 
     #[test]
     fn fetches_split_requests_by_outcome() {
         let m = Metrics::default();
-        m.register_source("app");
+        let app: Arc<str> = Arc::from("app");
+        m.register_source(&app, &Arc::new(CircuitBreaker::default()));
         m.observe_fetch(&FetchObservation {
-            source: "app",
+            source: &app,
             outcome: "ok",
             latency: Duration::from_millis(3),
             requests: 3,

@@ -7,7 +7,7 @@ use thiserror::Error;
 pub enum EngineError {
     #[error("{param}: {message}")]
     InvalidParameter { param: String, message: String },
-    #[error("{0}: unknown parameter; expected source, start, end, level, min_level, q, service, user_id, attr.NAME, order, limit, cursor, include or partial")]
+    #[error("{0}: unknown parameter; expected {list}", list = super::query::expected_parameters())]
     UnknownParameter(String),
     #[error("source: no source named {0:?} is configured")]
     UnknownSource(String),
@@ -21,6 +21,14 @@ pub enum EngineError {
     Upstream(String),
     #[error("every requested source timed out: {0}")]
     UpstreamTimeout(String),
+    /// Loggate's own queue (room for pages in flight, a source's outbound
+    /// rate limit or concurrency cap) cannot serve the request before its
+    /// deadline: declined early, to be retried after `retry_after_secs`.
+    #[error("loggate is overloaded, retry in {retry_after_secs}s: {message}")]
+    Overloaded {
+        message: String,
+        retry_after_secs: u64,
+    },
 }
 
 impl EngineError {
@@ -41,6 +49,7 @@ impl EngineError {
             EngineError::Forbidden(_) => "forbidden",
             EngineError::Upstream(_) => "upstream_error",
             EngineError::UpstreamTimeout(_) => "upstream_timeout",
+            EngineError::Overloaded { .. } => "overloaded",
         }
     }
 
@@ -52,7 +61,9 @@ impl EngineError {
             EngineError::UnknownSource(_) | EngineError::Forbidden(_) => Some("source"),
             EngineError::InvalidCursor(_) => Some("cursor"),
             EngineError::CursorMismatch(param) => Some(param),
-            EngineError::Upstream(_) | EngineError::UpstreamTimeout(_) => None,
+            EngineError::Upstream(_)
+            | EngineError::UpstreamTimeout(_)
+            | EngineError::Overloaded { .. } => None,
         }
     }
 }

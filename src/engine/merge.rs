@@ -6,6 +6,7 @@
 //! unfinished source's frontier, or a later page would have to emit
 //! something that sorts before what this one served. Pure: no I/O.
 
+use std::borrow::{Borrow, BorrowMut};
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
@@ -39,10 +40,11 @@ impl SourceState {
         }
     }
 
-    /// Installs a fetched batch (only ever called with an empty buffer).
-    pub fn accept(&mut self, records: Vec<LogRecord>, next: Position) {
+    /// Installs a fetched batch and its frontier (only ever called with an
+    /// empty buffer).
+    pub fn accept(&mut self, records: Vec<LogRecord>, frontier: Position) {
         debug_assert!(self.buffer.is_empty());
-        self.batch_from = std::mem::replace(&mut self.frontier, next);
+        self.batch_from = std::mem::replace(&mut self.frontier, frontier);
         self.buffer = records.into();
         self.emitted_from_buffer = None;
     }
@@ -77,9 +79,38 @@ pub enum Stop {
     Exhausted,
 }
 
-/// Compares (timestamp, source) pairs in traversal order.
-fn cmp_ts_source(a: (i64, &str), b: (i64, &str), order: Order) -> Ordering {
-    let ascending = a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1));
+/// A place in the merged traversal. `id` is `None` for a frontier, which
+/// bounds a whole (timestamp, source) pair rather than one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place<'a> {
+    pub timestamp_ms: i64,
+    pub source: &'a str,
+    pub id: Option<&'a str>,
+}
+
+impl<'a> Place<'a> {
+    pub fn of(source: &'a str, record: &'a LogRecord) -> Self {
+        Place {
+            timestamp_ms: record.timestamp_ms,
+            source,
+            id: Some(&record.native_id),
+        }
+    }
+}
+
+/// The one comparator of the merged order (spec §3): by timestamp, then
+/// source name, then native id (compared as strings), ascending for
+/// `asc` and reversed for `desc`. Ids are compared only when both places
+/// have one.
+pub fn cmp_places(a: Place<'_>, b: Place<'_>, order: Order) -> Ordering {
+    let ascending = a
+        .timestamp_ms
+        .cmp(&b.timestamp_ms)
+        .then_with(|| a.source.cmp(b.source))
+        .then_with(|| match (a.id, b.id) {
+            (Some(x), Some(y)) => x.cmp(y),
+            _ => Ordering::Equal,
+        });
     match order {
         Order::Asc => ascending,
         Order::Desc => ascending.reverse(),
@@ -88,78 +119,80 @@ fn cmp_ts_source(a: (i64, &str), b: (i64, &str), order: Order) -> Ordering {
 
 /// Compares two records of (possibly) different sources in traversal order.
 pub fn cmp_global(a: (&str, &LogRecord), b: (&str, &LogRecord), order: Order) -> Ordering {
-    let ascending =
-        a.1.timestamp_ms
-            .cmp(&b.1.timestamp_ms)
-            .then_with(|| a.0.cmp(b.0))
-            .then_with(|| a.1.native_id.cmp(&b.1.native_id));
-    match order {
-        Order::Asc => ascending,
-        Order::Desc => ascending.reverse(),
-    }
+    cmp_places(Place::of(a.0, a.1), Place::of(b.0, b.1), order)
 }
 
-/// True when a record at `(ts, source)` sorts before everything `bound`'s
-/// source may still hold.
-fn before_frontier(ts: i64, source: &str, bound: &SourceState, order: Order) -> bool {
+/// True when a record at `place` sorts before everything `bound`'s source
+/// may still hold.
+fn before_frontier(place: Place<'_>, bound: &SourceState, order: Order) -> bool {
     let frontier_ts = match &bound.frontier.resume {
         Resume::Start => return false,
         Resume::Group(ts) => *ts,
         Resume::After(key) => key.timestamp_ms,
     };
-    cmp_ts_source((ts, source), (frontier_ts, &bound.name), order) == Ordering::Less
+    let frontier = Place {
+        timestamp_ms: frontier_ts,
+        source: &bound.name,
+        id: None,
+    };
+    let place = Place { id: None, ..place };
+    cmp_places(place, frontier, order) == Ordering::Less
+}
+
+/// The index of the buffered record that comes first in traversal order.
+fn first_buffered<S: Borrow<SourceState>>(sources: &[S], order: Order) -> Option<usize> {
+    let mut best: Option<(usize, Place<'_>)> = None;
+    for (i, s) in sources.iter().enumerate() {
+        let s = s.borrow();
+        let Some(head) = s.buffer.front() else {
+            continue;
+        };
+        let place = Place::of(&s.name, head);
+        if best.is_none_or(|(_, b)| cmp_places(place, b, order) == Ordering::Less) {
+            best = Some((i, place));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// The first source with nothing buffered but more to come that bounds a
+/// record at `place` (every such source, without a place).
+fn blocker<S: Borrow<SourceState>>(
+    sources: &[S],
+    place: Option<Place<'_>>,
+    order: Order,
+) -> Option<usize> {
+    sources.iter().position(|s| {
+        let s = s.borrow();
+        s.buffer.is_empty()
+            && s.is_open()
+            && place.is_none_or(|p| p.source != s.name && !before_frontier(p, s, order))
+    })
 }
 
 /// Moves records into `out` (as `(source index, record)`) until the page
 /// holds `limit`, a frontier blocks, or nothing is left.
-pub fn merge_step(
-    sources: &mut [SourceState],
+pub fn merge_step<S: BorrowMut<SourceState>>(
+    sources: &mut [S],
     order: Order,
     limit: usize,
     out: &mut Vec<(usize, LogRecord)>,
 ) -> Stop {
     while out.len() < limit {
-        let mut best: Option<usize> = None;
-        for (i, s) in sources.iter().enumerate() {
-            let Some(head) = s.buffer.front() else {
-                continue;
-            };
-            best = match best {
-                Some(b) => {
-                    let current = sources[b].buffer.front().expect("best has a head");
-                    if cmp_global((&s.name, head), (&sources[b].name, current), order)
-                        == Ordering::Less
-                    {
-                        Some(i)
-                    } else {
-                        Some(b)
-                    }
-                }
-                None => Some(i),
-            };
-        }
-        // Sources with nothing buffered but more to come bound the merge.
-        let blocker = |ts: Option<(i64, &str)>| {
-            sources.iter().position(|s| {
-                s.buffer.is_empty()
-                    && s.is_open()
-                    && ts.is_none_or(|(ts, name)| {
-                        name != s.name && !before_frontier(ts, name, s, order)
-                    })
-            })
-        };
-        let Some(b) = best else {
-            return match blocker(None) {
+        let Some(b) = first_buffered(sources, order) else {
+            return match blocker(sources, None, order) {
                 Some(i) => Stop::Blocked(i),
                 None => Stop::Exhausted,
             };
         };
-        let head = sources[b].buffer.front().expect("best has a head");
-        if let Some(i) = blocker(Some((head.timestamp_ms, &sources[b].name))) {
+        let best = sources[b].borrow();
+        let head = best.buffer.front().expect("best has a head");
+        if let Some(i) = blocker(sources, Some(Place::of(&best.name, head)), order) {
             return Stop::Blocked(i);
         }
-        let record = sources[b].buffer.pop_front().expect("best has a head");
-        sources[b].emitted_from_buffer = Some(record.key());
+        let best = sources[b].borrow_mut();
+        let record = best.buffer.pop_front().expect("best has a head");
+        best.emitted_from_buffer = Some(record.key());
         out.push((b, record));
     }
     Stop::Limit
@@ -183,14 +216,35 @@ mod tests {
         }
     }
 
-    fn state(name: &str, records: &[(i64, &str)], next: Position) -> SourceState {
+    fn state(name: &str, records: &[(i64, &str)], frontier: Position) -> SourceState {
         let mut s = SourceState::new(name.into(), Position::start());
-        s.accept(records.iter().map(|(t, i)| rec(*t, i)).collect(), next);
+        s.accept(records.iter().map(|(t, i)| rec(*t, i)).collect(), frontier);
         s
     }
 
     fn emitted(out: &[(usize, LogRecord)]) -> Vec<(usize, i64)> {
         out.iter().map(|(i, r)| (*i, r.timestamp_ms)).collect()
+    }
+
+    #[test]
+    fn one_comparator_orders_timestamp_source_id_both_ways() {
+        let (a, b) = (rec(5, "x"), rec(5, "y"));
+        for order in [Order::Asc, Order::Desc] {
+            let flip = |o: Ordering| if order == Order::Asc { o } else { o.reverse() };
+            assert_eq!(
+                cmp_global(("s", &a), ("s", &b), order),
+                flip(Ordering::Less)
+            );
+            assert_eq!(
+                cmp_global(("r", &b), ("s", &a), order),
+                flip(Ordering::Less)
+            );
+            assert_eq!(
+                cmp_global(("s", &rec(4, "z")), ("r", &a), order),
+                flip(Ordering::Less)
+            );
+            assert_eq!(cmp_global(("s", &a), ("s", &a), order), Ordering::Equal);
+        }
     }
 
     #[test]

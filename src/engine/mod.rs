@@ -1,13 +1,17 @@
 //! The query engine: no HTTP in it.
 //!
 //! [`Engine::page`] resolves a request (fresh or from a cursor) into a
-//! traversal, fans out to the sources concurrently under one deadline,
-//! merges their batches by frontier ([`merge`]), and returns the page with
-//! the next signed cursor ([`cursor`]). [`query`] parses the parameters.
+//! traversal, then runs the steps of `page.rs`: admission among the pages
+//! in flight, one state per requested source, rounds of concurrent fetches
+//! under one deadline merged by frontier ([`merge`]), the failure policy,
+//! and the page with its warnings and next signed cursor ([`cursor`]).
+//! [`query`] parses the parameters declared in `params.rs`.
 
 pub mod cursor;
 mod error;
 pub mod merge;
+mod page;
+mod params;
 pub mod query;
 mod source;
 
@@ -15,18 +19,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::join_all;
-use loggate_core::{CallContext, FetchRequest, Filters, LogRecord, Position, SourceQuery};
+use loggate_core::{Filters, LogRecord, Position, SourceQuery};
+use serde::Serialize;
 use tokio::time::Instant;
-use tracing::Instrument;
+use utoipa::ToSchema;
 
 pub use cursor::{CursorSigner, CursorState};
 pub use error::EngineError;
-use merge::{merge_step, SourceState, Stop};
+use page::settle_failures;
 use query::LogsRequest;
 pub use source::{Health, HealthSnapshot, Source};
 
-use crate::metrics::{FetchObservation, Metrics};
+use crate::metrics::Metrics;
 
 /// Who is asking: the API key's name and the sources it may read.
 #[derive(Debug, Clone, Default)]
@@ -60,24 +64,77 @@ pub struct Page {
     pub next_cursor: Option<String>,
     pub partial: bool,
     pub sources: BTreeMap<String, SourceReport>,
+    /// Human-readable notes on what the page may lack (spec §5): each
+    /// source that skipped unreadable records or failed, with the reason.
+    pub warnings: Vec<String>,
 }
 
-/// The `sources.NAME` block of a response.
-#[derive(Debug, Clone, Default)]
+/// The `sources.NAME` block of a `GET /logs` response: what one source did
+/// for the page. Serialised as is.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SourceReport {
-    pub error: Option<(String, String)>,
+    /// `ok`, or `error` when the source failed (then `error` says why).
+    pub status: ReportStatus,
+    /// Logs of this source in the page.
     pub returned: usize,
+    /// Upstream records read for this page.
     pub scanned: usize,
-    /// Upstream records that could not be read and were skipped.
+    /// Upstream records that could not be read and were skipped (spec §10);
+    /// `warnings` names the reason.
     pub skipped: usize,
+    /// Upstream HTTP requests sent for this page, retries included.
     pub upstream_requests: u32,
     /// Upstream requests repeated after a transient failure.
+    #[serde(skip)]
     pub retries: u32,
     /// Upstream requests that waited for the outbound rate limit.
+    #[serde(skip)]
     pub gate_waits: u32,
+    /// Time spent fetching from this source, summed over its fetches.
     pub latency_ms: u64,
+    /// Filters the provider applied natively.
     pub pushed: Vec<String>,
+    /// Filters the gateway applied alone.
     pub residual: Vec<String>,
+    /// `(code, message)` of the failure.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_failure"
+    )]
+    #[schema(value_type = Option<SourceFailure>)]
+    pub error: Option<(String, String)>,
+}
+
+/// `sources.NAME.status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportStatus {
+    #[default]
+    Ok,
+    Error,
+}
+
+/// Why a source failed: `code` is one of the per-source codes of the
+/// README's error table (`upstream_error`, `upstream_timeout`,
+/// `overloaded`, ...).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFailure {
+    #[schema(example = "upstream_timeout")]
+    pub code: String,
+    pub message: String,
+}
+
+fn serialize_failure<S: serde::Serializer>(
+    error: &Option<(String, String)>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let failure = error.as_ref().map(|(code, message)| SourceFailure {
+        code: code.clone(),
+        message: message.clone(),
+    });
+    failure.serialize(serializer)
 }
 
 pub struct Engine {
@@ -90,8 +147,9 @@ pub struct Engine {
 }
 
 /// How many records all pages being served at once may hold before they
-/// are merged: a page weighs `limit` × its sources and waits (under its
-/// deadline) for that much room. This bounds the gateway's memory under
+/// are merged: a page weighs `limit` × its sources and waits for that much
+/// room at most half its deadline, else it is declined with `503
+/// overloaded` (loggate's own queue, issue 18). This bounds the gateway's memory under
 /// many concurrent large pages (200 pages of `limit=1000` over four sources
 /// held 540 MB at once without it); dashboards asking 64 pages of
 /// `limit=50` over four sources at once never wait.
@@ -103,13 +161,12 @@ struct Traversal {
 }
 
 impl Engine {
+    /// An engine recording into a registry of its own; see
+    /// [`Engine::with_metrics`] for the application's.
     pub fn new(sources: Vec<Source>, signer: CursorSigner, settings: EngineSettings) -> Self {
         let metrics = Arc::new(Metrics::default());
-        for source in &sources {
-            metrics.register_source(&source.name);
-        }
         Engine {
-            metrics,
+            metrics: metrics.clone(),
             sources: sources
                 .into_iter()
                 .map(|s| (s.name.to_string(), s))
@@ -118,211 +175,44 @@ impl Engine {
             settings,
             in_flight: tokio::sync::Semaphore::new(IN_FLIGHT_RECORDS),
         }
+        .with_metrics(metrics)
+    }
+
+    /// Records into `metrics` (the application's registry), with every
+    /// source's series and circuit breaker registered in it.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        for source in self.sources.values() {
+            metrics.register_source(&source.name, &source.breaker);
+        }
+        self.metrics = metrics;
+        self
     }
 
     pub fn sources(&self) -> impl Iterator<Item = &Source> {
         self.sources.values()
     }
 
-    /// The gateway's metrics registry (the engine records every fetch).
+    /// The metrics registry the engine records every fetch in.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }
 
-    /// Serves one page of `GET /logs`.
+    /// Serves one page of `GET /logs`: [`page`] has the steps.
     pub async fn page(&self, request: LogsRequest, caller: &Caller) -> Result<Page, EngineError> {
         let deadline = Instant::now() + self.settings.request_timeout;
         let Traversal { mut state } = self.resolve(&request, caller)?;
-        let weight = request
-            .limit
-            .saturating_mul(state.sources.len())
-            .clamp(1, IN_FLIGHT_RECORDS) as u32;
-        let _room = match tokio::time::timeout_at(deadline, self.in_flight.acquire_many(weight))
-            .await
-        {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                return Err(EngineError::UpstreamTimeout(
-                    "the page waited for room among the pages in flight until its deadline".into(),
-                ))
-            }
-        };
-        let order = state.order;
-        let effective = effective_filters(&state.filters, state.pinned_end);
+        let _room = self.admit(&request, state.sources.len(), deadline).await?;
         let query = SourceQuery {
-            filters: effective,
-            order,
+            filters: effective_filters(&state.filters, state.pinned_end),
+            order: state.order,
             include_raw: request.include_raw,
         };
-
-        let mut streams: Vec<SourceState> = Vec::with_capacity(state.sources.len());
-        let mut reports: Vec<SourceReport> = Vec::with_capacity(state.sources.len());
-        for name in &state.sources {
-            let source = &self.sources[name];
-            let mut position = state.positions.get(name).cloned().unwrap_or_default();
-            if query.filters.is_unsatisfiable() {
-                position = Position::finished();
-            }
-            streams.push(SourceState::new(name.clone(), position));
-            let pushed = source.adapter.pushed(&state.filters);
-            let residual = state
-                .filters
-                .names()
-                .into_iter()
-                .filter(|n| !pushed.contains(n))
-                .collect();
-            reports.push(SourceReport {
-                pushed,
-                residual,
-                ..SourceReport::default()
-            });
-        }
-
-        let limit = request.limit;
-        let budget = self.settings.scan_budget;
-        let mut out: Vec<(usize, LogRecord)> = Vec::with_capacity(limit);
-        // Round one asks every open source at once; later rounds ask only
-        // the source whose frontier holds the page back.
-        let mut to_fetch: Vec<usize> = (0..streams.len())
-            .filter(|&i| streams[i].is_open())
-            .collect();
-        let mut fetched = vec![false; streams.len()];
-        loop {
-            let want = limit - out.len();
-            let fetches = to_fetch.iter().map(|&i| {
-                let source = &self.sources[&streams[i].name];
-                let position = streams[i].frontier.clone();
-                let budget_left = budget.saturating_sub(reports[i].scanned).max(1);
-                let query = &query;
-                let span = tracing::info_span!(
-                    "fetch",
-                    source = %streams[i].name,
-                    kind = source.kind,
-                    status = tracing::field::Empty,
-                    latency_ms = tracing::field::Empty,
-                );
-                async move {
-                    let ctx = CallContext::new(deadline);
-                    let started = Instant::now();
-                    let request = FetchRequest {
-                        query,
-                        position: &position,
-                        want,
-                        budget: budget_left,
-                        ctx: &ctx,
-                    };
-                    let result = match source.breaker.admit() {
-                        // An open circuit skips the source without a request.
-                        Err(skipped) => Err(skipped),
-                        Ok(permit) => {
-                            let fetched =
-                                tokio::time::timeout_at(deadline, source.adapter.fetch(request))
-                                    .await;
-                            let result = fetched.unwrap_or(Err(
-                                loggate_core::SourceError::Timeout(self.settings.request_timeout),
-                            ));
-                            permit.record(&result, ctx.requests());
-                            result
-                        }
-                    };
-                    source.health.record(&result);
-                    let elapsed = started.elapsed();
-                    let outcome = match &result {
-                        Ok(_) => "ok",
-                        Err(e) => e.code(),
-                    };
-                    let span = tracing::Span::current();
-                    span.record("status", outcome);
-                    span.record("latency_ms", elapsed.as_millis() as u64);
-                    tracing::info!(
-                        upstream_requests = ctx.requests(),
-                        retries = ctx.retries(),
-                        "source fetched"
-                    );
-                    self.metrics.observe_fetch(&FetchObservation {
-                        source: &source.name,
-                        outcome,
-                        latency: elapsed,
-                        requests: ctx.requests(),
-                        failed_requests: ctx.failed(),
-                        retries: ctx.retries(),
-                        gate_waits: ctx.gate_waits(),
-                        scanned: result.as_ref().map_or(0, |b| b.scanned),
-                    });
-                    (i, position, result, ctx, elapsed)
-                }
-                .instrument(span)
-            });
-            for (i, position, result, ctx, elapsed) in join_all(fetches).await {
-                fetched[i] = true;
-                let report = &mut reports[i];
-                report.upstream_requests += ctx.requests();
-                report.retries += ctx.retries();
-                report.gate_waits += ctx.gate_waits();
-                report.latency_ms += elapsed.as_millis() as u64;
-                match result {
-                    Ok(batch) => {
-                        report.scanned += batch.scanned;
-                        report.skipped += batch.skipped;
-                        let records =
-                            checked_records(batch.records, &position, &query, &streams[i].name);
-                        streams[i].accept(records, batch.next);
-                    }
-                    Err(error) => {
-                        tracing::warn!(source = %streams[i].name, code = error.code(), error = %error, "source failed");
-                        streams[i].failed = true;
-                        report.error = Some((error.code().to_string(), error.to_string()));
-                    }
-                }
-            }
-            match merge_step(&mut streams, order, limit, &mut out) {
-                Stop::Limit | Stop::Exhausted => break,
-                Stop::Blocked(i) => {
-                    let exhausted_budget = reports[i].scanned >= budget;
-                    if exhausted_budget || Instant::now() >= deadline {
-                        break;
-                    }
-                    to_fetch = vec![i];
-                }
-            }
-        }
-
-        for (i, _) in &out {
-            reports[*i].returned += 1;
-        }
-        for (stream, report) in streams.iter().zip(&reports) {
-            self.metrics.observe_returned(&stream.name, report.returned);
-        }
-        let failed: Vec<usize> = (0..streams.len()).filter(|&i| streams[i].failed).collect();
-        let attempted = fetched.iter().filter(|f| **f).count();
-        if !failed.is_empty() && (!request.partial || failed.len() == attempted) {
-            return Err(self.all_failed(&failed, &streams, &reports));
-        }
-
-        for stream in &streams {
-            state
-                .positions
-                .insert(stream.name.clone(), stream.resume_position());
-        }
-        let finished = state.positions.values().all(|p| p.done);
-        let next_cursor = (!finished).then(|| self.signer.encode(&state));
-        let names: Vec<Arc<str>> = streams.iter().map(|s| Arc::from(s.name.as_str())).collect();
-        let logs = out
-            .into_iter()
-            .map(|(i, record)| {
-                (
-                    names[i].clone(),
-                    self.sources[&streams[i].name].kind,
-                    record,
-                )
-            })
-            .collect();
-        Ok(Page {
-            logs,
-            next_cursor,
-            partial: !failed.is_empty(),
-            sources: streams.into_iter().map(|s| s.name).zip(reports).collect(),
-        })
+        let mut sources = self.open_sources(&state, &query);
+        let logs = self
+            .fetch_and_merge(&mut sources, &query, request.limit, deadline)
+            .await;
+        settle_failures(&sources, request.partial)?;
+        Ok(self.finish(&mut state, sources, logs))
     }
 
     /// A fresh traversal from the parameters, or the cursor's, checked
@@ -372,33 +262,6 @@ impl Engine {
         }
         Ok(Traversal { state })
     }
-
-    fn all_failed(
-        &self,
-        failed: &[usize],
-        streams: &[SourceState],
-        reports: &[SourceReport],
-    ) -> EngineError {
-        let all_timeouts = failed.iter().all(|&i| {
-            reports[i]
-                .error
-                .as_ref()
-                .is_some_and(|(code, _)| code == "upstream_timeout")
-        });
-        let detail = failed
-            .iter()
-            .map(|&i| {
-                let (code, message) = reports[i].error.clone().unwrap_or_default();
-                format!("{}: {} ({})", streams[i].name, message, code)
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        if all_timeouts {
-            EngineError::UpstreamTimeout(detail)
-        } else {
-            EngineError::Upstream(detail)
-        }
-    }
 }
 
 /// The client's filters with the traversal's pinned upper bound folded in.
@@ -408,81 +271,13 @@ fn effective_filters(filters: &Filters, pinned_end: i64) -> Filters {
     effective
 }
 
-/// Defence in depth: whatever an adapter returns, only records strictly
-/// after its position that match every filter, in traversal order, go on.
-fn checked_records(
-    mut records: Vec<LogRecord>,
-    from: &Position,
-    query: &SourceQuery,
-    source: &str,
-) -> Vec<LogRecord> {
-    let before = records.len();
-    records.retain(|r| query.filters.matches(r) && !from.covers(&r.key(), query.order));
-    if records.len() != before {
-        tracing::warn!(
-            source,
-            dropped = before - records.len(),
-            "adapter returned records outside its position or filters"
-        );
-    }
-    let sorted = records.windows(2).all(|w| {
-        loggate_core::record::cmp_in_order(&w[0].key(), &w[1].key(), query.order)
-            == std::cmp::Ordering::Less
-    });
-    if !sorted {
-        tracing::warn!(source, "adapter returned records out of order; sorting");
-        loggate_core::record::sort_records(&mut records, query.order);
-        records.dedup_by(|a, b| a.native_id == b.native_id && a.timestamp_ms == b.timestamp_ms);
-    }
-    if !query.include_raw {
-        for record in &mut records {
-            record.raw = None;
-        }
-    }
-    records
-}
-
-/// With a cursor, every parameter the client sends must equal the cursor's.
+/// With a cursor, every parameter the cursor carries must equal the
+/// cursor's when sent ([`query::PARAMS`] says which).
 fn check_matches_cursor(request: &LogsRequest, state: &CursorState) -> Result<(), EngineError> {
-    let mismatch = |param: &str| Err(EngineError::CursorMismatch(param.to_string()));
-    if request
-        .sources
-        .as_ref()
-        .is_some_and(|s| *s != state.sources)
-    {
-        return mismatch("source");
+    match query::cursor_mismatch(request, state) {
+        Some(param) => Err(EngineError::CursorMismatch(param)),
+        None => Ok(()),
     }
-    if request.order.is_some_and(|o| o != state.order) {
-        return mismatch("order");
-    }
-    let (sent, kept) = (&request.filters, &state.filters);
-    let pairs = [
-        ("start", sent.start.is_some() && sent.start != kept.start),
-        ("end", sent.end.is_some() && sent.end != kept.end),
-        ("level", sent.level.is_some() && sent.level != kept.level),
-        (
-            "min_level",
-            sent.min_level.is_some() && sent.min_level != kept.min_level,
-        ),
-        ("q", sent.q.is_some() && sent.q != kept.q),
-        (
-            "service",
-            sent.service.is_some() && sent.service != kept.service,
-        ),
-        (
-            "user_id",
-            sent.user_id.is_some() && sent.user_id != kept.user_id,
-        ),
-    ];
-    if let Some((param, _)) = pairs.iter().find(|(_, differs)| *differs) {
-        return mismatch(param);
-    }
-    for (name, value) in &sent.attrs {
-        if kept.attrs.get(name) != Some(value) {
-            return mismatch(&format!("attr.{name}"));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

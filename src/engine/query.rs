@@ -10,6 +10,10 @@ use loggate_core::{Filters, Level, Order};
 
 use crate::engine::EngineError;
 
+pub use super::params::{
+    cursor_mismatch, expected_parameters, param, CursorRule, Param, ParamDoc, ParamSchema, PARAMS,
+};
+
 /// Most logs in one page, and the default.
 pub const MAX_LIMIT: usize = 1000;
 pub const DEFAULT_LIMIT: usize = 50;
@@ -52,29 +56,9 @@ pub fn parse_logs_query(raw: Option<&str>) -> Result<LogsRequest, EngineError> {
         ..LogsRequest::default()
     };
     for (name, value) in seen {
-        let param = name.as_str();
-        match param {
-            "source" => request.sources = Some(parse_sources(&value)?),
-            "start" => request.filters.start = Some(parse_time(param, &value)?),
-            "end" => request.filters.end = Some(parse_time(param, &value)?),
-            "level" => request.filters.level = Some(parse_levels(&value)?),
-            "min_level" => request.filters.min_level = Some(parse_level(param, value.trim())?),
-            "q" => request.filters.q = Some(parse_q(&value)?),
-            "service" => request.filters.service = Some(parse_value(param, value)?),
-            "user_id" => request.filters.user_id = Some(parse_value(param, value)?),
-            "order" => request.order = Some(parse_order(&value)?),
-            "limit" => request.limit = parse_limit(&value)?,
-            "cursor" => request.cursor = Some(parse_cursor_text(value)?),
-            "include" => request.include_raw = parse_include(&value)?,
-            "partial" => request.partial = parse_bool(param, &value)?,
-            _ => match param.strip_prefix("attr.") {
-                Some(attr) => {
-                    validate_attr_name(param, attr)?;
-                    let value = parse_value(param, value)?;
-                    request.filters.attrs.insert(attr.to_string(), value);
-                }
-                None => return Err(EngineError::UnknownParameter(name)),
-            },
+        match param(&name) {
+            Some(param) => (param.parse)(&mut request, &name, value)?,
+            None => return Err(EngineError::UnknownParameter(name)),
         }
     }
     if request.filters.attrs.len() > MAX_ATTR_FILTERS {
@@ -91,7 +75,7 @@ pub fn parse_logs_query(raw: Option<&str>) -> Result<LogsRequest, EngineError> {
     Ok(request)
 }
 
-fn parse_sources(value: &str) -> Result<Vec<String>, EngineError> {
+pub(super) fn parse_sources(value: &str) -> Result<Vec<String>, EngineError> {
     let mut names: Vec<String> = Vec::new();
     for name in value.split(',').map(str::trim) {
         if name.is_empty() {
@@ -114,7 +98,7 @@ fn parse_sources(value: &str) -> Result<Vec<String>, EngineError> {
     Ok(names)
 }
 
-fn parse_time(param: &str, value: &str) -> Result<i64, EngineError> {
+pub(super) fn parse_time(param: &str, value: &str) -> Result<i64, EngineError> {
     // RFC 3339 proper: a date, `T`, a time and an offset.
     chrono::DateTime::parse_from_rfc3339(value.trim())
         .map(|dt| dt.timestamp_millis())
@@ -126,7 +110,7 @@ fn parse_time(param: &str, value: &str) -> Result<i64, EngineError> {
         })
 }
 
-fn parse_level(param: &str, value: &str) -> Result<Level, EngineError> {
+pub(super) fn parse_level(param: &str, value: &str) -> Result<Level, EngineError> {
     value.parse::<Level>().map_err(|_| {
         EngineError::invalid(
             param,
@@ -138,14 +122,14 @@ fn parse_level(param: &str, value: &str) -> Result<Level, EngineError> {
     })
 }
 
-fn parse_levels(value: &str) -> Result<LevelSet, EngineError> {
+pub(super) fn parse_levels(value: &str) -> Result<LevelSet, EngineError> {
     value
         .split(',')
         .map(|part| parse_level("level", part.trim()))
         .collect()
 }
 
-fn parse_q(value: &str) -> Result<String, EngineError> {
+pub(super) fn parse_q(value: &str) -> Result<String, EngineError> {
     let chars = value.chars().count();
     if chars == 0 || chars > MAX_Q_CHARS {
         return Err(EngineError::invalid(
@@ -156,7 +140,7 @@ fn parse_q(value: &str) -> Result<String, EngineError> {
     Ok(value.to_string())
 }
 
-fn parse_value(param: &str, value: String) -> Result<String, EngineError> {
+pub(super) fn parse_value(param: &str, value: String) -> Result<String, EngineError> {
     let chars = value.chars().count();
     if chars == 0 || chars > MAX_VALUE_CHARS {
         return Err(EngineError::invalid(
@@ -167,7 +151,7 @@ fn parse_value(param: &str, value: String) -> Result<String, EngineError> {
     Ok(value)
 }
 
-fn validate_attr_name(param: &str, name: &str) -> Result<(), EngineError> {
+pub(super) fn validate_attr_name(param: &str, name: &str) -> Result<(), EngineError> {
     let valid = !name.is_empty()
         && name.len() <= 64
         && name
@@ -183,7 +167,7 @@ fn validate_attr_name(param: &str, name: &str) -> Result<(), EngineError> {
     }
 }
 
-fn parse_order(value: &str) -> Result<Order, EngineError> {
+pub(super) fn parse_order(value: &str) -> Result<Order, EngineError> {
     match value {
         "desc" => Ok(Order::Desc),
         "asc" => Ok(Order::Asc),
@@ -194,7 +178,7 @@ fn parse_order(value: &str) -> Result<Order, EngineError> {
     }
 }
 
-fn parse_limit(value: &str) -> Result<usize, EngineError> {
+pub(super) fn parse_limit(value: &str) -> Result<usize, EngineError> {
     match value.parse::<usize>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
         _ => Err(EngineError::invalid(
@@ -207,14 +191,14 @@ fn parse_limit(value: &str) -> Result<usize, EngineError> {
     }
 }
 
-fn parse_cursor_text(value: String) -> Result<String, EngineError> {
+pub(super) fn parse_cursor_text(value: String) -> Result<String, EngineError> {
     if value.is_empty() {
         return Err(EngineError::InvalidCursor("the cursor is empty".into()));
     }
     Ok(value)
 }
 
-fn parse_include(value: &str) -> Result<bool, EngineError> {
+pub(super) fn parse_include(value: &str) -> Result<bool, EngineError> {
     match value {
         "raw" => Ok(true),
         other => Err(EngineError::invalid(
@@ -224,7 +208,7 @@ fn parse_include(value: &str) -> Result<bool, EngineError> {
     }
 }
 
-fn parse_bool(param: &str, value: &str) -> Result<bool, EngineError> {
+pub(super) fn parse_bool(param: &str, value: &str) -> Result<bool, EngineError> {
     match value {
         "true" => Ok(true),
         "false" => Ok(false),
@@ -322,9 +306,48 @@ mod tests {
     }
 
     #[test]
+    fn filter_parameters_are_the_pushdown_names() {
+        let every = parse(
+            "start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z&level=info&min_level=info\
+             &q=x&service=s&user_id=u&attr.k=v",
+        )
+        .unwrap();
+        let declared: Vec<&str> = PARAMS.iter().filter(|p| p.filter).map(|p| p.name).collect();
+        let named: Vec<String> = every.filters.names();
+        let named: Vec<&str> = named
+            .iter()
+            .map(|n| {
+                if n.starts_with("attr.") {
+                    "attr.NAME"
+                } else {
+                    n
+                }
+            })
+            .collect();
+        assert_eq!(named, declared);
+    }
+
+    #[test]
+    fn every_declared_example_parses() {
+        for p in PARAMS {
+            if let Some(example) = p.doc.example {
+                let name = if p.name == "attr.NAME" {
+                    "attr.k"
+                } else {
+                    p.name
+                };
+                assert!(parse(&format!("{name}={example}")).is_ok(), "{}", p.name);
+            }
+        }
+    }
+
+    #[test]
     fn unknown_parameters_are_rejected() {
         let e = parse("levle=ERROR").unwrap_err();
         assert_eq!(e.code(), "unknown_parameter");
         assert_eq!(e.param(), Some("levle"));
+        assert!(e.to_string().ends_with(
+            "expected source, start, end, level, min_level, q, service, user_id, attr.NAME, order, limit, cursor, include or partial"
+        ), "{e}");
     }
 }

@@ -13,7 +13,8 @@ pub struct Source {
     pub kind: &'static str,
     pub adapter: Arc<dyn Adapter>,
     pub health: Health,
-    pub breaker: CircuitBreaker,
+    /// Shared with the metrics, which read its state at scrape time.
+    pub breaker: Arc<CircuitBreaker>,
 }
 
 impl Source {
@@ -23,24 +24,13 @@ impl Source {
             kind: adapter.kind(),
             adapter,
             health: Health::default(),
-            breaker: CircuitBreaker::default(),
+            breaker: Arc::new(CircuitBreaker::default()),
         }
     }
 
     pub fn with_breaker(mut self, settings: BreakerSettings) -> Self {
-        self.breaker = CircuitBreaker::new(settings);
+        self.breaker = Arc::new(CircuitBreaker::new(settings));
         self
-    }
-
-    /// The source's circuit-breaker state as the `GET /metrics` gauge
-    /// reports it: [`crate::metrics::BREAKER_CLOSED`], `BREAKER_HALF_OPEN`
-    /// or `BREAKER_OPEN`.
-    pub fn breaker_state(&self) -> i64 {
-        match self.breaker.state() {
-            crate::breaker::CircuitState::Closed => crate::metrics::BREAKER_CLOSED,
-            crate::breaker::CircuitState::HalfOpen => crate::metrics::BREAKER_HALF_OPEN,
-            crate::breaker::CircuitState::Open => crate::metrics::BREAKER_OPEN,
-        }
     }
 }
 

@@ -75,11 +75,11 @@ impl Adapter for MemoryAdapter {
                 batch.records.push(record);
             }
             if exhausted {
-                batch.next = Position::finished();
+                batch.frontier = Position::finished();
                 return Ok(batch);
             }
         }
-        batch.next = match last_scanned {
+        batch.frontier = match last_scanned {
             Some(key) => Position::after(key, None),
             None if total == 0 => Position::finished(),
             None => request.position.clone(),

@@ -3,6 +3,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::engine::EngineError;
 
@@ -77,34 +78,54 @@ impl From<EngineError> for ApiError {
             EngineError::Forbidden(_) => StatusCode::FORBIDDEN,
             EngineError::Upstream(_) => StatusCode::BAD_GATEWAY,
             EngineError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            EngineError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let retry_after_secs = match &e {
+            EngineError::Overloaded {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         };
         ApiError {
             status,
             code: e.code(),
             param: e.param().map(str::to_string),
             message: e.to_string(),
-            retry_after_secs: None,
+            retry_after_secs,
         }
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: Body<'a>,
+/// Every error response (spec §4).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorEnvelope<'a> {
+    error: ErrorBody<'a>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The error itself.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody<'a> {
+    /// invalid_parameter, unknown_parameter, unknown_source, invalid_cursor,
+    /// cursor_mismatch, body_not_allowed (400); unauthorized (401); forbidden
+    /// (403); not_found (404); method_not_allowed (405); uri_too_long (414);
+    /// rate_limited (429); headers_too_large (431); internal (500);
+    /// upstream_error (502); not_ready, overloaded (503); upstream_timeout (504).
+    #[schema(value_type = String, example = "invalid_parameter")]
     code: &'a str,
+    #[schema(value_type = String, example = "start: expected an RFC 3339 timestamp, got \"yesterday\"")]
     message: &'a str,
+    /// The parameter at fault, where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "start")]
     param: Option<&'a str>,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Envelope {
-            error: Body {
+        let body = ErrorEnvelope {
+            error: ErrorBody {
                 code: self.code,
                 message: &self.message,
                 param: self.param.as_deref(),

@@ -1,5 +1,7 @@
 //! `GET /logs`: parameters in, one merged page out.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -7,35 +9,20 @@ use axum::Extension;
 use loggate_core::time::format_ms;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::engine::query::parse_logs_query;
 use crate::engine::{Caller, Page, SourceReport};
-#[allow(unused_imports)] // named by the OpenAPI attribute
-use crate::http::openapi::{ErrorEnvelope, Include, LogsPage, Order};
-use crate::http::{ApiError, AppState};
+use crate::http::{ApiError, AppState, ErrorEnvelope};
 
 /// One page of the merged, time-ordered logs of the requested sources.
+/// (Its query parameters are added to the document from
+/// [`crate::engine::query::PARAMS`].)
 #[utoipa::path(
     get,
     path = "/logs",
     tag = "logs",
     security(("bearer" = [])),
-    params(
-        ("source" = Option<String>, Query, description = "Comma list of source names; default: every source the key may read.", example = "app,auth"),
-        ("start" = Option<String>, Query, format = DateTime, description = "Logs on or after this RFC 3339 timestamp.", example = "2025-04-29T00:00:00Z"),
-        ("end" = Option<String>, Query, format = DateTime, description = "Logs on or before this RFC 3339 timestamp.", example = "2030-01-01T00:00:00.000Z"),
-        ("level" = Option<String>, Query, description = "Comma list of exact levels: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (case-insensitive).", example = "ERROR,WARN"),
-        ("min_level" = Option<String>, Query, description = "This level or more severe (case-insensitive).", example = "INFO"),
-        ("q" = Option<String>, Query, description = "Case-insensitive substring of `message`, 1 to 256 characters.", example = "error"),
-        ("service" = Option<String>, Query, description = "Exact `service`.", example = "checkout"),
-        ("user_id" = Option<String>, Query, description = "Exact `user_id`.", example = "u_42"),
-        ("attr.NAME" = Option<String>, Query, description = "A family of parameters, not a literal name: `attr.<NAME>=<value>` filters on the exact value of `attributes.<NAME>` (a number or boolean matches its JSON text), e.g. `attr.workflowId=67ef01ed8eaeb50b18e646ea`. Any number of them may be sent. OpenAPI cannot express a parameter-name prefix; every other parameter name is rejected with 400 unknown_parameter.", example = "x"),
-        ("order" = Option<Order>, Query, description = "By timestamp; default `desc` (newest first)."),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Most logs in the page; default 50.", example = 20),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page. It carries the whole query: any filter, `source` or `order` sent with it must equal the cursor's (else 400 cursor_mismatch); `limit`, `include` and `partial` may change."),
-        ("include" = Option<Include>, Query, description = "`raw`: add each record's untouched upstream object as `raw`."),
-        ("partial" = Option<bool>, Query, description = "Default true. `false`: fail with 502/504 as soon as one source fails.", example = false),
-    ),
     responses(
         (status = 200, description = "A page of logs", body = LogsPage),
         (status = 400, description = "invalid_parameter, unknown_parameter, unknown_source, invalid_cursor or cursor_mismatch; `param` names the parameter", body = ErrorEnvelope),
@@ -47,7 +34,9 @@ use crate::http::{ApiError, AppState};
         (status = 414, description = "uri_too_long: the query string is over the limit", body = ErrorEnvelope),
         (status = 431, description = "headers_too_large: the request headers are over the limit", body = ErrorEnvelope),
         (status = 502, description = "upstream_error: every requested source failed (or one, with partial=false)", body = ErrorEnvelope),
-        (status = 504, description = "upstream_timeout: likewise, when they timed out", body = ErrorEnvelope),
+        (status = 503, description = "overloaded: loggate's own queue (room for pages in flight, a source's outbound rate limit or concurrency cap) cannot serve the request before its deadline; declined early", body = ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
+        (status = 504, description = "upstream_timeout: every requested source failed (or one, with partial=false) and they timed out", body = ErrorEnvelope),
     )
 )]
 pub async fn get_logs(
@@ -57,7 +46,7 @@ pub async fn get_logs(
 ) -> Result<Response, ApiError> {
     let request = parse_logs_query(raw.as_deref())?;
     let page = state.engine.page(request, &caller).await?;
-    let body = serde_json::to_vec(&PageOut::from(&page)).map_err(|e| {
+    let body = serde_json::to_vec(&LogsPage::from(&page)).map_err(|e| {
         tracing::error!(error = %e, "could not serialise a page");
         ApiError::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -68,36 +57,69 @@ pub async fn get_logs(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-#[derive(Serialize)]
-struct PageOut<'a> {
-    logs: Vec<LogOut<'a>>,
+/// A page of `GET /logs` (spec §3).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogsPage<'a> {
+    /// The page's logs in traversal order.
+    logs: Vec<LogEntry<'a>>,
+    /// Resumes the traversal; `null` on the last page. A page may hold
+    /// fewer than `limit` logs while this is not null: keep following it.
+    #[schema(required = true, value_type = Option<String>)]
     next_cursor: Option<&'a str>,
+    /// True when some sources failed; their entries in `sources` say why.
     partial: bool,
-    sources: Map<String, Value>,
+    /// One entry per queried source, by source name.
+    sources: &'a BTreeMap<String, SourceReport>,
+    /// Present when a source skipped unreadable records or failed: one
+    /// human-readable line each, naming the source and the reason (spec §5).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    #[schema(value_type = Vec<String>)]
+    warnings: &'a [String],
 }
 
-#[derive(Serialize)]
-struct LogOut<'a> {
+/// One log record in the unified schema (spec §3).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogEntry<'a> {
+    /// `<source>:<native id>`.
+    #[schema(example = "workflows:68110feaa81a0e507fbdd36a")]
     id: String,
+    /// The configured source name.
+    #[schema(value_type = String)]
     source: &'a str,
+    /// The provider kind of the source.
+    #[schema(value_type = String)]
     provider: &'static str,
+    /// UTC, RFC 3339 with exactly three fraction digits and `Z`.
+    #[schema(example = "2025-04-29T17:44:10.432Z", format = DateTime)]
     timestamp: String,
+    #[schema(value_type = crate::http::openapi::LevelSchema)]
     level: &'static str,
+    /// OpenTelemetry severity: TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21.
+    #[schema(minimum = 1, maximum = 24)]
     severity_number: u8,
+    #[schema(value_type = String)]
     message: &'a str,
+    #[schema(required = true, value_type = Option<String>)]
     service: Option<&'a str>,
+    #[schema(required = true, value_type = Option<String>)]
     user_id: Option<&'a str>,
+    /// Provider-specific fields (spec §3 mapping); absent fields are left out.
+    #[schema(value_type = Object)]
     attributes: &'a Map<String, Value>,
+    /// The untouched upstream object; only with `include=raw`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
     raw: Option<&'a Value>,
 }
 
-impl<'a> From<&'a Page> for PageOut<'a> {
+impl<'a> From<&'a Page> for LogsPage<'a> {
     fn from(page: &'a Page) -> Self {
         let logs = page
             .logs
             .iter()
-            .map(|(source, provider, r)| LogOut {
+            .map(|(source, provider, r)| LogEntry {
                 id: format!("{source}:{}", r.native_id),
                 source,
                 provider,
@@ -111,32 +133,12 @@ impl<'a> From<&'a Page> for PageOut<'a> {
                 raw: r.raw.as_ref(),
             })
             .collect();
-        PageOut {
+        LogsPage {
             logs,
             next_cursor: page.next_cursor.as_deref(),
             partial: page.partial,
-            sources: page
-                .sources
-                .iter()
-                .map(|(name, report)| (name.clone(), report_json(report)))
-                .collect(),
+            sources: &page.sources,
+            warnings: &page.warnings,
         }
     }
-}
-
-fn report_json(report: &SourceReport) -> Value {
-    let mut out = serde_json::json!({
-        "status": if report.error.is_some() { "error" } else { "ok" },
-        "returned": report.returned,
-        "scanned": report.scanned,
-        "skipped": report.skipped,
-        "upstream_requests": report.upstream_requests,
-        "latency_ms": report.latency_ms,
-        "pushed": report.pushed,
-        "residual": report.residual,
-    });
-    if let Some((code, message)) = &report.error {
-        out["error"] = serde_json::json!({ "code": code, "message": message });
-    }
-    out
 }

@@ -17,20 +17,30 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Json, Router};
-use serde_json::json;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 pub use auth::KeyStore;
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody, ErrorEnvelope};
+pub use logs::{LogEntry, LogsPage};
+pub use sources::{HealthError, SourceHealth, SourceInfo, SourcesList};
 
 use crate::engine::Engine;
-#[allow(unused_imports)] // named by the OpenAPI attributes
-use openapi::{ErrorEnvelope, Status};
+use crate::metrics::Metrics;
+
+/// `/healthz` and `/readyz`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Status {
+    #[schema(value_type = String, example = "ok")]
+    status: &'static str,
+}
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    /// The application's metrics registry (the engine records into it too).
+    pub metrics: Arc<Metrics>,
     pub keys: Arc<KeyStore>,
     /// True once the listener is up; false again while shutting down.
     pub ready: Arc<AtomicBool>,
@@ -81,8 +91,8 @@ pub fn router(state: AppState) -> Router {
     tag = "meta",
     responses((status = 200, description = "The process is alive", body = Status))
 )]
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
 }
 
 /// Prometheus metrics (text exposition format 0.0.4).
@@ -93,16 +103,9 @@ async fn healthz() -> Json<serde_json::Value> {
     responses((status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain; version=0.0.4", body = String))
 )]
 async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let metrics = state.engine.metrics();
-    for source in state.engine.sources() {
-        metrics.set_breaker_state(&source.name, source.breaker_state());
-    }
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        metrics.render(),
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        state.metrics.render(),
     )
 }
 
@@ -116,9 +119,9 @@ async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
         (status = 503, description = "not_ready: starting or shutting down", body = ErrorEnvelope),
     )
 )]
-async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     if state.ready.load(Ordering::Relaxed) {
-        Ok(Json(json!({ "status": "ready" })))
+        Ok(Json(Status { status: "ready" }))
     } else {
         Err(ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -71,8 +71,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     .instrument(span)
     .await;
     state
-        .engine
-        .metrics()
+        .metrics
         .observe_http(&route, response.status().as_u16(), started.elapsed());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);

@@ -3,18 +3,27 @@
 //! below, and the interactive page at `/docs` (Swagger UI compiled into the
 //! binary: nothing is fetched at build or view time).
 //!
-//! The schemas describe the JSON the handlers write; `tests/openapi.rs`
-//! validates real responses against them, so they cannot drift silently.
-//! Objects are closed (`additionalProperties: false`) so that an
-//! undocumented field fails that test.
-
-use std::collections::BTreeMap;
+//! The schemas are derived from the very structs the handlers serialise
+//! (`Serialize` + `ToSchema` on one declaration each); `tests/openapi.rs`
+//! still validates real responses against the document. Objects are closed
+//! (`additionalProperties: false`) so that an undocumented field fails that
+//! test.
 
 use axum::Json;
+use serde_json::json;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ObjectBuilder, Type};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::{
+    ErrorBody, ErrorEnvelope, HealthError, LogEntry, LogsPage, SourceHealth, SourceInfo,
+    SourcesList, Status,
+};
+use crate::engine::query::{Param, ParamSchema, PARAMS};
+use crate::engine::{ReportStatus, SourceFailure, SourceReport};
 
 /// The whole document.
 #[derive(OpenApi)]
@@ -36,8 +45,9 @@ use utoipa::{Modify, OpenApi, ToSchema};
     components(schemas(
         LogsPage,
         LogEntry,
-        Level,
+        LevelSchema,
         SourceReport,
+        ReportStatus,
         SourceFailure,
         SourcesList,
         SourceInfo,
@@ -46,207 +56,97 @@ use utoipa::{Modify, OpenApi, ToSchema};
         Status,
         ErrorEnvelope,
         ErrorBody,
-        Order,
-        Include,
     )),
-    modifiers(&Security, &RequestIdHeader),
+    modifiers(&Security, &RequestIdHeader, &LogsParameters),
 )]
 pub struct ApiDoc;
 
-/// A page of `GET /logs` (spec §3).
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct LogsPage {
-    /// The page's logs in traversal order.
-    logs: Vec<LogEntry>,
-    /// Resumes the traversal; `null` on the last page. A page may hold
-    /// fewer than `limit` logs while this is not null: keep following it.
-    #[schema(required = true)]
-    next_cursor: Option<String>,
-    /// True when some sources failed; their entries in `sources` say why.
-    partial: bool,
-    /// One entry per queried source, by source name.
-    sources: BTreeMap<String, SourceReport>,
+/// The schema of a log level: the names of [`loggate_core::Level`], from
+/// the type itself.
+pub struct LevelSchema;
+
+impl utoipa::PartialSchema for LevelSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let names: Vec<&str> = loggate_core::Level::ALL
+            .iter()
+            .map(|l| l.as_str())
+            .collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A log level."))
+            .enum_values(Some(names))
+            .into()
+    }
 }
 
-/// One log record in the unified schema.
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct LogEntry {
-    /// `<source>:<native id>`.
-    #[schema(example = "workflows:68110feaa81a0e507fbdd36a")]
-    id: String,
-    /// The configured source name.
-    source: String,
-    /// The provider kind, one of the registered kinds (the enum).
-    provider: String,
-    /// UTC, RFC 3339 with exactly three fraction digits and `Z`.
-    #[schema(example = "2025-04-29T17:44:10.432Z", format = DateTime)]
-    timestamp: String,
-    level: Level,
-    /// OpenTelemetry severity: TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21.
-    #[schema(minimum = 1, maximum = 24)]
-    severity_number: u8,
-    message: String,
-    #[schema(required = true)]
-    service: Option<String>,
-    #[schema(required = true)]
-    user_id: Option<String>,
-    /// Provider-specific fields (spec §3 mapping); absent fields are left out.
-    #[schema(value_type = Object)]
-    attributes: BTreeMap<String, serde_json::Value>,
-    /// The untouched upstream object; only with `include=raw`.
-    #[schema(value_type = Object)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    raw: Option<serde_json::Value>,
+impl ToSchema for LevelSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Level".into()
+    }
 }
 
-/// A log level.
-#[derive(ToSchema)]
-#[allow(dead_code, clippy::upper_case_acronyms)]
-pub enum Level {
-    TRACE,
-    DEBUG,
-    INFO,
-    WARN,
-    ERROR,
-    FATAL,
+/// The `/logs` query parameters, from their one declaration
+/// ([`crate::engine::query::PARAMS`]).
+struct LogsParameters;
+
+impl Modify for LogsParameters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(get) = openapi
+            .paths
+            .paths
+            .get_mut("/logs")
+            .and_then(|item| item.get.as_mut())
+        else {
+            return;
+        };
+        get.parameters = Some(PARAMS.iter().map(parameter).collect());
+    }
 }
 
-/// What one source did for this page.
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct SourceReport {
-    /// `ok` or `error`.
-    #[schema(pattern = "^(ok|error)$")]
-    status: String,
-    /// Logs of this source in the page.
-    returned: u64,
-    /// Upstream records read for this page.
-    scanned: u64,
-    /// Upstream records that could not be read and were skipped.
-    skipped: u64,
-    upstream_requests: u64,
-    latency_ms: u64,
-    /// Filters the provider applied natively.
-    pushed: Vec<String>,
-    /// Filters the gateway applied alone.
-    residual: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<SourceFailure>,
-}
-
-/// Why a source failed.
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct SourceFailure {
-    code: String,
-    message: String,
-}
-
-/// `GET /sources`.
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct SourcesList {
-    sources: Vec<SourceInfo>,
-}
-
-/// A source the key may read.
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct SourceInfo {
-    name: String,
-    kind: String,
-    /// Filters this provider can evaluate natively.
-    pushdown: Vec<String>,
-    /// The source's circuit breaker: `closed`, `open` (fetches are skipped
-    /// with `circuit_open` until a cool-down ends) or `half_open`.
-    #[schema(pattern = "^(closed|open|half_open)$")]
-    circuit: String,
-    health: SourceHealth,
-}
-
-/// The latest fetch outcomes of a source.
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct SourceHealth {
-    /// `ok`, `error` or `unknown` (no fetch yet).
-    #[schema(pattern = "^(ok|error|unknown)$")]
-    status: String,
-    #[schema(required = true, format = DateTime)]
-    last_success: Option<String>,
-    #[schema(required = true)]
-    last_error: Option<HealthError>,
-}
-
-/// The last failed fetch of a source.
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct HealthError {
-    #[schema(format = DateTime)]
-    at: String,
-    code: String,
-    message: String,
-}
-
-/// `/healthz` and `/readyz`.
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct Status {
-    #[schema(example = "ok")]
-    status: String,
-}
-
-/// Every error response (spec §4).
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct ErrorEnvelope {
-    error: ErrorBody,
-}
-
-/// The error itself.
-#[derive(ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct ErrorBody {
-    /// invalid_parameter, unknown_parameter, unknown_source, invalid_cursor,
-    /// cursor_mismatch, body_not_allowed (400); unauthorized (401); forbidden
-    /// (403); not_found (404); method_not_allowed (405); uri_too_long (414);
-    /// rate_limited (429); headers_too_large (431); internal (500);
-    /// upstream_error (502); not_ready (503); upstream_timeout (504).
-    #[schema(example = "invalid_parameter")]
-    code: String,
-    #[schema(example = "start: expected an RFC 3339 timestamp, got \"yesterday\"")]
-    message: String,
-    /// The parameter at fault, where there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "start")]
-    param: Option<String>,
-}
-
-/// Traversal order by timestamp.
-#[derive(ToSchema)]
-#[allow(dead_code, non_camel_case_types)]
-pub enum Order {
-    desc,
-    asc,
-}
-
-/// Extra content to include.
-#[derive(ToSchema)]
-#[allow(dead_code, non_camel_case_types)]
-pub enum Include {
-    raw,
+fn parameter(param: &Param) -> Parameter {
+    let doc = &param.doc;
+    let schema = ObjectBuilder::new();
+    let (schema, example) = match doc.schema {
+        ParamSchema::String => (
+            schema.schema_type(Type::String),
+            doc.example.map(|e| json!(e)),
+        ),
+        ParamSchema::DateTime => (
+            schema
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            doc.example.map(|e| json!(e)),
+        ),
+        ParamSchema::Integer { minimum, maximum } => (
+            schema
+                .schema_type(Type::Integer)
+                .minimum(Some(minimum))
+                .maximum(Some(maximum)),
+            doc.example
+                .and_then(|e| e.parse::<u64>().ok())
+                .map(|n| json!(n)),
+        ),
+        ParamSchema::Boolean => (
+            schema.schema_type(Type::Boolean),
+            doc.example
+                .and_then(|e| e.parse::<bool>().ok())
+                .map(|b| json!(b)),
+        ),
+        ParamSchema::OneOf(values) => (
+            schema
+                .schema_type(Type::String)
+                .enum_values(Some(values.iter().copied())),
+            doc.example.map(|e| json!(e)),
+        ),
+    };
+    ParameterBuilder::new()
+        .name(param.name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(doc.description))
+        .schema(Some(schema))
+        .example(example)
+        .build()
 }
 
 /// Bearer auth on the routes that need a key.

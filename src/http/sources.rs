@@ -4,12 +4,11 @@
 use axum::extract::State;
 use axum::{Extension, Json};
 use loggate_core::time::format_ms;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::engine::Caller;
-#[allow(unused_imports)] // named by the OpenAPI attribute
-use crate::http::openapi::{ErrorEnvelope, SourcesList};
-use crate::http::AppState;
+use crate::http::{AppState, ErrorEnvelope};
 
 /// The sources the key may read, with their pushdown and health.
 #[utoipa::path(
@@ -28,27 +27,75 @@ use crate::http::AppState;
 pub async fn get_sources(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-) -> Json<Value> {
-    let sources: Vec<Value> = state
+) -> Json<SourcesList> {
+    let sources = state
         .engine
         .sources()
         .filter(|s| caller.may_read(&s.name))
         .map(|s| {
             let health = s.health.snapshot();
-            json!({
-                "name": &*s.name,
-                "kind": s.kind,
-                "pushdown": s.adapter.capabilities().pushdown,
-                "circuit": s.breaker.state().as_str(),
-                "health": {
-                    "status": health.status(),
-                    "last_success": health.last_success.map(format_ms),
-                    "last_error": health.last_error.map(|(at, code, message)| json!({
-                        "at": format_ms(at), "code": code, "message": message,
-                    })),
+            SourceInfo {
+                name: s.name.to_string(),
+                kind: s.kind,
+                pushdown: s.adapter.capabilities().pushdown.clone(),
+                circuit: s.breaker.state().as_str(),
+                health: SourceHealth {
+                    status: health.status(),
+                    last_success: health.last_success.map(format_ms),
+                    last_error: health.last_error.map(|(at, code, message)| HealthError {
+                        at: format_ms(at),
+                        code,
+                        message,
+                    }),
                 },
-            })
+            }
         })
         .collect();
-    Json(json!({ "sources": sources }))
+    Json(SourcesList { sources })
+}
+
+/// `GET /sources`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesList {
+    sources: Vec<SourceInfo>,
+}
+
+/// A source the key may read.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceInfo {
+    name: String,
+    #[schema(value_type = String)]
+    kind: &'static str,
+    /// Filters this provider can evaluate natively.
+    pushdown: Vec<String>,
+    /// The source's circuit breaker: `closed`, `open` (fetches are skipped
+    /// with `circuit_open` until a cool-down ends) or `half_open`.
+    #[schema(value_type = String, pattern = "^(closed|open|half_open)$")]
+    circuit: &'static str,
+    health: SourceHealth,
+}
+
+/// The latest fetch outcomes of a source.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceHealth {
+    /// `ok`, `error` or `unknown` (no fetch yet).
+    #[schema(value_type = String, pattern = "^(ok|error|unknown)$")]
+    status: &'static str,
+    #[schema(required = true, format = DateTime)]
+    last_success: Option<String>,
+    #[schema(required = true)]
+    last_error: Option<HealthError>,
+}
+
+/// The last failed fetch of a source.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthError {
+    #[schema(format = DateTime)]
+    at: String,
+    code: String,
+    message: String,
 }

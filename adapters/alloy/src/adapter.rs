@@ -113,7 +113,7 @@ impl AlloyAdapter {
         }
         let request = builder
             .build()
-            .map_err(|e| SourceError::Network(format!("could not build the request: {e}")))?;
+            .map_err(|e| SourceError::Internal(format!("could not build the request: {e}")))?;
         let response = self.settings.client.execute(request, ctx, classify).await?;
         let body: LogsResponse = response.json()?;
         let mut page = Page {
@@ -128,6 +128,7 @@ impl AlloyAdapter {
                 Ok(record) => page.records.push(record),
                 Err(reason) => {
                     tracing::warn!(source = %self.settings.name, %reason, "skipping an unreadable alloy log");
+                    ctx.note_skipped(&reason);
                     page.unreadable.push(raw.to_string());
                 }
             }
@@ -227,18 +228,18 @@ impl Adapter for AlloyAdapter {
         let plan = translate::plan(&query.filters, self.search_pushdown);
         let mut batch = Batch {
             records: Vec::new(),
-            next: request.position.clone(),
+            frontier: request.position.clone(),
             ..Batch::default()
         };
         if request.position.done || plan.unsatisfiable {
-            batch.next = Position::finished();
+            batch.frontier = Position::finished();
             return Ok(batch);
         }
         let want = request.want.max(1);
         while batch.records.len() < want && (batch.scanned < request.budget || batch.scanned == 0) {
-            let bound = batch.next.bound_ts();
+            let bound = batch.frontier.bound_ts();
             let Some(window) = translate::window(&query.filters, bound, order) else {
-                batch.next = Position::finished();
+                batch.frontier = Position::finished();
                 break;
             };
             let page = self
@@ -249,13 +250,13 @@ impl Adapter for AlloyAdapter {
             if page.is_last(0, self.page_limit) {
                 let emitted = keyset::emit(
                     page.records,
-                    &batch.next,
+                    &batch.frontier,
                     &query.filters,
                     order,
                     want,
                     &mut batch.records,
                 );
-                batch.next = match emitted {
+                batch.frontier = match emitted {
                     Emitted::Cut(key) => Position::after(key, None),
                     Emitted::All => Position::finished(),
                 };
@@ -278,25 +279,25 @@ impl Adapter for AlloyAdapter {
                 let all = usize::MAX;
                 keyset::emit(
                     group,
-                    &batch.next,
+                    &batch.frontier,
                     &query.filters,
                     order,
                     all,
                     &mut batch.records,
                 );
-                batch.next = keyset::past_group(frontier, order);
+                batch.frontier = keyset::past_group(frontier, order);
                 continue;
             }
             let complete = keyset::without_group(page.records, frontier);
             let emitted = keyset::emit(
                 complete,
-                &batch.next,
+                &batch.frontier,
                 &query.filters,
                 order,
                 want,
                 &mut batch.records,
             );
-            batch.next = match emitted {
+            batch.frontier = match emitted {
                 Emitted::Cut(key) => Position::after(key, None),
                 Emitted::All => Position::group(frontier, None),
             };

@@ -96,7 +96,7 @@ async fn the_next_request_starts_at_the_last_timestamp_inclusive() {
         .unwrap();
     let last = batch.records.last().unwrap().timestamp_ms;
     setup.sim.faults().forget_seen();
-    fetch(&setup.adapter, &query, &batch.next, 10, 10_000)
+    fetch(&setup.adapter, &query, &batch.frontier, 10, 10_000)
         .await
         .unwrap();
     let clauses = filters_of(&setup.sim.faults().seen()[0]);

@@ -231,7 +231,7 @@ async fn a_level_set_without_error_or_info_asks_nothing() {
     )
     .await
     .unwrap();
-    assert!(batch.records.is_empty() && batch.next.done);
+    assert!(batch.records.is_empty() && batch.frontier.done);
     assert_eq!(setup.sim.faults().seen_count(), 0);
 }
 

@@ -47,7 +47,7 @@ pub struct Batch {
     pub records: Vec<LogRecord>,
     /// The frontier: every matching record not yet returned sorts after it.
     /// It is at or past the last returned record; `done` when none remain.
-    pub next: Position,
+    pub frontier: Position,
     /// Upstream records read.
     pub scanned: usize,
     /// Upstream records read that could not be understood (a single

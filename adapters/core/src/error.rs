@@ -28,9 +28,26 @@ pub enum SourceError {
         message: String,
         retry_after: Option<Duration>,
     },
-    /// No answer within the source's timeout or the request deadline.
+    /// The upstream did not answer a request that was sent to it within the
+    /// source's timeout or the request deadline (a request is only sent
+    /// with at least [`crate::http::MIN_SEND_WINDOW`] left).
     #[error("upstream did not answer within {}", humanize(.0))]
     Timeout(Duration),
+    /// Loggate itself declined to send: the source's outbound rate limit
+    /// or concurrency cap (loggate's own queue) could not serve the request
+    /// before its deadline. Decided up front, without waiting the deadline
+    /// out; nothing was sent, so it says nothing about the upstream.
+    #[error("loggate is overloaded: {message}")]
+    Overloaded {
+        message: String,
+        /// When the queue is expected to have room again.
+        retry_after: Duration,
+    },
+    /// Loggate itself declined to send: the request's deadline left too
+    /// little time ([`crate::http::MIN_SEND_WINDOW`]) for another upstream
+    /// request (earlier requests of the page used it up). Nothing was sent.
+    #[error("the request deadline passed before another upstream request could be sent")]
+    DeadlineExceeded,
     /// The connection could not be made.
     #[error("could not connect to upstream: {0}")]
     Connect(String),
@@ -47,6 +64,11 @@ pub enum SourceError {
     /// foreign cursor).
     #[error("invalid position: {0}")]
     InvalidPosition(String),
+    /// Loggate itself could not make the request (it could not be built
+    /// or repeated): a defect or a configured value the HTTP client cannot
+    /// send, never the upstream's doing.
+    #[error("loggate could not make the request: {0}")]
+    Internal(String),
     /// The source is skipped while its circuit breaker is open.
     #[error("source skipped after repeated failures; next probe in {}", humanize(.0))]
     CircuitOpen(Duration),
@@ -61,6 +83,9 @@ impl SourceError {
             SourceError::RateLimited { .. } => "upstream_rate_limited",
             SourceError::Upstream { .. } => "upstream_error",
             SourceError::Timeout(_) => "upstream_timeout",
+            SourceError::Overloaded { .. } => "overloaded",
+            SourceError::DeadlineExceeded => "deadline_exceeded",
+            SourceError::Internal(_) => "internal_error",
             SourceError::Connect(_) => "upstream_unavailable",
             SourceError::Network(_) => "upstream_unavailable",
             SourceError::Decode(_) => "upstream_invalid_response",
@@ -79,11 +104,13 @@ impl SourceError {
         }
     }
 
-    /// How long the upstream asked us to wait before trying again.
+    /// How long the upstream (or, for [`SourceError::Overloaded`], loggate's
+    /// own queue) asked us to wait before trying again.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             SourceError::RateLimited { retry_after, .. }
             | SourceError::Upstream { retry_after, .. } => *retry_after,
+            SourceError::Overloaded { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -91,6 +118,43 @@ impl SourceError {
     pub fn is_timeout(&self) -> bool {
         matches!(self, SourceError::Timeout(_))
     }
+
+    /// Who failed: the upstream, the upstream by not answering in time, or
+    /// loggate itself (it declined, or the failure says nothing about the
+    /// upstream's health).
+    pub fn culprit(&self) -> Culprit {
+        match self {
+            SourceError::Timeout(_) => Culprit::UpstreamTimeout,
+            SourceError::Overloaded { .. } => Culprit::Overloaded,
+            SourceError::DeadlineExceeded
+            | SourceError::Internal(_)
+            | SourceError::InvalidPosition(_)
+            | SourceError::CircuitOpen(_) => Culprit::Gateway,
+            SourceError::Rejected { .. }
+            | SourceError::Unauthorized { .. }
+            | SourceError::RateLimited { .. }
+            | SourceError::Upstream { .. }
+            | SourceError::Connect(_)
+            | SourceError::Network(_)
+            | SourceError::Decode(_)
+            | SourceError::TooLarge { .. } => Culprit::Upstream,
+        }
+    }
+}
+
+/// Who a [`SourceError`] says failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Culprit {
+    /// The upstream answered with an error, or the connection to it failed.
+    Upstream,
+    /// The upstream did not answer a request sent to it in time.
+    UpstreamTimeout,
+    /// Loggate's own queue (outbound rate limit, concurrency cap) could not
+    /// serve the request before its deadline.
+    Overloaded,
+    /// Loggate itself stopped (the deadline ran out before sending, an open
+    /// circuit, a position from a bad cursor): not the upstream's doing.
+    Gateway,
 }
 
 fn humanize(d: &Duration) -> String {
@@ -128,5 +192,27 @@ mod tests {
         let e = SourceError::Timeout(Duration::from_millis(1500));
         assert_eq!(e.to_string(), "upstream did not answer within 1500ms");
         assert_eq!(e.code(), "upstream_timeout");
+    }
+
+    #[test]
+    fn each_error_says_who_failed() {
+        let overloaded = SourceError::Overloaded {
+            message: "the outbound rate limit is full".into(),
+            retry_after: Duration::from_secs(3),
+        };
+        assert_eq!(overloaded.code(), "overloaded");
+        assert_eq!(overloaded.culprit(), Culprit::Overloaded);
+        assert_eq!(overloaded.retry_after(), Some(Duration::from_secs(3)));
+        assert!(!overloaded.is_retryable());
+        assert_eq!(SourceError::DeadlineExceeded.culprit(), Culprit::Gateway);
+        assert_eq!(SourceError::DeadlineExceeded.code(), "deadline_exceeded");
+        assert_eq!(
+            SourceError::Timeout(Duration::from_secs(1)).culprit(),
+            Culprit::UpstreamTimeout
+        );
+        assert_eq!(
+            SourceError::Connect("refused".into()).culprit(),
+            Culprit::Upstream
+        );
     }
 }

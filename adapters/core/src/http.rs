@@ -4,7 +4,7 @@
 //! and error bodies excerpted and scrubbed of secrets.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,10 +19,20 @@ use crate::error::SourceError;
 /// concurrency cap, supplied by the gateway). Held for the attempt.
 #[async_trait]
 pub trait RequestGate: Send + Sync {
-    /// Waits for a slot, or fails when it would not come before
-    /// `ctx.deadline`; counts a wait for the rate limit in `ctx.gate_waits`.
+    /// Waits for a slot, or fails with [`SourceError::Overloaded`] as soon
+    /// as it is known that the slot would not come at least
+    /// [`MIN_SEND_WINDOW`] before `ctx.deadline`; counts a wait for the
+    /// rate limit in `ctx.gate_waits`.
     async fn admit(&self, ctx: &CallContext) -> Result<Box<dyn Send>, SourceError>;
 }
+
+/// The least time before the deadline an upstream request is sent with:
+/// with less, loggate declines to send ([`SourceError::DeadlineExceeded`],
+/// or [`SourceError::Overloaded`] from the gate) instead of sending a request
+/// that could only time out, so a [`SourceError::Timeout`] always means the
+/// upstream had a fair chance to answer (issue 18: a request sent with 11 ms
+/// left must not count against a healthy upstream).
+pub const MIN_SEND_WINDOW: Duration = Duration::from_millis(100);
 
 /// Per-fetch bookkeeping shared with the engine.
 #[derive(Debug)]
@@ -37,7 +47,13 @@ pub struct CallContext {
     pub retries: AtomicU32,
     /// Times the outbound rate limit made a request wait.
     pub gate_waits: AtomicU32,
+    /// Why upstream records were skipped (distinct, at most
+    /// [`MAX_SKIP_REASONS`]); the page's `warnings` name them (spec §10).
+    skip_reasons: Mutex<Vec<String>>,
 }
+
+/// Most distinct reasons for skipped records one fetch keeps.
+pub const MAX_SKIP_REASONS: usize = 3;
 
 impl CallContext {
     pub fn new(deadline: Instant) -> Self {
@@ -47,7 +63,26 @@ impl CallContext {
             failed: AtomicU32::new(0),
             retries: AtomicU32::new(0),
             gate_waits: AtomicU32::new(0),
+            skip_reasons: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Notes why an upstream record was skipped (the adapter still counts
+    /// it in [`crate::Batch::skipped`]); cut to 160 characters.
+    pub fn note_skipped(&self, reason: &dyn std::fmt::Display) {
+        let reason: String = reason.to_string().chars().take(160).collect();
+        let mut reasons = self.skip_reasons.lock().unwrap_or_else(|e| e.into_inner());
+        if reasons.len() < MAX_SKIP_REASONS && !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+
+    /// The reasons noted by [`CallContext::note_skipped`], in order.
+    pub fn skip_reasons(&self) -> Vec<String> {
+        self.skip_reasons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn requests(&self) -> u32 {
@@ -175,14 +210,22 @@ impl UpstreamClient {
         classify: impl Fn(&UpstreamResponse, String) -> Option<SourceError>,
     ) -> Result<UpstreamResponse, SourceError> {
         let mut attempt = 0u32;
+        let mut last: Option<SourceError> = None;
         // Credentials this request carries (a fetched token, a Basic pair)
         // are as secret as the configured ones.
         let carried = carried_credentials(request.headers());
         loop {
             let Some(this_try) = request.try_clone() else {
-                return Err(SourceError::Network("request cannot be repeated".into()));
+                return Err(SourceError::Internal(
+                    "the request cannot be repeated".into(),
+                ));
             };
             let error = match self.attempt(this_try, ctx).await {
+                // A retry loggate declines to send leaves the upstream's own
+                // failure as the answer.
+                Err(declined) if attempt > 0 && declined.culprit() != crate::Culprit::Upstream => {
+                    return Err(last.unwrap_or(declined));
+                }
                 Ok(response) => {
                     let excerpt = self.scrub_text(&response.body, &carried);
                     match classify(&response, excerpt) {
@@ -201,9 +244,10 @@ impl UpstreamClient {
                 return Err(error);
             }
             let wait = self.backoff(attempt, error.retry_after());
-            if Instant::now() + wait >= ctx.deadline {
+            if Instant::now() + wait + MIN_SEND_WINDOW > ctx.deadline {
                 return Err(error);
             }
+            last = Some(error.clone());
             tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying upstream request");
             tokio::time::sleep(wait).await;
             ctx.retries.fetch_add(1, Ordering::Relaxed);
@@ -216,9 +260,9 @@ impl UpstreamClient {
         request: reqwest::Request,
         ctx: &CallContext,
     ) -> Result<UpstreamResponse, SourceError> {
-        let now = Instant::now();
-        if now >= ctx.deadline {
-            return Err(SourceError::Timeout(self.policy.timeout));
+        let window = MIN_SEND_WINDOW.min(self.policy.timeout);
+        if ctx.deadline.saturating_duration_since(Instant::now()) < window {
+            return Err(SourceError::DeadlineExceeded);
         }
         let _permit = match &self.gate {
             Some(gate) => Some(gate.admit(ctx).await?),
@@ -332,7 +376,10 @@ impl UpstreamClient {
             SourceError::Network(m) => SourceError::Network(scrub(m)),
             SourceError::Decode(m) => SourceError::Decode(scrub(m)),
             SourceError::InvalidPosition(m) => SourceError::InvalidPosition(scrub(m)),
+            SourceError::Internal(m) => SourceError::Internal(scrub(m)),
             other @ (SourceError::Timeout(_)
+            | SourceError::Overloaded { .. }
+            | SourceError::DeadlineExceeded
             | SourceError::TooLarge { .. }
             | SourceError::CircuitOpen(_)) => other,
         }

@@ -35,7 +35,7 @@ pub mod sim;
 pub mod testkit;
 
 pub use adapter::{Adapter, Batch, Capabilities, FetchRequest};
-pub use error::SourceError;
+pub use error::{Culprit, SourceError};
 pub use http::{CallContext, UpstreamClient, UpstreamPolicy};
 pub use position::{Position, Resume};
 pub use provider::{Problem, ProviderConfig, ProviderFactory, TypedProviderFactory};

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use loggate_core::http::{classify_status, UpstreamResponse};
 use loggate_core::query::Filters;
 use loggate_core::{
-    Adapter, Batch, Capabilities, FetchRequest, LogRecord, Order, SourceError, SourceSettings,
+    Adapter, Batch, CallContext, Capabilities, FetchRequest, LogRecord, Order, SourceError,
+    SourceSettings,
 };
 use secrecy::ExposeSecret;
 use url::Url;
@@ -98,13 +99,19 @@ impl LeveledAdapter {
         }
         let http_request = builder
             .build()
-            .map_err(|e| SourceError::Network(format!("could not build the request: {e}")))?;
+            .map_err(|e| SourceError::Internal(format!("could not build the request: {e}")))?;
         let response = self
             .settings
             .client
             .execute(http_request, request.ctx, classify)
             .await?;
-        decode_page(&response, offset, limit, request.query.include_raw)
+        decode_page(
+            &response,
+            offset,
+            limit,
+            request.query.include_raw,
+            request.ctx,
+        )
     }
 }
 
@@ -126,6 +133,7 @@ fn decode_page(
     offset: u64,
     limit: u64,
     include_raw: bool,
+    ctx: &CallContext,
 ) -> Result<Page, SourceError> {
     let body: LogsResponse = response.json()?;
     if body.status.as_deref() == Some("error") {
@@ -141,6 +149,16 @@ fn decode_page(
         .data
         .ok_or_else(|| SourceError::Decode("response has no \"data\" object".into()))?;
     let (records, bad) = translate::map_entries(&data.logs, include_raw);
+    if bad > 0 {
+        // Rare: read the unreadable entries again for the page's warnings.
+        for reason in data
+            .logs
+            .iter()
+            .filter_map(|e| translate::map_entry(e, false).err())
+        {
+            ctx.note_skipped(&reason);
+        }
+    }
     // The whole keyset scheme rests on newest-first answers (observed, not
     // documented): refuse to page through anything else rather than skip.
     if records

@@ -94,10 +94,10 @@ impl<'a> Run<'a> {
         self.scanned >= self.request.budget as u64
     }
 
-    fn finish(self, next: Position) -> Batch {
+    fn finish(self, frontier: Position) -> Batch {
         Batch {
             records: self.records,
-            next,
+            frontier,
             scanned: self.scanned as usize,
             skipped: self.skipped as usize,
         }

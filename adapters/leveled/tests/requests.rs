@@ -253,14 +253,14 @@ async fn asc_reads_the_last_page_of_the_window() {
         .iter()
         .all(|r| r.timestamp_ms == oldest.timestamp_ms));
     assert_eq!(
-        first.next,
+        first.frontier,
         Position::group(
             oldest.timestamp_ms + 1,
             Some((total - first.records.len()) as u64)
         )
     );
     setup.sim.faults().forget_seen();
-    fetch_once(&*setup.adapter, &query, &first.next, 1)
+    fetch_once(&*setup.adapter, &query, &first.frontier, 1)
         .await
         .unwrap();
     let bound = format_ms(oldest.timestamp_ms + 1);
@@ -293,7 +293,7 @@ async fn nothing_is_sent_when_nothing_can_match() {
         )
         .await
         .unwrap();
-        assert!(batch.records.is_empty() && batch.next.done);
+        assert!(batch.records.is_empty() && batch.frontier.done);
         let done = fetch_once(
             &*setup.adapter,
             &pinned_query(Filters::default(), order),
@@ -302,7 +302,7 @@ async fn nothing_is_sent_when_nothing_can_match() {
         )
         .await
         .unwrap();
-        assert!(done.records.is_empty() && done.next.done);
+        assert!(done.records.is_empty() && done.frontier.done);
     }
     assert_eq!(setup.sim.faults().seen_count(), 0);
 }

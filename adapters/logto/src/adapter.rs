@@ -126,7 +126,8 @@ impl LogtoAdapter {
             match translate::to_record(entry, include_raw) {
                 Ok(record) => rows.push((index as u64, record)),
                 Err(reason) => {
-                    tracing::warn!(source = %self.settings.name, %reason, "skipped a log entry")
+                    tracing::warn!(source = %self.settings.name, %reason, "skipped a log entry");
+                    ctx.note_skipped(&reason);
                 }
             }
         }
@@ -159,7 +160,7 @@ impl LogtoAdapter {
             )
             .header(reqwest::header::ACCEPT, "application/json")
             .build()
-            .map_err(|e| SourceError::Network(format!("could not build the request: {e}")))?;
+            .map_err(|e| SourceError::Internal(format!("could not build the request: {e}")))?;
         self.settings
             .client
             .execute(request, ctx, translate::classify_logs_error)
@@ -276,7 +277,7 @@ impl Adapter for LogtoAdapter {
         if position.done || query.filters.is_unsatisfiable() {
             return Ok(Batch {
                 records: Vec::new(),
-                next: loggate_core::Position::finished(),
+                frontier: loggate_core::Position::finished(),
                 ..Batch::default()
             });
         }

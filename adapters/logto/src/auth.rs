@@ -106,7 +106,8 @@ impl ClientGrant {
     ) -> Result<SecretString, SourceError> {
         // Waiting for another fetch's token request must not outlive ours.
         let Ok(mut cache) = tokio::time::timeout_at(ctx.deadline, self.cache.lock()).await else {
-            return Err(SourceError::Timeout(settings.client.policy().timeout));
+            // Loggate's own wait, not the upstream's: nothing was sent.
+            return Err(SourceError::DeadlineExceeded);
         };
         if let Some(cached) = cache.as_ref() {
             let is_rejected =
@@ -157,7 +158,9 @@ impl ClientGrant {
             .header(reqwest::header::ACCEPT, "application/json")
             .body(body)
             .build()
-            .map_err(|e| SourceError::Network(format!("could not build the token request: {e}")))?;
+            .map_err(|e| {
+                SourceError::Internal(format!("could not build the token request: {e}"))
+            })?;
         let response = settings
             .client
             .execute(request, ctx, classify_token_error)

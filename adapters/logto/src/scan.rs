@@ -246,7 +246,7 @@ impl Scan<'_> {
         };
         Some(Batch {
             records: std::mem::take(&mut p.out),
-            next: Position::after(last, hint),
+            frontier: Position::after(last, hint),
             scanned: p.scanned,
             ..Batch::default()
         })
@@ -267,7 +267,7 @@ impl Scan<'_> {
         };
         Batch {
             records: p.out,
-            next,
+            frontier: next,
             scanned: p.scanned,
             ..Batch::default()
         }
@@ -276,7 +276,7 @@ impl Scan<'_> {
     fn finish(&self, p: Progress) -> Batch {
         Batch {
             records: p.out,
-            next: Position::finished(),
+            frontier: Position::finished(),
             scanned: p.scanned,
             ..Batch::default()
         }

@@ -61,7 +61,7 @@ async fn every_pushable_filter_is_sent_with_the_time_filter_on() {
     )
     .await
     .unwrap();
-    assert!(batch.next.done);
+    assert!(batch.frontier.done);
     let expected = pairs(&[
         ("userId", "u1"),
         ("applicationId", "app1"),
@@ -196,7 +196,7 @@ async fn asc_reads_the_last_page_of_the_window_from_the_total() {
     );
     // The next fetch carries the window's total in its hint: one request.
     env.sim.faults().forget_seen();
-    fetch(env.adapter.as_ref(), &q, &batch.next, 30)
+    fetch(env.adapter.as_ref(), &q, &batch.frontier, 30)
         .await
         .unwrap();
     assert_eq!(log_requests(&env.sim).len(), 1);
@@ -265,7 +265,7 @@ async fn auto_detection_probes_once_on_a_new_server() {
     );
     assert_eq!(env.adapter.pushed(&filters), vec!["end"]);
     env.sim.faults().forget_seen();
-    fetch(env.adapter.as_ref(), &q, &batch.next, 10)
+    fetch(env.adapter.as_ref(), &q, &batch.frontier, 10)
         .await
         .unwrap();
     let requests = log_requests(&env.sim);
@@ -291,7 +291,7 @@ async fn auto_detection_falls_back_to_offsets_on_an_old_server() {
     assert_eq!(requests[2], pairs(&[("page", "1"), ("page_size", "20")]));
     assert!(env.adapter.pushed(&filters).is_empty());
     env.sim.faults().forget_seen();
-    fetch(env.adapter.as_ref(), &q, &batch.next, 10)
+    fetch(env.adapter.as_ref(), &q, &batch.frontier, 10)
         .await
         .unwrap();
     for request in log_requests(&env.sim) {
@@ -380,7 +380,7 @@ async fn asc_without_the_time_filter_pages_backwards_from_the_total() {
     );
     // The hint carries the total: the next fetch needs one request.
     env.sim.faults().forget_seen();
-    let next = fetch(env.adapter.as_ref(), &q, &batch.next, 30)
+    let next = fetch(env.adapter.as_ref(), &q, &batch.frontier, 30)
         .await
         .unwrap();
     assert_eq!(log_requests(&env.sim).len(), 1);

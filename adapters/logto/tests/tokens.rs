@@ -20,7 +20,7 @@ async fn the_token_is_fetched_once_and_reused() {
     let batch = fetch(env.adapter.as_ref(), &q, &Position::start(), 10)
         .await
         .unwrap();
-    fetch(env.adapter.as_ref(), &q, &batch.next, 10)
+    fetch(env.adapter.as_ref(), &q, &batch.frontier, 10)
         .await
         .unwrap();
     assert_eq!(token_requests(&env.sim), 1);

@@ -169,7 +169,7 @@ async fn deep_pages_with_the_time_filter_cost_what_the_first_costs() {
                 .await
                 .unwrap();
             costs.push((ctx.requests(), batch.scanned));
-            position = batch.next;
+            position = batch.frontier;
         }
         // About `want` rows plus the rest of a tie group, a request or two,
         // at page 40 as at page 1.
@@ -194,7 +194,7 @@ async fn unsatisfiable_filters_cost_nothing() {
     let batch = fetch(env.adapter.as_ref(), &query, &Position::start(), 10)
         .await
         .unwrap();
-    assert!(batch.next.done && batch.records.is_empty());
+    assert!(batch.frontier.done && batch.records.is_empty());
     assert_eq!(env.sim.faults().seen_count(), 0);
     let _ = env.adapter.kind();
 }

@@ -60,13 +60,14 @@ impl PromptCrafterAdapter {
         // The message never echoes the URL or the header (they carry secrets).
         builder
             .build()
-            .map_err(|_| SourceError::Network("could not build the request to /logs".into()))
+            .map_err(|_| SourceError::Internal("could not build the request to /logs".into()))
     }
 
     fn decode(
         &self,
         response: &UpstreamResponse,
         include_raw: bool,
+        ctx: &loggate_core::CallContext,
     ) -> Result<(Vec<LogRecord>, usize, usize), SourceError> {
         let Value::Array(items) = response.json::<Value>()? else {
             return Err(SourceError::Decode("expected a JSON array of logs".into()));
@@ -79,6 +80,7 @@ impl PromptCrafterAdapter {
                 Err(reason) => {
                     skipped += 1;
                     tracing::warn!(source = %self.settings.name, %reason, "skipping a malformed promptcrafter log");
+                    ctx.note_skipped(&reason);
                 }
             }
         }
@@ -127,11 +129,11 @@ impl Adapter for PromptCrafterAdapter {
             // prompt has no logs, or no record can carry such a promptId.
             return Ok(finished_batch(0));
         }
-        let (records, scanned, skipped) = self.decode(&response, query.include_raw)?;
+        let (records, scanned, skipped) = self.decode(&response, query.include_raw, request.ctx)?;
         let (records, next) = select_page(records, query, request.position, request.want);
         Ok(Batch {
             records,
-            next,
+            frontier: next,
             scanned,
             skipped,
         })
@@ -141,7 +143,7 @@ impl Adapter for PromptCrafterAdapter {
 fn finished_batch(scanned: usize) -> Batch {
     Batch {
         records: Vec::new(),
-        next: Position::finished(),
+        frontier: Position::finished(),
         scanned,
         skipped: 0,
     }

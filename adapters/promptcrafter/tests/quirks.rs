@@ -62,7 +62,10 @@ async fn a_prompt_without_logs_is_empty_in_both_behaviours() {
     for quirks in [Quirks::Documented, Quirks::AsBuilt] {
         let setup = start(config(quirks, 40)).await;
         let batch = fetch_all(&setup, prompt_filter(unknown)).await.unwrap();
-        assert!(batch.records.is_empty() && batch.next.done, "{quirks:?}");
+        assert!(
+            batch.records.is_empty() && batch.frontier.done,
+            "{quirks:?}"
+        );
         assert_eq!(batch.scanned, 0);
     }
 }
@@ -81,7 +84,7 @@ async fn a_malformed_prompt_id_drops_the_as_built_connection() {
     assert!(matches!(error, SourceError::Network(_)), "{error:?}");
     // By default such a value is not sent, so the query just matches nothing.
     let batch = fetch_all(&setup, prompt_filter("prompt101")).await.unwrap();
-    assert!(batch.records.is_empty() && batch.next.done && batch.scanned == 10);
+    assert!(batch.records.is_empty() && batch.frontier.done && batch.scanned == 10);
     assert_eq!(setup.sim.faults().seen()[1].query, "");
     // As documented it is a 400: no record can carry such an id.
     let setup = start(config(Quirks::Documented, 10)).await;
@@ -89,7 +92,7 @@ async fn a_malformed_prompt_id_drops_the_as_built_connection() {
     let batch = fetch(&send_all(&setup), &q, &Position::start(), 10)
         .await
         .unwrap();
-    assert!(batch.records.is_empty() && batch.next.done && batch.scanned == 0);
+    assert!(batch.records.is_empty() && batch.frontier.done && batch.scanned == 0);
 }
 
 #[tokio::test]
@@ -153,7 +156,13 @@ async fn json_error_bodies_map_to_typed_errors() {
         404,
         &body("No logs found for the specified prompt ID."),
     ));
-    assert!(fetch_all(&setup, filtered.clone()).await.unwrap().next.done);
+    assert!(
+        fetch_all(&setup, filtered.clone())
+            .await
+            .unwrap()
+            .frontier
+            .done
+    );
     faults.fail_next(Fault::status(
         500,
         &body("An unexpected server error occurred"),
@@ -321,5 +330,5 @@ async fn the_as_built_prompt_filter_is_rechecked_exactly() {
     let upper = setup.sim.prompt_ids()[0].to_uppercase();
     let batch = fetch_all(&setup, prompt_filter(&upper)).await.unwrap();
     assert!(batch.scanned > 0);
-    assert!(batch.records.is_empty() && batch.next.done);
+    assert!(batch.records.is_empty() && batch.frontier.done);
 }

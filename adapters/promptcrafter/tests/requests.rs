@@ -85,7 +85,7 @@ async fn prompt_id_is_pushed_as_its_query_parameter() {
     assert_eq!(batch.records, expected);
     // Only the prompt's logs were downloaded.
     assert_eq!(batch.scanned, expected.len());
-    assert!(batch.next.done);
+    assert!(batch.frontier.done);
 }
 
 #[tokio::test]
@@ -98,7 +98,7 @@ async fn odd_prompt_ids_are_percent_encoded() {
     assert_eq!(adapter.pushed(&q.filters), vec!["attr.promptId"]);
     // The documented service answers 400 for an invalid id: no record can match.
     let batch = fetch(&adapter, &q, &Position::start(), 10).await.unwrap();
-    assert!(batch.records.is_empty() && batch.next.done);
+    assert!(batch.records.is_empty() && batch.frontier.done);
 
     let seen = setup.sim.faults().seen();
     assert_eq!(seen[0].query, "promptId=a+b%26c%3Dd%2F%C3%A9%2B%25%23%3F");
@@ -141,7 +141,7 @@ async fn nothing_is_sent_when_nothing_can_remain() {
     )
     .await
     .unwrap();
-    assert!(done.records.is_empty() && done.next.done && done.scanned == 0);
+    assert!(done.records.is_empty() && done.frontier.done && done.scanned == 0);
     let empty_window = Filters {
         start: Some(10),
         end: Some(5),
@@ -155,7 +155,7 @@ async fn nothing_is_sent_when_nothing_can_remain() {
     )
     .await
     .unwrap();
-    assert!(none.records.is_empty() && none.next.done);
+    assert!(none.records.is_empty() && none.frontier.done);
     assert_eq!(setup.sim.faults().seen_count(), 0);
 }
 

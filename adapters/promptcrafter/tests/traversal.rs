@@ -54,13 +54,13 @@ async fn traverse(
                 "{:?} was already covered",
                 record.key()
             );
-            assert!(batch.next.covers(&record.key(), order));
+            assert!(batch.frontier.covers(&record.key(), order));
         }
         seen.extend(batch.records.iter().map(|r| r.key()));
-        if batch.next.done {
+        if batch.frontier.done {
             break;
         }
-        let text = serde_json::to_string(&batch.next).unwrap();
+        let text = serde_json::to_string(&batch.frontier).unwrap();
         position = serde_json::from_str(&text).unwrap();
 
         setup.sim.insert_new(3);

@@ -109,7 +109,7 @@ pub async fn traverse(
                 "returned a covered record"
             );
             assert!(
-                batch.next.covers(&record.key(), query.order),
+                batch.frontier.covers(&record.key(), query.order),
                 "next does not cover a returned record"
             );
             if let Some(last) = out.last() {
@@ -121,10 +121,10 @@ pub async fn traverse(
             out.push(record.clone());
         }
         between();
-        if batch.next.done {
+        if batch.frontier.done {
             return out;
         }
-        position = batch.next;
+        position = batch.frontier;
     }
     panic!("traversal did not end");
 }

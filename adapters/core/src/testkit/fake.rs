@@ -252,7 +252,7 @@ impl Adapter for FakeAdapter {
         if self.flaw == Flaw::Stalls && position.resume != Resume::Start {
             return Ok(Batch {
                 records: Vec::new(),
-                next: position.clone(),
+                frontier: position.clone(),
                 ..Batch::default()
             });
         }
@@ -311,7 +311,7 @@ impl Adapter for FakeAdapter {
         };
         Ok(Batch {
             records,
-            next,
+            frontier: next,
             scanned: scanned.len(),
             ..Batch::default()
         })

@@ -147,7 +147,7 @@ pub async fn assert_fault_mapping(harness: &dyn Harness) {
                 case.name,
                 case.expected,
                 batch.records.len(),
-                batch.next
+                batch.frontier
             ),
         }
     }

@@ -232,10 +232,10 @@ async fn drive(
                     );
                 }
             }
-            if !batch.next.covers(&key, order) {
+            if !batch.frontier.covers(&key, order) {
                 panic!(
                     "{at}: next {:?} does not cover returned {shown}",
-                    batch.next
+                    batch.frontier
                 );
             }
             if !query.filters.matches(&record) {
@@ -260,12 +260,12 @@ async fn drive(
         let skipped: Vec<&Key> = expected_keys
             .iter()
             .filter(|k| !seen.contains(*k) && !fetched_keys.contains(*k))
-            .filter(|k| batch.next.covers(k, order))
+            .filter(|k| batch.frontier.covers(k, order))
             .collect();
         if !skipped.is_empty() {
             panic!(
                 "{at}: next {:?} passes {} matching record(s) never returned (they would be lost): {}",
-                batch.next,
+                batch.frontier,
                 skipped.len(),
                 show_keys(skipped.into_iter())
             );
@@ -273,18 +273,18 @@ async fn drive(
         // Nor may it move back: what was done stays done.
         let undone: Vec<&Key> = seen
             .iter()
-            .filter(|k| !batch.next.covers(k, order))
+            .filter(|k| !batch.frontier.covers(k, order))
             .collect();
         if !undone.is_empty() {
             panic!(
                 "{at}: next {:?} moves back: it no longer covers {} record(s) returned earlier \
                  (they would be returned again): {}",
-                batch.next,
+                batch.frontier,
                 undone.len(),
                 show_keys(undone.into_iter())
             );
         }
-        if previous.is_none() && batch.next == position {
+        if previous.is_none() && batch.frontier == position {
             stalls += 1;
             if stalls >= MAX_STALLS {
                 panic!("{at}: {MAX_STALLS} fetches in a row returned nothing and did not move the position");
@@ -295,7 +295,7 @@ async fn drive(
         if let Some(harness) = inserts {
             harness.insert_new(traversal.insert_per_fetch).await;
         }
-        let mut next = batch.next;
+        let mut next = batch.frontier;
         if traversal.rewind && fetched.len() >= 2 {
             fetched.truncate(fetched.len().div_ceil(2));
             if let Some(last) = fetched.last() {

@@ -185,7 +185,7 @@ pub async fn traverse_mutating(
                 record.key()
             );
             assert!(
-                batch.next.covers(&record.key(), query.order),
+                batch.frontier.covers(&record.key(), query.order),
                 "next does not cover {:?}",
                 record.key()
             );
@@ -201,10 +201,10 @@ pub async fn traverse_mutating(
             );
         }
         all.extend(batch.records);
-        if batch.next.done {
+        if batch.frontier.done {
             return all;
         }
-        position = batch.next;
+        position = batch.frontier;
         mutate(round, &mut position);
     }
     panic!("traversal did not finish");

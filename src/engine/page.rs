@@ -1,0 +1,494 @@
+//! One page of `GET /logs` as named steps: [`Engine::admit`] (room among
+//! the pages in flight), [`Engine::open_sources`] (one [`PageSource`] per
+//! requested source), [`Engine::fetch_and_merge`] (rounds of fanning out to
+//! the sources that hold the page back and merging by frontier),
+//! [`settle_failures`] (the partial-failure policy) and [`Engine::finish`]
+//! (reports, warnings and the next cursor).
+
+use std::borrow::{Borrow, BorrowMut};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use loggate_core::http::MIN_SEND_WINDOW;
+use loggate_core::{
+    Batch, CallContext, Culprit, FetchRequest, LogRecord, Position, SourceError, SourceQuery,
+};
+use tokio::sync::SemaphorePermit;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::merge::{merge_step, SourceState, Stop};
+use super::query::LogsRequest;
+use super::IN_FLIGHT_RECORDS;
+use super::{CursorState, Engine, EngineError, Page, ReportStatus, Source, SourceReport};
+use crate::metrics::FetchObservation;
+
+/// One requested source within one page: its merge state, its report, and
+/// how its fetches went.
+pub(super) struct PageSource<'e> {
+    source: &'e Source,
+    merge: SourceState,
+    report: SourceReport,
+    /// At least one fetch was attempted this page.
+    attempted: bool,
+    /// The failure that ended this source's part of the page.
+    failure: Option<SourceError>,
+    /// Why its skipped records could not be read (distinct).
+    skip_reasons: Vec<String>,
+}
+
+impl Borrow<SourceState> for PageSource<'_> {
+    fn borrow(&self) -> &SourceState {
+        &self.merge
+    }
+}
+
+impl BorrowMut<SourceState> for PageSource<'_> {
+    fn borrow_mut(&mut self) -> &mut SourceState {
+        &mut self.merge
+    }
+}
+
+impl PageSource<'_> {
+    /// Takes one fetch's outcome into the report and the merge state.
+    fn absorb(&mut self, fetch: Fetched, query: &SourceQuery) {
+        self.attempted = true;
+        let report = &mut self.report;
+        report.upstream_requests += fetch.ctx.requests();
+        report.retries += fetch.ctx.retries();
+        report.gate_waits += fetch.ctx.gate_waits();
+        report.latency_ms += fetch.elapsed.as_millis() as u64;
+        for reason in fetch.ctx.skip_reasons() {
+            if !self.skip_reasons.contains(&reason) {
+                self.skip_reasons.push(reason);
+            }
+        }
+        match fetch.result {
+            Ok(batch) => {
+                report.scanned += batch.scanned;
+                report.skipped += batch.skipped;
+                let records = checked_records(batch.records, &fetch.from, query, &self.merge.name);
+                self.merge.accept(records, batch.frontier);
+            }
+            Err(error) => {
+                tracing::warn!(source = %self.merge.name, code = error.code(), error = %error, "source failed");
+                report.status = ReportStatus::Error;
+                report.error = Some((error.code().to_string(), error.to_string()));
+                self.merge.failed = true;
+                self.failure = Some(error);
+            }
+        }
+    }
+}
+
+/// What one fetch of one source brought back.
+struct Fetched {
+    /// The position the fetch continued from.
+    from: Position,
+    result: Result<Batch, SourceError>,
+    ctx: CallContext,
+    elapsed: Duration,
+}
+
+impl Engine {
+    /// Room among the pages in flight: a page weighs `limit` × its sources
+    /// records. Waiting for it is loggate's own queue: after at most half
+    /// the request's time the page is declined with `503 overloaded`, so
+    /// an admitted page keeps at least half its time for the upstreams.
+    pub(super) async fn admit(
+        &self,
+        request: &LogsRequest,
+        sources: usize,
+        deadline: Instant,
+    ) -> Result<SemaphorePermit<'_>, EngineError> {
+        let weight = request
+            .limit
+            .saturating_mul(sources)
+            .clamp(1, IN_FLIGHT_RECORDS) as u32;
+        let give_up = deadline - self.settings.request_timeout / 2;
+        match tokio::time::timeout_at(give_up, self.in_flight.acquire_many(weight)).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(EngineError::Overloaded {
+                message: "too many large pages are being served at once; no room for this one"
+                    .into(),
+                retry_after_secs: 1,
+            }),
+        }
+    }
+
+    /// One [`PageSource`] per requested source, positioned where the
+    /// traversal left it, with its pushed and residual filters.
+    pub(super) fn open_sources(
+        &self,
+        state: &CursorState,
+        query: &SourceQuery,
+    ) -> Vec<PageSource<'_>> {
+        let unsatisfiable = query.filters.is_unsatisfiable();
+        state
+            .sources
+            .iter()
+            .map(|name| {
+                let source = &self.sources[name];
+                let position = match state.positions.get(name) {
+                    _ if unsatisfiable => Position::finished(),
+                    Some(position) => position.clone(),
+                    None => Position::default(),
+                };
+                let pushed = source.adapter.pushed(&state.filters);
+                let residual = state
+                    .filters
+                    .names()
+                    .into_iter()
+                    .filter(|n| !pushed.contains(n))
+                    .collect();
+                PageSource {
+                    source,
+                    merge: SourceState::new(name.clone(), position),
+                    report: SourceReport {
+                        pushed,
+                        residual,
+                        ..SourceReport::default()
+                    },
+                    attempted: false,
+                    failure: None,
+                    skip_reasons: Vec::new(),
+                }
+            })
+            .collect()
+    }
+
+    /// Rounds of fetching and merging until the page is full, every source
+    /// is exhausted or failed, or the source holding the page back is out
+    /// of scan budget or time. Round one asks every open source at once;
+    /// later rounds ask only the source whose frontier holds the page back.
+    pub(super) async fn fetch_and_merge(
+        &self,
+        sources: &mut [PageSource<'_>],
+        query: &SourceQuery,
+        limit: usize,
+        deadline: Instant,
+    ) -> Vec<(usize, LogRecord)> {
+        let budget = self.settings.scan_budget;
+        let mut out: Vec<(usize, LogRecord)> = Vec::with_capacity(limit);
+        let mut to_fetch: Vec<usize> = (0..sources.len())
+            .filter(|&i| sources[i].merge.is_open())
+            .collect();
+        loop {
+            let want = limit - out.len();
+            let fetches = to_fetch.iter().map(|&i| {
+                let s = &sources[i];
+                let budget_left = budget.saturating_sub(s.report.scanned).max(1);
+                self.fetch_one(
+                    s.source,
+                    s.merge.frontier.clone(),
+                    query,
+                    want,
+                    budget_left,
+                    deadline,
+                )
+            });
+            for (&i, fetched) in to_fetch.iter().zip(join_all(fetches).await) {
+                sources[i].absorb(fetched, query);
+            }
+            match merge_step(sources, query.order, limit, &mut out) {
+                Stop::Limit | Stop::Exhausted => return out,
+                Stop::Blocked(i) => {
+                    // Too little time left to send another request: end
+                    // the page here; the cursor resumes the source.
+                    let no_time = Instant::now() + MIN_SEND_WINDOW >= deadline;
+                    if sources[i].report.scanned >= budget || no_time {
+                        return out;
+                    }
+                    to_fetch = vec![i];
+                }
+            }
+        }
+    }
+
+    /// One fetch of one source through its circuit breaker, recorded in
+    /// its health, its tracing span and the metrics.
+    async fn fetch_one(
+        &self,
+        source: &Source,
+        from: Position,
+        query: &SourceQuery,
+        want: usize,
+        budget: usize,
+        deadline: Instant,
+    ) -> Fetched {
+        let span = tracing::info_span!(
+            "fetch",
+            source = %source.name,
+            kind = source.kind,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        async move {
+            let ctx = CallContext::new(deadline);
+            let started = Instant::now();
+            let request = FetchRequest {
+                query,
+                position: &from,
+                want,
+                budget,
+                ctx: &ctx,
+            };
+            let result = match source.breaker.admit() {
+                // An open circuit skips the source without a request.
+                Err(skipped) => Err(skipped),
+                Ok(permit) => {
+                    let fetched = tokio::time::timeout_at(deadline, source.adapter.fetch(request))
+                        .await
+                        .unwrap_or(Err(SourceError::Timeout(self.settings.request_timeout)));
+                    permit.record(&fetched);
+                    fetched
+                }
+            };
+            let fetched = Fetched {
+                from,
+                result,
+                ctx,
+                elapsed: started.elapsed(),
+            };
+            self.record_fetch(source, &fetched);
+            fetched
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// A fetch into the source's health, the current `fetch` span, the
+    /// log and the metrics.
+    fn record_fetch(&self, source: &Source, fetched: &Fetched) {
+        let Fetched {
+            result,
+            ctx,
+            elapsed,
+            ..
+        } = fetched;
+        source.health.record(result);
+        let outcome = result.as_ref().map_or_else(|e| e.code(), |_| "ok");
+        let span = tracing::Span::current();
+        span.record("status", outcome);
+        span.record("latency_ms", elapsed.as_millis() as u64);
+        tracing::info!(
+            upstream_requests = ctx.requests(),
+            retries = ctx.retries(),
+            "source fetched"
+        );
+        self.metrics.observe_fetch(&FetchObservation {
+            source: &source.name,
+            outcome,
+            latency: *elapsed,
+            requests: ctx.requests(),
+            failed_requests: ctx.failed(),
+            retries: ctx.retries(),
+            gate_waits: ctx.gate_waits(),
+            scanned: result.as_ref().map_or(0, |b| b.scanned),
+        });
+    }
+
+    /// The page: each source's resume position into the cursor (encoded
+    /// unless every source is done), the reports with `returned` counted,
+    /// and the warnings.
+    pub(super) fn finish(
+        &self,
+        state: &mut CursorState,
+        sources: Vec<PageSource<'_>>,
+        out: Vec<(usize, LogRecord)>,
+    ) -> Page {
+        let mut sources = sources;
+        for (i, _) in &out {
+            sources[*i].report.returned += 1;
+        }
+        for s in &sources {
+            self.metrics
+                .observe_returned(&s.source.name, s.report.returned);
+            state
+                .positions
+                .insert(s.merge.name.clone(), s.merge.resume_position());
+        }
+        let finished = state.positions.values().all(|p| p.done);
+        let next_cursor = (!finished).then(|| self.signer.encode(state));
+        let names: Vec<Arc<str>> = sources.iter().map(|s| s.source.name.clone()).collect();
+        let logs = out
+            .into_iter()
+            .map(|(i, record)| (names[i].clone(), sources[i].source.kind, record))
+            .collect();
+        let warnings = sources.iter().flat_map(warnings_of).collect();
+        Page {
+            logs,
+            next_cursor,
+            partial: sources.iter().any(|s| s.failure.is_some()),
+            sources: sources
+                .into_iter()
+                .map(|s| (s.merge.name, s.report))
+                .collect(),
+            warnings,
+        }
+    }
+}
+
+/// The warnings a source adds to its page (spec §5, §10): records it could
+/// not read, and its failure.
+fn warnings_of(s: &PageSource<'_>) -> Vec<String> {
+    let name = &s.merge.name;
+    let mut warnings = Vec::new();
+    if s.report.skipped > 0 {
+        let n = s.report.skipped;
+        let records = if n == 1 { "record" } else { "records" };
+        let why = if s.skip_reasons.is_empty() {
+            "the adapter gave no reason; each is in the gateway's log".to_string()
+        } else {
+            s.skip_reasons.join("; ")
+        };
+        warnings.push(format!(
+            "{name}: skipped {n} upstream {records} that could not be read: {why}"
+        ));
+    }
+    if let Some(error) = &s.failure {
+        warnings.push(format!(
+            "{name}: failed ({}): {error}; next_cursor resumes it",
+            error.code()
+        ));
+    }
+    warnings
+}
+
+/// The failure policy (spec §3 partial failure): with `partial`, a page
+/// fails only when every source that was asked failed; without, when any
+/// did. A failed page answers who failed: `503 overloaded` when loggate's
+/// own queue declined every failed source, `504` when the rest timed out,
+/// else `502`.
+pub(super) fn settle_failures(
+    sources: &[PageSource<'_>],
+    partial: bool,
+) -> Result<(), EngineError> {
+    let failed: Vec<&PageSource<'_>> = sources.iter().filter(|s| s.failure.is_some()).collect();
+    let attempted = sources.iter().filter(|s| s.attempted).count();
+    if failed.is_empty() || (partial && failed.len() < attempted) {
+        return Ok(());
+    }
+    let failures: Vec<(&str, &SourceError)> = failed
+        .iter()
+        .filter_map(|s| Some((s.merge.name.as_str(), s.failure.as_ref()?)))
+        .collect();
+    Err(page_error(&failures))
+}
+
+/// The error of a failed page from its sources' failures `(name, error)`:
+/// `overloaded` (with the soonest `Retry-After`) when loggate's own queue
+/// declined them all, `upstream_timeout` when the rest timed out (or ran
+/// out of deadline), else `upstream_error`.
+fn page_error(failures: &[(&str, &SourceError)]) -> EngineError {
+    let detail = failures
+        .iter()
+        .map(|(name, e)| format!("{name}: {e} ({})", e.code()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let errors = || failures.iter().map(|(_, e)| *e);
+    let overloaded = |e: &SourceError| e.culprit() == Culprit::Overloaded;
+    let timed_out = |e: &SourceError| {
+        matches!(e, SourceError::Timeout(_) | SourceError::DeadlineExceeded) || overloaded(e)
+    };
+    if errors().all(overloaded) {
+        let soonest = errors()
+            .filter_map(SourceError::retry_after)
+            .min()
+            .unwrap_or(Duration::from_secs(1));
+        EngineError::Overloaded {
+            message: detail,
+            retry_after_secs: soonest.as_secs().max(1),
+        }
+    } else if errors().all(timed_out) {
+        EngineError::UpstreamTimeout(detail)
+    } else {
+        EngineError::Upstream(detail)
+    }
+}
+
+/// Defence in depth: whatever an adapter returns, only records strictly
+/// after its position that match every filter, in traversal order, go on.
+fn checked_records(
+    mut records: Vec<LogRecord>,
+    from: &Position,
+    query: &SourceQuery,
+    source: &str,
+) -> Vec<LogRecord> {
+    let before = records.len();
+    records.retain(|r| query.filters.matches(r) && !from.covers(&r.key(), query.order));
+    if records.len() != before {
+        tracing::warn!(
+            source,
+            dropped = before - records.len(),
+            "adapter returned records outside its position or filters"
+        );
+    }
+    let sorted = records.windows(2).all(|w| {
+        loggate_core::record::cmp_in_order(&w[0].key(), &w[1].key(), query.order)
+            == std::cmp::Ordering::Less
+    });
+    if !sorted {
+        tracing::warn!(source, "adapter returned records out of order; sorting");
+        loggate_core::record::sort_records(&mut records, query.order);
+        records.dedup_by(|a, b| a.native_id == b.native_id && a.timestamp_ms == b.timestamp_ms);
+    }
+    if !query.include_raw {
+        for record in &mut records {
+            record.raw = None;
+        }
+    }
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overloaded(secs: u64) -> SourceError {
+        SourceError::Overloaded {
+            message: "the source's outbound rate limit has no slot".into(),
+            retry_after: Duration::from_secs(secs),
+        }
+    }
+
+    fn upstream() -> SourceError {
+        SourceError::Upstream {
+            status: 500,
+            message: "boom".into(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn a_failed_page_says_who_failed() {
+        let (o3, o2) = (overloaded(3), overloaded(2));
+        let timeout = SourceError::Timeout(Duration::from_secs(10));
+        let deadline = SourceError::DeadlineExceeded;
+        let boom = upstream();
+        let open = SourceError::CircuitOpen(Duration::from_secs(5));
+        let cases: [(&[(&str, &SourceError)], &str); 6] = [
+            (&[("a", &o3), ("b", &o2)], "overloaded"),
+            (&[("a", &timeout)], "upstream_timeout"),
+            (&[("a", &o3), ("b", &timeout)], "upstream_timeout"),
+            (&[("a", &deadline)], "upstream_timeout"),
+            (&[("a", &timeout), ("b", &boom)], "upstream_error"),
+            (&[("a", &open)], "upstream_error"),
+        ];
+        for (failures, code) in cases {
+            assert_eq!(page_error(failures).code(), code, "{failures:?}");
+        }
+        match page_error(&[("a", &o3), ("b", &o2)]) {
+            EngineError::Overloaded {
+                message,
+                retry_after_secs,
+            } => {
+                assert_eq!(retry_after_secs, 2, "the soonest Retry-After");
+                assert!(message.starts_with("a: loggate is overloaded"), "{message}");
+                assert!(message.contains("(overloaded)"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

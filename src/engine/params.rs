@@ -1,0 +1,320 @@
+//! The declaration of every `GET /logs` query parameter ([`PARAMS`]): its
+//! name, how its value is parsed, whether a cursor carries it, whether it
+//! is a filter (named in `pushed`/`residual` as [`Filters::names`] spells
+//! it), and what the OpenAPI document says of it. Parsing, the
+//! unknown-parameter check, the cursor check and the document's parameters
+//! all derive from this one table (issue 12).
+//!
+//! [`Filters::names`]: loggate_core::Filters::names
+
+use super::query::{
+    parse_bool, parse_cursor_text, parse_include, parse_level, parse_levels, parse_limit,
+    parse_order, parse_q, parse_sources, parse_time, parse_value, validate_attr_name, LogsRequest,
+    MAX_LIMIT,
+};
+use super::{CursorState, EngineError};
+
+/// One `GET /logs` query parameter: the single declaration its parsing,
+/// the unknown-parameter check, the cursor check and the OpenAPI document
+/// derive from (spec §3).
+pub struct Param {
+    /// As the client spells it; `attr.NAME` is a family (the prefix
+    /// `attr.` and any attribute name).
+    pub name: &'static str,
+    /// Reads a value into the request; gets the name as sent.
+    pub parse: fn(&mut LogsRequest, &str, String) -> Result<(), EngineError>,
+    /// How the parameter relates to a cursor.
+    pub cursor: CursorRule,
+    /// A filter: named (as [`loggate_core::Filters::names`] spells it) in each source's
+    /// `pushed` or `residual`.
+    pub filter: bool,
+    pub doc: ParamDoc,
+}
+
+/// How a parameter relates to a cursor (spec §3).
+pub enum CursorRule {
+    /// The cursor carries it: sent with a cursor it must equal the
+    /// cursor's. Returns the name of the parameter that differs.
+    Carried(fn(&LogsRequest, &CursorState) -> Option<String>),
+    /// It may change from page to page.
+    PerPage,
+}
+
+/// What the OpenAPI document says of a parameter.
+pub struct ParamDoc {
+    pub description: &'static str,
+    /// Also the value `tests/openapi.rs` sends.
+    pub example: Option<&'static str>,
+    pub schema: ParamSchema,
+}
+
+/// The OpenAPI schema of a parameter's value.
+pub enum ParamSchema {
+    String,
+    DateTime,
+    Integer { minimum: u64, maximum: u64 },
+    Boolean,
+    OneOf(&'static [&'static str]),
+}
+
+/// `sent` differs from `kept` when it was sent at all.
+fn differs<T: PartialEq>(sent: &Option<T>, kept: &Option<T>) -> bool {
+    sent.is_some() && sent != kept
+}
+
+/// A [`CursorRule::Carried`] check of one filter field.
+macro_rules! carried_filter {
+    ($name:literal, $field:ident) => {
+        CursorRule::Carried(|sent, kept| {
+            differs(&sent.filters.$field, &kept.filters.$field).then(|| $name.to_string())
+        })
+    };
+}
+
+/// Every parameter of `GET /logs`, in the order of the spec's table.
+pub static PARAMS: &[Param] = &[
+    Param {
+        name: "source",
+        parse: |r, _, v| {
+            r.sources = Some(parse_sources(&v)?);
+            Ok(())
+        },
+        cursor: CursorRule::Carried(|sent, kept| {
+            let differ = sent.sources.as_ref().is_some_and(|s| *s != kept.sources);
+            differ.then(|| "source".into())
+        }),
+        filter: false,
+        doc: ParamDoc {
+            description: "Comma list of source names; default: every source the key may read.",
+            example: Some("app,auth"),
+            schema: ParamSchema::String,
+        },
+    },
+    Param {
+        name: "start",
+        parse: |r, p, v| {
+            r.filters.start = Some(parse_time(p, &v)?);
+            Ok(())
+        },
+        cursor: carried_filter!("start", start),
+        filter: true,
+        doc: ParamDoc {
+            description: "Logs on or after this RFC 3339 timestamp.",
+            example: Some("2025-04-29T00:00:00Z"),
+            schema: ParamSchema::DateTime,
+        },
+    },
+    Param {
+        name: "end",
+        parse: |r, p, v| {
+            r.filters.end = Some(parse_time(p, &v)?);
+            Ok(())
+        },
+        cursor: carried_filter!("end", end),
+        filter: true,
+        doc: ParamDoc {
+            description: "Logs on or before this RFC 3339 timestamp; not before `start`.",
+            example: Some("2030-01-01T00:00:00.000Z"),
+            schema: ParamSchema::DateTime,
+        },
+    },
+    Param {
+        name: "level",
+        parse: |r, _, v| {
+            r.filters.level = Some(parse_levels(&v)?);
+            Ok(())
+        },
+        cursor: carried_filter!("level", level),
+        filter: true,
+        doc: ParamDoc {
+            description: "Comma list of exact levels: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (case-insensitive).",
+            example: Some("ERROR,WARN"),
+            schema: ParamSchema::String,
+        },
+    },
+    Param {
+        name: "min_level",
+        parse: |r, p, v| {
+            r.filters.min_level = Some(parse_level(p, v.trim())?);
+            Ok(())
+        },
+        cursor: carried_filter!("min_level", min_level),
+        filter: true,
+        doc: ParamDoc {
+            description: "This level or more severe (case-insensitive).",
+            example: Some("INFO"),
+            schema: ParamSchema::String,
+        },
+    },
+    Param {
+        name: "q",
+        parse: |r, _, v| {
+            r.filters.q = Some(parse_q(&v)?);
+            Ok(())
+        },
+        cursor: carried_filter!("q", q),
+        filter: true,
+        doc: ParamDoc {
+            description: "Case-insensitive substring of `message`, 1 to 256 characters.",
+            example: Some("error"),
+            schema: ParamSchema::String,
+        },
+    },
+    Param {
+        name: "service",
+        parse: |r, p, v| {
+            r.filters.service = Some(parse_value(p, v)?);
+            Ok(())
+        },
+        cursor: carried_filter!("service", service),
+        filter: true,
+        doc: ParamDoc {
+            description: "Exact `service`.",
+            example: Some("checkout"),
+            schema: ParamSchema::String,
+        },
+    },
+    Param {
+        name: "user_id",
+        parse: |r, p, v| {
+            r.filters.user_id = Some(parse_value(p, v)?);
+            Ok(())
+        },
+        cursor: carried_filter!("user_id", user_id),
+        filter: true,
+        doc: ParamDoc {
+            description: "Exact `user_id`.",
+            example: Some("u_42"),
+            schema: ParamSchema::String,
+        },
+    },
+    Param {
+        name: "attr.NAME",
+        parse: |r, p, v| {
+            let attr = p.strip_prefix(ATTR_PREFIX).unwrap_or(p);
+            validate_attr_name(p, attr)?;
+            let value = parse_value(p, v)?;
+            r.filters.attrs.insert(attr.to_string(), value);
+            Ok(())
+        },
+        cursor: CursorRule::Carried(|sent, kept| {
+            sent.filters
+                .attrs
+                .iter()
+                .find(|(name, value)| kept.filters.attrs.get(*name) != Some(value))
+                .map(|(name, _)| format!("{ATTR_PREFIX}{name}"))
+        }),
+        filter: true,
+        doc: ParamDoc {
+            description: "A family of parameters, not a literal name: `attr.<NAME>=<value>` filters on the exact value of `attributes.<NAME>` (a number or boolean matches its JSON text), e.g. `attr.workflowId=67ef01ed8eaeb50b18e646ea`. Any number of them may be sent. OpenAPI cannot express a parameter-name prefix; every other parameter name is rejected with 400 unknown_parameter.",
+            example: Some("x"),
+            schema: ParamSchema::String,
+        },
+    },
+    Param {
+        name: "order",
+        parse: |r, _, v| {
+            r.order = Some(parse_order(&v)?);
+            Ok(())
+        },
+        cursor: CursorRule::Carried(|sent, kept| {
+            differs(&sent.order, &Some(kept.order)).then(|| "order".into())
+        }),
+        filter: false,
+        doc: ParamDoc {
+            description: "By timestamp; default `desc` (newest first).",
+            example: None,
+            schema: ParamSchema::OneOf(&["desc", "asc"]),
+        },
+    },
+    Param {
+        name: "limit",
+        parse: |r, _, v| {
+            r.limit = parse_limit(&v)?;
+            Ok(())
+        },
+        cursor: CursorRule::PerPage,
+        filter: false,
+        doc: ParamDoc {
+            description: "Most logs in the page; default 50.",
+            example: Some("20"),
+            schema: ParamSchema::Integer {
+                minimum: 1,
+                maximum: MAX_LIMIT as u64,
+            },
+        },
+    },
+    Param {
+        name: "cursor",
+        parse: |r, _, v| {
+            r.cursor = Some(parse_cursor_text(v)?);
+            Ok(())
+        },
+        cursor: CursorRule::PerPage,
+        filter: false,
+        doc: ParamDoc {
+            description: "`next_cursor` of the previous page. It carries the whole query: any filter, `source` or `order` sent with it must equal the cursor's (else 400 cursor_mismatch); `limit`, `include` and `partial` may change.",
+            example: None,
+            schema: ParamSchema::String,
+        },
+    },
+    Param {
+        name: "include",
+        parse: |r, _, v| {
+            r.include_raw = parse_include(&v)?;
+            Ok(())
+        },
+        cursor: CursorRule::PerPage,
+        filter: false,
+        doc: ParamDoc {
+            description: "`raw`: add each record's untouched upstream object as `raw`.",
+            example: None,
+            schema: ParamSchema::OneOf(&["raw"]),
+        },
+    },
+    Param {
+        name: "partial",
+        parse: |r, p, v| {
+            r.partial = parse_bool(p, &v)?;
+            Ok(())
+        },
+        cursor: CursorRule::PerPage,
+        filter: false,
+        doc: ParamDoc {
+            description: "Default true. `false`: fail as soon as one source fails (502, 503 or 504).",
+            example: Some("false"),
+            schema: ParamSchema::Boolean,
+        },
+    },
+];
+
+/// The prefix of the `attr.NAME` family.
+const ATTR_PREFIX: &str = "attr.";
+
+/// The declaration of a parameter as sent (`attr.promptId` is `attr.NAME`).
+pub fn param(name: &str) -> Option<&'static Param> {
+    let family = if name.starts_with(ATTR_PREFIX) {
+        "attr.NAME"
+    } else {
+        name
+    };
+    PARAMS.iter().find(|p| p.name == family)
+}
+
+/// "source, start, ... or partial": for the unknown-parameter message.
+pub fn expected_parameters() -> String {
+    let names: Vec<&str> = PARAMS.iter().map(|p| p.name).collect();
+    match names.split_last() {
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// With a cursor, every carried parameter the client sends must equal the
+/// cursor's; the first that differs, by name.
+pub fn cursor_mismatch(request: &LogsRequest, state: &CursorState) -> Option<String> {
+    PARAMS.iter().find_map(|p| match p.cursor {
+        CursorRule::Carried(check) => check(request, state),
+        CursorRule::PerPage => None,
+    })
+}

@@ -1,0 +1,139 @@
+//! Black-box (issue 18): client load alone never opens the circuit of a
+//! healthy upstream. Behind a saturated outbound rate limit, pages that
+//! cannot get a slot before their deadline are declined at once with
+//! `503 overloaded` and `Retry-After` (no upstream request sent, nothing
+//! counted against the upstream); the others are served. Nothing here
+//! depends on how long anything takes: the limiter books slots, so which
+//! requests are declined follows from the schedule, and the breaker is so
+//! sensitive (one failure opens it) that any miscounted decline would show.
+
+mod common;
+
+use common::Gateway;
+use futures::future::join_all;
+use loggate_core::sim::serve_loopback;
+use loggate_leveled::sim::{LeveledSim, SimConfig};
+use serde_json::Value;
+
+const CONCURRENT: usize = 30;
+
+/// What a burst of pages did: pages served and declined, and upstream
+/// requests the simulator saw.
+struct Outcome {
+    served: usize,
+    declined: usize,
+    sent: usize,
+}
+
+#[tokio::test]
+async fn a_saturated_rate_limit_answers_503_and_never_opens_the_breaker() {
+    // 40 logs: one upstream request per page.
+    let outcome = burst_of_pages(40, 5).await;
+    assert!(outcome.served >= 1, "the burst is always served");
+    assert!(
+        outcome.declined >= 1,
+        "{CONCURRENT} pages cannot fit in a 3 s deadline"
+    );
+    // A declined page sent nothing upstream: one request per served page.
+    assert_eq!(outcome.sent, outcome.served);
+}
+
+/// The case of issue 18: a page that needs several upstream requests sends
+/// some, then finds no slot for the next before its deadline. Loggate's own
+/// queue declined it, so it is `503 overloaded` and the upstream, which
+/// answered every request it got, is not blamed.
+#[tokio::test]
+async fn a_page_declined_after_some_requests_does_not_blame_the_upstream() {
+    // 250 logs at 100 an upstream page: three requests per page, and only
+    // about four slots before the deadline.
+    let outcome = burst_of_pages(250, 250).await;
+    assert!(outcome.declined >= 1);
+    assert!(outcome.sent >= 1);
+}
+
+/// `CONCURRENT` pages of `limit` at once over `records` logs behind one
+/// request a second (burst two) and a 3 s deadline. Asserts what must hold
+/// in every case: only `200` or `503 overloaded` with `Retry-After`, the
+/// breaker (opened by a single counted failure) still closed, and every
+/// declined fetch counted as `overloaded`.
+async fn burst_of_pages(records: usize, limit: usize) -> Outcome {
+    let mut config = SimConfig::demo(loggate_core::time::now_ms());
+    config.records = records;
+    let sim = LeveledSim::new(config);
+    let served = serve_loopback(sim.router()).await.unwrap();
+    // One request a second after a burst of two, a 3 s deadline: at most
+    // about five pages can be sent; the rest must be declined up front.
+    let toml = format!(
+        "[server]\nrequest_timeout = \"3s\"\n\
+         [sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\nretries = 0\n\
+         max_concurrency = 64\nrate_limit = {{ per_second = 1, burst = 2 }}\n\
+         circuit_breaker = {{ failures = 1, cool_down = \"1h\" }}\n",
+        served.base_url(),
+        sim.token(),
+    );
+    let gateway = Gateway::start(&toml).await;
+
+    let pages = (0..CONCURRENT).map(|_| {
+        gateway
+            .client
+            .get(gateway.url(&format!("/logs?source=app&limit={limit}")))
+            .send()
+    });
+    let (mut served_pages, mut declined) = (0, 0);
+    for response in join_all(pages).await {
+        let response = response.expect("the gateway answers");
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").map(|v| {
+            v.to_str()
+                .unwrap()
+                .parse::<u64>()
+                .expect("Retry-After in seconds")
+        });
+        let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        match status {
+            200 => {
+                assert_eq!(body["sources"]["app"]["status"], "ok", "{body}");
+                served_pages += 1;
+            }
+            503 => {
+                assert_eq!(body["error"]["code"], "overloaded", "{body}");
+                let message = body["error"]["message"].as_str().unwrap();
+                assert!(message.contains("rate limit"), "{message}");
+                assert!(retry_after.is_some_and(|s| s >= 1), "{body}");
+                declined += 1;
+            }
+            other => panic!("only 200 or 503 may answer, got {other}: {body}"),
+        }
+    }
+    let (status, sources) = gateway.get("/sources").await;
+    assert_eq!(status, 200, "{sources}");
+    assert_eq!(sources["sources"][0]["circuit"], "closed", "{sources}");
+    let metrics = gateway
+        .client
+        .get(gateway.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("loggate_circuit_breaker_state{source=\"app\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "loggate_upstream_fetches_total{{source=\"app\",outcome=\"overloaded\"}} {declined}"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("outcome=\"error\""),
+        "no upstream request failed: {metrics}"
+    );
+    Outcome {
+        served: served_pages,
+        declined,
+        sent: sim.faults().seen_count(),
+    }
+}

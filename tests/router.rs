@@ -1,0 +1,190 @@
+//! The router without a socket: routing, authentication and the error
+//! envelope, for every case that needs no upstream, driven with
+//! `tower::ServiceExt::oneshot` on `loggate::app::app` (the pattern of
+//! axum's `examples/testing`). The configured source points at a port
+//! nothing listens on: none of these requests may reach it.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use loggate::app::app;
+use loggate::config;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+
+const KEY: &str = "lg_router_test_key_0123456789";
+const SCOPED: &str = "lg_router_scoped_key_0123456789";
+
+fn hex_sha256(key: &str) -> String {
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn router() -> Router {
+    let toml = format!(
+        "[sources.app]\nkind = \"leveled\"\nbase_url = \"http://127.0.0.1:9\"\ntoken = \"t\"\n\
+         [sources.other]\nkind = \"leveled\"\nbase_url = \"http://127.0.0.1:9\"\ntoken = \"t\"\n\
+         [auth.keys.all]\nsha256 = \"{}\"\nsources = [\"*\"]\n\
+         [auth.keys.scoped]\nsha256 = \"{}\"\nsources = [\"app\"]\n",
+        hex_sha256(KEY),
+        hex_sha256(SCOPED),
+    );
+    let config = config::load_str(&toml, Vec::new()).expect("valid config");
+    app(&config)
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    /// Asserts the error envelope with `code` (and `param`, when given).
+    fn assert_error(&self, status: u16, code: &str, param: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "{:?}", self.json());
+        let body = self.json();
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+        match param {
+            Some(param) => assert_eq!(body["error"]["param"], param, "{body}"),
+            None => assert!(body["error"].get("param").is_none(), "{body}"),
+        }
+        assert!(self.headers.contains_key("x-request-id"));
+    }
+}
+
+async fn send(method: Method, uri: &str, key: Option<&str>) -> Answer {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(key) = key {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    let response = router()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .expect("the router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(uri: &str, key: Option<&str>) -> Answer {
+    send(Method::GET, uri, key).await
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_answer_in_the_envelope() {
+    get("/nope", None)
+        .await
+        .assert_error(404, "not_found", None);
+    get("/logs/extra", Some(KEY))
+        .await
+        .assert_error(404, "not_found", None);
+    send(Method::POST, "/logs", Some(KEY))
+        .await
+        .assert_error(405, "method_not_allowed", None);
+    send(Method::DELETE, "/healthz", None)
+        .await
+        .assert_error(405, "method_not_allowed", None);
+}
+
+#[tokio::test]
+async fn a_missing_or_unknown_key_is_401_with_the_scheme() {
+    for key in [None, Some("lg_not_a_configured_key_000000")] {
+        for path in ["/logs", "/sources"] {
+            let answer = get(path, key).await;
+            answer.assert_error(401, "unauthorized", None);
+            let scheme = answer.headers[header::WWW_AUTHENTICATE].to_str().unwrap();
+            assert!(scheme.starts_with("Bearer"), "{scheme}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_parameters_are_named_before_any_upstream_call() {
+    let answer = get("/logs?levle=ERROR", Some(KEY)).await;
+    answer.assert_error(400, "unknown_parameter", Some("levle"));
+    get("/logs?limit=0", Some(KEY))
+        .await
+        .assert_error(400, "invalid_parameter", Some("limit"));
+    get("/logs?source=nope", Some(KEY))
+        .await
+        .assert_error(400, "unknown_source", Some("source"));
+    get("/logs?cursor=garbage", Some(KEY)).await.assert_error(
+        400,
+        "invalid_cursor",
+        Some("cursor"),
+    );
+}
+
+#[tokio::test]
+async fn a_key_may_not_read_a_source_outside_its_scope() {
+    get("/logs?source=other", Some(SCOPED))
+        .await
+        .assert_error(403, "forbidden", Some("source"));
+    let answer = get("/sources", Some(SCOPED)).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let names: Vec<Value> = answer.json()["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].clone())
+        .collect();
+    assert_eq!(names, vec![Value::from("app")]);
+}
+
+#[tokio::test]
+async fn open_endpoints_answer_without_a_key() {
+    let health = get("/healthz", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.json(), serde_json::json!({ "status": "ok" }));
+    let ready = get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.json()["status"], "ready");
+    let doc = get("/openapi.json", None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(doc.json()["paths"]["/logs"].is_object());
+    let metrics = get("/metrics", None).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    let text = String::from_utf8(metrics.body).unwrap();
+    assert!(
+        text.contains("loggate_circuit_breaker_state{source=\"app\"} 0"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_request_id_is_echoed_and_a_bad_one_replaced() {
+    let request = |id: &str| {
+        Request::get("/healthz")
+            .header("x-request-id", id)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = router().oneshot(request("abc-123")).await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "abc-123");
+    let response = router().oneshot(request("a b\tc")).await.unwrap();
+    let id = response.headers()["x-request-id"].to_str().unwrap();
+    assert!(!id.is_empty() && id != "a b\tc");
+}
