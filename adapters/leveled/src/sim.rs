@@ -315,7 +315,7 @@ async fn get_logs(
     state.requests += 1;
     let mut rng =
         SeededRng::new(state.config.seed ^ state.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let mut matching: Vec<(i64, &Value)> = state
+    let mut matching: Vec<(i128, &Value)> = state
         .entries
         .iter()
         .filter(|e| selects(&query, e, case_sensitive))
