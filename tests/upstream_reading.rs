@@ -28,6 +28,8 @@ struct Wrap {
     content_type: Option<&'static str>,
     /// Answer every request with this redirect instead.
     redirect: Option<(u16, String)>,
+    /// Answer every request with this error status and `Retry-After`.
+    failure: Option<(u16, String)>,
 }
 
 #[derive(Clone)]
@@ -79,6 +81,15 @@ async fn logs(
     if let Some((status, location)) = &up.wrap.redirect {
         let status = StatusCode::from_u16(*status).unwrap();
         return (status, [(header::LOCATION, location.clone())]).into_response();
+    }
+    if let Some((status, retry_after)) = &up.wrap.failure {
+        let status = StatusCode::from_u16(*status).unwrap();
+        let body = r#"{"status":"error","message":"busy"}"#;
+        let headers = [
+            (header::RETRY_AFTER, retry_after.clone()),
+            (header::CONTENT_TYPE, "application/json".to_string()),
+        ];
+        return (status, headers, body).into_response();
     }
     let params: Vec<(String, String)> = query
         .split('&')
@@ -144,40 +155,60 @@ async fn logs(
 
 struct Setup {
     gateway: Gateway,
+    /// The requests the first upstream saw: raw query and headers.
     seen: Arc<Mutex<Vec<(String, HeaderMap)>>>,
-    _served: Served,
+    _served: Vec<Served>,
 }
 
 impl Setup {
     /// The upstream serving `records` (JSON texts) wrapped as `wrap`, and a
     /// gateway with one source `app` in front of it.
     async fn start(records: &[String], wrap: Wrap, extra: &str) -> Setup {
-        let records = records
-            .iter()
-            .map(|text| {
-                let value: Value = serde_json::from_str(text).unwrap();
-                let ns = parse_timestamp_ns(value["timestamp"].as_str().unwrap()).unwrap();
-                (ns, text.clone(), value)
-            })
-            .collect();
-        let seen = Arc::default();
-        let up = Upstream {
-            records: Arc::new(records),
-            wrap,
-            seen: Arc::clone(&seen),
-        };
-        let served = serve_loopback(Router::new().route("/logs", get(logs)).with_state(up))
-            .await
-            .unwrap();
-        let base_url = served.base_url();
-        let toml = format!(
-            "[sources.app]\nkind = \"leveled\"\nbase_url = \"{base_url}\"\ntoken = \"t0k3n-up\"\n\
-             rate_limit = {{ per_second = 100000, burst = 100000 }}\n{extra}\n"
+        Setup::start_many(records, vec![wrap], extra).await
+    }
+
+    /// One upstream per `wraps` entry (sources `app`, `app1`, `app2`, ...),
+    /// all serving `records`.
+    async fn start_many(records: &[String], wraps: Vec<Wrap>, extra: &str) -> Setup {
+        let records: Arc<Vec<(i128, String, Value)>> = Arc::new(
+            records
+                .iter()
+                .map(|text| {
+                    let value: Value = serde_json::from_str(text).unwrap();
+                    let ns = parse_timestamp_ns(value["timestamp"].as_str().unwrap()).unwrap();
+                    (ns, text.clone(), value)
+                })
+                .collect(),
         );
+        let mut all_seen = Vec::new();
+        let mut served = Vec::new();
+        let mut toml = String::new();
+        for (i, wrap) in wraps.into_iter().enumerate() {
+            let seen: Arc<Mutex<Vec<(String, HeaderMap)>>> = Arc::default();
+            all_seen.push(Arc::clone(&seen));
+            let up = Upstream {
+                records: Arc::clone(&records),
+                wrap,
+                seen,
+            };
+            let server = serve_loopback(Router::new().route("/logs", get(logs)).with_state(up))
+                .await
+                .unwrap();
+            let name = if i == 0 {
+                "app".to_string()
+            } else {
+                format!("app{i}")
+            };
+            toml.push_str(&format!(
+                "[sources.{name}]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"t0k3n-up\"\n\
+                 rate_limit = {{ per_second = 100000, burst = 100000 }}\n{extra}\n",
+                server.base_url()
+            ));
+            served.push(server);
+        }
         Setup {
             gateway: Gateway::start(&toml).await,
-            seen,
-            base_url,
+            seen: all_seen.swap_remove(0),
             _served: served,
         }
     }

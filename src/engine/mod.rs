@@ -66,6 +66,8 @@ pub struct Page {
 #[derive(Debug, Clone, Default)]
 pub struct SourceReport {
     pub error: Option<(String, String)>,
+    /// The wait the failure named (an upstream `Retry-After`), if any.
+    pub retry_after: Option<std::time::Duration>,
     pub returned: usize,
     pub scanned: usize,
     /// Upstream records that could not be read and were skipped.
@@ -272,6 +274,7 @@ impl Engine {
                         tracing::warn!(source = %streams[i].name, code = error.code(), error = %error, "source failed");
                         streams[i].failed = true;
                         report.error = Some((error.code().to_string(), error.to_string()));
+                        report.retry_after = error.retry_after();
                     }
                 }
             }
@@ -393,10 +396,20 @@ impl Engine {
             })
             .collect::<Vec<_>>()
             .join("; ");
-        if all_timeouts {
-            EngineError::UpstreamTimeout(detail)
-        } else {
-            EngineError::Upstream(detail)
+        // Spec §10: when every failure named a wait, the client gets the
+        // soonest (rounded up to whole seconds, at least one).
+        let soonest = failed
+            .iter()
+            .map(|&i| reports[i].retry_after)
+            .collect::<Option<Vec<_>>>()
+            .and_then(|waits| waits.into_iter().min());
+        match (all_timeouts, soonest) {
+            (true, _) => EngineError::UpstreamTimeout(detail),
+            (false, Some(wait)) => EngineError::UpstreamRetryAfter {
+                detail,
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            },
+            (false, None) => EngineError::Upstream(detail),
         }
     }
 }

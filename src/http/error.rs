@@ -75,15 +75,23 @@ impl From<EngineError> for ApiError {
             | EngineError::InvalidCursor(_)
             | EngineError::CursorMismatch(_) => StatusCode::BAD_REQUEST,
             EngineError::Forbidden(_) => StatusCode::FORBIDDEN,
-            EngineError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            EngineError::Upstream(_) | EngineError::UpstreamRetryAfter { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             EngineError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        };
+        let retry_after_secs = match &e {
+            EngineError::UpstreamRetryAfter {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         };
         ApiError {
             status,
             code: e.code(),
             param: e.param().map(str::to_string),
             message: e.to_string(),
-            retry_after_secs: None,
+            retry_after_secs,
         }
     }
 }

@@ -46,7 +46,8 @@ use crate::http::{ApiError, AppState};
             headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
         (status = 414, description = "uri_too_long: the query string is over the limit", body = ErrorEnvelope),
         (status = 431, description = "headers_too_large: the request headers are over the limit", body = ErrorEnvelope),
-        (status = 502, description = "upstream_error: every requested source failed (or one, with partial=false)", body = ErrorEnvelope),
+        (status = 502, description = "upstream_error: every requested source failed (or one, with partial=false)", body = ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "When every failed source named a wait (an upstream `Retry-After`): the soonest, in seconds"))),
         (status = 504, description = "upstream_timeout: likewise, when they timed out", body = ErrorEnvelope),
     )
 )]

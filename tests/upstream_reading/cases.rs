@@ -299,3 +299,65 @@ async fn a_redirect_is_reported_with_its_location_and_not_followed() {
         );
     }
 }
+
+/// Item 10: when every source failed naming a wait beyond the request's
+/// deadline, the 502 carries the soonest `Retry-After`.
+#[tokio::test]
+async fn the_soonest_upstream_retry_after_reaches_the_client() {
+    let records = [record("2024-06-03T10:00:01Z", "m")];
+    let fail = |status: u16, retry_after: String| Wrap {
+        failure: Some((status, retry_after)),
+        ..Wrap::default()
+    };
+    let in_300s: chrono::DateTime<chrono::Utc> =
+        (std::time::SystemTime::now() + std::time::Duration::from_secs(300)).into();
+    let cases = [
+        (vec![fail(503, "120".into())], Some(120..=120)),
+        (vec![fail(429, "45".into())], Some(45..=45)),
+        (
+            vec![fail(503, "120".into()), fail(429, "60".into())],
+            Some(60..=60),
+        ),
+        (
+            vec![fail(
+                503,
+                in_300s.format("%A, %d-%b-%y %H:%M:%S GMT").to_string(),
+            )],
+            Some(290..=300),
+        ),
+        (
+            vec![fail(
+                503,
+                in_300s.format("%a %b %e %H:%M:%S %Y").to_string(),
+            )],
+            Some(290..=300),
+        ),
+        // One failure without a wait: nothing to promise.
+        (
+            vec![fail(503, "120".into()), fail(500, "soon".into())],
+            None,
+        ),
+    ];
+    for (wraps, want) in cases {
+        let setup = Setup::start_many(&records, wraps, "").await;
+        let response = setup
+            .gateway
+            .client
+            .get(setup.gateway.url("/logs"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 502);
+        let header = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+        match want {
+            Some(range) => assert!(
+                header.is_some_and(|s| range.contains(&s)),
+                "{header:?} not in {range:?}"
+            ),
+            None => assert_eq!(header, None),
+        }
+    }
+}
