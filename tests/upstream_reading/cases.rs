@@ -361,3 +361,47 @@ async fn the_soonest_upstream_retry_after_reaches_the_client() {
         }
     }
 }
+
+/// Items 4 and 8 on every provider, through the gateway and its
+/// simulators: a `null` list is an empty page, and compressed,
+/// BOM-prefixed `text/plain` bodies read as plain ones.
+#[tokio::test]
+async fn every_provider_reads_null_lists_and_packaged_bodies() {
+    use super::common::fleet::{Fleet, Kind, Spec};
+    use super::common::{assert_same_ids, reference};
+    use loggate_core::sim::{Fault, Packaging};
+    use loggate_core::{Filters, Order};
+    let leveled_null = r#"{"status":"success","data":{"logs":null,"pagination":{"total":0,"limit":100,"offset":0}}}"#;
+    let alloy_null = r#"{"notifications":null,"pagination":{"totalItems":0,"totalPages":0,"currentPage":1,"pageSize":100}}"#;
+    for (kind, null_body) in [
+        (Kind::Leveled, leveled_null),
+        (Kind::Alloy, alloy_null),
+        (Kind::PromptCrafter, "null"),
+        (Kind::LogtoTimed, "null"),
+    ] {
+        let fleet = Fleet::start(&[Spec::new(kind, 5, 60, 20)], "", "").await;
+        let faults = fleet.sim("s0").faults();
+        let expected = reference(&fleet.snapshot(), &Filters::default(), Order::Desc);
+        for encoding in Encoding::ALL {
+            faults.set_packaging(Packaging {
+                encoding: Some(encoding),
+                bom: true,
+                content_type: Some("text/plain"),
+            });
+            let got = fleet.gateway.traverse("order=desc", 17, |_| {}).await;
+            assert_same_ids(&got, &expected, &format!("{kind:?} {}", encoding.as_str()));
+        }
+        faults.clear();
+        faults.fail_always(Fault::status(200, null_body));
+        // A new traversal (the one above is cached by its cursor).
+        let (status, body) = fleet
+            .gateway
+            .get("/logs?level=INFO,WARN,ERROR,DEBUG,FATAL,TRACE")
+            .await;
+        faults.clear();
+        assert_eq!(status, 200, "{kind:?}: {body}");
+        assert_eq!(body["sources"]["s0"]["status"], "ok", "{kind:?}: {body}");
+        assert_eq!(body["logs"], serde_json::json!([]), "{kind:?}");
+        assert_eq!(body["next_cursor"], Value::Null, "{kind:?}");
+    }
+}
