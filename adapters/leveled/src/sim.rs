@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use loggate_core::sim::{Faults, SeededRng};
-use loggate_core::time::{now_ms, parse_timestamp_ns};
+use loggate_core::time::{now_ms, parse_rfc3339_ms, parse_timestamp_ns};
 use loggate_core::LogRecord;
 use serde_json::{json, Value};
 

@@ -5,7 +5,8 @@ mod common;
 use common::*;
 use loggate_core::query::Filters;
 use loggate_core::sim::Fault;
-use loggate_core::{Order, Position, TimeFilter};
+use loggate_core::{Order, Position};
+use loggate_logto::TimeFilter;
 
 #[tokio::test]
 async fn a_null_body_is_an_empty_page() {
