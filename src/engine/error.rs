@@ -19,6 +19,13 @@ pub enum EngineError {
     Forbidden(String),
     #[error("every requested source failed: {0}")]
     Upstream(String),
+    /// Every failed source named a wait (`Retry-After`): the soonest one
+    /// is passed on to the client (spec §10), in whole seconds.
+    #[error("every requested source failed: {detail}; retry in {retry_after_secs}s")]
+    UpstreamRetryAfter {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("every requested source timed out: {0}")]
     UpstreamTimeout(String),
     /// Loggate's own queue (room for pages in flight, a source's outbound
@@ -47,7 +54,7 @@ impl EngineError {
             EngineError::InvalidCursor(_) => "invalid_cursor",
             EngineError::CursorMismatch(_) => "cursor_mismatch",
             EngineError::Forbidden(_) => "forbidden",
-            EngineError::Upstream(_) => "upstream_error",
+            EngineError::Upstream(_) | EngineError::UpstreamRetryAfter { .. } => "upstream_error",
             EngineError::UpstreamTimeout(_) => "upstream_timeout",
             EngineError::Overloaded { .. } => "overloaded",
         }
@@ -62,6 +69,7 @@ impl EngineError {
             EngineError::InvalidCursor(_) => Some("cursor"),
             EngineError::CursorMismatch(param) => Some(param),
             EngineError::Upstream(_)
+            | EngineError::UpstreamRetryAfter { .. }
             | EngineError::UpstreamTimeout(_)
             | EngineError::Overloaded { .. } => None,
         }

@@ -380,7 +380,8 @@ pub(super) fn settle_failures(
 /// The error of a failed page from its sources' failures `(name, error)`:
 /// `overloaded` (with the soonest `Retry-After`) when loggate's own queue
 /// declined them all, `upstream_timeout` when the rest timed out (or ran
-/// out of deadline), else `upstream_error`.
+/// out of deadline), else `upstream_error` (carrying the soonest upstream
+/// `Retry-After` when every failure named one).
 fn page_error(failures: &[(&str, &SourceError)]) -> EngineError {
     let detail = failures
         .iter()
@@ -404,7 +405,20 @@ fn page_error(failures: &[(&str, &SourceError)]) -> EngineError {
     } else if errors().all(timed_out) {
         EngineError::UpstreamTimeout(detail)
     } else {
-        EngineError::Upstream(detail)
+        // Spec §10: when every failure named a wait (an upstream
+        // `Retry-After`), the client gets the soonest (rounded up to whole
+        // seconds, at least one).
+        let soonest = errors()
+            .map(SourceError::retry_after)
+            .collect::<Option<Vec<_>>>()
+            .and_then(|waits| waits.into_iter().min());
+        match soonest {
+            Some(wait) => EngineError::UpstreamRetryAfter {
+                detail,
+                retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+            },
+            None => EngineError::Upstream(detail),
+        }
     }
 }
 

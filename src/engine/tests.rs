@@ -128,7 +128,7 @@ async fn traverse(
         let page = match engine.page(request.clone(), &Caller::default()).await {
             Ok(page) => page,
             // Every source failed: a client tries the same page again.
-            Err(EngineError::Upstream(_)) => continue,
+            Err(EngineError::Upstream(_) | EngineError::UpstreamRetryAfter { .. }) => continue,
             Err(e) => panic!("unexpected error: {e}"),
         };
         assert!(page.logs.len() <= limit);

@@ -76,12 +76,17 @@ impl From<EngineError> for ApiError {
             | EngineError::InvalidCursor(_)
             | EngineError::CursorMismatch(_) => StatusCode::BAD_REQUEST,
             EngineError::Forbidden(_) => StatusCode::FORBIDDEN,
-            EngineError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            EngineError::Upstream(_) | EngineError::UpstreamRetryAfter { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             EngineError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             EngineError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         };
         let retry_after_secs = match &e {
             EngineError::Overloaded {
+                retry_after_secs, ..
+            }
+            | EngineError::UpstreamRetryAfter {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             _ => None,

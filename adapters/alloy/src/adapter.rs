@@ -92,14 +92,11 @@ impl AlloyAdapter {
         include_raw: bool,
         ctx: &CallContext,
     ) -> Result<Page, SourceError> {
-        let mut url = self.settings.endpoint("logs");
-        url.query_pairs_mut().extend_pairs(translate::page_query(
-            plan,
-            order,
-            window,
-            skip,
-            self.page_limit,
-        ));
+        // RFC 3986 encoding (spec §10): a space is `%20`, never `+`.
+        let url = loggate_core::wire::with_query(
+            self.settings.endpoint("logs"),
+            translate::page_query(plan, order, window, skip, self.page_limit),
+        );
         let mut builder = self
             .settings
             .client

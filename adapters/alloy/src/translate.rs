@@ -4,7 +4,9 @@
 //! Pushdown rules, all chosen so that pushing never loses a match (the
 //! engine re-applies every filter, so pushing only has to over-select):
 //! - `start`/`end`: `createdAt` `greaterthan`/`lessthan`, which are strict,
-//!   so the bounds are widened by one millisecond.
+//!   so the bounds are widened to the neighbouring milliseconds: after the
+//!   end of the one before `start` (`.122999999Z`), before the start of
+//!   the one after `end` (spec §10: a stored `.123750` is inside `.123`).
 //! - `level`/`min_level`: Alloy logs are only ERROR (`executionError`) or
 //!   INFO. The allowed set restricted to those two decides: {ERROR} →
 //!   `message equals executionError`, {INFO} → `notequals`, {} → nothing
@@ -30,7 +32,7 @@
 use std::collections::BTreeSet;
 
 use loggate_core::query::contains_case_insensitive;
-use loggate_core::time::{format_ms, parse_rfc3339_ms};
+use loggate_core::time::{format_ms, format_ms_end, parse_rfc3339_ms};
 use loggate_core::{Filters, Level, LogRecord, Order};
 use serde_json::{Map, Value};
 
@@ -297,8 +299,11 @@ pub fn window(
 }
 
 /// The strict `createdAt` clauses selecting the inclusive window
-/// `[low, high]`: one millisecond wider on each side. A bound beyond
-/// what ISO 8601 carries is left out (the re-check still applies it).
+/// `[low, high]` whatever precision Alloy stores (spec §10): after the
+/// last instant of the millisecond before `low` (`.122999999Z` for a low
+/// of `.123`), before the first of the millisecond after `high`. A bound
+/// beyond what ISO 8601 carries is left out (the re-check still applies
+/// it).
 pub fn time_clauses(low: Option<i64>, high: Option<i64>) -> Vec<FilterClause> {
     let mut clauses = Vec::new();
     if let Some(after) = low
@@ -308,7 +313,7 @@ pub fn time_clauses(low: Option<i64>, high: Option<i64>) -> Vec<FilterClause> {
         clauses.push(FilterClause::new(
             Column::CreatedAt,
             Operator::GreaterThan,
-            format_ms(after),
+            format_ms_end(after),
         ));
     }
     if let Some(before) = high

@@ -19,6 +19,8 @@ pub const MAX_PAGE_LIMIT: usize = 100;
 /// a page of logs at all.
 #[derive(Debug, Deserialize)]
 pub struct LogsResponse {
+    /// `null` reads as no logs (spec §10); a missing key still fails.
+    #[serde(deserialize_with = "loggate_core::wire::null_as_empty")]
     pub notifications: Vec<Value>,
     #[serde(rename = "lastFetched", default)]
     pub last_fetched: Option<Value>,

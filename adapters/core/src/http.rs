@@ -141,17 +141,25 @@ impl UpstreamResponse {
             .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"))
     }
 
-    /// Decodes a JSON body; a wrong content type or malformed JSON is a
-    /// [`SourceError::Decode`] naming what was wrong.
+    /// Decodes a JSON body, lenient about what is only packaging (spec
+    /// §10): a UTF-8 byte-order mark is skipped and the content type is not
+    /// checked while the body parses. Malformed JSON is a
+    /// [`SourceError::Decode`] naming the content type when that was not
+    /// JSON (an HTML error page), else the parser's complaint.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, SourceError> {
-        if !self.is_json() {
-            let ct = self.header(CONTENT_TYPE.as_str()).unwrap_or("none");
-            return Err(SourceError::Decode(format!(
-                "expected a JSON body, got content type {ct}"
-            )));
-        }
-        serde_json::from_slice(&self.body)
-            .map_err(|e| SourceError::Decode(format!("malformed JSON body: {e}")))
+        let body = crate::wire::strip_bom(&self.body);
+        serde_json::from_slice(body).map_err(|e| {
+            let syntax = matches!(
+                e.classify(),
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+            );
+            if syntax && !self.is_json() {
+                let ct = self.header(CONTENT_TYPE.as_str()).unwrap_or("none");
+                SourceError::Decode(format!("expected a JSON body, got content type {ct}"))
+            } else {
+                SourceError::Decode(format!("malformed JSON body: {e}"))
+            }
+        })
     }
 }
 
@@ -435,8 +443,10 @@ fn short_cause(e: reqwest::Error) -> String {
     source.to_string()
 }
 
-/// `Retry-After` as seconds or an HTTP date, else `X-RateLimit-Reset`
-/// as seconds or an epoch timestamp.
+/// `Retry-After` as seconds or an HTTP date in any of the three formats
+/// of RFC 9110 §5.6.7 (IMF-fixdate, RFC 850, asctime; read by `httpdate`,
+/// with RFC 2822 offsets tolerated), else `X-RateLimit-Reset` as seconds
+/// or an epoch timestamp. A date in the past is zero.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = |name: &str| {
         headers
@@ -448,9 +458,18 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         if let Ok(secs) = value.parse::<u64>() {
             return Some(Duration::from_secs(secs));
         }
-        if let Ok(date) = chrono::DateTime::parse_from_rfc2822(value) {
-            let ms = date.timestamp_millis() - crate::time::now_ms();
-            return Some(Duration::from_millis(ms.max(0) as u64));
+        let date_ms = httpdate::parse_http_date(value)
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .or_else(|| {
+                chrono::DateTime::parse_from_rfc2822(value)
+                    .ok()
+                    .map(|d| d.timestamp_millis())
+            });
+        if let Some(ms) = date_ms {
+            let wait = ms - crate::time::now_ms();
+            return Some(Duration::from_millis(wait.max(0) as u64));
         }
     }
     let reset = text("x-ratelimit-reset")?.parse::<u64>().ok()?;
@@ -462,12 +481,19 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     }))
 }
 
-/// The classification every provider starts from: 2xx passes; 401/403,
-/// 429, other 4xx and 5xx become the matching [`SourceError`].
+/// The classification every provider starts from: 2xx passes; a 3xx is
+/// a redirect that was not followed (named by its `Location`: credentials
+/// never follow a redirect, spec §10); 401/403, 429, other 4xx and 5xx
+/// become the matching [`SourceError`].
 pub fn classify_status(response: &UpstreamResponse, message: String) -> Option<SourceError> {
     let status = response.status;
     match status {
         200..=299 => None,
+        300..=399 => Some(SourceError::Upstream {
+            status,
+            message: redirect_message(response),
+            retry_after: None,
+        }),
         401 | 403 => Some(SourceError::Unauthorized { status, message }),
         429 => Some(SourceError::RateLimited {
             message,
@@ -482,67 +508,22 @@ pub fn classify_status(response: &UpstreamResponse, message: String) -> Option<S
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use reqwest::header::HeaderValue;
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let mut headers = HeaderMap::new();
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
-        headers.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(retry_after(&headers), Some(Duration::ZERO));
-        let mut headers = HeaderMap::new();
-        headers.insert("x-ratelimit-reset", HeaderValue::from_static("3"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
-    }
-
-    #[test]
-    fn excerpts_are_short_and_scrubbed() {
-        let client = UpstreamClient::new(UpstreamPolicy::default())
-            .with_secrets(vec![SecretString::from("s3cr3t-token")]);
-        let body = format!("bad   token s3cr3t-token\n{}", "x".repeat(500));
-        let excerpt = client.excerpt(body.as_bytes());
-        assert!(excerpt.starts_with("bad token [redacted] x"));
-        assert!(!excerpt.contains("s3cr3t"));
-        assert!(excerpt.chars().count() <= 201);
-    }
-
-    #[test]
-    fn errors_built_from_raw_bodies_are_scrubbed_of_carried_credentials() {
-        let client = UpstreamClient::new(UpstreamPolicy::default())
-            .with_secrets(vec![SecretString::from("configured-secret")]);
-        let mut headers = HeaderMap::new();
-        // base64("cid:client-secret-1")
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            HeaderValue::from_static("Basic Y2lkOmNsaWVudC1zZWNyZXQtMQ=="),
-        );
-        let carried = carried_credentials(&headers);
-        let error = SourceError::Unauthorized {
-            status: 401,
-            message: format!(
-                "bad client-secret-1 Y2lkOmNsaWVudC1zZWNyZXQtMQ== configured-secret {}",
-                "y".repeat(400)
-            ),
-        };
-        let text = client.scrub_error(error, &carried).to_string();
-        assert!(!text.contains("client-secret-1") && !text.contains("Y2lk"));
-        assert!(!text.contains("configured-secret"));
-        assert!(text.chars().count() < 300);
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer fetched-token-9"),
-        );
-        let carried = carried_credentials(&headers);
-        let text = client
-            .scrub_error(SourceError::Decode("echo fetched-token-9".into()), &carried)
-            .to_string();
-        assert!(!text.contains("fetched-token-9"));
-    }
+/// `redirect to LOCATION not followed (...)`, for a 3xx answer.
+fn redirect_message(response: &UpstreamResponse) -> String {
+    let location = response
+        .header(reqwest::header::LOCATION.as_str())
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let target = match location {
+        Some(location) => format!("redirect to {location}"),
+        None => String::from("redirect without a Location"),
+    };
+    format!(
+        "{target} not followed: credentials are never sent on a redirect; \
+         point base_url at the final address"
+    )
 }
+
+#[cfg(test)]
+#[path = "http_tests.rs"]
+mod tests;

@@ -14,7 +14,9 @@
 //!   secrets, adapter and simulator.
 //! - [`http`]: the upstream HTTP helpers every adapter shares (body cap,
 //!   status classification, scrubbed excerpts).
-//! - [`time`]: RFC 3339 parsing and the three-fraction-digit UTC format.
+//! - [`time`]: the one tolerant timestamp reader (spec §10) and the formats
+//!   sent upstream and to clients.
+//! - [`wire`]: `null` lists, byte-order marks, RFC 3986 query strings.
 //! - `sim` (feature `sim`): serving a simulator on loopback, fault switches.
 //! - `testkit` (feature `testkit`): the conformance suite every adapter runs.
 
@@ -28,6 +30,7 @@ pub mod query;
 pub mod record;
 pub mod settings;
 pub mod time;
+pub mod wire;
 
 #[cfg(feature = "sim")]
 pub mod sim;

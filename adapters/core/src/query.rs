@@ -181,9 +181,15 @@ pub fn attribute_equals(value: &Value, wanted: &str) -> bool {
     }
 }
 
-/// Case-insensitive substring test (Unicode lowercase on both sides).
+/// Case-insensitive substring test: `needle` occurs in `haystack` once
+/// both are put through full Unicode case folding (CaseFolding.txt,
+/// statuses C and F, by the `caseless` crate): `ΟΔΟΣ` matches
+/// `οδος`/`ΟΔΟΣΤΡΩΜΑ`, `STRASSE` matches `straße`. No normalisation (NFC
+/// and NFD spellings of one letter differ). The one `q` semantics of every
+/// path (spec §3, §10).
 pub fn contains_case_insensitive(haystack: &str, needle: &str) -> bool {
     if haystack.is_ascii() && needle.is_ascii() {
+        // ASCII folds to ASCII lower case: no allocation on the hot path.
         let needle = needle.as_bytes();
         return needle.is_empty()
             || haystack
@@ -191,7 +197,55 @@ pub fn contains_case_insensitive(haystack: &str, needle: &str) -> bool {
                 .windows(needle.len())
                 .any(|w| w.eq_ignore_ascii_case(needle));
     }
-    haystack.to_lowercase().contains(&needle.to_lowercase())
+    fold_case(haystack).contains(&fold_case(needle))
+}
+
+/// `text` under full Unicode case folding (what [`contains_case_insensitive`]
+/// compares).
+pub fn fold_case(text: &str) -> String {
+    caseless::default_case_fold_str(text)
+}
+
+/// The full case folds of the non-ASCII characters whose fold holds an
+/// ASCII character (`ß` → `ss`, `K` KELVIN SIGN → `k`, `ﬁ` → `fi`, `İ` →
+/// `i` + U+0307, ...). A unit test recomputes the list from the folding
+/// tables, so it cannot drift from [`fold_case`].
+pub const FOLDS_REACHING_ASCII: [&str; 17] = [
+    "ss", "i\u{307}", "\u{2bc}n", "s", "j\u{30c}", "h\u{331}", "t\u{308}", "w\u{30a}", "y\u{30a}",
+    "a\u{2be}", "k", "ff", "fi", "fl", "ffi", "ffl", "st",
+];
+
+/// True when a provider whose search is an ASCII-case-insensitive
+/// substring test returns every message [`contains_case_insensitive`]
+/// matches for `q`, so pushing `q` there only over-selects (spec §10).
+///
+/// That holds when `q` is non-empty ASCII and no part of it can come from
+/// a non-ASCII character: no alignment of a [`FOLDS_REACHING_ASCII`] entry
+/// with `q` agrees on the characters they share. `error` is safe; `über`
+/// (non-ASCII), `ok` (KELVIN SIGN), `class` (`ß`, `ſ`) and `login` (`ﬂ`
+/// folds to `fl`, so `ﬂogin` holds `login`) are not.
+pub fn ascii_search_is_superset(q: &str) -> bool {
+    if q.is_empty() || !q.is_ascii() {
+        return false;
+    }
+    let q: Vec<char> = q.to_ascii_lowercase().chars().collect();
+    !FOLDS_REACHING_ASCII
+        .iter()
+        .any(|fold| shares_a_part(&q, &fold.chars().collect::<Vec<_>>()))
+}
+
+/// Whether `fold`, placed at some offset against `q` (overhanging either
+/// end), overlaps it in at least one character and agrees on all shared
+/// ones.
+fn shares_a_part(q: &[char], fold: &[char]) -> bool {
+    let (q_len, f_len) = (q.len() as isize, fold.len() as isize);
+    (1 - f_len..q_len).any(|at| {
+        let shared: Vec<(char, char)> = (0..f_len)
+            .filter(|j| (0..q_len).contains(&(at + j)))
+            .map(|j| (fold[j as usize], q[(at + j) as usize]))
+            .collect();
+        !shared.is_empty() && shared.iter().all(|(f, c)| f == c)
+    })
 }
 
 /// What one adapter is asked for: the filters, the order, and the
@@ -280,3 +334,7 @@ mod tests {
         assert_eq!(filters.names(), vec!["start", "q", "attr.promptId"]);
     }
 }
+
+#[cfg(test)]
+#[path = "query_fold_tests.rs"]
+mod fold_tests;

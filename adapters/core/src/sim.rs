@@ -1,7 +1,9 @@
 //! Shared by the provider simulators: serving a router on loopback, and the
 //! fault switches tests flip (latency, forced statuses with `Retry-After`,
-//! malformed, truncated, oversized or HTML bodies, dropped connections,
-//! hangs), plus a log of the requests each simulator received.
+//! redirects, malformed, truncated, oversized or HTML bodies, dropped
+//! connections, hangs), the packaging switch (compressed bodies, a
+//! byte-order mark, another content type: spec §10), plus a log of the
+//! requests each simulator received.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -38,6 +40,63 @@ pub enum Fault {
     Hang,
     /// Close the connection without a response.
     Drop,
+    /// A redirect (`status` 3xx) to `location`, with an empty body.
+    Redirect { status: u16, location: String },
+}
+
+/// How a simulator wraps its successful bodies (spec §10: all of it is
+/// packaging a reader must see through).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Packaging {
+    /// `Content-Encoding` to compress with, whether or not it was asked for.
+    pub encoding: Option<Encoding>,
+    /// Prefix a UTF-8 byte-order mark.
+    pub bom: bool,
+    /// Replace the `Content-Type` (`text/plain`, ...).
+    pub content_type: Option<&'static str>,
+}
+
+/// A `Content-Encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Gzip,
+    /// HTTP's `deflate`: the zlib format (RFC 9110 §8.4.1.2).
+    Deflate,
+    Brotli,
+}
+
+impl Encoding {
+    pub const ALL: [Encoding; 3] = [Encoding::Gzip, Encoding::Deflate, Encoding::Brotli];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Gzip => "gzip",
+            Encoding::Deflate => "deflate",
+            Encoding::Brotli => "br",
+        }
+    }
+
+    /// `body` compressed.
+    pub fn encode(self, body: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let written = match self {
+            Encoding::Gzip => {
+                let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                w.write_all(body).and_then(|_| w.finish())
+            }
+            Encoding::Deflate => {
+                let mut w =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+                w.write_all(body).and_then(|_| w.finish())
+            }
+            Encoding::Brotli => {
+                let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
+                w.write_all(body).map(|_| w.into_inner())
+            }
+        };
+        // Writing into a Vec cannot fail.
+        written.unwrap_or_default()
+    }
 }
 
 impl Fault {
@@ -93,6 +152,7 @@ struct FaultState {
     latency: Duration,
     once: VecDeque<Fault>,
     always: Option<Fault>,
+    packaging: Packaging,
     seen: Vec<SeenRequest>,
 }
 
@@ -128,11 +188,18 @@ impl Faults {
         self.lock().always = Some(fault);
     }
 
+    /// Wrap every successful answer as `packaging` says (until
+    /// [`Faults::clear`]).
+    pub fn set_packaging(&self, packaging: Packaging) {
+        self.lock().packaging = packaging;
+    }
+
     pub fn clear(&self) {
         let mut state = self.lock();
         state.once.clear();
         state.always = None;
         state.latency = Duration::ZERO;
+        state.packaging = Packaging::default();
     }
 
     /// Every request received so far (the fault layer records them all).
@@ -178,19 +245,49 @@ async fn fault_layer(State(faults): State<Faults>, request: Request, next: Next)
             .collect(),
         at_ms: faults.started.elapsed().as_millis() as u64,
     };
-    let (latency, fault) = {
+    let (latency, fault, packaging) = {
         let mut state = faults.lock();
         state.seen.push(seen);
         let fault = state.once.pop_front().or_else(|| state.always.clone());
-        (state.latency, fault)
+        (state.latency, fault, state.packaging.clone())
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
     match fault {
-        None => next.run(request).await,
+        None => package(next.run(request).await, &packaging).await,
         Some(fault) => fault_response(fault).await,
     }
+}
+
+/// A successful `response` wrapped as `packaging` says.
+async fn package(response: Response, packaging: &Packaging) -> Response {
+    if *packaging == Packaging::default() || !response.status().is_success() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut data = Vec::with_capacity(bytes.len() + 3);
+    if packaging.bom {
+        data.extend_from_slice(b"\xEF\xBB\xBF");
+    }
+    data.extend_from_slice(&bytes);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    if let Some(encoding) = packaging.encoding {
+        data = encoding.encode(&data);
+        parts.headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoding.as_str()),
+        );
+    }
+    if let Some(content_type) = packaging.content_type {
+        parts
+            .headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    Response::from_parts(parts, Body::from(data))
 }
 
 async fn fault_response(fault: Fault) -> Response {
@@ -239,6 +336,14 @@ async fn fault_response(fault: Fault) -> Response {
         Fault::Hang => {
             std::future::pending::<()>().await;
             unreachable!("pending never resolves")
+        }
+        Fault::Redirect { status, location } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+            let mut response = status.into_response();
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            response
         }
         Fault::Drop => {
             let stream = futures::stream::iter(vec![Err::<axum::body::Bytes, _>(

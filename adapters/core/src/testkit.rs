@@ -8,8 +8,10 @@
 //! arrives (strictly after its position, in order, matching, `next`
 //! covering it and passing no pending record, progress made), every
 //! unified filter checked against the reference matcher over the
-//! simulator's data, honest `pushed` reporting, and each upstream failure
-//! mapped to the right typed error.
+//! simulator's data, honest `pushed` reporting, each upstream failure
+//! mapped to the right typed error (redirects and every `Retry-After`
+//! form included), and bodies read through any packaging of spec §10
+//! (gzip, deflate, br, a byte-order mark, a non-JSON content type).
 //!
 //! The reference is the simulator's data normalised by the adapter crate's
 //! own mapping (`Harness::snapshot`); the mapping itself is pinned by the
@@ -19,7 +21,8 @@
 //! [`traverse`] (follow a query to the end, checking every batch),
 //! [`assert_traversal`] (the same, compared with the snapshot),
 //! [`reference`], [`pinned_query`], [`assert_filters`],
-//! [`assert_sparse_progress`] and [`assert_fault_mapping`]; and
+//! [`assert_sparse_progress`], [`assert_fault_mapping`] and
+//! [`assert_packaging`]; and
 //! [`run_conformance_with`] runs a chosen part of the suite.
 //!
 //! Every violation panics with `conformance [<kind>] <case>: <what>`, where
@@ -37,6 +40,7 @@ use crate::sim::Faults;
 
 mod cases;
 mod faults;
+mod packaging;
 mod report;
 mod traverse;
 
@@ -50,6 +54,7 @@ mod harness;
 pub use cases::{assert_filters, assert_sparse_progress};
 pub use faults::assert_fault_mapping;
 pub use harness::{test_settings, SimHarness};
+pub use packaging::assert_packaging;
 pub use report::describe;
 pub use traverse::{assert_traversal, normal_ctx, pinned_query, reference, traverse, Traversal};
 
@@ -109,6 +114,8 @@ pub struct ConformanceOptions {
     pub check_small_budgets: bool,
     pub check_filters: bool,
     pub check_faults: bool,
+    /// Compressed, BOM-prefixed, non-JSON-typed bodies (spec §10).
+    pub check_packaging: bool,
 }
 
 impl Default for ConformanceOptions {
@@ -135,6 +142,7 @@ impl Default for ConformanceOptions {
             check_small_budgets: true,
             check_filters: true,
             check_faults: true,
+            check_packaging: true,
         }
     }
 }
@@ -152,7 +160,11 @@ pub async fn run_conformance(factory: &dyn HarnessFactory) {
 
 /// Runs the parts of the suite `options` selects, on the data sets it names.
 pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &ConformanceOptions) {
-    if options.check_traversal || options.check_filters || options.check_faults {
+    if options.check_traversal
+        || options.check_filters
+        || options.check_faults
+        || options.check_packaging
+    {
         let harness = start(factory, options.traversal).await;
         if options.check_traversal {
             for order in ORDERS {
@@ -197,6 +209,9 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
         }
         if options.check_faults {
             assert_fault_mapping(&*harness).await;
+        }
+        if options.check_packaging {
+            assert_packaging(&*harness).await;
         }
     }
     if options.check_inserts {

@@ -88,12 +88,9 @@ impl LeveledAdapter {
             limit,
             self.search_pushdown,
         );
-        let mut builder = self
-            .settings
-            .client
-            .http()
-            .get(self.endpoint.clone())
-            .query(&params);
+        // RFC 3986 encoding (spec §10): a space is `%20`, never `+`.
+        let url = loggate_core::wire::with_query(self.endpoint.clone(), params);
+        let mut builder = self.settings.client.http().get(url);
         if let Some(token) = &self.settings.token {
             builder = builder.bearer_auth(token.expose_secret());
         }

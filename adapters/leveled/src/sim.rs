@@ -5,8 +5,10 @@
 //! - `limit` 1..=100 (default 50; the maximum is undocumented, 100 here),
 //!   `offset` (default 0), `startDate`/`endDate` ISO 8601 and inclusive,
 //!   `level` one of DEBUG, INFO, WARN, ERROR, FATAL (exact), `service`
-//!   exact, `search` a substring of `message` (case-insensitive unless
-//!   switched). Bad values get 400 with a `{"status":"error"}` body.
+//!   exact, `search` a substring of `message` (ASCII-case-insensitive
+//!   unless switched to case-sensitive). Bad values get 400 with a
+//!   `{"status":"error"}` body. The window compares at the precision the
+//!   timestamps are stored at (microseconds, when inserted so).
 //! - Newest first with no tie-breaker: entries sharing a timestamp are
 //!   shuffled anew for every request, as a database without a tie-breaker
 //!   may do, so offset paging across a tie is unreliable.
@@ -23,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use loggate_core::sim::{Faults, SeededRng};
-use loggate_core::time::{now_ms, parse_rfc3339_ms};
+use loggate_core::time::{now_ms, parse_rfc3339_ms, parse_timestamp_ns};
 use loggate_core::LogRecord;
 use serde_json::{json, Value};
 
@@ -83,7 +85,9 @@ impl SimConfig {
 }
 
 struct Stored {
-    timestamp_ms: Option<i64>,
+    /// Full precision: the window compares at the stored precision, as a
+    /// real service storing microseconds does.
+    timestamp_ns: Option<i128>,
     raw: Value,
 }
 
@@ -145,7 +149,12 @@ impl LeveledSim {
     /// `millis`).
     pub fn insert_new(&self, n: usize) {
         let mut state = self.lock();
-        let latest = state.entries.iter().filter_map(|e| e.timestamp_ms).max();
+        let latest = state
+            .entries
+            .iter()
+            .filter_map(|e| e.timestamp_ns)
+            .max()
+            .map(|ns| ns.div_euclid(1_000_000) as i64);
         let after = latest
             .unwrap_or(i64::MIN)
             .max(now_ms())
@@ -196,11 +205,11 @@ impl LeveledSim {
 }
 
 fn stored(raw: Value) -> Stored {
-    let timestamp_ms = raw
+    let timestamp_ns = raw
         .get("timestamp")
         .and_then(Value::as_str)
-        .and_then(parse_rfc3339_ms);
-    Stored { timestamp_ms, raw }
+        .and_then(parse_timestamp_ns);
+    Stored { timestamp_ns, raw }
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -211,8 +220,8 @@ fn error(status: StatusCode, message: &str) -> Response {
 struct LogsQuery {
     limit: u64,
     offset: u64,
-    start: Option<i64>,
-    end: Option<i64>,
+    start: Option<i128>,
+    end: Option<i128>,
     level: Option<String>,
     service: Option<String>,
     search: Option<String>,
@@ -250,7 +259,7 @@ fn parse_query(raw: &str, max_limit: u64) -> Result<LogsQuery, String> {
     let date = |name: &str| {
         match get(name) {
         None => Ok(None),
-        Some(text) => parse_rfc3339_ms(&text).map(Some).ok_or_else(|| {
+        Some(text) => parse_timestamp_ns(&text).map(Some).ok_or_else(|| {
             format!("Invalid date format for '{name}'. Please use ISO 8601 format (YYYY-MM-DDTHH:MM:SSZ).")
         }),
     }
@@ -306,11 +315,11 @@ async fn get_logs(
     state.requests += 1;
     let mut rng =
         SeededRng::new(state.config.seed ^ state.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let mut matching: Vec<(i64, &Value)> = state
+    let mut matching: Vec<(i128, &Value)> = state
         .entries
         .iter()
         .filter(|e| selects(&query, e, case_sensitive))
-        .map(|e| (e.timestamp_ms.unwrap_or(i64::MIN), &e.raw))
+        .map(|e| (e.timestamp_ns.unwrap_or(i128::MIN), &e.raw))
         .collect();
     matching.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     shuffle_ties(&mut matching, &mut rng);
@@ -338,7 +347,7 @@ fn selects(query: &LogsQuery, entry: &Stored, case_sensitive: bool) -> bool {
     let text = |name: &str| entry.raw.get(name).and_then(Value::as_str);
     let in_window = match (
         query.start.is_some() || query.end.is_some(),
-        entry.timestamp_ms,
+        entry.timestamp_ns,
     ) {
         (false, _) => true,
         (true, None) => false,
@@ -360,13 +369,25 @@ fn selects(query: &LogsQuery, entry: &Stored, case_sensitive: bool) -> bool {
             if case_sensitive {
                 message.contains(needle)
             } else {
-                message.to_lowercase().contains(&needle.to_lowercase())
+                // Real deployments fold ASCII only (issue 11): `über` does
+                // not find `Über`.
+                ascii_contains(message, needle)
             }
         })
 }
 
+/// An ASCII-case-insensitive substring test.
+fn ascii_contains(haystack: &str, needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    needle.is_empty()
+        || haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
 /// Fisher-Yates within every run of equal timestamps.
-fn shuffle_ties(entries: &mut [(i64, &Value)], rng: &mut SeededRng) {
+fn shuffle_ties(entries: &mut [(i128, &Value)], rng: &mut SeededRng) {
     let mut start = 0;
     while start < entries.len() {
         let ts = entries[start].0;

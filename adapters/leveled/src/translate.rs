@@ -14,8 +14,8 @@
 
 use std::collections::HashMap;
 
-use loggate_core::query::Filters;
-use loggate_core::time::{format_ms, parse_rfc3339_ms};
+use loggate_core::query::{ascii_search_is_superset, Filters};
+use loggate_core::time::{format_ms, format_ms_end, parse_rfc3339_ms};
 use loggate_core::{Level, LogRecord};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -62,14 +62,16 @@ pub fn pushed_names(filters: &Filters, search_pushdown: bool) -> Vec<String> {
         .filter(|name| match name.as_str() {
             "start" | "end" | "service" => true,
             "level" | "min_level" => level_pushed,
-            "q" => search_pushdown,
+            "q" => pushed_search(filters, search_pushdown).is_some(),
             _ => false,
         })
         .collect()
 }
 
 /// The query parameters of one `GET /logs`, in a fixed order. Dates are
-/// UTC with milliseconds; the provider treats both as inclusive.
+/// UTC; the provider treats both as inclusive and may store finer than
+/// milliseconds, so `startDate` is the start of its millisecond and
+/// `endDate` the end of its (`.123999999Z`, spec §10).
 pub fn request_params(
     filters: &Filters,
     window: Window,
@@ -85,7 +87,7 @@ pub fn request_params(
         params.push(("startDate", format_ms(start)));
     }
     if let Some(end) = window.end {
-        params.push(("endDate", format_ms(end)));
+        params.push(("endDate", format_ms_end(end)));
     }
     if let Some(level) = pushed_level(filters) {
         params.push(("level", level.as_str().to_string()));
@@ -93,10 +95,23 @@ pub fn request_params(
     if let Some(service) = &filters.service {
         params.push(("service", service.clone()));
     }
-    if let (true, Some(q)) = (search_pushdown, &filters.q) {
-        params.push(("search", q.clone()));
+    if let Some(q) = pushed_search(filters, search_pushdown) {
+        params.push(("search", q.to_string()));
     }
     params
+}
+
+/// `q` as the native `search`, when pushing it cannot lose a match. The
+/// provider's search is taken to be an ASCII-case-insensitive substring
+/// test (what is known of real deployments: it folds ASCII only), so `q`
+/// is pushed only where that finds everything loggate's full Unicode
+/// folding does ([`ascii_search_is_superset`]): `über` or `login` (which
+/// `ﬂogin` matches) are filtered by loggate alone.
+pub fn pushed_search(filters: &Filters, search_pushdown: bool) -> Option<&str> {
+    filters
+        .q
+        .as_deref()
+        .filter(|q| search_pushdown && ascii_search_is_superset(q))
 }
 
 /// Maps one native entry. The native id is the bare content hash;

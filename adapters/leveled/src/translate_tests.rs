@@ -179,7 +179,10 @@ proptest! {
         prop_assert_eq!(get("startDate").and_then(|d| parse_rfc3339_ms(&d)), filters.start);
         prop_assert_eq!(get("endDate").and_then(|d| parse_rfc3339_ms(&d)), filters.end);
         prop_assert_eq!(get("service"), filters.service.clone());
-        prop_assert_eq!(get("search").is_some(), search && filters.q.is_some());
+        let safe_q = filters.q.as_deref().is_some_and(loggate_core::query::ascii_search_is_superset);
+        prop_assert_eq!(get("search").is_some(), search && safe_q);
+        prop_assert_eq!(get("search").is_some(), pushed.iter().any(|n| n == "q"));
+        prop_assert_eq!(get("search"), filters.q.clone().filter(|_| search && safe_q));
         prop_assert_eq!(get("level").is_some(), pushed.iter().any(|n| n == "level" || n == "min_level"));
         if let Some(level) = get("level") {
             // The native value selects exactly the levels the query allows.

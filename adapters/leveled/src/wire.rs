@@ -23,6 +23,9 @@ pub struct LogsResponse {
 
 #[derive(Debug, Deserialize)]
 pub struct LogsData {
+    /// `null` reads as no logs (spec §10): real services answer the empty
+    /// window after the last log that way.
+    #[serde(deserialize_with = "loggate_core::wire::null_as_empty")]
     pub logs: Vec<Value>,
     pub pagination: Pagination,
 }

@@ -7,7 +7,7 @@ mod common;
 use common::{config, fetch_once, pairs, seen_queries, TOKEN};
 use loggate_core::query::LevelSet;
 use loggate_core::testkit::{pinned_query, reference, traverse, LARGE_BUDGET};
-use loggate_core::time::format_ms;
+use loggate_core::time::{format_ms, format_ms_end};
 use loggate_core::{Filters, Key, Level, Order, Position};
 use serde_json::json;
 
@@ -25,7 +25,7 @@ async fn every_pushed_filter_reaches_the_request() {
         end: Some(end),
         level: levels(&[Level::Error]),
         service: Some("user-service".into()),
-        q: Some("Failed to".into()),
+        q: Some("Payment declined".into()),
         user_id: Some("12345".into()),
         ..Filters::default()
     };
@@ -57,10 +57,10 @@ async fn every_pushed_filter_reaches_the_request() {
             ("limit", "100"),
             ("offset", "0"),
             ("startDate", "2023-11-14T22:13:20.123Z"),
-            ("endDate", "2027-01-15T08:00:00.456Z"),
+            ("endDate", "2027-01-15T08:00:00.456999999Z"),
             ("level", "ERROR"),
             ("service", "user-service"),
-            ("search", "Failed to"),
+            ("search", "Payment declined"),
         ])
     );
     assert_eq!(
@@ -144,7 +144,7 @@ async fn search_pushdown_can_be_turned_off() {
     let mut sensitive = config(4, 300, 80);
     sensitive.search_case_sensitive = true;
     let filters = Filters {
-        q: Some("failed".into()),
+        q: Some("order".into()),
         ..Filters::default()
     };
     let query = pinned_query(filters.clone(), Order::Desc);
@@ -165,7 +165,7 @@ async fn search_pushdown_can_be_turned_off() {
         .flatten()
         .all(|(name, _)| name != "search"));
 
-    // Why the switch exists: a case-sensitive provider drops `Failed ...`.
+    // Why the switch exists: a case-sensitive provider drops `Order ...`.
     let on = common::start_with_pushdown(sensitive, true).await;
     assert_eq!(on.adapter.pushed(&filters), vec!["q"]);
     let lossy = traverse(&*on.adapter, &query, 50, LARGE_BUDGET).await;
@@ -188,7 +188,7 @@ async fn desc_resumes_with_end_date_at_the_position() {
         &pairs(&[
             ("limit", "100"),
             ("offset", "0"),
-            ("endDate", &format_ms(bound))
+            ("endDate", &format_ms_end(bound))
         ])
     );
 
@@ -200,7 +200,7 @@ async fn desc_resumes_with_end_date_at_the_position() {
         .await
         .unwrap();
     let sent = &seen_queries(setup.sim.faults())[0];
-    assert_eq!(sent[2], ("endDate".to_string(), format_ms(bound - 5)));
+    assert_eq!(sent[2], ("endDate".to_string(), format_ms_end(bound - 5)));
 }
 
 #[tokio::test]
@@ -215,7 +215,7 @@ async fn asc_reads_the_last_page_of_the_window() {
         },
         Order::Asc,
     );
-    let end = format_ms(query.filters.end.unwrap());
+    let end = format_ms_end(query.filters.end.unwrap());
     let first = fetch_once(&*setup.adapter, &query, &Position::start(), 1)
         .await
         .unwrap();

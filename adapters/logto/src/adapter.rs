@@ -108,10 +108,15 @@ impl LogtoAdapter {
             other => other?,
         };
         let body: Value = response.json()?;
-        let Value::Array(entries) = body else {
-            return Err(SourceError::Decode(
-                "expected a JSON array of log entries".into(),
-            ));
+        // `null` is no entries (spec §10).
+        let entries = match body {
+            Value::Array(entries) => entries,
+            Value::Null => Vec::new(),
+            _ => {
+                return Err(SourceError::Decode(
+                    "expected a JSON array of log entries".into(),
+                ))
+            }
         };
         let total = response
             .header(wire::TOTAL_NUMBER_HEADER)
@@ -147,8 +152,11 @@ impl LogtoAdapter {
         size: u64,
         token: &SecretString,
     ) -> Result<loggate_core::http::UpstreamResponse, SourceError> {
-        let mut url = self.settings.endpoint("api/logs");
-        url.query_pairs_mut().extend_pairs(query.pairs(page, size));
+        // RFC 3986 encoding (spec §10): a space is `%20`, never `+`.
+        let url = loggate_core::wire::with_query(
+            self.settings.endpoint("api/logs"),
+            query.pairs(page, size),
+        );
         let request = self
             .settings
             .client

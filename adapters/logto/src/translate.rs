@@ -70,10 +70,19 @@ fn non_empty_str(value: Option<&Value>) -> Option<&str> {
     value.and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
-/// `createdAt` is epoch milliseconds; finer precision is truncated.
+/// `createdAt` is epoch milliseconds; finer precision is truncated. Also
+/// read (spec §10): the number as a string, or an ISO 8601 timestamp in
+/// any spelling the shared reader takes.
 fn epoch_ms(value: &Value) -> Option<i64> {
     if let Some(ms) = value.as_i64() {
         return Some(ms);
+    }
+    if let Some(text) = value.as_str() {
+        let text = text.trim();
+        return text
+            .parse::<i64>()
+            .ok()
+            .or_else(|| loggate_core::time::parse_rfc3339_ms(text));
     }
     let ms = value.as_f64()?;
     (ms.is_finite() && ms.abs() < 9.0e15).then(|| ms.trunc() as i64)
@@ -243,6 +252,20 @@ mod tests {
         assert!(to_record(&json!({"key": "k", "createdAt": 1}), false).is_err());
         assert!(to_record(&json!({"id": "x", "createdAt": "2025-01-01"}), false).is_err());
         assert!(to_record(&json!([1]), false).is_err());
+    }
+
+    /// Spec §10: the shared reader for a `createdAt` sent as text.
+    #[test]
+    fn created_at_as_text_is_read() {
+        for created in [
+            json!("1717408801000"),
+            json!("2024-06-03T10:00:01+0000"),
+            json!("2024-06-03T12:00:01.000999+02"),
+            json!(1_717_408_801_000.75),
+        ] {
+            let record = to_record(&json!({"id": "x", "key": "k", "createdAt": created}), false);
+            assert_eq!(record.unwrap().timestamp_ms, 1_717_408_801_000, "{created}");
+        }
     }
 
     #[test]

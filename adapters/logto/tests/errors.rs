@@ -125,14 +125,19 @@ async fn malformed_bodies_are_decode_errors() {
         error,
         SourceError::Decode("expected a JSON array of log entries".into())
     );
+    // Spec §10: the content type is packaging; what decides is whether
+    // the body is JSON (`[]` under text/html is an empty page).
     let error = error_for(Fault::Status {
         status: 200,
-        body: "[]".into(),
+        body: "<html><body>maintenance</body></html>".into(),
         content_type: "text/html",
         retry_after: None,
     })
     .await;
-    assert!(matches!(error, SourceError::Decode(_)), "{error:?}");
+    assert_eq!(
+        error,
+        SourceError::Decode("expected a JSON body, got content type text/html".into())
+    );
 }
 
 #[tokio::test]

@@ -69,8 +69,11 @@ impl PromptCrafterAdapter {
         include_raw: bool,
         ctx: &loggate_core::CallContext,
     ) -> Result<(Vec<LogRecord>, usize, usize), SourceError> {
-        let Value::Array(items) = response.json::<Value>()? else {
-            return Err(SourceError::Decode("expected a JSON array of logs".into()));
+        // `null` is no logs (spec §10).
+        let items = match response.json::<Value>()? {
+            Value::Array(items) => items,
+            Value::Null => Vec::new(),
+            _ => return Err(SourceError::Decode("expected a JSON array of logs".into())),
         };
         let mut records = Vec::with_capacity(items.len());
         let mut skipped = 0usize;

@@ -53,10 +53,9 @@ pub fn is_object_id(value: &str) -> bool {
 /// `attr.promptId` goes into it, percent-encoded.
 pub fn logs_url(mut endpoint: Url, filters: &Filters, mode: PromptIdPushdown) -> Url {
     endpoint.set_query(None);
-    if let Some(prompt_id) = pushed_prompt_id(filters, mode) {
-        endpoint.query_pairs_mut().append_pair(PROMPT_ID, prompt_id);
-    }
-    endpoint
+    // RFC 3986 encoding (spec §10): a space is `%20`, never `+`.
+    let pairs = pushed_prompt_id(filters, mode).map(|id| (PROMPT_ID, id));
+    loggate_core::wire::with_query(endpoint, pairs)
 }
 
 /// Maps one item of the `GET /logs` array. The error names what is wrong
@@ -209,7 +208,7 @@ mod tests {
         filters.attrs.insert("modelUsed".into(), "GPT-4o".into());
         assert_eq!(
             logs_url(base.clone(), &filters, any).as_str(),
-            "http://h:1/logs?promptId=a+b%26c%3Dd%2F%C3%A9%2B%25"
+            "http://h:1/logs?promptId=a%20b%26c%3Dd%2F%C3%A9%2B%25"
         );
         filters.attrs.insert("promptId".into(), String::new());
         assert_eq!(logs_url(base, &filters, any).as_str(), "http://h:1/logs");

@@ -101,7 +101,8 @@ async fn odd_prompt_ids_are_percent_encoded() {
     assert!(batch.records.is_empty() && batch.frontier.done);
 
     let seen = setup.sim.faults().seen();
-    assert_eq!(seen[0].query, "promptId=a+b%26c%3Dd%2F%C3%A9%2B%25%23%3F");
+    // RFC 3986 (spec §10): the space is `%20`, never `+`.
+    assert_eq!(seen[0].query, "promptId=a%20b%26c%3Dd%2F%C3%A9%2B%25%23%3F");
     assert_eq!(
         seen[0].query_pairs(),
         vec![("promptId".to_string(), odd.to_string())]

@@ -10,7 +10,7 @@
 
 use std::cmp::Ordering;
 
-use loggate_core::time::parse_rfc3339_ms;
+use loggate_core::time::parse_timestamp_ns;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,8 @@ enum Op {
 #[derive(Debug, Clone, PartialEq)]
 enum Input {
     Text(String),
-    Date(i64),
+    /// Epoch nanoseconds: dates compare at the precision they are written.
+    Date(i128),
     Number(f64),
 }
 
@@ -108,7 +109,7 @@ fn parse_clause(index: usize, item: &Value) -> Result<Clause, String> {
     let input = match kind {
         Kind::Text => Input::Text(text.clone()),
         Kind::Date => Input::Date(
-            parse_rfc3339_ms(&text)
+            parse_timestamp_ns(&text)
                 .ok_or_else(|| format!("invalid date \"{text}\" for {column}"))?,
         ),
         Kind::Number => Input::Number(
@@ -169,8 +170,8 @@ pub fn clause_matches(clause: &Clause, log: &Value, contains_case_sensitive: boo
 fn compare(clause: &Clause, field: &Value) -> Option<Ordering> {
     match (&clause.input, clause.kind) {
         (Input::Date(input), Kind::Date) => {
-            let ms = field.as_str().and_then(parse_rfc3339_ms)?;
-            Some(ms.cmp(input))
+            let ns = field.as_str().and_then(parse_timestamp_ns)?;
+            Some(ns.cmp(input))
         }
         (Input::Number(input), Kind::Number) => field.as_f64()?.partial_cmp(input),
         (Input::Text(input), _) => {

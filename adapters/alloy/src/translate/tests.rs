@@ -194,7 +194,7 @@ fn the_window_is_widened_by_a_millisecond_and_tightened_by_the_bound() {
         FilterClause::new(
             Column::CreatedAt,
             Operator::GreaterThan,
-            "1970-01-01T00:00:00.999Z"
+            "1970-01-01T00:00:00.999999999Z"
         )
     );
     assert_eq!(

@@ -23,6 +23,9 @@ use crate::sim::Fault;
 /// error format uses, so any provider's error decoding finds a message.
 const ERROR_BODY: &str = r#"{"status":"error","error":"simulated failure","message":"simulated failure","code":"simulated.failure"}"#;
 
+/// Where the staged redirect points.
+const REDIRECT_TARGET: &str = "http://198.51.100.7/elsewhere/logs";
+
 /// Longer than the default 16 MiB body cap the harness adapters use.
 const OVERSIZED: usize = 20 * 1024 * 1024;
 
@@ -55,6 +58,37 @@ fn fault_cases() -> Vec<FaultCase> {
             accepts: |e| {
                 matches!(e, SourceError::Upstream { status: 503, retry_after: Some(wait), .. }
                     if *wait == Duration::from_secs(2))
+            },
+        },
+        FaultCase {
+            name: "503 with an RFC 850 Retry-After in the past",
+            fault: Fault::with_retry_after(503, ERROR_BODY, "Sunday, 06-Nov-94 08:49:37 GMT"),
+            expected: "Upstream { status: 503, retry_after: Some(0s) }",
+            accepts: |e| {
+                matches!(e, SourceError::Upstream { status: 503, retry_after: Some(wait), .. }
+                    if wait.is_zero())
+            },
+        },
+        FaultCase {
+            name: "503 with an asctime Retry-After in the past",
+            fault: Fault::with_retry_after(503, ERROR_BODY, "Sun Nov  6 08:49:37 1994"),
+            expected: "Upstream { status: 503, retry_after: Some(0s) }",
+            accepts: |e| {
+                matches!(e, SourceError::Upstream { status: 503, retry_after: Some(wait), .. }
+                    if wait.is_zero())
+            },
+        },
+        FaultCase {
+            name: "307 redirect to another host",
+            fault: Fault::Redirect {
+                status: 307,
+                location: REDIRECT_TARGET.to_string(),
+            },
+            expected:
+                "Upstream { status: 307 } saying the redirect to the Location was not followed",
+            accepts: |e| {
+                matches!(e, SourceError::Upstream { status: 307, message, .. }
+                    if message.contains("not followed") && message.contains(REDIRECT_TARGET))
             },
         },
         FaultCase {

@@ -1,0 +1,112 @@
+//! Reading and writing what travels on the wire, shared by every adapter
+//! (spec §10): `null` lists, byte-order marks, and query strings encoded
+//! per RFC 3986.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`)
+/// is percent-encoded in a query name or value: a space is `%20`, never
+/// `+` (which an upstream that decodes strictly reads as a plus sign), and
+/// `&`, `=`, `+`, `#` and `%` cannot end or corrupt a value.
+const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `value` encoded as one query component (RFC 3986 §2, UTF-8 octets).
+pub fn encode_query_component(value: &str) -> String {
+    utf8_percent_encode(value, QUERY_COMPONENT).to_string()
+}
+
+/// `url` with `pairs` appended to its query as `name=value`, both sides
+/// encoded by [`encode_query_component`]. A query the URL already has
+/// (from the configured `base_url`) is kept in front.
+pub fn with_query<K, V>(mut url: Url, pairs: impl IntoIterator<Item = (K, V)>) -> Url
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut query = url.query().unwrap_or_default().to_string();
+    for (name, value) in pairs {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str(&encode_query_component(name.as_ref()));
+        query.push('=');
+        query.push_str(&encode_query_component(value.as_ref()));
+    }
+    url.set_query((!query.is_empty()).then_some(query.as_str()));
+    url
+}
+
+/// `body` without a leading UTF-8 byte-order mark.
+pub fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
+/// Serde `deserialize_with` for a list field an upstream may send as
+/// `null`: `null` is the empty list (spec §10). A missing field still
+/// fails unless the field also has `#[serde(default)]`.
+pub fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// Issue 11, item 11: `5 EUR` went upstream as `5+EUR`.
+    #[test]
+    fn query_values_are_encoded_per_rfc_3986() {
+        let url = Url::parse("http://127.0.0.1:1/logs").unwrap();
+        let url = with_query(url, [("search", "5 EUR"), ("q", "a+b&c=d#e%f/ü~._-")]);
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:1/logs?search=5%20EUR&q=a%2Bb%26c%3Dd%23e%25f%2F%C3%BC~._-"
+        );
+        let decoded: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(decoded[1].1, "a+b&c=d#e%f/ü~._-");
+    }
+
+    #[test]
+    fn a_configured_query_is_kept_and_no_pairs_add_nothing() {
+        let url = Url::parse("http://h/logs?tenant=a%20b").unwrap();
+        let url = with_query(url, [("limit", "10")]);
+        assert_eq!(url.query(), Some("tenant=a%20b&limit=10"));
+        let bare = with_query(
+            Url::parse("http://h/logs").unwrap(),
+            Vec::<(&str, &str)>::new(),
+        );
+        assert_eq!(bare.as_str(), "http://h/logs");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_packaging() {
+        assert_eq!(strip_bom(b"\xEF\xBB\xBF{}"), b"{}");
+        assert_eq!(strip_bom(b"{}"), b"{}");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Page {
+        #[serde(deserialize_with = "null_as_empty")]
+        logs: Vec<Value>,
+    }
+
+    #[test]
+    fn a_null_list_is_empty_and_a_missing_one_still_fails() {
+        let page: Page = serde_json::from_str(r#"{"logs":null}"#).unwrap();
+        assert!(page.logs.is_empty());
+        let page: Page = serde_json::from_str(r#"{"logs":[1]}"#).unwrap();
+        assert_eq!(page.logs.len(), 1);
+        assert!(serde_json::from_str::<Page>(r#"{}"#).is_err());
+        assert!(serde_json::from_str::<Page>(r#"{"logs":{}}"#).is_err());
+    }
+}
