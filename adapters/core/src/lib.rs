@@ -12,6 +12,8 @@
 //! - [`provider`]: the factory each provider crate exports ([`TypedProviderFactory`],
 //!   object-safe as [`ProviderFactory`]): its kind, its own settings type,
 //!   secrets, adapter and simulator.
+//! - [`group`]: the one tie-group sweep (reading a group larger than a
+//!   page whole, counting identical entries) every adapter uses.
 //! - [`http`]: the upstream HTTP helpers every adapter shares (body cap,
 //!   status classification, scrubbed excerpts).
 //! - [`time`]: RFC 3339 parsing and the three-fraction-digit UTC format.
@@ -20,6 +22,7 @@
 
 pub mod adapter;
 pub mod error;
+pub mod group;
 mod excerpt;
 pub mod http;
 pub mod position;

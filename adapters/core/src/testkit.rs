@@ -46,6 +46,7 @@ mod fake;
 mod selftest;
 
 mod harness;
+mod identical;
 
 pub use cases::{assert_filters, assert_sparse_progress};
 pub use faults::assert_fault_mapping;
@@ -81,6 +82,12 @@ pub trait Harness: Send + Sync {
     /// Writes `n` new records upstream, stamped strictly later than any
     /// `now` observed before the call (e.g. `now + 1 ms`).
     async fn insert_new(&self, n: usize);
+    /// Writes `n` records stamped `at_ms` that are identical except for
+    /// their native ids where the provider has ids; `false` when the
+    /// harness cannot (the identical-group cases are then skipped).
+    async fn insert_copies(&self, _n: usize, _at_ms: i64) -> bool {
+        false
+    }
     /// The simulator's fault switches.
     fn faults(&self) -> &Faults;
 }
@@ -104,11 +111,17 @@ pub struct ConformanceOptions {
     /// Traversals with budgets 1 and 5 (and sparse filters with budget 5,
     /// when filters are checked).
     pub small_budgets: DataSet,
+    /// Traversals (both orders, want 1, 50, 1000, and a `[t, t]` window)
+    /// over this data plus `identical_copies` identical records sharing one
+    /// timestamp: a tie group of 2.5 pages of 100 (issue 11 item 5).
+    pub identical: DataSet,
+    pub identical_copies: usize,
     pub check_traversal: bool,
     pub check_inserts: bool,
     pub check_small_budgets: bool,
     pub check_filters: bool,
     pub check_faults: bool,
+    pub check_identical: bool,
 }
 
 impl Default for ConformanceOptions {
@@ -130,11 +143,18 @@ impl Default for ConformanceOptions {
                 records: 120,
                 distinct_timestamps: 15,
             },
+            identical: DataSet {
+                seed: 17,
+                records: 60,
+                distinct_timestamps: 20,
+            },
+            identical_copies: 250,
             check_traversal: true,
             check_inserts: true,
             check_small_budgets: true,
             check_filters: true,
             check_faults: true,
+            check_identical: true,
         }
     }
 }
@@ -212,6 +232,9 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
             }
         }
     }
+    if options.check_identical {
+        identical::assert_identical_group(factory, options).await;
+    }
     if options.check_small_budgets {
         let harness = start(factory, options.small_budgets).await;
         for order in ORDERS {
@@ -228,7 +251,7 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
 
 /// Starts a simulator and makes sure its data can test anything: about
 /// the records asked for, with timestamps shared (ties) when asked for.
-async fn start(factory: &dyn HarnessFactory, data: DataSet) -> Box<dyn Harness> {
+pub(crate) async fn start(factory: &dyn HarnessFactory, data: DataSet) -> Box<dyn Harness> {
     let harness = factory.start(data).await;
     let snapshot = harness.snapshot().await;
     let kind = harness.adapter().kind();
