@@ -189,7 +189,14 @@ impl GroupReader for GroupWindow<'_> {
         let window = (Some(self.ts), Some(self.ts));
         let page = self
             .adapter
-            .get_page(self.plan, self.order, window, from, self.include_raw, self.ctx)
+            .get_page(
+                self.plan,
+                self.order,
+                window,
+                from,
+                self.include_raw,
+                self.ctx,
+            )
             .await?;
         let end = page.is_last(from, self.adapter.page_limit);
         let returned = page.returned as u64;

@@ -47,9 +47,15 @@ async fn a_silently_clamped_limit_does_not_end_the_traversal() {
 async fn the_first_short_page_is_followed_by_the_next_window() {
     let setup = setup(clamped(false)).await;
     let query = pinned(Filters::default(), Order::Desc);
-    let batch = fetch(&setup.adapter, &query, &loggate_core::Position::start(), 1000, 10_000)
-        .await
-        .unwrap();
+    let batch = fetch(
+        &setup.adapter,
+        &query,
+        &loggate_core::Position::start(),
+        1000,
+        10_000,
+    )
+    .await
+    .unwrap();
     // 30 logs came back for a limit of 100 with totalItems 250: the
     // adapter asked again, bounded by the oldest createdAt it saw.
     let seen = setup.sim.faults().seen();

@@ -280,7 +280,8 @@ impl Sweep {
             message: format!(
                 "could not read all {} logs stamped {} after {requests} requests: \
                  {distinct} distinct were returned (ties reorder between pages)",
-                self.len.map_or_else(|| "the".to_string(), |n| n.to_string()),
+                self.len
+                    .map_or_else(|| "the".to_string(), |n| n.to_string()),
                 format_ms(ts),
             ),
             retry_after: None,

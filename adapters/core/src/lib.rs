@@ -22,8 +22,8 @@
 
 pub mod adapter;
 pub mod error;
-pub mod group;
 mod excerpt;
+pub mod group;
 pub mod http;
 pub mod position;
 pub mod provider;

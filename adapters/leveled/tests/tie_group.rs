@@ -60,11 +60,15 @@ async fn a_tie_group_never_shown_whole_fails_the_source() {
 fn healthz_sim(copies: usize) -> (LeveledSim, i64) {
     let sim = LeveledSim::new(config(43, 0, 1));
     let at = loggate_core::time::parse_rfc3339_ms("2024-06-03T10:00:01Z").unwrap();
-    sim.insert(json!({"timestamp": "2024-06-03T10:00:00Z", "level": "INFO", "service": "lb",
-                      "message": "older"}));
+    sim.insert(
+        json!({"timestamp": "2024-06-03T10:00:00Z", "level": "INFO", "service": "lb",
+                      "message": "older"}),
+    );
     sim.insert_copies(copies, at);
-    sim.insert(json!({"timestamp": "2024-06-03T10:00:02Z", "level": "INFO", "service": "lb",
-                      "message": "newer"}));
+    sim.insert(
+        json!({"timestamp": "2024-06-03T10:00:02Z", "level": "INFO", "service": "lb",
+                      "message": "newer"}),
+    );
     (sim, at)
 }
 
@@ -131,7 +135,11 @@ async fn the_group_sweep_asks_for_two_passes_of_the_one_millisecond_window() {
         .unwrap();
     // The newer log, then the whole group (finished beyond `want`).
     assert_eq!(batch.records.len(), 102);
-    let end = query.filters.end.map(loggate_core::time::format_ms).unwrap();
+    let end = query
+        .filters
+        .end
+        .map(loggate_core::time::format_ms)
+        .unwrap();
     let group = |offset: &str| {
         pairs(&[
             ("limit", "100"),

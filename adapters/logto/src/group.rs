@@ -86,7 +86,9 @@ impl GroupReader for GroupRows<'_, '_> {
             Err(ScanError::Source(e)) => return Err(e),
             Err(ScanError::TimeFilterIgnored) => {
                 self.ignored = true;
-                return Err(SourceError::Decode("the server ignores the time bounds".into()));
+                return Err(SourceError::Decode(
+                    "the server ignores the time bounds".into(),
+                ));
             }
         };
         if order == Order::Desc {
@@ -103,7 +105,9 @@ impl GroupReader for GroupRows<'_, '_> {
                 if pos >= first && self.len.is_none_or(|n| pos < first + n) {
                     records.push(record);
                 }
-            } else if self.len.is_none() && pos >= first && !self.scan.before(record.timestamp_ms, ts)
+            } else if self.len.is_none()
+                && pos >= first
+                && !self.scan.before(record.timestamp_ms, ts)
             {
                 self.len = Some(pos - first);
             }

@@ -79,7 +79,10 @@ async fn headers_follow_logtos_pagination_middleware() {
         url(3)
     );
     assert_eq!(a.link.as_deref(), Some(expected.as_str()));
-    assert_eq!(a.link_lines, 4, "one header line per link, as Logto sends them");
+    assert_eq!(
+        a.link_lines, 4,
+        "one header line per link, as Logto sends them"
+    );
     let first = get(&base, "", BEARER).await;
     assert_eq!(
         first.body.as_array().unwrap().len(),

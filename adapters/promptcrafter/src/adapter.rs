@@ -146,7 +146,11 @@ impl PromptCrafterAdapter {
     }
 
     /// Every log the query may need, as `list_mode` reads them.
-    async fn read_logs(&self, query: &SourceQuery, ctx: &CallContext) -> Result<Download, SourceError> {
+    async fn read_logs(
+        &self,
+        query: &SourceQuery,
+        ctx: &CallContext,
+    ) -> Result<Download, SourceError> {
         let (filters, raw) = (&query.filters, query.include_raw);
         if pushed_prompt_id(filters, self.prompt_ids).is_some() {
             return self.download(filters, None, ctx, raw).await;

@@ -36,7 +36,13 @@ pub(crate) async fn assert_identical_group(
          to insert"
     );
     for order in ORDERS {
-        for (want, rewind) in [(1000, false), (50, false), (50, true), (7, true), (1, false)] {
+        for (want, rewind) in [
+            (1000, false),
+            (50, false),
+            (50, true),
+            (7, true),
+            (1, false),
+        ] {
             let query = pinned_query(Filters::default(), order);
             let mut traversal = Traversal::new(&query, want, LARGE_BUDGET);
             traversal.rewind = rewind;
