@@ -16,7 +16,9 @@
 //!   twice, so the most copies of an id seen in one page is a lower bound
 //!   of its multiplicity; the group is known when those bounds add up to
 //!   its size, or when two passes counted every id alike (each count at or
-//!   above its bound, the counts adding up to the size). The `k`-th copy of
+//!   above its bound, the counts adding up to the size, and every page of
+//!   one pass serving the same ids in the same order as the same page of
+//!   the other: the tie order held still). The `k`-th copy of
 //!   id `h` is named `h-k` from the second on, as
 //!   `loggate_leveled::translate::assign_occurrence_ids` names copies
 //!   within a page. Spec: `API.md` §10 (issue 11, item 5).
@@ -104,6 +106,13 @@ pub fn request_limit(len: u64, page: u64) -> u64 {
 /// Counts of one pass or one page: id → copies (readable or not).
 type Counts = BTreeMap<String, u64>;
 
+/// One pass: its total counts and each page's ids in the order served.
+#[derive(Debug, Default, PartialEq)]
+struct Pass {
+    counts: Counts,
+    pages: Vec<Vec<String>>,
+}
+
 /// Reads the group stamped `ts` whole; `page` is the page size the reader
 /// asks for (it bounds the number of requests).
 pub async fn sweep_group(
@@ -115,7 +124,7 @@ pub async fn sweep_group(
     let mut state = Sweep::new(identity);
     let mut swept = Swept::default();
     loop {
-        let mut pass = Counts::new();
+        let mut pass = Pass::default();
         let mut from = 0u64;
         // The group changed size during the pass: its counts prove nothing.
         let mut torn = false;
@@ -158,8 +167,8 @@ struct Sweep {
     unreadable: BTreeSet<String>,
     /// The most copies of each id seen in one page.
     lower: Counts,
-    /// The counts of the last complete pass (content ids).
-    last_pass: Option<Counts>,
+    /// The last complete pass (content ids).
+    last_pass: Option<Pass>,
 }
 
 const UNREADABLE: &str = "\u{0}unreadable\u{0}";
@@ -178,20 +187,26 @@ impl Sweep {
 
     /// Counts one page into the pass; true when it showed an id or a copy
     /// not known before.
-    fn take(&mut self, page: GroupPage, pass: &mut Counts) -> bool {
+    fn take(&mut self, page: GroupPage, pass: &mut Pass) -> bool {
         let mut learned = false;
         let mut counts = Counts::new();
+        let mut served = Vec::with_capacity(page.records.len() + page.unreadable.len());
         for record in page.records {
             *counts.entry(record.native_id.clone()).or_default() += 1;
+            served.push(record.native_id.clone());
             self.first.entry(record.native_id.clone()).or_insert(record);
         }
         for key in page.unreadable {
             let key = format!("{UNREADABLE}{key}");
             *counts.entry(key.clone()).or_default() += 1;
+            served.push(key.clone());
             self.unreadable.insert(key);
         }
+        for (id, n) in &counts {
+            *pass.counts.entry(id.clone()).or_default() += n;
+        }
+        pass.pages.push(served);
         for (id, n) in counts {
-            *pass.entry(id.clone()).or_default() += n;
             let bound = self.lower.entry(id).or_default();
             let seen = match self.identity {
                 Identity::Unique => 1,
@@ -217,8 +232,8 @@ impl Sweep {
     }
 
     /// After a complete pass: the group when this pass settles it.
-    fn end_pass(&mut self, pass: Counts, tells_size: bool) -> Option<Counts> {
-        let sum: u64 = pass.values().sum();
+    fn end_pass(&mut self, pass: Pass, tells_size: bool) -> Option<Counts> {
+        let sum: u64 = pass.counts.values().sum();
         let Some(len) = self.len else {
             if tells_size {
                 return None;
@@ -228,7 +243,7 @@ impl Sweep {
             return Some(match self.identity {
                 Identity::Unique => self.lower.clone(),
                 Identity::Content => {
-                    let mut counts = pass;
+                    let mut counts = pass.counts;
                     for (id, n) in &self.lower {
                         let c = counts.entry(id.clone()).or_default();
                         *c = (*c).max(*n);
@@ -243,12 +258,16 @@ impl Sweep {
         let consistent = self
             .lower
             .iter()
-            .all(|(id, n)| pass.get(id).is_some_and(|c| c >= n));
+            .all(|(id, n)| pass.counts.get(id).is_some_and(|c| c >= n));
         if !consistent {
             return None;
         }
+        // Page for page, id for id alike: the upstream kept its tie order
+        // (or the group is copies of one record), so the pass counted each
+        // entry once. Passes that only add up alike could hide a double
+        // count on an upstream that reshuffles ties.
         if self.last_pass.as_ref() == Some(&pass) {
-            return Some(pass);
+            return Some(pass.counts);
         }
         self.last_pass = Some(pass);
         None

@@ -247,3 +247,40 @@ async fn unreadable_entries_are_counted_not_returned() {
     assert_eq!(ids(&swept), vec!["a"]);
     assert_eq!(swept.unreadable, 2);
 }
+
+#[tokio::test]
+async fn mixed_copies_on_a_reshuffling_upstream_are_never_miscounted() {
+    // More copies of `h` than a page holds, among other records, served
+    // in a fresh order per request: proved whole or refused, never wrong.
+    let spec = [("h", 101), ("a", 1), ("b", 1), ("c", 2), ("d", 1), ("e", 1)];
+    let mut expected: Vec<String> = Vec::new();
+    for (id, n) in spec {
+        expected.extend(named_copies(id, n));
+    }
+    expected.sort();
+    let mut proved = 0;
+    for seed in 0..64 {
+        let mut upstream = Upstream::copies(&spec, 100).shuffled(seed);
+        if let Ok(swept) = sweep_group(&mut upstream, 1_000, Identity::Content, 100).await {
+            assert_eq!(ids(&swept), expected, "seed {seed}");
+            proved += 1;
+        }
+        assert!(upstream.requests <= request_limit(107, 100));
+    }
+    println!("{proved} of 64 proved whole");
+}
+
+#[tokio::test]
+async fn copies_that_fit_a_page_are_proved_on_a_reshuffling_upstream() {
+    // 150 entries in pairs: each pair meets in some page sooner or later.
+    let names: Vec<String> = (0..75).map(|i| format!("p{i:02}")).collect();
+    let spec: Vec<(&str, usize)> = names.iter().map(|n| (n.as_str(), 2)).collect();
+    let mut upstream = Upstream::copies(&spec, 100).shuffled(5);
+    let swept = sweep_group(&mut upstream, 1_000, Identity::Content, 100)
+        .await
+        .unwrap();
+    assert_eq!(swept.records.len(), 150);
+    let mut expected: Vec<String> = names.iter().flat_map(|n| named_copies(n, 2)).collect();
+    expected.sort();
+    assert_eq!(ids(&swept), expected);
+}
