@@ -198,7 +198,7 @@ fn list_mode_is_checked_and_only_for_promptcrafter() {
         .to_string();
     assert_eq!(
         problems.trim(),
-        "sources.s.list_mode: expected one of auto, all, per_prompt, got \"each\""
+        "sources.s.list_mode: unknown variant `each`, expected one of `auto`, `all`, `per_prompt`"
     );
     let problems = config::load_str(&toml("leveled", "auto"), Vec::new())
         .unwrap_err()

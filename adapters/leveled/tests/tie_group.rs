@@ -13,7 +13,7 @@ use common::{adapter, config, fetch_once, pairs, seen_queries, TOKEN};
 use loggate_core::sim::serve_loopback;
 use loggate_core::testkit::pinned_query;
 use loggate_core::{Filters, Order, Position, SourceError};
-use loggate_leveled::LeveledSim;
+use loggate_leveled::{LeveledAdapter, LeveledSim};
 use serde_json::{json, Value};
 
 #[tokio::test]

@@ -11,9 +11,9 @@ use axum::response::IntoResponse;
 use common::*;
 use loggate_core::query::Filters;
 use loggate_core::sim::serve_loopback;
-use loggate_core::{Adapter, Order, Position, TimeFilter};
+use loggate_core::{Adapter, Order, Position};
 use loggate_logto::sim::{Generation, LogtoSim};
-use loggate_logto::LogtoAdapter;
+use loggate_logto::TimeFilter;
 use serde_json::{json, Value};
 
 fn row(id: &str, ts: i64) -> Value {
@@ -199,12 +199,12 @@ async fn every_link_header_line_is_read() {
     let router = axum::Router::new().route("/api/logs", axum::routing::get(link_lines));
     let served = serve_loopback(router).await.unwrap();
     let sim_config = config(0, 1, false);
-    let adapter = LogtoAdapter::new(settings(
+    let adapter = adapter(
         &served.base_url(),
         &sim_config,
         Creds::Static,
         TimeFilter::Off,
-    ));
+    );
     let q = query(Filters::default(), Order::Desc);
     // Pages of 30 (want 20 plus a quarter and 5): the first is full and
     // only its second `Link` line says another follows.

@@ -26,8 +26,9 @@ use serde_json::Value;
 
 use crate::translate::is_object_id;
 
-/// How an unfiltered read lists the account's logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How an unfiltered read lists the account's logs (`list_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ListMode {
     /// The unfiltered `GET /logs`, then per prompt if it answers `[]`.
     #[default]
