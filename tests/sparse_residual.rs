@@ -114,5 +114,6 @@ async fn alloy_sparse_residual_filter() {
 #[tokio::test]
 async fn logto_sparse_residual_filter() {
     sparse(Kind::LogtoTimed).await;
+    sparse(Kind::LogtoExclusive).await;
     sparse(Kind::LogtoUntimed).await;
 }

@@ -106,6 +106,10 @@ impl Simulator for RelaySim {
         self.0.insert_new(n)
     }
 
+    fn insert_copies(&self, n: usize, at_ms: i64) {
+        self.0.insert_copies(n, at_ms)
+    }
+
     fn snapshot(&self) -> Vec<LogRecord> {
         self.0.snapshot()
     }

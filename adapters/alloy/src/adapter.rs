@@ -6,12 +6,12 @@
 //! `skip=0`, so a deep page costs what the first one does. `skip` is used
 //! only to read one timestamp group that alone fills a page; because ties
 //! come back in a different order on every request, such a group is read
-//! until the distinct records seen reach the window's `totalItems`.
-
-use std::collections::{BTreeMap, BTreeSet};
+//! by the shared sweep ([`loggate_core::group`]) until the distinct `_id`s
+//! seen reach the window's `totalItems`.
 
 use async_trait::async_trait;
 use loggate_core::adapter::{Adapter, Batch, Capabilities, FetchRequest};
+use loggate_core::group::{sweep_group, GroupPage, GroupReader, Identity};
 use loggate_core::http::{classify_status, CallContext, UpstreamResponse};
 use loggate_core::{LogRecord, Order, Position, SourceError, SourceSettings};
 use reqwest::header::{ACCEPT, AUTHORIZATION};
@@ -23,10 +23,6 @@ use crate::wire::{self, LogsResponse, API_VERSION, MAX_PAGE_LIMIT};
 
 /// The configuration `kind`.
 pub const KIND: &str = "alloy";
-
-/// How many times a timestamp group larger than a page is re-read before
-/// giving up on seeing all of it.
-const MAX_GROUP_PASSES: usize = 32;
 
 /// One Alloy account.
 pub struct AlloyAdapter {
@@ -49,15 +45,25 @@ struct Page {
 }
 
 impl Page {
-    /// Alloy's last page: empty, `skip + returned >= totalItems`, or short
-    /// of the page size asked for (or reported, if smaller).
+    /// Alloy's last page: empty, or `skip + returned >= totalItems`. Alloy
+    /// may clamp `limit` silently (a sibling endpoint caps it at 30:
+    /// `../shared/providers/README.md`), so a short page proves nothing
+    /// while `totalItems` is there to ask; without it, a page short of the
+    /// page size applied (`pagination.pageSize` when it reports a smaller
+    /// one) is the end.
     fn is_last(&self, skip: u64, limit: usize) -> bool {
-        let limit = self
+        let returned = self.returned as u64;
+        if returned == 0 {
+            return true;
+        }
+        if let Some(total) = self.total {
+            return skip + returned >= total;
+        }
+        let applied = self
             .page_size
             .filter(|s| *s > 0)
             .map_or(limit as u64, |s| s.min(limit as u64));
-        let returned = self.returned as u64;
-        returned == 0 || returned < limit || self.total.is_some_and(|t| skip + returned >= t)
+        returned < applied
     }
 }
 
@@ -133,66 +139,77 @@ impl AlloyAdapter {
         Ok(page)
     }
 
-    /// Reads every record at `ts` (a group that fills a page by itself),
-    /// starting from `first`, the page that revealed it. Returns the group,
+    /// Reads every record at `ts` (a group that fills a page by itself)
+    /// with the shared sweep of [`loggate_core::group`]. Returns the group,
     /// the upstream records scanned and the unreadable ones among them.
     async fn read_group(
         &self,
         plan: &Plan,
         order: Order,
         ts: i64,
-        first: Page,
         include_raw: bool,
         ctx: &CallContext,
     ) -> Result<(Vec<LogRecord>, usize, usize), SourceError> {
-        let mut group: BTreeMap<String, LogRecord> = BTreeMap::new();
-        let mut unreadable: BTreeSet<String> = BTreeSet::new();
-        // The first page came from a wider window: only its records at
-        // `ts` belong to the group (its unreadable logs may not).
-        for record in first.records.into_iter().filter(|r| r.timestamp_ms == ts) {
-            group.insert(record.native_id.clone(), record);
-        }
-        let mut scanned = 0;
-        let mut total = None;
-        for _pass in 0..MAX_GROUP_PASSES {
-            let mut skip = 0u64;
-            loop {
-                let page = self
-                    .get_page(plan, order, (Some(ts), Some(ts)), skip, include_raw, ctx)
-                    .await?;
-                scanned += page.returned;
-                total = page.total.or(total);
-                let mut last = page.is_last(skip, self.page_limit);
-                skip += page.returned as u64;
-                let before = group.len() + unreadable.len();
-                for record in page.records.into_iter().filter(|r| r.timestamp_ms == ts) {
-                    group.insert(record.native_id.clone(), record);
-                }
-                unreadable.extend(page.unreadable);
-                // An upstream ignoring `skip` without a totalItems to stop
-                // at would page forever: stop when a page adds nothing.
-                if total.is_none() && group.len() + unreadable.len() == before {
-                    last = true;
-                }
-                if last {
-                    break;
-                }
-            }
-            let seen = (group.len() + unreadable.len()) as u64;
-            // Without totalItems there is nothing to check against: trust
-            // one pass (the upstream then presumably keeps its tie order).
-            if total.is_none_or(|t| seen >= t) {
-                return Ok((group.into_values().collect(), scanned, unreadable.len()));
-            }
-        }
-        Err(SourceError::Upstream {
-            status: 200,
-            message: format!(
-                "could not read all {} logs created at {} whole: their order changed between pages",
-                total.unwrap_or_default(),
-                loggate_core::time::format_ms(ts)
-            ),
-            retry_after: None,
+        let mut reader = GroupWindow {
+            adapter: self,
+            plan,
+            order,
+            ts,
+            include_raw,
+            ctx,
+            told_size: true,
+        };
+        let page = self.page_limit as u64;
+        let swept = sweep_group(&mut reader, ts, Identity::Unique, page).await?;
+        Ok((swept.records, swept.scanned, swept.unreadable))
+    }
+}
+
+/// The window `[ts, ts]` of one query, read by `skip`.
+struct GroupWindow<'a> {
+    adapter: &'a AlloyAdapter,
+    plan: &'a Plan,
+    order: Order,
+    ts: i64,
+    include_raw: bool,
+    ctx: &'a CallContext,
+    /// The last answer carried `totalItems`.
+    told_size: bool,
+}
+
+#[async_trait]
+impl GroupReader for GroupWindow<'_> {
+    fn tells_size(&self) -> bool {
+        self.told_size
+    }
+
+    async fn read(&mut self, from: u64) -> Result<GroupPage, SourceError> {
+        let window = (Some(self.ts), Some(self.ts));
+        let page = self
+            .adapter
+            .get_page(
+                self.plan,
+                self.order,
+                window,
+                from,
+                self.include_raw,
+                self.ctx,
+            )
+            .await?;
+        let end = page.is_last(from, self.adapter.page_limit);
+        let returned = page.returned as u64;
+        self.told_size = page.total.is_some();
+        Ok(GroupPage {
+            records: page
+                .records
+                .into_iter()
+                .filter(|r| r.timestamp_ms == self.ts)
+                .collect(),
+            unreadable: page.unreadable,
+            covered: returned,
+            returned,
+            group_len: page.total,
+            end,
         })
     }
 }
@@ -267,7 +284,7 @@ impl Adapter for AlloyAdapter {
             if page.records.iter().all(|r| r.timestamp_ms == frontier) {
                 // One timestamp fills the page: read that group whole.
                 let (group, scanned, skipped) = self
-                    .read_group(&plan, order, frontier, page, query.include_raw, request.ctx)
+                    .read_group(&plan, order, frontier, query.include_raw, request.ctx)
                     .await?;
                 batch.scanned += scanned;
                 batch.skipped += skipped;

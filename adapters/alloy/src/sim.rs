@@ -50,6 +50,13 @@ pub struct SimConfig {
     pub default_limit: usize,
     /// Whether the `contains`/`notcontains` operators respect case.
     pub contains_case_sensitive: bool,
+    /// Silently serve at most this many logs per page, whatever `limit`
+    /// asks (a sibling endpoint caps `limit` at 30:
+    /// `../shared/providers/README.md`).
+    pub clamp_limit: Option<usize>,
+    /// With `clamp_limit`: `pagination.pageSize` reports the clamped size
+    /// (true) or echoes the `limit` asked for (false).
+    pub clamp_reports_page_size: bool,
 }
 
 impl SimConfig {
@@ -66,6 +73,8 @@ impl SimConfig {
             max_limit: 100,
             default_limit: 10,
             contains_case_sensitive: true,
+            clamp_limit: None,
+            clamp_reports_page_size: true,
         }
     }
 }
@@ -152,6 +161,19 @@ impl AlloySim {
     /// Stores one log verbatim.
     pub fn insert(&self, raw: Value) {
         self.lock().logs.push(raw);
+    }
+
+    /// Stores `n` copies of one generated log created at `at_ms`, each
+    /// with its own `_id`.
+    pub fn insert_copies(&self, n: usize, at_ms: i64) {
+        let mut state = self.lock();
+        let log = state.generator.log(at_ms);
+        let mut ids = SeededRng::new(self.config.seed ^ at_ms as u64 ^ n as u64);
+        for _ in 0..n {
+            let mut copy = log.clone();
+            copy["_id"] = Value::String(ids.hex(24));
+            state.logs.push(copy);
+        }
     }
 
     pub fn raw_records(&self) -> Vec<Value> {
@@ -293,6 +315,14 @@ async fn list_logs(
         Ok(params) => params,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
+    let served = config
+        .clamp_limit
+        .map_or(params.limit, |cap| params.limit.min(cap.max(1)));
+    let page_size = if config.clamp_reports_page_size {
+        served
+    } else {
+        params.limit
+    };
     let (page, total) = {
         let mut state = sim.lock();
         state.requests += 1;
@@ -332,7 +362,7 @@ async fn list_logs(
         let page: Vec<Value> = matched
             .iter()
             .skip(params.skip)
-            .take(params.limit)
+            .take(served)
             .map(|(_, log)| (*log).clone())
             .collect();
         (page, matched.len())
@@ -342,9 +372,9 @@ async fn list_logs(
         "lastFetched": format_ms(now_ms()),
         "pagination": {
             "totalItems": total,
-            "totalPages": total.div_ceil(params.limit),
-            "currentPage": params.skip / params.limit + 1,
-            "pageSize": params.limit,
+            "totalPages": total.div_ceil(page_size),
+            "currentPage": params.skip / page_size + 1,
+            "pageSize": page_size,
         },
     });
     (StatusCode::OK, Json(body)).into_response()
@@ -361,6 +391,10 @@ impl loggate_core::sim::Simulator for AlloySim {
 
     fn insert_new(&self, n: usize) {
         AlloySim::insert_new(self, n)
+    }
+
+    fn insert_copies(&self, n: usize, at_ms: i64) {
+        AlloySim::insert_copies(self, n, at_ms)
     }
 
     fn snapshot(&self) -> Vec<LogRecord> {

@@ -12,6 +12,8 @@
 //! - [`provider`]: the factory each provider crate exports ([`TypedProviderFactory`],
 //!   object-safe as [`ProviderFactory`]): its kind, its own settings type,
 //!   secrets, adapter and simulator.
+//! - [`group`]: the one tie-group sweep (reading a group larger than a
+//!   page whole, counting identical entries) every adapter uses.
 //! - [`http`]: the upstream HTTP helpers every adapter shares (body cap,
 //!   status classification, scrubbed excerpts).
 //! - [`time`]: the one tolerant timestamp reader (spec §10) and the formats
@@ -23,6 +25,7 @@
 pub mod adapter;
 pub mod error;
 mod excerpt;
+pub mod group;
 pub mod http;
 pub mod position;
 pub mod provider;

@@ -364,6 +364,10 @@ pub trait Simulator: Send + Sync + 'static {
     fn faults(&self) -> &Faults;
     /// Writes `n` new records stamped strictly after the current time.
     fn insert_new(&self, n: usize);
+    /// Writes `n` records stamped `at_ms`, identical in everything the
+    /// provider lets a client see except their own ids where the provider
+    /// has ids (issue 11 item 5: a tie group of identical records).
+    fn insert_copies(&self, n: usize, at_ms: i64);
     /// Every record, normalised by the adapter crate's mapping, `raw` unset.
     fn snapshot(&self) -> Vec<crate::LogRecord>;
     /// Stores one native record verbatim (readable or not).

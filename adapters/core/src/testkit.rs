@@ -50,6 +50,7 @@ mod fake;
 mod selftest;
 
 mod harness;
+mod identical;
 
 pub use cases::{assert_filters, assert_sparse_progress};
 pub use faults::assert_fault_mapping;
@@ -86,6 +87,12 @@ pub trait Harness: Send + Sync {
     /// Writes `n` new records upstream, stamped strictly later than any
     /// `now` observed before the call (e.g. `now + 1 ms`).
     async fn insert_new(&self, n: usize);
+    /// Writes `n` records stamped `at_ms` that are identical except for
+    /// their native ids where the provider has ids; `false` when the
+    /// harness cannot (the identical-group cases are then skipped).
+    async fn insert_copies(&self, _n: usize, _at_ms: i64) -> bool {
+        false
+    }
     /// The simulator's fault switches.
     fn faults(&self) -> &Faults;
 }
@@ -109,6 +116,11 @@ pub struct ConformanceOptions {
     /// Traversals with budgets 1 and 5 (and sparse filters with budget 5,
     /// when filters are checked).
     pub small_budgets: DataSet,
+    /// Traversals (both orders, want 1, 50, 1000, and a `[t, t]` window)
+    /// over this data plus `identical_copies` identical records sharing one
+    /// timestamp: a tie group of 2.5 pages of 100 (issue 11 item 5).
+    pub identical: DataSet,
+    pub identical_copies: usize,
     pub check_traversal: bool,
     pub check_inserts: bool,
     pub check_small_budgets: bool,
@@ -116,6 +128,7 @@ pub struct ConformanceOptions {
     pub check_faults: bool,
     /// Compressed, BOM-prefixed, non-JSON-typed bodies (spec §10).
     pub check_packaging: bool,
+    pub check_identical: bool,
 }
 
 impl Default for ConformanceOptions {
@@ -137,12 +150,19 @@ impl Default for ConformanceOptions {
                 records: 120,
                 distinct_timestamps: 15,
             },
+            identical: DataSet {
+                seed: 17,
+                records: 60,
+                distinct_timestamps: 20,
+            },
+            identical_copies: 250,
             check_traversal: true,
             check_inserts: true,
             check_small_budgets: true,
             check_filters: true,
             check_faults: true,
             check_packaging: true,
+            check_identical: true,
         }
     }
 }
@@ -227,6 +247,9 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
             }
         }
     }
+    if options.check_identical {
+        identical::assert_identical_group(factory, options).await;
+    }
     if options.check_small_budgets {
         let harness = start(factory, options.small_budgets).await;
         for order in ORDERS {
@@ -243,7 +266,7 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
 
 /// Starts a simulator and makes sure its data can test anything: about
 /// the records asked for, with timestamps shared (ties) when asked for.
-async fn start(factory: &dyn HarnessFactory, data: DataSet) -> Box<dyn Harness> {
+pub(crate) async fn start(factory: &dyn HarnessFactory, data: DataSet) -> Box<dyn Harness> {
     let harness = factory.start(data).await;
     let snapshot = harness.snapshot().await;
     let kind = harness.adapter().kind();

@@ -24,14 +24,15 @@
 //!   large offset on its side; loggate reads 100 entries per request.
 //! - A group of more than 100 entries sharing one timestamp cannot be
 //!   paged by offset when ties reorder per request: it is read as the
-//!   window `[t, t]` in repeated sweeps and unioned by id until `total`
-//!   distinct entries are in hand. After `16 * pages + 16` requests it
-//!   gives up with an error (never a page that silently lacks part of the
-//!   group): the source fails for this page, and the cursor resumes it at
-//!   the group.
+//!   window `[t, t]` by the shared sweep ([`loggate_core::group`]), which
+//!   counts identical entries (content-hash ids) until the counts are
+//!   proved to make up `total`: two passes on a stable upstream. After
+//!   `16 * pages + 16` requests it gives up with an error (never a page
+//!   that silently lacks part of the group): the source fails for this
+//!   page, and the cursor resumes it at the group.
 
-use std::collections::BTreeMap;
-
+use async_trait::async_trait;
+use loggate_core::group::{sweep_group, GroupPage, GroupReader, Identity};
 use loggate_core::record::sort_records;
 use loggate_core::{Batch, FetchRequest, LogRecord, Position, SourceError};
 
@@ -275,54 +276,65 @@ async fn land_on_tail(
 }
 
 /// Every entry sharing timestamp `ts` (that the pushed filters select),
-/// for groups larger than a page.
+/// for groups larger than a page: the shared sweep of
+/// [`loggate_core::group`], counting identical entries (their ids are
+/// content hashes).
 async fn read_group(
     adapter: &LeveledAdapter,
     request: &FetchRequest<'_>,
     run: &mut Run<'_>,
     ts: i64,
 ) -> Result<Vec<LogRecord>, SourceError> {
-    let window = Window {
-        start: Some(ts),
-        end: Some(ts),
+    let mut reader = GroupWindow {
+        adapter,
+        request,
+        ts,
     };
-    let mut union: BTreeMap<String, LogRecord> = BTreeMap::new();
-    let (mut offset, mut requests, mut most_bad) = (0u64, 0u64, 0u64);
-    loop {
-        let page = adapter.page(request, window, offset, PAGE_LIMIT).await?;
-        run.record_page(&page);
-        requests += 1;
-        most_bad = most_bad.max(page.bad);
-        for record in page.records.into_iter().filter(|r| r.timestamp_ms == ts) {
-            union.entry(record.native_id.clone()).or_insert(record);
-        }
-        if union.len() as u64 + most_bad >= page.total || page.returned == 0 && offset == 0 {
-            break;
-        }
-        if requests >= group_read_limit(page.total) {
-            return Err(SourceError::Upstream {
-                status: 200,
-                message: format!(
-                    "could not read all {} logs stamped {} after {requests} requests: \
-                     {} distinct were returned (ties reorder between pages)",
-                    page.total,
-                    loggate_core::time::format_ms(ts),
-                    union.len() as u64 + most_bad,
-                ),
-                retry_after: None,
-            });
-        }
-        offset += page.returned.max(1);
-        if offset >= page.total {
-            offset = 0;
-        }
-    }
-    Ok(union.into_values().collect())
+    let swept = sweep_group(&mut reader, ts, Identity::Content, PAGE_LIMIT).await?;
+    run.scanned += swept.scanned as u64;
+    run.skipped += swept.unreadable as u64;
+    Ok(swept.records)
 }
 
-/// Requests spent sweeping a tie group of `total` entries before giving up.
-pub(crate) fn group_read_limit(total: u64) -> u64 {
-    16 * total.div_ceil(PAGE_LIMIT) + 16
+/// The window `[ts, ts]`, read by offset.
+struct GroupWindow<'a, 'r> {
+    adapter: &'a LeveledAdapter,
+    request: &'a FetchRequest<'r>,
+    ts: i64,
+}
+
+#[async_trait]
+impl GroupReader for GroupWindow<'_, '_> {
+    async fn read(&mut self, from: u64) -> Result<GroupPage, SourceError> {
+        let window = Window {
+            start: Some(self.ts),
+            end: Some(self.ts),
+        };
+        let page = self
+            .adapter
+            .page(self.request, window, from, PAGE_LIMIT)
+            .await?;
+        let mut records: Vec<LogRecord> = page
+            .records
+            .into_iter()
+            .filter(|r| r.timestamp_ms == self.ts)
+            .collect();
+        for record in &mut records {
+            // The sweep counts copies itself: strip the page's `-k`.
+            if let Some((hash, _)) = record.native_id.split_once('-') {
+                record.native_id = hash.to_string();
+            }
+        }
+        Ok(GroupPage {
+            records,
+            // Unreadable entries have nothing to tell them apart: one key.
+            unreadable: vec![String::new(); page.bad as usize],
+            covered: page.returned,
+            returned: page.returned,
+            group_len: Some(page.total),
+            end: page.last,
+        })
+    }
 }
 
 fn min_some(a: Option<i64>, b: Option<i64>) -> Option<i64> {

@@ -173,6 +173,18 @@ impl LeveledSim {
         self.lock().entries.push(stored(raw));
     }
 
+    /// Stores `n` copies of one entry stamped `at_ms` (issue 11 item 5's
+    /// health check line): identical, so their ids differ only by the
+    /// copy suffix.
+    pub fn insert_copies(&self, n: usize, at_ms: i64) {
+        let raw = json!({"timestamp": loggate_core::time::format_ms(at_ms), "level": "INFO",
+                         "service": "lb", "message": "GET /healthz 200"});
+        let mut state = self.lock();
+        for _ in 0..n {
+            state.entries.push(stored(raw.clone()));
+        }
+    }
+
     pub fn raw_records(&self) -> Vec<Value> {
         self.lock().entries.iter().map(|e| e.raw.clone()).collect()
     }
@@ -411,6 +423,10 @@ impl loggate_core::sim::Simulator for LeveledSim {
 
     fn insert_new(&self, n: usize) {
         LeveledSim::insert_new(self, n)
+    }
+
+    fn insert_copies(&self, n: usize, at_ms: i64) {
+        LeveledSim::insert_copies(self, n, at_ms)
     }
 
     fn snapshot(&self) -> Vec<LogRecord> {

@@ -1,15 +1,17 @@
 //! The [`Adapter`] for Logto's `GET /api/logs`: credentials, requests,
 //! the time-filter detection, and the traversal in [`crate::scan`].
 //!
-//! Servers before v1.40 silently ignore `start_time`/`end_time`. With
+//! Servers before v1.40 silently ignore `start_time`/`end_time`; v1.40–v1.41
+//! treat them as exclusive, v1.42+ as inclusive: the bounds always go out
+//! widened by 1 ms ([`NativeQuery`]), which is right on both. With
 //! `time_filter = "auto"` the adapter watches every answer to a
 //! time-bounded request: a row outside the window proves the bound is
 //! ignored. A page inside the window proves nothing (the newest rows may
 //! simply lie inside it), so the first such answer is followed by one probe:
 //! `end_time` = (a returned row's timestamp − 1), one row. A server that
-//! honours it answers with an older row or none; one that ignores it
-//! answers with that row or a newer one. The verdict is kept for the life
-//! of the adapter.
+//! honours it, exclusive or inclusive, answers with an older row or none;
+//! one that ignores it answers with that row or a newer one. The verdict
+//! is kept for the life of the adapter.
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
@@ -121,9 +123,17 @@ impl LogtoAdapter {
         let total = response
             .header(wire::TOTAL_NUMBER_HEADER)
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let has_next = response.header(reqwest::header::LINK.as_str()).map(|link| {
-            wire::parse_link_header(link)
+        // Logto sends `Link` as several header lines: read every one.
+        let links: Vec<&str> = response
+            .headers
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let has_next = (!links.is_empty()).then(|| {
+            links
                 .iter()
+                .flat_map(|line| wire::parse_link_header(line))
                 .any(|l| l.rel == "next")
         });
         let mut rows = Vec::with_capacity(entries.len());
@@ -207,10 +217,12 @@ impl LogtoAdapter {
         let Some((_, known)) = page.rows.first() else {
             return Ok(());
         };
+        // Sent widened as `end_time = known - 1`: on every generation that
+        // honours it (exclusive or inclusive) nothing at `known` comes back.
         let probe = NativeQuery {
             filters: query.filters.clone(),
             start_time: None,
-            end_time: Some(known.timestamp_ms - 1),
+            end_time: Some(known.timestamp_ms - 2),
         };
         let answer = self.get_page(ctx, &probe, 1, 1, false).await?;
         if answer

@@ -114,10 +114,11 @@ impl TypedProviderFactory for LogtoFactory {
         Arc::new(LogtoAdapter::new(settings, params))
     }
 
-    /// `timed`: a v1.40+ server; `untimed`: an older one that ignores the
-    /// time filter.
+    /// `timed`: a v1.42+ server (inclusive bounds); `exclusive`: v1.40–v1.41
+    /// (exclusive bounds, equal ones refused); `untimed`: an older one that
+    /// ignores the time filter.
     fn sim_variants(&self) -> &'static [&'static str] {
-        &["timed", "untimed"]
+        &["timed", "exclusive", "untimed"]
     }
 
     #[cfg(feature = "sim")]
@@ -133,8 +134,14 @@ impl TypedProviderFactory for LogtoFactory {
             spec.distinct_timestamps,
         );
         c.token = spec.token.clone();
-        c.honours_time_filter = spec.variant != "untimed";
-        Some(Arc::new(crate::sim::LogtoSim::new(c)))
+        let generation = match spec.variant.as_str() {
+            "untimed" => crate::sim::Generation::IgnoresTime,
+            "exclusive" => crate::sim::Generation::Exclusive,
+            _ => crate::sim::Generation::Inclusive,
+        };
+        Some(Arc::new(crate::sim::LogtoSim::new(
+            c.with_generation(generation),
+        )))
     }
 
     /// `auth`, read with the client-credentials grant.

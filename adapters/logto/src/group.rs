@@ -2,24 +2,23 @@
 //! consistent set, when no single page can hold it.
 //!
 //! Logto reshuffles equal timestamps on every request, so paging over a
-//! group may repeat some rows and miss others. The group is paged over
-//! again and again until as many distinct ids are in hand as the group has
-//! rows: with the time filter its size is the `Total-Number` of the window
-//! `[ts, ts]`; without, the distance from its first row to the first row
-//! past it. On a database with a stable order (the usual case) one pass
-//! suffices.
+//! group may repeat some rows and miss others. The group is read by the
+//! shared sweep of [`loggate_core::group`] (unique ids: until as many
+//! distinct ids are in hand as the group has rows) over the result the
+//! scan is reading, time-bounded or not: the group is the run of rows from
+//! its first row's position to the first row past it (or the result's
+//! end). A `[ts, ts]` window of its own is not used: the time bounds are
+//! pushed widened by 1 ms (Logto v1.40–v1.41 treat them as exclusive), so
+//! on v1.42+ such a window holds the neighbouring groups too.
 
-use std::collections::BTreeMap;
-
+use async_trait::async_trait;
+use loggate_core::group::{sweep_group, GroupPage, GroupReader, Identity};
 use loggate_core::{LogRecord, Order, SourceError};
 
-use crate::scan::{Mode, Scan};
+use crate::scan::Scan;
 use crate::translate::NativeQuery;
 use crate::window::{read_window, ScanError};
 use crate::wire::MAX_PAGE_SIZE;
-
-/// Requests per page of a group a group read may take before giving up.
-const GROUP_REQUESTS_PER_PAGE: u64 = 12;
 
 impl Scan<'_> {
     /// Reads the whole group at `ts`, whose first row sits at `first_pos`
@@ -33,76 +32,100 @@ impl Scan<'_> {
         first_pos: u64,
         total: Option<u64>,
     ) -> Result<(Vec<LogRecord>, u64, Option<u64>), ScanError> {
-        // With a time filter the group is a result of its own: [ts, ts].
-        let (group_query, order, mut first, mut group_total) = match self.mode {
-            Mode::Time => {
-                let mut q = self.base.clone();
-                (q.start_time, q.end_time) = (Some(ts), Some(ts));
-                (q, Order::Desc, 0, None)
-            }
-            Mode::Offset => (query.clone(), self.order, first_pos, total),
+        let mut rows = GroupRows {
+            scan: self,
+            query,
+            ts,
+            first: first_pos,
+            total,
+            len: None,
+            ignored: false,
         };
-        let mut seen: BTreeMap<String, LogRecord> = BTreeMap::new();
-        let mut len: Option<u64> = None;
-        let mut cursor = first.checked_sub(1);
-        let mut requests = 0;
-        // A pass over a group of n pages finds each row with chance 1/n per
-        // request when ties are reshuffled: allow a dozen passes.
-        while requests
-            < GROUP_REQUESTS_PER_PAGE
-                * (1 + len.unwrap_or(seen.len() as u64).div_ceil(MAX_PAGE_SIZE))
+        let swept = sweep_group(&mut rows, ts, Identity::Unique, MAX_PAGE_SIZE).await;
+        if rows.ignored {
+            return Err(ScanError::TimeFilterIgnored);
+        }
+        let swept = swept?;
+        *scanned += swept.scanned;
+        let last = rows.first + rows.len.unwrap_or(1).max(1) - 1;
+        Ok((swept.records, last, rows.total))
+    }
+}
+
+/// The group's rows within the scan's result, read by position.
+struct GroupRows<'s, 'a> {
+    scan: &'s Scan<'a>,
+    query: &'s NativeQuery,
+    ts: i64,
+    /// Position of the group's first row (new rows at the head of a `desc`
+    /// result move it).
+    first: u64,
+    total: Option<u64>,
+    /// Rows in the group, once a row past it or the result's end was seen.
+    len: Option<u64>,
+    /// The server turned out to ignore the time bounds.
+    ignored: bool,
+}
+
+#[async_trait]
+impl GroupReader for GroupRows<'_, '_> {
+    async fn read(&mut self, from: u64) -> Result<GroupPage, SourceError> {
+        let start = self.first + from;
+        let order = self.scan.order;
+        let window = match read_window(
+            self.scan.reader,
+            self.query,
+            order,
+            start.checked_sub(1),
+            MAX_PAGE_SIZE,
+            self.total,
+        )
+        .await
         {
-            requests += 1;
-            let window = read_window(
-                self.reader,
-                &group_query,
-                order,
-                cursor,
-                MAX_PAGE_SIZE,
-                group_total,
-            )
-            .await?;
-            *scanned += window.scanned as usize;
-            if self.mode == Mode::Offset && order == Order::Desc {
-                // New rows at the head push every offset down.
-                if let (Some(old), Some(new)) = (group_total, window.total) {
-                    first = (first + new).saturating_sub(old);
-                }
+            Ok(window) => window,
+            Err(ScanError::Source(e)) => return Err(e),
+            Err(ScanError::TimeFilterIgnored) => {
+                self.ignored = true;
+                return Err(SourceError::Decode(
+                    "the server ignores the time bounds".into(),
+                ));
             }
-            group_total = window.total.or(group_total);
-            if self.mode == Mode::Time {
-                // The group is the whole result: its size is the total.
-                len = group_total.or(len);
+        };
+        if order == Order::Desc {
+            // New rows at the head push every offset down.
+            if let (Some(old), Some(new)) = (self.total, window.total) {
+                self.first = (self.first + new).saturating_sub(old);
             }
-            for (pos, record) in window.rows {
-                if record.timestamp_ms == ts {
-                    seen.insert(record.native_id.clone(), record);
-                } else if len.is_none() && pos >= first && !self.before(record.timestamp_ms, ts) {
-                    len = Some(pos - first);
-                }
-            }
-            if len.is_none() && window.at_end {
-                len = window.last_pos.map(|last| (last + 1).saturating_sub(first));
-            }
-            if let Some(n) = len.filter(|n| seen.len() as u64 >= *n) {
-                let records = seen.into_values().collect();
-                return Ok(match self.mode {
-                    Mode::Time => (records, first_pos + n.max(1) - 1, total),
-                    Mode::Offset => (records, first + n.max(1) - 1, group_total),
-                });
-            }
-            let last = window.last_pos.unwrap_or(first);
-            cursor = match len {
-                // A full pass done but ids missing: go over the group again.
-                Some(n) if last + 1 >= first + n => first.checked_sub(1),
-                _ => Some(last),
-            };
         }
-        Err(SourceError::Upstream {
-            status: 200,
-            message: format!("could not read the logs stamped {ts} as one consistent set"),
-            retry_after: None,
+        self.total = window.total.or(self.total);
+        let (first, ts) = (self.first, self.ts);
+        let mut records = Vec::new();
+        for (pos, record) in window.rows {
+            if record.timestamp_ms == ts {
+                if pos >= first && self.len.is_none_or(|n| pos < first + n) {
+                    records.push(record);
+                }
+            } else if self.len.is_none()
+                && pos >= first
+                && !self.scan.before(record.timestamp_ms, ts)
+            {
+                self.len = Some(pos - first);
+            }
         }
-        .into())
+        if self.len.is_none() && window.at_end {
+            self.len = window.last_pos.map(|last| (last + 1).saturating_sub(first));
+        }
+        let start = first + from;
+        let reached = window.last_pos.map_or(start, |last| last + 1);
+        let reached = self.len.map_or(reached, |n| reached.min(first + n));
+        let covered = reached.saturating_sub(start);
+        Ok(GroupPage {
+            records,
+            unreadable: Vec::new(),
+            covered,
+            returned: window.scanned,
+            group_len: self.len,
+            end: self.len.is_some_and(|n| start + covered >= first + n),
+        })
     }
 }

@@ -56,6 +56,10 @@ struct Progress {
     anchor: Option<u64>,
     /// `asc` only: the expected total of the next window's result.
     total: Option<u64>,
+    /// Time mode: a window held rows before the bound, so the server
+    /// treats the (widened) bounds as inclusive (v1.42+): the next
+    /// window's result still holds the group just emitted.
+    inclusive: bool,
 }
 
 impl Scan<'_> {
@@ -166,6 +170,7 @@ impl Scan<'_> {
             if p.bound
                 .is_some_and(|b| self.before(group[0].1.timestamp_ms, b))
             {
+                p.inclusive |= self.mode == Mode::Time;
                 continue;
             }
             progressed = true;
@@ -226,8 +231,12 @@ impl Scan<'_> {
         p.bound = Some(self.next_ts(ts));
         match self.mode {
             Mode::Offset => p.anchor = Some(last_pos),
-            // The next window's result starts after this group.
-            Mode::Time => p.total = total.map(|t| t.saturating_sub(last_pos + 1)),
+            // The next window's result starts after this group (with it,
+            // on a server whose widened bounds are inclusive).
+            Mode::Time => {
+                let before = if p.inclusive { first_pos } else { last_pos + 1 };
+                p.total = total.map(|t| t.saturating_sub(before));
+            }
         }
         if p.out.len() < self.want {
             return None;

@@ -1,8 +1,9 @@
 //! A simulator of Logto's `GET /api/logs` and `POST /oidc/token`, written
 //! from `shared/providers/logto-get-api-logs.txt` and the providers README.
 //!
-//! It reproduces: both server generations (v1.40+ honours `start_time` /
-//! `end_time`, older ones ignore them: [`SimConfig::honours_time_filter`]),
+//! It reproduces: the three server generations (up to v1.39 ignores
+//! `start_time` / `end_time`, v1.40–v1.41 treats them as exclusive and
+//! refuses equal ones, v1.42+ as inclusive: [`Generation`]),
 //! `created_at DESC` with equal timestamps in a fresh random order on every
 //! request, `page`/`page_size` validation (`guard.invalid_pagination`),
 //! `Total-Number` and `Link` headers, `200 []` past the end, exact-match
@@ -41,6 +42,9 @@ pub struct SimConfig {
     pub token: String,
     /// v1.40+: `start_time`/`end_time` are honoured; older: ignored.
     pub honours_time_filter: bool,
+    /// v1.40–v1.41 (with `honours_time_filter`): both bounds exclusive and
+    /// equal bounds `400`; v1.42+ (false): both inclusive.
+    pub exclusive_time_bounds: bool,
     pub client_id: String,
     pub client_secret: String,
     /// The Management API resource indicator the grant must name.
@@ -50,7 +54,34 @@ pub struct SimConfig {
     pub tenant_id: String,
 }
 
+/// The three generations of Logto's time filter
+/// (`../shared/providers/README.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generation {
+    /// Up to v1.39: `start_time`/`end_time` are ignored.
+    IgnoresTime,
+    /// v1.40–v1.41: both bounds exclusive; equal bounds are `400`.
+    Exclusive,
+    /// v1.42+: both bounds inclusive.
+    Inclusive,
+}
+
+impl Generation {
+    pub const ALL: [Generation; 3] = [
+        Generation::IgnoresTime,
+        Generation::Exclusive,
+        Generation::Inclusive,
+    ];
+}
+
 impl SimConfig {
+    /// This configuration on a server of `generation`.
+    pub fn with_generation(mut self, generation: Generation) -> Self {
+        self.honours_time_filter = generation != Generation::IgnoresTime;
+        self.exclusive_time_bounds = generation == Generation::Exclusive;
+        self
+    }
+
     /// 2,400 logs over the last 7 days, about three per timestamp.
     pub fn demo(now_ms: i64) -> Self {
         SimConfig {
@@ -61,6 +92,7 @@ impl SimConfig {
             distinct_timestamps: Some(800),
             token: "logto-demo-token".into(),
             honours_time_filter: true,
+            exclusive_time_bounds: false,
             client_id: "m2m-demo-client".into(),
             client_secret: "m2m-demo-secret".into(),
             resource: "https://default.logto.app/api".into(),
@@ -164,6 +196,26 @@ impl LogtoSim {
         }
     }
 
+    /// Stores `n` copies of one generated row created at `at_ms`, each
+    /// with its own `id`.
+    pub fn insert_copies(&self, n: usize, at_ms: i64) {
+        let mut state = self.lock();
+        state.now_ms = state.now_ms.max(at_ms);
+        let SimState {
+            rng,
+            pools,
+            config,
+            records,
+            ..
+        } = &mut *state;
+        let row = data::log_row(rng, pools, &config.tenant_id, at_ms);
+        for _ in 0..n {
+            let mut copy = row.clone();
+            copy["id"] = Value::String(rng.alnum(21));
+            records.push(copy);
+        }
+    }
+
     /// Inserts one native row verbatim.
     pub fn insert(&self, raw: Value) {
         let mut state = self.lock();
@@ -195,6 +247,13 @@ impl LogtoSim {
         self.lock().config.honours_time_filter = honours;
     }
 
+    /// Switches the server generation, exclusive bounds included.
+    pub fn set_generation(&self, generation: Generation) {
+        let mut state = self.lock();
+        let config = state.config.clone().with_generation(generation);
+        state.config = config;
+    }
+
     /// Moves the clock tokens expire by.
     pub fn advance_clock(&self, by: std::time::Duration) {
         self.lock().clock_offset_ms += by.as_millis() as i64;
@@ -224,6 +283,10 @@ impl loggate_core::sim::Simulator for LogtoSim {
 
     fn insert_new(&self, n: usize) {
         LogtoSim::insert_new(self, n)
+    }
+
+    fn insert_copies(&self, n: usize, at_ms: i64) {
+        LogtoSim::insert_copies(self, n, at_ms)
     }
 
     fn snapshot(&self) -> Vec<LogRecord> {

@@ -140,6 +140,15 @@ pub fn pushed_names(filters: &Filters, time_filter: bool) -> Vec<String> {
 
 /// One native request: the pushed filters, the inclusive time window when
 /// the time filter is in use, and the page.
+///
+/// The window goes out widened by 1 ms on each side
+/// (`start_time = start - 1`, `end_time = end + 1`): Logto up to v1.39
+/// ignores the bounds, v1.40–v1.41 treat both as exclusive (and answer
+/// `400` to equal ones), v1.42+ as inclusive
+/// (`../shared/providers/README.md`, issue 11 item 13). Widened bounds are
+/// never equal and hold the whole window on every generation; on v1.42+
+/// they also admit the rows 1 ms outside it, which the scan re-checks and
+/// drops.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NativeQuery {
     pub filters: Vec<(&'static str, String)>,
@@ -152,10 +161,10 @@ impl NativeQuery {
     pub fn pairs(&self, page: u64, page_size: u64) -> Vec<(&'static str, String)> {
         let mut pairs = self.filters.clone();
         if let Some(start) = self.start_time {
-            pairs.push((wire::PARAM_START_TIME, start.to_string()));
+            pairs.push((wire::PARAM_START_TIME, start.saturating_sub(1).to_string()));
         }
         if let Some(end) = self.end_time {
-            pairs.push((wire::PARAM_END_TIME, end.to_string()));
+            pairs.push((wire::PARAM_END_TIME, end.saturating_add(1).to_string()));
         }
         pairs.push((wire::PARAM_PAGE, page.to_string()));
         pairs.push((
@@ -169,10 +178,11 @@ impl NativeQuery {
         self.start_time.is_some() || self.end_time.is_some()
     }
 
-    /// True when a row stamped `ts` lies outside the requested window:
-    /// proof that the server ignores `start_time`/`end_time`.
+    /// True when a row stamped `ts` lies outside the bounds as sent
+    /// (widened): proof that the server ignores `start_time`/`end_time`.
     pub fn outside_window(&self, ts: i64) -> bool {
-        self.start_time.is_some_and(|s| ts < s) || self.end_time.is_some_and(|e| ts > e)
+        self.start_time.is_some_and(|s| ts < s.saturating_sub(1))
+            || self.end_time.is_some_and(|e| ts > e.saturating_add(1))
     }
 }
 
@@ -306,14 +316,29 @@ mod tests {
             end_time: Some(20),
         };
         let pairs = query.pairs(3, 500);
+        // Widened by 1 ms: right on exclusive (v1.40–v1.41) and inclusive
+        // (v1.42+) servers alike.
         let expected: Vec<(&str, String)> = vec![
             ("logKey", "RevokeToken".into()),
-            ("start_time", "10".into()),
-            ("end_time", "20".into()),
+            ("start_time", "9".into()),
+            ("end_time", "21".into()),
             ("page", "3".into()),
             ("page_size", "100".into()),
         ];
         assert_eq!(pairs, expected);
-        assert!(query.outside_window(21) && query.outside_window(9) && !query.outside_window(10));
+        assert!(query.outside_window(22) && query.outside_window(8));
+        assert!(!query.outside_window(21) && !query.outside_window(9) && !query.outside_window(10));
+    }
+
+    #[test]
+    fn a_one_millisecond_window_is_never_sent_as_equal_bounds() {
+        let query = NativeQuery {
+            filters: Vec::new(),
+            start_time: Some(10),
+            end_time: Some(10),
+        };
+        let pairs = query.pairs(1, 20);
+        assert_eq!(pairs[0], ("start_time", "9".to_string()));
+        assert_eq!(pairs[1], ("end_time", "11".to_string()));
     }
 }

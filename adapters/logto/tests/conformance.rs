@@ -1,15 +1,17 @@
 //! The shared conformance suite against the simulator, once per server
-//! generation (honouring or ignoring `start_time`/`end_time`).
+//! generation: up to v1.39 (ignores `start_time`/`end_time`), v1.40–v1.41
+//! (exclusive bounds) and v1.42+ (inclusive bounds).
 
 mod common;
 
 use async_trait::async_trait;
 use common::*;
 use loggate_core::testkit::{run_conformance, DataSet, Harness, HarnessFactory, SimHarness};
+use loggate_logto::sim::Generation;
 use loggate_logto::TimeFilter;
 
 struct Factory {
-    honours_time_filter: bool,
+    generation: Generation,
 }
 
 #[async_trait]
@@ -19,11 +21,7 @@ impl HarnessFactory for Factory {
             seed: data.seed,
             records: data.records,
             distinct_timestamps: Some(data.distinct_timestamps),
-            ..config(
-                data.records,
-                data.distinct_timestamps,
-                self.honours_time_filter,
-            )
+            ..config(data.records, data.distinct_timestamps, true).with_generation(self.generation)
         };
         let env = start(config, Creds::Static, TimeFilter::Auto).await;
         SimHarness {
@@ -36,17 +34,25 @@ impl HarnessFactory for Factory {
 }
 
 #[tokio::test]
-async fn conformance_on_a_server_that_honours_the_time_filter() {
+async fn conformance_on_v1_42_inclusive_time_bounds() {
     run_conformance(&Factory {
-        honours_time_filter: true,
+        generation: Generation::Inclusive,
     })
     .await;
 }
 
 #[tokio::test]
-async fn conformance_on_a_server_that_ignores_the_time_filter() {
+async fn conformance_on_v1_40_exclusive_time_bounds() {
     run_conformance(&Factory {
-        honours_time_filter: false,
+        generation: Generation::Exclusive,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn conformance_on_v1_39_that_ignores_the_time_filter() {
+    run_conformance(&Factory {
+        generation: Generation::IgnoresTime,
     })
     .await;
 }

@@ -66,8 +66,10 @@ async fn every_pushable_filter_is_sent_with_the_time_filter_on() {
         ("userId", "u1"),
         ("applicationId", "app1"),
         ("logKey", "RevokeToken"),
-        ("start_time", &(NOW - 1_000_000).to_string()),
-        ("end_time", &NOW.to_string()),
+        // Widened by 1 ms: right on exclusive (v1.40–v1.41) and inclusive
+        // (v1.42+) servers.
+        ("start_time", &(NOW - 1_000_000 - 1).to_string()),
+        ("end_time", &(NOW + 1).to_string()),
         ("page", "1"),
         ("page_size", "20"),
     ]);
@@ -147,7 +149,7 @@ async fn desc_resumes_with_end_time_at_the_position_bound() {
     assert_eq!(
         first,
         &pairs(&[
-            ("end_time", &(NOW - 5_000).to_string()),
+            ("end_time", &(NOW - 5_000 + 1).to_string()),
             ("page", "1"),
             ("page_size", "42")
         ])
@@ -168,8 +170,8 @@ async fn asc_reads_the_last_page_of_the_window_from_the_total() {
         .unwrap();
     let requests = log_requests(&env.sim);
     let window = [
-        ("start_time", (NOW - 3_600_000).to_string()),
-        ("end_time", NOW.to_string()),
+        ("start_time", (NOW - 3_600_000 - 1).to_string()),
+        ("end_time", (NOW + 1).to_string()),
     ];
     // No hint yet: page one tells the total, then the last page (400 rows:
     // 400 - 1 = 399 = 4 * 99 + 3, so page 5 of 99 would hold 3 rows; the

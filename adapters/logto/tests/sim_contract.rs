@@ -14,7 +14,9 @@ use serde_json::Value;
 struct Answer {
     status: u16,
     total: Option<String>,
+    /// Every `Link` line, joined with `, `.
     link: Option<String>,
+    link_lines: usize,
     body: Value,
 }
 
@@ -30,12 +32,22 @@ async fn get(base: &str, query: &str, token: Option<&str>) -> Answer {
             .get(name)
             .map(|v| v.to_str().unwrap().to_string())
     };
-    let (total, link) = (header("total-number"), header("link"));
+    let lines: Vec<String> = response
+        .headers()
+        .get_all("link")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let (total, link) = (
+        header("total-number"),
+        (!lines.is_empty()).then(|| lines.join(", ")),
+    );
     let status = response.status().as_u16();
     Answer {
         status,
         total,
         link,
+        link_lines: lines.len(),
         body: serde_json::from_slice(&response.bytes().await.unwrap()).unwrap(),
     }
 }
@@ -67,6 +79,10 @@ async fn headers_follow_logtos_pagination_middleware() {
         url(3)
     );
     assert_eq!(a.link.as_deref(), Some(expected.as_str()));
+    assert_eq!(
+        a.link_lines, 4,
+        "one header line per link, as Logto sends them"
+    );
     let first = get(&base, "", BEARER).await;
     assert_eq!(
         first.body.as_array().unwrap().len(),

@@ -1,4 +1,5 @@
-//! [`PromptCrafterAdapter`]: one fetch = one full download of `GET /logs`.
+//! [`PromptCrafterAdapter`]: one fetch = one full download of `GET /logs`
+//! (or of every prompt's logs, per [`ListMode`]).
 //!
 //! The API has no pagination, no order and no time filter, so each fetch
 //! reads the whole array (narrowed by `promptId` when `attr.promptId` is
@@ -8,7 +9,7 @@
 //! undocumented and inserts shift it.
 
 use async_trait::async_trait;
-use loggate_core::http::{classify_status, UpstreamClient, UpstreamResponse};
+use loggate_core::http::{classify_status, CallContext, UpstreamClient, UpstreamResponse};
 use loggate_core::record::sort_records;
 use loggate_core::{
     Adapter, Batch, Capabilities, FetchRequest, Filters, LogRecord, Position, SourceError,
@@ -18,6 +19,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
+use crate::listing::{prompt_ids, ListMode};
 use crate::translate::{logs_url, pushed_prompt_id, to_record, PromptIdPushdown, PROMPT_ID_FILTER};
 use crate::wire::error_message;
 
@@ -29,6 +31,17 @@ pub struct PromptCrafterAdapter {
     settings: SourceSettings,
     capabilities: Capabilities,
     prompt_ids: PromptIdPushdown,
+    list_mode: ListMode,
+}
+
+/// The logs of one or more downloads, mapped.
+#[derive(Default)]
+struct Download {
+    records: Vec<LogRecord>,
+    /// Items read upstream.
+    scanned: usize,
+    /// Items that could not be mapped.
+    skipped: usize,
 }
 
 impl PromptCrafterAdapter {
@@ -37,7 +50,14 @@ impl PromptCrafterAdapter {
             settings,
             capabilities: Capabilities::new(&[PROMPT_ID_FILTER]),
             prompt_ids: PromptIdPushdown::default(),
+            list_mode: ListMode::default(),
         }
+    }
+
+    /// How an unfiltered read lists the logs (`list_mode`; default auto).
+    pub fn with_list_mode(mut self, mode: ListMode) -> Self {
+        self.list_mode = mode;
+        self
     }
 
     /// Which `attr.promptId` values to push down; by default only ObjectIds.
@@ -46,8 +66,7 @@ impl PromptCrafterAdapter {
         self
     }
 
-    fn request(&self, filters: &Filters) -> Result<reqwest::Request, SourceError> {
-        let url = logs_url(self.settings.endpoint("logs"), filters, self.prompt_ids);
+    fn request(&self, url: url::Url, what: &str) -> Result<reqwest::Request, SourceError> {
         let mut builder = self
             .settings
             .client
@@ -60,15 +79,102 @@ impl PromptCrafterAdapter {
         // The message never echoes the URL or the header (they carry secrets).
         builder
             .build()
-            .map_err(|_| SourceError::Internal("could not build the request to /logs".into()))
+            .map_err(|_| SourceError::Internal(format!("could not build the request to {what}")))
+    }
+
+    /// One `GET /logs`, narrowed to `prompt` when set. A filtered `400` or
+    /// `404` is an empty result (see [`classify`]).
+    async fn download(
+        &self,
+        filters: &Filters,
+        prompt: Option<&str>,
+        ctx: &CallContext,
+        include_raw: bool,
+    ) -> Result<Download, SourceError> {
+        let mut url = logs_url(self.settings.endpoint("logs"), filters, self.prompt_ids);
+        if let Some(prompt) = prompt {
+            url.set_query(None);
+            url.query_pairs_mut().append_pair("promptId", prompt);
+        }
+        let filtered = url.query().is_some();
+        let client = &self.settings.client;
+        let response = client
+            .execute(self.request(url, "/logs")?, ctx, |response, excerpt| {
+                classify(response, excerpt, filtered, client)
+            })
+            .await?;
+        if !(200..300).contains(&response.status) {
+            // `classify` lets through only a filtered 400 or 404: the
+            // prompt has no logs, or no record can carry such a promptId.
+            return Ok(Download::default());
+        }
+        self.decode(&response, include_raw, ctx)
+    }
+
+    /// `GET /prompts`, then each prompt's logs (only ObjectId prompt ids
+    /// are sent: any other value crashes the service).
+    async fn per_prompt(
+        &self,
+        filters: &Filters,
+        ctx: &CallContext,
+        include_raw: bool,
+    ) -> Result<Download, SourceError> {
+        let client = &self.settings.client;
+        let url = self.settings.endpoint("prompts");
+        let response = client
+            .execute(self.request(url, "/prompts")?, ctx, |response, excerpt| {
+                classify(response, excerpt, false, client)
+            })
+            .await?;
+        let (ids, unusable) = prompt_ids(&response.json::<Value>()?)
+            .map_err(|e| SourceError::Decode(format!("GET /prompts: {e}")))?;
+        if unusable > 0 {
+            tracing::warn!(source = %self.settings.name, unusable, "prompts without a 24-hex _id were not read");
+        }
+        let mut all = Download::default();
+        for id in &ids {
+            let one = self.download(filters, Some(id), ctx, include_raw).await?;
+            all.records.extend(one.records);
+            all.scanned += one.scanned;
+            all.skipped += one.skipped;
+        }
+        // A log belongs to one prompt; should the service say otherwise,
+        // each log is still returned once.
+        let mut seen = std::collections::HashSet::new();
+        all.records.retain(|r| seen.insert(r.native_id.clone()));
+        Ok(all)
+    }
+
+    /// Every log the query may need, as `list_mode` reads them.
+    async fn read_logs(
+        &self,
+        query: &SourceQuery,
+        ctx: &CallContext,
+    ) -> Result<Download, SourceError> {
+        let (filters, raw) = (&query.filters, query.include_raw);
+        if pushed_prompt_id(filters, self.prompt_ids).is_some() {
+            return self.download(filters, None, ctx, raw).await;
+        }
+        match self.list_mode {
+            ListMode::All => self.download(filters, None, ctx, raw).await,
+            ListMode::PerPrompt => self.per_prompt(filters, ctx, raw).await,
+            ListMode::Auto => {
+                let all = self.download(filters, None, ctx, raw).await?;
+                if all.scanned > 0 {
+                    return Ok(all);
+                }
+                // `[]` may mean "only per prompt" (the service as built).
+                self.per_prompt(filters, ctx, raw).await
+            }
+        }
     }
 
     fn decode(
         &self,
         response: &UpstreamResponse,
         include_raw: bool,
-        ctx: &loggate_core::CallContext,
-    ) -> Result<(Vec<LogRecord>, usize, usize), SourceError> {
+        ctx: &CallContext,
+    ) -> Result<Download, SourceError> {
         // `null` is no logs (spec §10).
         let items = match response.json::<Value>()? {
             Value::Array(items) => items,
@@ -90,7 +196,11 @@ impl PromptCrafterAdapter {
         if skipped > 0 {
             tracing::warn!(source = %self.settings.name, skipped, of = items.len(), "promptcrafter logs skipped");
         }
-        Ok((records, items.len(), skipped))
+        Ok(Download {
+            records,
+            scanned: items.len(),
+            skipped,
+        })
     }
 }
 
@@ -118,21 +228,11 @@ impl Adapter for PromptCrafterAdapter {
         if request.position.done || query.filters.is_unsatisfiable() {
             return Ok(finished_batch(0));
         }
-        let filtered = pushed_prompt_id(&query.filters, self.prompt_ids).is_some();
-        let client = &self.settings.client;
-        let response = client
-            .execute(
-                self.request(&query.filters)?,
-                request.ctx,
-                |response, excerpt| classify(response, excerpt, filtered, client),
-            )
-            .await?;
-        if !(200..300).contains(&response.status) {
-            // `classify` lets through only a filtered 400 or 404: the
-            // prompt has no logs, or no record can carry such a promptId.
-            return Ok(finished_batch(0));
-        }
-        let (records, scanned, skipped) = self.decode(&response, query.include_raw, request.ctx)?;
+        let Download {
+            records,
+            scanned,
+            skipped,
+        } = self.read_logs(query, request.ctx).await?;
         let (records, next) = select_page(records, query, request.position, request.want);
         Ok(Batch {
             records,

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::adapter::{PromptCrafterAdapter, KIND};
+use crate::listing::ListMode;
 
 /// The keys a PromptCrafter source takes besides the common ones.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -17,6 +18,10 @@ pub struct PromptCrafterParams {
     /// The provider's API token, sent as a bearer token (required).
     #[serde(default, deserialize_with = "de::secret")]
     pub token: Option<SecretString>,
+    /// How an unfiltered read lists the logs: `auto` (default), `all` or
+    /// `per_prompt` ([`ListMode`], issue 11 item 14).
+    #[serde(default)]
+    pub list_mode: ListMode,
 }
 
 /// The factory of PromptCrafter sources.
@@ -44,7 +49,7 @@ impl TypedProviderFactory for PromptCrafterFactory {
         mut settings: SourceSettings,
     ) -> Arc<dyn Adapter> {
         settings.token = params.token.clone();
-        Arc::new(PromptCrafterAdapter::new(settings))
+        Arc::new(PromptCrafterAdapter::new(settings).with_list_mode(params.list_mode))
     }
 
     #[cfg(feature = "sim")]

@@ -23,12 +23,16 @@
 //!   filters → the native request; pure functions.
 //! - [`adapter`]: [`PromptCrafterAdapter`], the [`loggate_core::Adapter`]
 //!   implementation, and the keyset selection of one page.
+//! - [`listing`]: [`ListMode`], whether an unfiltered read is one
+//!   `GET /logs` or `GET /prompts` and one `GET /logs?promptId=` per prompt
+//!   (the service as built answers the unfiltered request with `[]`).
 //! - `sim` (feature `sim`): [`sim::PromptCrafterSim`], a simulator written
 //!   from the provider docs, with [`sim::Quirks::AsBuilt`] for the real
 //!   service's deviations.
 
 pub mod adapter;
 pub mod factory;
+pub mod listing;
 pub mod translate;
 pub mod wire;
 
@@ -37,6 +41,7 @@ pub mod sim;
 
 pub use adapter::{PromptCrafterAdapter, KIND};
 pub use factory::{PromptCrafterFactory, PromptCrafterParams};
+pub use listing::ListMode;
 #[cfg(feature = "sim")]
 pub use sim::{PromptCrafterSim, Quirks, SimConfig};
 pub use translate::PromptIdPushdown;

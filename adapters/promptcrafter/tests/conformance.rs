@@ -10,9 +10,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use common::{settings, TOKEN};
 use loggate_core::testkit::{run_conformance, DataSet, Harness, HarnessFactory, SimHarness};
-use loggate_promptcrafter::{PromptCrafterAdapter, PromptCrafterSim, Quirks, SimConfig};
+use loggate_promptcrafter::{ListMode, PromptCrafterAdapter, PromptCrafterSim, Quirks, SimConfig};
 
-struct Factory(Quirks);
+/// The service's quirks, whether its unfiltered `GET /logs` answers only
+/// logs without a prompt, and the adapter's `list_mode`.
+struct Factory(Quirks, bool, ListMode);
 
 #[async_trait]
 impl HarnessFactory for Factory {
@@ -23,11 +25,13 @@ impl HarnessFactory for Factory {
             distinct_timestamps: Some(data.distinct_timestamps),
             token: TOKEN.into(),
             quirks: self.0,
+            unfiltered_null_prompt: self.1,
             ..SimConfig::default()
         });
+        let mode = self.2;
         // `settings` turns retries off and keeps the default body cap.
         SimHarness::start(sim, |url| {
-            Arc::new(PromptCrafterAdapter::new(settings(url, Some(TOKEN))))
+            Arc::new(PromptCrafterAdapter::new(settings(url, Some(TOKEN))).with_list_mode(mode))
         })
         .await
         .boxed()
@@ -36,10 +40,22 @@ impl HarnessFactory for Factory {
 
 #[tokio::test]
 async fn conformance_as_built() {
-    run_conformance(&Factory(Quirks::AsBuilt)).await;
+    run_conformance(&Factory(Quirks::AsBuilt, false, ListMode::Auto)).await;
+}
+
+/// The service as built queries `{promptId: null}`: `list_mode = "auto"`
+/// finds the logs per prompt.
+#[tokio::test]
+async fn conformance_as_built_with_logs_only_per_prompt() {
+    run_conformance(&Factory(Quirks::AsBuilt, true, ListMode::Auto)).await;
+}
+
+#[tokio::test]
+async fn conformance_per_prompt_as_documented() {
+    run_conformance(&Factory(Quirks::Documented, false, ListMode::PerPrompt)).await;
 }
 
 #[tokio::test]
 async fn conformance_as_documented() {
-    run_conformance(&Factory(Quirks::Documented)).await;
+    run_conformance(&Factory(Quirks::Documented, false, ListMode::Auto)).await;
 }

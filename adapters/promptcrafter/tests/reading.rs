@@ -7,7 +7,7 @@ mod common;
 use loggate_core::sim::Fault;
 use loggate_core::time::format_ms;
 use loggate_core::{Filters, LogRecord, Order, Position};
-use loggate_promptcrafter::Quirks;
+use loggate_promptcrafter::{ListMode, Quirks};
 use serde_json::json;
 
 /// One fetch of everything (the whole array is one page): the records and
@@ -52,9 +52,26 @@ async fn created_at_in_every_spelling_is_read() {
 
 #[tokio::test]
 async fn a_null_body_is_no_logs() {
-    let setup = common::start(common::config(Quirks::Documented, 5)).await;
+    let mut setup = common::start(common::config(Quirks::Documented, 5)).await;
+    setup.adapter = setup.adapter.with_list_mode(ListMode::All);
     setup.sim.faults().fail_next(Fault::status(200, "null"));
     let (records, skipped) = fetch_all(&setup).await;
     assert!(records.is_empty());
     assert_eq!(skipped, 0);
+}
+
+/// With `list_mode = "auto"` a `null` list is as ambiguous as `[]`: the
+/// logs are read per prompt, and a `null` list of prompts is no prompts.
+#[tokio::test]
+async fn a_null_body_in_auto_mode_reads_per_prompt() {
+    let setup = common::start(common::config(Quirks::Documented, 5)).await;
+    setup.sim.faults().fail_next(Fault::status(200, "null"));
+    let (records, skipped) = fetch_all(&setup).await;
+    assert_eq!(records.len(), 5);
+    assert_eq!(skipped, 0);
+    for _ in 0..2 {
+        setup.sim.faults().fail_next(Fault::status(200, "null"));
+    }
+    let (records, _) = fetch_all(&setup).await;
+    assert!(records.is_empty());
 }

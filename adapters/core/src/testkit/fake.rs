@@ -45,6 +45,9 @@ pub(super) enum Flaw {
     /// Never produces `After` positions and reads one as the start of its
     /// timestamp's group (so an engine rewind re-emits records).
     IgnoresAfterKey,
+    /// Takes a full page of one timestamp for the whole group and moves
+    /// past it (a group larger than a page loses its other records).
+    OnePagePerGroup,
 }
 
 #[derive(Clone, Default)]
@@ -93,6 +96,18 @@ impl Sim {
             }
             record["attrs"] = Value::Object(attrs);
             records.push(record);
+        }
+    }
+
+    /// `n` records stamped `at_ms`, identical but for their ids.
+    pub(super) fn copies(&self, n: usize, at_ms: i64) {
+        let mut records = self.records.lock().unwrap();
+        for _ in 0..n {
+            let index = records.len();
+            records.push(
+                json!({"id": format!("copy{index:05}"), "ts": at_ms, "level": "INFO",
+                                "msg": "GET /healthz 200", "attrs": {}}),
+            );
         }
     }
 
@@ -276,11 +291,32 @@ impl Adapter for FakeAdapter {
                 .page((from, to), level, order, scanned.len(), limit, request.ctx)
                 .await?;
             let short = rows.len() < limit;
+            let stamp = |r: Option<&Value>| r.and_then(|r| r["ts"].as_i64());
+            let one_group = limit == PAGE && !short && stamp(rows.first()) == stamp(rows.last());
             scanned.extend(rows);
             if short {
                 break true;
             }
-            let stamp = |r: Option<&Value>| r.and_then(|r| r["ts"].as_i64());
+            if self.flaw == Flaw::OnePagePerGroup && one_group {
+                let records = scanned
+                    .iter()
+                    .filter_map(|r| decode(r, keep_raw))
+                    .filter(keep)
+                    .collect::<Vec<_>>();
+                let last = stamp(scanned.last()).unwrap_or_default();
+                let past = match order {
+                    Order::Desc => last - 1,
+                    Order::Asc => last + 1,
+                };
+                let mut records = records;
+                sort_records(&mut records, order);
+                return Ok(Batch {
+                    records,
+                    frontier: Position::group(past, None),
+                    scanned: scanned.len(),
+                    ..Batch::default()
+                });
+            }
             let matched = scanned
                 .iter()
                 .filter_map(|r| decode(r, false))

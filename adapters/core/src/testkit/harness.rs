@@ -55,6 +55,11 @@ impl<S: Simulator> Harness for SimHarness<S> {
         self.sim.insert_new(n);
     }
 
+    async fn insert_copies(&self, n: usize, at_ms: i64) -> bool {
+        self.sim.insert_copies(n, at_ms);
+        true
+    }
+
     fn faults(&self) -> &Faults {
         self.sim.faults()
     }

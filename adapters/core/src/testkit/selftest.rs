@@ -38,6 +38,11 @@ impl Harness for FakeHarness {
         self.sim.generate(n, &[now_ms() + 1]);
     }
 
+    async fn insert_copies(&self, n: usize, at_ms: i64) -> bool {
+        self.sim.copies(n, at_ms);
+        true
+    }
+
     fn faults(&self) -> &Faults {
         &self.sim.faults
     }
@@ -88,6 +93,12 @@ async fn a_correct_adapter_passes_the_whole_suite() {
 #[should_panic(expected = "matching record(s) never returned")]
 async fn splitting_a_tie_group_at_a_page_boundary_is_caught() {
     run_conformance(&FakeFactory(Flaw::SplitsTies)).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "identical records at one timestamp")]
+async fn losing_part_of_a_group_of_identical_records_is_caught() {
+    run_conformance(&FakeFactory(Flaw::OnePagePerGroup)).await;
 }
 
 #[tokio::test]

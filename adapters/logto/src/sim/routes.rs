@@ -121,6 +121,23 @@ pub(super) async fn get_logs(
             }
         }
     }
+    let exclusive = state.config.exclusive_time_bounds;
+    if let (Some(start), Some(end)) = window {
+        if start > end || (exclusive && start == end) {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "log.invalid_time_window",
+                "The time window is invalid.",
+            );
+        }
+    }
+    let in_window = |ts: i64| {
+        if exclusive {
+            window.0.is_none_or(|s| ts > s) && window.1.is_none_or(|e| ts < e)
+        } else {
+            window.0.is_none_or(|s| ts >= s) && window.1.is_none_or(|e| ts <= e)
+        }
+    };
     let exact = |row: &Value, pointer: &str, wanted: Option<&str>| {
         wanted
             .filter(|w| !w.is_empty())
@@ -141,8 +158,7 @@ pub(super) async fn get_logs(
             exact(row, "/payload/userId", param("userId"))
                 && exact(row, "/payload/applicationId", param("applicationId"))
                 && exact(row, "/key", param("logKey"))
-                && window.0.is_none_or(|s| *ts >= s)
-                && window.1.is_none_or(|e| *ts <= e)
+                && in_window(*ts)
         })
         .collect();
     rows.sort_by_key(|(ts, _)| std::cmp::Reverse(*ts));
@@ -172,14 +188,17 @@ pub(super) async fn get_logs(
         .into_response();
     let out = response.headers_mut();
     out.insert("total-number", HeaderValue::from(total));
-    if let Ok(value) = HeaderValue::from_str(&link) {
-        out.insert(header::LINK, value);
+    for line in link {
+        if let Ok(value) = HeaderValue::from_str(&line) {
+            out.append(header::LINK, value);
+        }
     }
     response
 }
 
 /// `Link` as Logto's pagination middleware builds it: first, prev (page >
 /// 1), next (page < last), last; absolute URLs keeping the other params.
+/// One header line each, as Logto sends them.
 fn link_header(
     headers: &HeaderMap,
     uri: &Uri,
@@ -187,7 +206,7 @@ fn link_header(
     page: u64,
     size: u64,
     total: u64,
-) -> String {
+) -> Vec<String> {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -214,7 +233,7 @@ fn link_header(
         links.push(format!("{}; rel=\"next\"", url(page + 1)));
     }
     links.push(format!("{}; rel=\"last\"", url(last)));
-    links.join(", ")
+    links
 }
 
 pub(super) async fn post_token(

@@ -12,7 +12,10 @@
 //!   lack milliseconds.
 //!
 //! Both: 24-hex `_id`/`promptId`, fractional scores, Bearer auth, answers
-//! in insertion order (not sorted), many records sharing `createdAt`.
+//! in insertion order (not sorted), many records sharing `createdAt`,
+//! `GET /prompts` listing the user's prompts, and a switch
+//! ([`SimConfig::unfiltered_null_prompt`]) for the service as built, whose
+//! unfiltered `GET /logs` answers only logs without a prompt (`[]`).
 //! The docs do not say which `promptId` is "invalid"; as documented the
 //! simulator accepts `[A-Za-z0-9_-]{1,64}` (the docs' ids are `prompt101`).
 
@@ -58,6 +61,12 @@ pub struct SimConfig {
     /// The JWT the simulator accepts as `Authorization: Bearer <token>`.
     pub token: String,
     pub quirks: Quirks,
+    /// The service as built: an unfiltered `GET /logs` queries
+    /// `{promptId: null}` and so answers only the logs without a prompt
+    /// (normally `[]`); the logs are then read per prompt
+    /// (`GET /prompts`, `GET /logs?promptId=ID`). False: all logs, as
+    /// documented.
+    pub unfiltered_null_prompt: bool,
 }
 
 const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -72,6 +81,7 @@ impl Default for SimConfig {
             distinct_timestamps: None,
             token: "promptcrafter-test-token".into(),
             quirks: Quirks::Documented,
+            unfiltered_null_prompt: false,
         }
     }
 }
@@ -88,6 +98,7 @@ impl SimConfig {
             distinct_timestamps: Some(700),
             token: "demo-promptcrafter-token".into(),
             quirks: Quirks::AsBuilt,
+            unfiltered_null_prompt: false,
         }
     }
 }
@@ -134,10 +145,11 @@ impl PromptCrafterSim {
         }
     }
 
-    /// `GET /logs`, wrapped in the fault switches.
+    /// `GET /logs` and `GET /prompts`, wrapped in the fault switches.
     pub fn router(&self) -> Router {
         let router = Router::new()
             .route("/logs", get(get_logs))
+            .route("/prompts", get(get_prompts))
             .fallback(not_found)
             .with_state(self.clone());
         self.faults.layer(router)
@@ -175,6 +187,20 @@ impl PromptCrafterSim {
         self.lock().logs.push(raw);
     }
 
+    /// Stores `n` copies of one generated log created at `at_ms`, each
+    /// with its own `_id`.
+    pub fn insert_copies(&self, n: usize, at_ms: i64) {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let prompt = state.rng.pick(&state.prompts).clone();
+        let log = data::log(&mut state.rng, &prompt, at_ms, state.config.quirks);
+        for _ in 0..n {
+            let mut copy = log.clone();
+            copy["_id"] = Value::String(state.rng.hex(24));
+            state.logs.push(copy);
+        }
+    }
+
     pub fn raw_records(&self) -> Vec<Value> {
         self.lock().logs.clone()
     }
@@ -187,6 +213,12 @@ impl PromptCrafterSim {
             .iter()
             .filter_map(|l| to_record(l, false).ok())
             .collect()
+    }
+
+    /// Switches what an unfiltered `GET /logs` answers (see
+    /// [`SimConfig::unfiltered_null_prompt`]).
+    pub fn set_unfiltered_null_prompt(&self, null_prompt: bool) {
+        self.lock().config.unfiltered_null_prompt = null_prompt;
     }
 
     /// The ids of the user's prompts (each has logs unless the data set is tiny).
@@ -211,26 +243,22 @@ async fn get_logs(
 ) -> Response {
     let state = sim.lock();
     let quirks = state.config.quirks;
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match token {
-        None => return unauthorized(quirks, "No token", "Authentication token is missing"),
-        Some(t) if t != state.config.token => {
-            return unauthorized(
-                quirks,
-                "Invalid token",
-                "Authentication token is expired or invalid",
-            )
-        }
-        Some(_) => {}
+    if let Some(refusal) = refuse(&headers, &state.config) {
+        return refusal;
     }
     let prompt_ids: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .filter(|(k, _)| k == "promptId")
         .map(|(_, v)| v.into_owned())
         .collect();
     let prompt_id = match prompt_ids.as_slice() {
+        [] if state.config.unfiltered_null_prompt => {
+            let without: Vec<&Value> = state
+                .logs
+                .iter()
+                .filter(|l| l.get("promptId").is_none_or(Value::is_null))
+                .collect();
+            return json_response(StatusCode::OK, &without);
+        }
         [] => return json_response(StatusCode::OK, &state.logs),
         [one] if valid_prompt_id(one, quirks) => one,
         // Repeated keys reach the handler as an array, which is invalid too.
@@ -262,6 +290,43 @@ async fn get_logs(
         );
     }
     json_response(StatusCode::OK, &matching)
+}
+
+/// The `401` of a missing or wrong token, as the quirks spell it.
+fn refuse(headers: &HeaderMap, config: &SimConfig) -> Option<Response> {
+    let quirks = config.quirks;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match token {
+        None => Some(unauthorized(
+            quirks,
+            "No token",
+            "Authentication token is missing",
+        )),
+        Some(t) if t != config.token => Some(unauthorized(
+            quirks,
+            "Invalid token",
+            "Authentication token is expired or invalid",
+        )),
+        Some(_) => None,
+    }
+}
+
+/// `GET /prompts`: the caller's prompts, `[{"_id", "title"}]`.
+async fn get_prompts(State(sim): State<PromptCrafterSim>, headers: HeaderMap) -> Response {
+    let state = sim.lock();
+    if let Some(refusal) = refuse(&headers, &state.config) {
+        return refusal;
+    }
+    let prompts: Vec<Value> = state
+        .prompts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| json!({"_id": p.id, "title": format!("Prompt {}", i + 1)}))
+        .collect();
+    json_response(StatusCode::OK, &prompts)
 }
 
 /// As built, the id is cast to a MongoDB ObjectId: 24 hex digits, any case.
@@ -348,6 +413,10 @@ impl loggate_core::sim::Simulator for PromptCrafterSim {
 
     fn insert_new(&self, n: usize) {
         PromptCrafterSim::insert_new(self, n)
+    }
+
+    fn insert_copies(&self, n: usize, at_ms: i64) {
+        PromptCrafterSim::insert_copies(self, n, at_ms)
     }
 
     fn snapshot(&self) -> Vec<LogRecord> {
