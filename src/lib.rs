@@ -6,6 +6,7 @@
 //! - [`engine`]: the unified query, fan-out under one deadline, the frontier
 //!   merge, and the signed cursor. No HTTP in it.
 //! - [`http`]: axum routes, the error envelope, API-key auth.
+//! - [`logql`]: the LogQL parser and planner behind the Loki-compatible API.
 //! - [`gate`]: per-source outbound rate limit and concurrency cap.
 //! - [`breaker`]: per-source circuit breaker.
 //! - [`metrics`]: the Prometheus registry behind `GET /metrics`.
@@ -21,5 +22,6 @@ pub mod demo;
 pub mod engine;
 pub mod gate;
 pub mod http;
+pub mod logql;
 pub mod metrics;
 pub mod registry;
