@@ -95,6 +95,7 @@ fn app_state(config: &Config, ready: bool) -> AppState {
         keys: Arc::new(KeyStore::new(&config.auth.keys)),
         ready: Arc::new(AtomicBool::new(ready)),
         kinds: config.kinds.clone().into(),
+        loki: config.loki,
     }
 }
 

@@ -36,6 +36,25 @@ pub struct Config {
     /// The kinds of the registry this configuration was validated against
     /// (the OpenAPI document enumerates them).
     pub kinds: Vec<&'static str>,
+    /// `[loki]`: the Loki-compatible read API (spec §6).
+    pub loki: LokiConfig,
+}
+
+/// `[loki]`: `enabled = true` (default) serves `/loki/api/v1/*`;
+/// `line = "message"` (default) or `"json"` chooses each entry's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LokiConfig {
+    pub enabled: bool,
+    pub line: crate::logql::labels::LineMode,
+}
+
+impl Default for LokiConfig {
+    fn default() -> Self {
+        LokiConfig {
+            enabled: true,
+            line: crate::logql::labels::LineMode::Message,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -118,7 +137,7 @@ impl std::error::Error for ConfigErrors {}
 pub const ENV_PREFIX: &str = "LOGGATE_";
 /// Top-level sections an environment variable may set; other `LOGGATE_`
 /// variables (such as `LOGGATE_LOG_FORMAT`) are not configuration keys.
-const SECTIONS: [&str; 3] = ["server", "sources", "auth"];
+const SECTIONS: [&str; 4] = ["server", "sources", "auth", "loki"];
 
 /// Loads `path` (which must exist) layered with `env`, for the built-in
 /// providers.

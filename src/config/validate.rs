@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 
 use super::table::Table;
 use super::{
-    ApiKeyConfig, AuthConfig, Config, ConfigErrors, RateLimit, ServerConfig, SourceConfig,
+    ApiKeyConfig, AuthConfig, Config, ConfigErrors, LokiConfig, RateLimit, ServerConfig,
+    SourceConfig,
 };
 use crate::registry::Registry;
 
@@ -28,17 +29,20 @@ pub fn validate(registry: &Registry, tree: &Value) -> Result<Config, ConfigError
     let server = top.table("server").map(|t| t.into_owned());
     let sources = top.table("sources").map(|t| t.into_owned());
     let auth = top.table("auth").map(|t| t.into_owned());
+    let loki = top.table("loki").map(|t| t.into_owned());
     top.finish();
 
     let server = parse_server(server.as_ref(), &mut problems);
     let sources = parse_sources(registry, sources.as_ref(), &mut problems);
     let auth = parse_auth(auth.as_ref(), &sources, &mut problems);
+    let loki = parse_loki(loki.as_ref(), &mut problems);
     if problems.is_empty() {
         Ok(Config {
             server,
             sources,
             auth,
             kinds: registry.kinds(),
+            loki,
         })
     } else {
         Err(ConfigErrors(problems))
@@ -61,6 +65,26 @@ fn parse_server(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) ->
         shutdown_grace: t
             .duration("shutdown_grace")
             .unwrap_or(defaults.shutdown_grace),
+    };
+    t.finish();
+    config
+}
+
+fn parse_loki(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) -> LokiConfig {
+    use crate::logql::labels::LineMode;
+    let empty = Map::new();
+    let mut t = Table::new(map.unwrap_or(&empty), "loki", problems);
+    let defaults = LokiConfig::default();
+    let config = LokiConfig {
+        enabled: t.boolean("enabled").unwrap_or(defaults.enabled),
+        line: match t.string("line").as_deref() {
+            Some("json") => LineMode::Json,
+            Some("message") | None => defaults.line,
+            Some(other) => {
+                t.problem("line", &format!("expected message or json, got {other:?}"));
+                defaults.line
+            }
+        },
     };
     t.finish();
     config

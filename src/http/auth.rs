@@ -72,6 +72,36 @@ impl KeyStore {
                 ))
             }
         };
+        self.authenticate_key(presented)
+    }
+
+    /// Like [`KeyStore::authenticate`], also accepting HTTP Basic with the
+    /// key as the password and any user name (spec §6: Loki clients such
+    /// as Grafana's data source send Basic credentials).
+    pub fn authenticate_bearer_or_basic(&self, header: Option<&str>) -> Result<Caller, ApiError> {
+        use base64::Engine as _;
+        let basic = header
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
+        let Some((_, encoded)) = basic else {
+            return self.authenticate(header);
+        };
+        if self.is_open() {
+            return Ok(Caller::default());
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        match decoded.as_deref().and_then(|pair| pair.split_once(':')) {
+            Some((_, key)) if !key.is_empty() => self.authenticate_key(key),
+            _ => Err(ApiError::unauthorized(
+                "malformed Authorization header; expected Bearer <key> or Basic with the key as password",
+            )),
+        }
+    }
+
+    fn authenticate_key(&self, presented: &str) -> Result<Caller, ApiError> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         // Compare against every key so timing tells nothing about which matched.
         let mut found = None;
@@ -166,6 +196,20 @@ mod tests {
         let caller = s.authenticate(Some("bearer k1")).unwrap();
         assert_eq!(caller.key.as_deref(), Some("dash"));
         assert!(caller.may_read("app") && !caller.may_read("other"));
+    }
+
+    #[test]
+    fn basic_carries_the_key_as_password() {
+        let s = store(None);
+        // base64("grafana:k1") and base64("grafana:k2")
+        let ok = s.authenticate_bearer_or_basic(Some("Basic Z3JhZmFuYTprMQ=="));
+        assert_eq!(ok.unwrap().key.as_deref(), Some("dash"));
+        let bad = s.authenticate_bearer_or_basic(Some("Basic Z3JhZmFuYTprMg=="));
+        assert_eq!(bad.unwrap_err().code, "unauthorized");
+        assert!(s.authenticate_bearer_or_basic(Some("Basic k1")).is_err());
+        assert!(s.authenticate_bearer_or_basic(Some("Bearer k1")).is_ok());
+        // Plain /logs authentication still takes Bearer only.
+        assert!(s.authenticate(Some("Basic Z3JhZmFuYTprMQ==")).is_err());
     }
 
     #[test]

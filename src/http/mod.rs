@@ -5,6 +5,7 @@ mod auth;
 mod error;
 pub mod limits;
 mod logs;
+pub mod loki;
 pub mod observe;
 pub mod openapi;
 mod sources;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// The registered provider kinds (the OpenAPI document lists them).
     pub kinds: Arc<[&'static str]>,
+    /// `[loki]`: whether `/loki/api/v1` is served, and each entry's line.
+    pub loki: crate::config::LokiConfig,
 }
 
 /// The whole API as a router (tests drive it with `oneshot`).
@@ -64,9 +67,11 @@ pub fn router(state: AppState) -> Router {
             .validator_url("none")
             .try_it_out_enabled(true),
     );
-    Router::new()
-        .merge(protected)
-        .route("/healthz", get(healthz))
+    let mut app = Router::new().merge(protected);
+    if state.loki.enabled {
+        app = app.nest("/loki/api/v1", loki::routes(state.clone()));
+    }
+    app.route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(get_metrics))
         .route("/openapi.json", get(openapi::openapi_json))

@@ -510,10 +510,7 @@ impl Parser<'_> {
     }
 
     fn match_op_at(&self, ahead: usize) -> bool {
-        matches!(
-            self.peek_at(ahead),
-            Tok::Eq | Tok::Neq | Tok::Re | Tok::Nre
-        )
+        matches!(self.peek_at(ahead), Tok::Eq | Tok::Neq | Tok::Re | Tok::Nre)
     }
 
     fn label_filter(&mut self, at: usize) -> Result<Stage, LogqlError> {

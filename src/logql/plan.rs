@@ -136,7 +136,9 @@ impl Residual {
             .all(|m| m.matches_value(&entry.value(&m.name)))
             && self.lines.iter().all(|l| l.matches(entry.line))
             && self.groups.iter().all(|(any, group)| {
-                let mut hits = group.iter().map(|m| m.matches_value(&label_value(entry, m)));
+                let mut hits = group
+                    .iter()
+                    .map(|m| m.matches_value(&label_value(entry, m)));
                 if *any {
                     hits.any(|h| h)
                 } else {
@@ -170,13 +172,11 @@ pub fn plan_log_query(
                 "metric queries (count_over_time, rate, sum, ...) are not served yet",
             ))
         }
-        other => {
-            return Err(LogqlError::unsupported(
-                input,
-                other.at(),
-                "this expression is not a log query; only constant expressions are served by /query",
-            ))
-        }
+        other => return Err(LogqlError::unsupported(
+            input,
+            other.at(),
+            "this expression is not a log query; only constant expressions are served by /query",
+        )),
     };
     plan_log_expr(input, log, readable, line_mode)
 }
@@ -266,7 +266,9 @@ fn plan_stage(
                 return Err(LogqlError::unsupported(
                     input,
                     *at,
-                    &format!("drop of {other:?} (only __error__ and __error_details__ may be dropped)"),
+                    &format!(
+                        "drop of {other:?} (only __error__ and __error_details__ may be dropped)"
+                    ),
                 ));
             }
         }

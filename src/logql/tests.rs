@@ -164,13 +164,28 @@ fn residual_is_case_sensitive_and_exact() {
     let r = record(Level::Error, "Request timeout", None);
     assert!(check("{source=\"app\"} |= \"timeout\"", &r));
     assert!(!check("{source=\"app\"} |= \"Timeout\"", &r));
-    assert!(check("{source=\"app\"} |~ \"time\"", &r), "line regex unanchored");
-    assert!(!check("{source=\"app\"} | user_id=~\"u\"", &r), "label regex anchored");
+    assert!(
+        check("{source=\"app\"} |~ \"time\"", &r),
+        "line regex unanchored"
+    );
+    assert!(
+        !check("{source=\"app\"} | user_id=~\"u\"", &r),
+        "label regex anchored"
+    );
     assert!(check("{service_name=\"app\"}", &r));
-    assert!(check("{source=\"app\"} | attr_promptId=\"p1\" | __error__=\"\"", &r));
+    assert!(check(
+        "{source=\"app\"} | attr_promptId=\"p1\" | __error__=\"\"",
+        &r
+    ));
     assert!(check("{source=\"app\"} | nothing=\"\"", &r));
-    assert!(check("{source=\"app\"} | user_id=\"x\" or level=\"error\"", &r));
-    assert!(!check("{source=\"app\"} | user_id=\"x\", level=\"error\"", &r));
+    assert!(check(
+        "{source=\"app\"} | user_id=\"x\" or level=\"error\"",
+        &r
+    ));
+    assert!(!check(
+        "{source=\"app\"} | user_id=\"x\", level=\"error\"",
+        &r
+    ));
     assert!(check("{source=\"app\"} |= \"x\" or \"Req\"", &r));
     assert!(!check("{source=\"app\"} != \"x\" or \"Req\"", &r));
 }

@@ -1,0 +1,263 @@
+//! `GET /query_range` and `GET /query` (spec §6).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::extract::{RawQuery, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use serde_json::{json, Map, Value};
+
+use super::params::{Nanos, Params, MS};
+use super::scan::{scan, Entry, ScanSpec};
+use super::{now_ns, readable, LokiError};
+use crate::engine::Caller;
+use crate::http::AppState;
+use crate::logql::plan::plan_log_query;
+use crate::logql::{eval_constant, parse, Constant};
+
+const RANGE_PARAMS: [&str; 8] = [
+    "query",
+    "start",
+    "end",
+    "since",
+    "limit",
+    "direction",
+    "step",
+    "interval",
+];
+const INSTANT_PARAMS: [&str; 4] = ["query", "time", "limit", "direction"];
+/// Most records one `query_range` reads through the engine; beyond it the
+/// answer carries a warning and stops at a whole millisecond.
+pub const SCAN_RECORDS: usize = 100_000;
+/// Most points of one constant series (Loki's limit).
+const MAX_POINTS: Nanos = 11_000;
+const HOUR: Nanos = 3_600 * 1_000_000_000;
+/// The header Grafana sends to get structured metadata apart from labels.
+const ENCODING_FLAGS: &str = "x-loki-response-encoding-flags";
+
+/// `GET /loki/api/v1/query_range`: log queries → `streams`.
+pub async fn query_range(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, LokiError> {
+    let started = Instant::now();
+    let params = Params::parse(raw.as_deref(), &RANGE_PARAMS)?;
+    let text = params.query()?;
+    let (start, end) = params.window(now_ns(), HOUR)?;
+    let limit = params.limit(100)?;
+    let forward = params.forward()?;
+    let step = params.step("step")?;
+    params.step("interval")?;
+    let expr = parse(text)?;
+    if let Some(constant) = eval_constant(text, &expr)? {
+        return constant_matrix(constant, start, end, step);
+    }
+    let plan = plan_log_query(text, &expr, &readable(&state, &caller), state.loki.line)?;
+    let spec = ScanSpec {
+        plan: &plan,
+        start,
+        end,
+        forward,
+        line_mode: state.loki.line,
+        want: Some(limit),
+        max_records: SCAN_RECORDS,
+    };
+    let read = scan(&state, &caller, &spec).await?;
+    let mut warnings: Vec<String> = read.warnings.into_iter().collect();
+    if !read.complete {
+        warnings.push(format!(
+            "loggate stopped after reading {} records for this request; the entries returned are complete up to the oldest (newest with direction=forward) one: continue from there or narrow the query",
+            read.scanned
+        ));
+    }
+    let entries = select(read.entries, limit, forward);
+    let categorize = wants_categorized(&headers);
+    let mut data = json!({
+        "resultType": "streams",
+        "result": streams(&entries, categorize),
+        "stats": stats(started, entries.len(), read.scanned),
+    });
+    if categorize {
+        data["encodingFlags"] = json!(["categorize-labels"]);
+    }
+    Ok(success(data, &warnings))
+}
+
+/// `GET /loki/api/v1/query`: constant expressions (Grafana's health check
+/// `vector(1)+vector(1)`); metric queries arrive with issue 15.
+pub async fn query(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, LokiError> {
+    let started = Instant::now();
+    let params = Params::parse(raw.as_deref(), &INSTANT_PARAMS)?;
+    let text = params.query()?;
+    let time = params.time("time")?.unwrap_or_else(now_ns);
+    params.limit(100)?;
+    params.forward()?;
+    let expr = parse(text)?;
+    let seconds = seconds(time);
+    let (result_type, result) = match eval_constant(text, &expr)? {
+        Some(Constant::Scalar(v)) => ("scalar", json!([seconds, sample(v)])),
+        Some(Constant::Vector(v)) => (
+            "vector",
+            Value::Array(
+                v.map(|v| json!({"metric": {}, "value": [seconds, sample(v)]}))
+                    .into_iter()
+                    .collect(),
+            ),
+        ),
+        None => {
+            if matches!(expr, crate::logql::ast::Expr::Log(_)) {
+                return Err(LokiError::bad_request(
+                    "log queries are not supported as an instant query type, please change your query to a range query type",
+                ));
+            }
+            // The planner names what is not served yet.
+            plan_log_query(text, &expr, &readable(&state, &caller), state.loki.line)?;
+            return Err(LokiError::bad_request("unsupported query"));
+        }
+    };
+    let data = json!({
+        "resultType": result_type,
+        "result": result,
+        "stats": stats(started, 0, 0),
+    });
+    Ok(success(data, &[]))
+}
+
+/// `{"status":"success","data":...}` plus `warnings` when there are any.
+pub fn success(data: Value, warnings: &[String]) -> Response {
+    let mut body = json!({ "status": "success", "data": data });
+    if !warnings.is_empty() {
+        body["warnings"] = json!(warnings);
+    }
+    (
+        [(CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn wants_categorized(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ENCODING_FLAGS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|flag| flag.trim().eq_ignore_ascii_case("categorize-labels"))
+}
+
+/// The `limit` newest (oldest when `forward`) entries by nanosecond. Entries
+/// sharing the last one's nanosecond all go out, so that paging with
+/// `end` (or `start`) at that nanosecond skips none of them.
+fn select(mut entries: Vec<Entry>, limit: usize, forward: bool) -> Vec<Entry> {
+    if forward {
+        entries.sort_by_key(|e| e.ns);
+    } else {
+        entries.sort_by_key(|e| std::cmp::Reverse(e.ns));
+    }
+    if entries.len() > limit {
+        let last = entries[limit - 1].ns;
+        let keep = limit + entries[limit..].iter().take_while(|e| e.ns == last).count();
+        entries.truncate(keep);
+    }
+    entries
+}
+
+/// Entries grouped into streams by label set, each stream in entry order.
+fn streams(entries: &[Entry], categorize: bool) -> Value {
+    let mut index: HashMap<Vec<(&'static str, String)>, usize> = HashMap::new();
+    let mut out: Vec<(Map<String, Value>, Vec<Value>)> = Vec::new();
+    for entry in entries {
+        let view = entry.view();
+        let labels: Vec<(&'static str, String)> = view.stream().into_iter().collect();
+        let i = *index.entry(labels.clone()).or_insert_with(|| {
+            let stream = labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::from(v.as_str())))
+                .collect();
+            out.push((stream, Vec::new()));
+            out.len() - 1
+        });
+        let mut value = vec![json!(entry.ns.to_string()), json!(entry.line)];
+        if categorize {
+            value.push(json!({ "structuredMetadata": view.metadata() }));
+        }
+        out[i].1.push(Value::Array(value));
+    }
+    Value::Array(
+        out.into_iter()
+            .map(|(stream, values)| json!({ "stream": stream, "values": values }))
+            .collect(),
+    )
+}
+
+/// Loki's `stats` block, with what loggate knows.
+pub fn stats(started: Instant, returned: usize, scanned: usize) -> Value {
+    json!({
+        "summary": {
+            "execTime": started.elapsed().as_secs_f64(),
+            "totalEntriesReturned": returned,
+            "totalLinesProcessed": scanned,
+        }
+    })
+}
+
+/// A constant over `[start, end]` at `step` (default: Loki's, range/250,
+/// at least 1 s) as a `matrix`.
+fn constant_matrix(
+    constant: Constant,
+    start: Nanos,
+    end: Nanos,
+    step: Option<Nanos>,
+) -> Result<Response, LokiError> {
+    let step = step.unwrap_or_else(|| ((end - start) / 250).max(1_000 * MS));
+    if (end - start) / step >= MAX_POINTS {
+        return Err(LokiError::bad_request(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+        ));
+    }
+    let value = match constant {
+        Constant::Scalar(v) => Some(v),
+        Constant::Vector(v) => v,
+    };
+    let result = match value {
+        Some(v) => {
+            let mut points = Vec::new();
+            let mut t = start;
+            while t <= end {
+                points.push(json!([seconds(t), sample(v)]));
+                t += step;
+            }
+            json!([{ "metric": {}, "values": points }])
+        }
+        None => json!([]),
+    };
+    let data =
+        json!({ "resultType": "matrix", "result": result, "stats": stats(Instant::now(), 0, 0) });
+    Ok(success(data, &[]))
+}
+
+/// Seconds as Loki writes sample times: a number with millisecond precision.
+fn seconds(ns: Nanos) -> Value {
+    let ms = ns.div_euclid(MS) as f64;
+    json!(ms / 1000.0)
+}
+
+/// A sample value as Prometheus formats it.
+fn sample(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{v}")
+    }
+}
