@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Real Loki clients and Grafana's LogQL grammar against loggate, installed
+# from their registries into a throwaway folder (nothing by hand):
+#   - npm @grafana/lezer-logql: agrees with tests/loki_corpus.txt
+#   - npm @perses-dev/loki-plugin and PyPI loki-reader-core, each against
+#     `loggate demo` on loopback, equal to /logs and /sources.
+# Usage: tests/clients/run.sh [path/to/loggate]  (default target/debug/loggate)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin="${1:-target/debug/loggate}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/loggate-clients.XXXXXX")"
+demo_pid=""
+cleanup() {
+  if [ -n "$demo_pid" ]; then kill "$demo_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== installing clients into $work"
+(
+  cd "$work"
+  npm init -y >/dev/null
+  # --omit=peer skips the React UI peers of the Perses plugin (the client
+  # module needs none); @lezer/lr is lezer-logql's one peer, named here.
+  npm install --silent --no-audit --no-fund --omit=peer --legacy-peer-deps \
+    @perses-dev/loki-plugin @grafana/lezer-logql @lezer/lr >/dev/null
+  python3 -m venv venv
+  venv/bin/pip install --quiet --disable-pip-version-check loki-reader-core
+)
+export NODE_PATH="$work/node_modules"
+
+echo "== @grafana/lezer-logql and tests/loki_corpus.txt"
+node tests/clients/lezer_corpus.js tests/loki_corpus.txt
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$bin" demo --listen "127.0.0.1:$port" >"$work/demo.log" 2>&1 &
+demo_pid=$!
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do
+  if curl -sf "$base/readyz" >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+curl -sf "$base/readyz" >/dev/null || { cat "$work/demo.log"; exit 1; }
+
+echo "== @perses-dev/loki-plugin against loggate demo"
+node tests/clients/perses_check.js "$base" "$work/node_modules"
+echo "== loki-reader-core against loggate demo"
+"$work/venv/bin/python" tests/clients/loki_reader_check.py "$base"
