@@ -15,11 +15,54 @@ use loggate_leveled::sim::{LeveledSim, SimConfig};
 use proptest::prelude::*;
 
 const FRAGMENTS: [&str; 48] = [
-    "{", "}", "(", ")", "[", "]", ",", "=", "!=", "=~", "!~", "|=", "|~", "|>", "!>", "|",
-    "source", "level", "service_name", "user_id", "attr_x", "json", "logfmt", "drop",
-    "__error__", "line_format", "count_over_time", "sum", "by", "without", "vector", "or",
-    "and", "offset", "bool", "+", "-", "*", "/", "^", ">", "\"app\"", "\".*\"", "\"(\"",
-    "`raw`", "5m", "1", " ",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "=",
+    "!=",
+    "=~",
+    "!~",
+    "|=",
+    "|~",
+    "|>",
+    "!>",
+    "|",
+    "source",
+    "level",
+    "service_name",
+    "user_id",
+    "attr_x",
+    "json",
+    "logfmt",
+    "drop",
+    "__error__",
+    "line_format",
+    "count_over_time",
+    "sum",
+    "by",
+    "without",
+    "vector",
+    "or",
+    "and",
+    "offset",
+    "bool",
+    "+",
+    "-",
+    "*",
+    "/",
+    "^",
+    ">",
+    "\"app\"",
+    "\".*\"",
+    "\"(\"",
+    "`raw`",
+    "5m",
+    "1",
+    " ",
 ];
 
 fn logql_like() -> impl Strategy<Value = String> {
@@ -27,20 +70,33 @@ fn logql_like() -> impl Strategy<Value = String> {
         prop::collection::vec(prop::sample::select(&FRAGMENTS[..]), 0..24)
             .prop_map(|parts| parts.concat()),
         "\\PC{0,64}",
-        prop::collection::vec(prop::sample::select(&FRAGMENTS[..]), 0..12).prop_map(|parts| {
-            format!("{{source=\"app\"}} {}", parts.join(" "))
-        }),
+        prop::collection::vec(prop::sample::select(&FRAGMENTS[..]), 0..12)
+            .prop_map(|parts| { format!("{{source=\"app\"}} {}", parts.join(" ")) }),
         valid_query(),
     ]
 }
 
 const MATCHERS: [&str; 8] = [
-    "level=\"error\"", "level!~\"debug|info\"", "provider=~\"lev.*\"", "service_name!=\"x\"",
-    "source!=\"billing\"", "detected_level=~\".+\"", "nope=\"\"", "provider!~\"alloy\"",
+    "level=\"error\"",
+    "level!~\"debug|info\"",
+    "provider=~\"lev.*\"",
+    "service_name!=\"x\"",
+    "source!=\"billing\"",
+    "detected_level=~\".+\"",
+    "nope=\"\"",
+    "provider!~\"alloy\"",
 ];
 const STAGES: [&str; 10] = [
-    "|= \"e\"", "!= \"x\"", "|~ \"[a-z]+\"", "| json", "| logfmt", "| drop __error__",
-    "| user_id=~\".*\"", "| level=\"info\" or level=\"error\"", "| attr_x!=\"y\"", "|= \"a\" or \"b\"",
+    "|= \"e\"",
+    "!= \"x\"",
+    "|~ \"[a-z]+\"",
+    "| json",
+    "| logfmt",
+    "| drop __error__",
+    "| user_id=~\".*\"",
+    "| level=\"info\" or level=\"error\"",
+    "| attr_x!=\"y\"",
+    "|= \"a\" or \"b\"",
 ];
 
 /// Queries built from served constructs: mostly `200`.
@@ -120,7 +176,13 @@ fn every_http_answer_is_200_or_400() {
                 format!("/loki/api/v1/series?match%5B%5D={encoded}"),
             ] {
                 let status = runtime.block_on(async {
-                    g.client.get(g.url(&path)).send().await.unwrap().status().as_u16()
+                    g.client
+                        .get(g.url(&path))
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                        .as_u16()
                 });
                 prop_assert!(status == 200 || status == 400, "{path}: {status}");
                 let counter = if status == 200 { &ok } else { &bad };

@@ -56,7 +56,12 @@ async fn start(extra: &str) -> Setup {
     for (name, key, scope, rate) in [
         ("full", FULL, r#"["*"]"#, unlimited),
         ("apponly", APP_ONLY, r#"["app"]"#, unlimited),
-        ("slow", SLOW, r#"["*"]"#, "rate_limit = { per_second = 1, burst = 2 }"),
+        (
+            "slow",
+            SLOW,
+            r#"["*"]"#,
+            "rate_limit = { per_second = 1, burst = 2 }",
+        ),
     ] {
         toml += &format!(
             "[auth.keys.{name}]\nsha256 = \"{}\"\nsources = {scope}\n{rate}\n",
@@ -81,14 +86,26 @@ struct Answer {
 impl Answer {
     fn json(&self) -> Value {
         assert_eq!(self.status, 200, "{}", self.text);
-        assert!(self.content_type.starts_with("application/json"), "{}", self.content_type);
+        assert!(
+            self.content_type.starts_with("application/json"),
+            "{}",
+            self.content_type
+        );
         serde_json::from_str(&self.text).unwrap()
     }
 
     fn error(&self, status: u16, contains: &str) {
         assert_eq!(self.status, status, "{}", self.text);
-        assert!(self.content_type.starts_with("text/plain"), "{}", self.content_type);
-        assert!(self.text.contains(contains), "{:?} lacks {contains:?}", self.text);
+        assert!(
+            self.content_type.starts_with("text/plain"),
+            "{}",
+            self.content_type
+        );
+        assert!(
+            self.text.contains(contains),
+            "{:?} lacks {contains:?}",
+            self.text
+        );
     }
 }
 
@@ -131,7 +148,13 @@ fn grafana_streams(body: &Value, categorized: bool) -> Vec<(i128, String, Value)
     let mut out = Vec::new();
     for stream in data["result"].as_array().unwrap() {
         let labels = stream["stream"].as_object().unwrap();
-        for key in ["source", "provider", "level", "detected_level", "service_name"] {
+        for key in [
+            "source",
+            "provider",
+            "level",
+            "detected_level",
+            "service_name",
+        ] {
             assert!(labels[key].is_string(), "label {key} in {stream}");
         }
         assert!(labels.get("id").is_none() && labels.get("user_id").is_none());
@@ -147,7 +170,11 @@ fn grafana_streams(body: &Value, categorized: bool) -> Vec<(i128, String, Value)
             } else {
                 Value::Null
             };
-            out.push((ns.parse().unwrap(), value[1].as_str().unwrap().to_string(), meta));
+            out.push((
+                ns.parse().unwrap(),
+                value[1].as_str().unwrap().to_string(),
+                meta,
+            ));
         }
     }
     out
@@ -173,9 +200,22 @@ async fn health_check_answers_two() {
     assert_eq!(result[0]["value"][1], "2");
     assert!(result[0]["value"][0].is_number());
     // buildinfo names Loki 3 and loggate.
-    let info = get(&s.gateway, "/loki/api/v1/status/buildinfo", Some(&bearer(FULL)), &[]).await.json();
-    assert!(info["version"].as_str().unwrap().starts_with("3."), "{info}");
-    assert!(info["version"].as_str().unwrap().contains("loggate"), "{info}");
+    let info = get(
+        &s.gateway,
+        "/loki/api/v1/status/buildinfo",
+        Some(&bearer(FULL)),
+        &[],
+    )
+    .await
+    .json();
+    assert!(
+        info["version"].as_str().unwrap().starts_with("3."),
+        "{info}"
+    );
+    assert!(
+        info["version"].as_str().unwrap().contains("loggate"),
+        "{info}"
+    );
 }
 
 #[tokio::test]
@@ -187,7 +227,13 @@ async fn explore_query_and_categorized_labels() {
     let path = format!(
         "/loki/api/v1/query_range?direction=backward&end={end}&limit=1000&query=%7Bsource%3D%22app%22%7D&start={start}&step=14000ms"
     );
-    let plain = get(&s.gateway, &path, Some(&bearer(FULL)), &[("X-Query-Tags", "Source=logsample")]).await;
+    let plain = get(
+        &s.gateway,
+        &path,
+        Some(&bearer(FULL)),
+        &[("X-Query-Tags", "Source=logsample")],
+    )
+    .await;
     let entries = grafana_streams(&plain.json(), false);
     assert_eq!(entries.len(), 300, "every app record in the last hour");
     assert!(entries.iter().all(|(ns, _, _)| (start..end).contains(ns)));
@@ -199,8 +245,10 @@ async fn explore_query_and_categorized_labels() {
     )
     .await;
     let entries = grafana_streams(&categorized.json(), true);
-    let ids: std::collections::HashSet<&str> =
-        entries.iter().map(|(_, _, m)| m["id"].as_str().unwrap()).collect();
+    let ids: std::collections::HashSet<&str> = entries
+        .iter()
+        .map(|(_, _, m)| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 300);
     assert!(ids.iter().all(|id| id.starts_with("app:")));
     // The same selection through /logs.
@@ -225,7 +273,12 @@ async fn log_context_with_rfc3339_nanosecond_end() {
     let path = format!(
         "/loki/api/v1/query_range?query=%7Bsource%3D%22app%22%7D&start={start}&end={end}&limit=5&direction=backward"
     );
-    let first = grafana_streams(&get(&s.gateway, &path, Some(&bearer(FULL)), &[]).await.json(), false);
+    let first = grafana_streams(
+        &get(&s.gateway, &path, Some(&bearer(FULL)), &[])
+            .await
+            .json(),
+        false,
+    );
     let row = first.iter().map(|(ns, _, _)| *ns).min().unwrap();
     // Grafana's log context: the rows before a row, `end` at the row's time
     // in RFC 3339 with nanoseconds (exclusive).
@@ -237,9 +290,17 @@ async fn log_context_with_rfc3339_nanosecond_end() {
     let path = format!(
         "/loki/api/v1/query_range?query=%7Bsource%3D%22app%22%7D&limit=10&start={start}&end={stamp}&direction=backward"
     );
-    let before = grafana_streams(&get(&s.gateway, &path, Some(&bearer(FULL)), &[]).await.json(), false);
+    let before = grafana_streams(
+        &get(&s.gateway, &path, Some(&bearer(FULL)), &[])
+            .await
+            .json(),
+        false,
+    );
     assert!(!before.is_empty());
-    assert!(before.iter().all(|(ns, _, _)| *ns < row), "end is exclusive");
+    assert!(
+        before.iter().all(|(ns, _, _)| *ns < row),
+        "end is exclusive"
+    );
 }
 
 #[tokio::test]
@@ -249,12 +310,32 @@ async fn label_browser_calls() {
     let start = end - 2 * 3_600_000 * MS;
     let g = &s.gateway;
     let full = bearer(FULL);
-    let labels = get(g, &format!("/loki/api/v1/labels?start={start}&end={end}"), Some(&full), &[]).await.json();
+    let labels = get(
+        g,
+        &format!("/loki/api/v1/labels?start={start}&end={end}"),
+        Some(&full),
+        &[],
+    )
+    .await
+    .json();
     assert_eq!(
         labels["data"],
-        serde_json::json!(["detected_level", "level", "provider", "service_name", "source"])
+        serde_json::json!([
+            "detected_level",
+            "level",
+            "provider",
+            "service_name",
+            "source"
+        ])
     );
-    let sources = get(g, &format!("/loki/api/v1/label/source/values?start={start}&end={end}"), Some(&full), &[]).await.json();
+    let sources = get(
+        g,
+        &format!("/loki/api/v1/label/source/values?start={start}&end={end}"),
+        Some(&full),
+        &[],
+    )
+    .await
+    .json();
     assert_eq!(sources["data"], serde_json::json!(["app", "billing"]));
     let levels = get(
         g,
@@ -264,11 +345,21 @@ async fn label_browser_calls() {
     )
     .await
     .json();
-    let levels: Vec<&str> = levels["data"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(levels.contains(&"info") && levels.iter().all(|l| *l == l.to_lowercase()), "{levels:?}");
+    let levels: Vec<&str> = levels["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        levels.contains(&"info") && levels.iter().all(|l| *l == l.to_lowercase()),
+        "{levels:?}"
+    );
     let series = get(
         g,
-        &format!("/loki/api/v1/series?match%5B%5D=%7Bsource%3D%22app%22%7D&start={start}&end={end}"),
+        &format!(
+            "/loki/api/v1/series?match%5B%5D=%7Bsource%3D%22app%22%7D&start={start}&end={end}"
+        ),
         Some(&full),
         &[],
     )
@@ -276,7 +367,9 @@ async fn label_browser_calls() {
     .json();
     let series = series["data"].as_array().unwrap();
     assert!(!series.is_empty());
-    assert!(series.iter().all(|s| s["source"] == "app" && s["provider"] == "leveled"));
+    assert!(series
+        .iter()
+        .all(|s| s["source"] == "app" && s["provider"] == "leveled"));
     let stats = get(
         g,
         &format!("/loki/api/v1/index/stats?query=%7Bsource%3D%22app%22%7D&start={start}&end={end}"),
@@ -299,9 +392,17 @@ async fn scopes_basic_auth_and_rate_limits() {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("grafana:{APP_ONLY}"))
     );
-    let values = get(g, "/loki/api/v1/label/source/values", Some(&basic), &[]).await.json();
-    assert_eq!(values["data"], serde_json::json!(["app"]), "never names billing");
-    let providers = get(g, "/loki/api/v1/label/provider/values", Some(&basic), &[]).await.json();
+    let values = get(g, "/loki/api/v1/label/source/values", Some(&basic), &[])
+        .await
+        .json();
+    assert_eq!(
+        values["data"],
+        serde_json::json!(["app"]),
+        "never names billing"
+    );
+    let providers = get(g, "/loki/api/v1/label/provider/values", Some(&basic), &[])
+        .await
+        .json();
     assert_eq!(providers["data"], serde_json::json!(["leveled"]));
     // A selector naming a source outside the scope selects nothing.
     let q = "/loki/api/v1/query_range?query=%7Bsource%3D%22billing%22%7D&since=2h";
@@ -310,13 +411,26 @@ async fn scopes_basic_auth_and_rate_limits() {
     let q = "/loki/api/v1/query_range?query=%7Bsource%3D~%22.%2B%22%7D&since=2h&limit=5000";
     let entries = grafana_streams(&get(g, q, Some(&basic), &[]).await.json(), false);
     assert_eq!(entries.len(), 300, "app only");
-    get(g, "/loki/api/v1/labels", None, &[]).await.error(401, "Authorization");
-    get(g, "/loki/api/v1/labels", Some("Basic Z3JhZmFuYTpub3BlCg=="), &[]).await.error(401, "unknown API key");
+    get(g, "/loki/api/v1/labels", None, &[])
+        .await
+        .error(401, "Authorization");
+    get(
+        g,
+        "/loki/api/v1/labels",
+        Some("Basic Z3JhZmFuYTpub3BlCg=="),
+        &[],
+    )
+    .await
+    .error(401, "unknown API key");
     // The per-key rate limit applies (burst 2).
     let slow = bearer(SLOW);
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        statuses.push(get(g, "/loki/api/v1/status/buildinfo", Some(&slow), &[]).await.status);
+        statuses.push(
+            get(g, "/loki/api/v1/status/buildinfo", Some(&slow), &[])
+                .await
+                .status,
+        );
     }
     assert!(statuses.contains(&429), "{statuses:?}");
 }
@@ -355,11 +469,18 @@ async fn bad_input_is_400_naming_position_or_parameter() {
 async fn a_failed_source_is_a_warning_and_all_failed_is_502() {
     let s = start("").await;
     let g = &s.gateway;
-    s.billing.faults().fail_always(Fault::status(500, "{\"error\":\"boom\"}"));
+    s.billing
+        .faults()
+        .fail_always(Fault::status(500, "{\"error\":\"boom\"}"));
     let q = "/loki/api/v1/query_range?query=%7Bprovider%3D%22leveled%22%7D&since=2h&limit=50";
     let body = get(g, q, Some(&bearer(FULL)), &[]).await.json();
     let warnings = body["warnings"].as_array().expect("warnings");
-    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("billing")), "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("billing")),
+        "{warnings:?}"
+    );
     assert_eq!(grafana_streams(&body, false).len(), 50);
     let q = "/loki/api/v1/query_range?query=%7Bsource%3D%22billing%22%7D&since=2h";
     let a = get(g, q, Some(&bearer(FULL)), &[]).await;
@@ -373,7 +494,10 @@ async fn disabled_or_json_lines_by_configuration() {
     assert_eq!(a.status, 404);
     let s = start("[loki]\nline = \"json\"\n").await;
     let q = "/loki/api/v1/query_range?query=%7Bsource%3D%22app%22%7D%20%7C%3D%20%22%5C%22source%5C%22%3A%5C%22app%5C%22%22&since=2h&limit=3";
-    let entries = grafana_streams(&get(&s.gateway, q, Some(&bearer(FULL)), &[]).await.json(), false);
+    let entries = grafana_streams(
+        &get(&s.gateway, q, Some(&bearer(FULL)), &[]).await.json(),
+        false,
+    );
     assert_eq!(entries.len(), 3, "line filters see the JSON line");
     for (_, line, _) in entries {
         let record: Value = serde_json::from_str(&line).unwrap();

@@ -79,7 +79,10 @@ async fn backward_ids(g: &Gateway, query: &str, start: i128, end: i128) -> Vec<S
         let chunk_start = (chunk_end - DAY_NS).max(start);
         let mut page_end = chunk_end;
         loop {
-            let page = entries(&query_range(g, query, chunk_start, page_end, false).await, false);
+            let page = entries(
+                &query_range(g, query, chunk_start, page_end, false).await,
+                false,
+            );
             let oldest = page.iter().map(|(ns, _)| *ns).min();
             for (ns, id) in &page {
                 assert!(
@@ -117,9 +120,17 @@ async fn forward_ids(g: &Gateway, query: &str, start: i128, end: i128) -> Vec<St
 fn assert_exactly_once(got: &[String], expected: &[String], what: &str) {
     let mut seen = HashSet::new();
     let duplicates: Vec<&String> = got.iter().filter(|id| !seen.insert(*id)).collect();
-    assert!(duplicates.is_empty(), "{what}: duplicates {:?}", &duplicates[..duplicates.len().min(5)]);
+    assert!(
+        duplicates.is_empty(),
+        "{what}: duplicates {:?}",
+        &duplicates[..duplicates.len().min(5)]
+    );
     let want: HashSet<&String> = expected.iter().collect();
-    let missing: Vec<&&String> = want.iter().filter(|id| !seen.contains(**id)).take(5).collect();
+    let missing: Vec<&&String> = want
+        .iter()
+        .filter(|id| !seen.contains(**id))
+        .take(5)
+        .collect();
     let extra: Vec<&String> = got.iter().filter(|id| !want.contains(id)).take(5).collect();
     assert!(
         missing.is_empty() && extra.is_empty() && got.len() == expected.len(),
@@ -149,7 +160,11 @@ async fn grafana_chunked_traversal_returns_every_record_once() {
             |_| {},
         )
         .await;
-    assert!(reference.len() > 8_000, "demo too small: {}", reference.len());
+    assert!(
+        reference.len() > 8_000,
+        "demo too small: {}",
+        reference.len()
+    );
 
     let query = "{source=~\".+\"}";
     let backward = backward_ids(&g, query, start, end).await;
@@ -171,7 +186,9 @@ async fn grafana_chunked_traversal_returns_every_record_once() {
         .await;
     let mut per_ms: HashMap<&str, usize> = HashMap::new();
     for log in page["logs"].as_array().unwrap() {
-        *per_ms.entry(log["timestamp"].as_str().unwrap()).or_default() += 1;
+        *per_ms
+            .entry(log["timestamp"].as_str().unwrap())
+            .or_default() += 1;
     }
     assert!(per_ms.values().any(|&n| n > 1), "no shared millisecond");
 }
@@ -183,9 +200,17 @@ async fn filtered_traversal_matches_logs_with_the_same_filters() {
     let g = Gateway::start(&sims.config_toml("127.0.0.1:0".parse().unwrap())).await;
     let (start_ms, end_ms) = (now - 8 * 86_400_000, now + 1_000);
     let (start, end) = (i128::from(start_ms) * MS, i128::from(end_ms) * MS);
-    let window = format!("start={}&end={}", format_ms(start_ms), format_ms(end_ms - 1));
+    let window = format!(
+        "start={}&end={}",
+        format_ms(start_ms),
+        format_ms(end_ms - 1)
+    );
     let reference = g
-        .traverse(&format!("{window}&source=app,billing&level=ERROR,WARN"), 1000, |_| {})
+        .traverse(
+            &format!("{window}&source=app,billing&level=ERROR,WARN"),
+            1000,
+            |_| {},
+        )
         .await;
     assert!(!reference.is_empty());
     let got = backward_ids(
