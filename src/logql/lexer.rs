@@ -111,35 +111,9 @@ pub fn lex(input: &str) -> Result<Vec<Spanned>, LogqlError> {
             continue;
         }
         let at = i;
-        let two = bytes.get(i..i + 2).unwrap_or(&[]);
-        let (tok, len) = match two {
-            b"!=" => (Tok::Neq, 2),
-            b"=~" => (Tok::Re, 2),
-            b"!~" => (Tok::Nre, 2),
-            b"|=" => (Tok::PipeExact, 2),
-            b"|~" => (Tok::PipeMatch, 2),
-            b"|>" => (Tok::PipePattern, 2),
-            b"!>" => (Tok::NotPattern, 2),
-            b"==" => (Tok::Cmp("=="), 2),
-            b">=" => (Tok::Cmp(">="), 2),
-            b"<=" => (Tok::Cmp("<="), 2),
-            b"--" => {
-                let end = scan_while(bytes, i + 2, |b| b.is_ascii_alphanumeric() || b == b'_');
-                (Tok::Flag(input[i..end].to_string()), end - i)
-            }
-            _ => match c {
-                b'{' => (Tok::LBrace, 1),
-                b'}' => (Tok::RBrace, 1),
-                b'(' => (Tok::LParen, 1),
-                b')' => (Tok::RParen, 1),
-                b'[' => (Tok::LBracket, 1),
-                b']' => (Tok::RBracket, 1),
-                b',' => (Tok::Comma, 1),
-                b'=' => (Tok::Eq, 1),
-                b'|' => (Tok::Pipe, 1),
-                b'>' => (Tok::Cmp(">"), 1),
-                b'<' => (Tok::Cmp("<"), 1),
-                b'+' | b'-' | b'*' | b'/' | b'%' | b'^' => (Tok::Arith(c as char), 1),
+        let (tok, len) = match punctuation(bytes, i) {
+            Some(found) => found,
+            None => match c {
                 b'"' => {
                     let (s, len) = quoted(input, i)?;
                     (Tok::Str(s), len)
@@ -148,6 +122,10 @@ pub fn lex(input: &str) -> Result<Vec<Spanned>, LogqlError> {
                     Some(end) => (Tok::Str(input[i + 1..i + 1 + end].to_string()), end + 2),
                     None => return Err(LogqlError::syntax(input, at, "unterminated raw string")),
                 },
+                b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                    let end = scan_while(bytes, i + 2, |b| b.is_ascii_alphanumeric() || b == b'_');
+                    (Tok::Flag(input[i..end].to_string()), end - i)
+                }
                 b'0'..=b'9' | b'.' => number(input, i)?,
                 b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
                     let end = scan_while(bytes, i, |b| b.is_ascii_alphanumeric() || b == b'_');
@@ -171,6 +149,45 @@ pub fn lex(input: &str) -> Result<Vec<Spanned>, LogqlError> {
         at: input.len(),
     });
     Ok(out)
+}
+
+/// Operators and brackets at `i`: the token and its length.
+fn punctuation(bytes: &[u8], i: usize) -> Option<(Tok, usize)> {
+    let two = match bytes.get(i..i + 2).unwrap_or(&[]) {
+        b"!=" => Some(Tok::Neq),
+        b"=~" => Some(Tok::Re),
+        b"!~" => Some(Tok::Nre),
+        b"|=" => Some(Tok::PipeExact),
+        b"|~" => Some(Tok::PipeMatch),
+        b"|>" => Some(Tok::PipePattern),
+        b"!>" => Some(Tok::NotPattern),
+        b"==" => Some(Tok::Cmp("==")),
+        b">=" => Some(Tok::Cmp(">=")),
+        b"<=" => Some(Tok::Cmp("<=")),
+        _ => None,
+    };
+    if let Some(tok) = two {
+        return Some((tok, 2));
+    }
+    if bytes.get(i..i + 2) == Some(b"--") {
+        return None;
+    }
+    let tok = match bytes[i] {
+        b'{' => Tok::LBrace,
+        b'}' => Tok::RBrace,
+        b'(' => Tok::LParen,
+        b')' => Tok::RParen,
+        b'[' => Tok::LBracket,
+        b']' => Tok::RBracket,
+        b',' => Tok::Comma,
+        b'=' => Tok::Eq,
+        b'|' => Tok::Pipe,
+        b'>' => Tok::Cmp(">"),
+        b'<' => Tok::Cmp("<"),
+        c @ (b'+' | b'-' | b'*' | b'/' | b'%' | b'^') => Tok::Arith(c as char),
+        _ => return None,
+    };
+    Some((tok, 1))
 }
 
 fn scan_while(bytes: &[u8], mut i: usize, ok: impl Fn(u8) -> bool) -> usize {

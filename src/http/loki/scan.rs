@@ -8,7 +8,7 @@
 //! entries keeps reading until it has seen every record of the millisecond
 //! the `want`-th entry falls in; the caller then sorts by nanosecond.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use loggate_core::{LogRecord, Order};
@@ -16,7 +16,7 @@ use loggate_core::{LogRecord, Order};
 use super::params::{Nanos, MS};
 use super::LokiError;
 use crate::engine::query::LogsRequest;
-use crate::engine::Caller;
+use crate::engine::{Caller, SourceReport};
 use crate::http::AppState;
 use crate::logql::labels::{entry_ns, EntryView, LineMode};
 use crate::logql::plan::LogPlan;
@@ -54,6 +54,43 @@ pub struct Scan {
     pub scanned: usize,
     /// One line per failed source.
     pub warnings: BTreeSet<String>,
+}
+
+impl Scan {
+    /// Takes one engine page: failed sources become warnings, records in
+    /// `[start, end)` that pass the residual become entries.
+    fn accept(
+        &mut self,
+        logs: Vec<(Arc<str>, &'static str, LogRecord)>,
+        reports: &BTreeMap<String, SourceReport>,
+        spec: &ScanSpec<'_>,
+    ) {
+        for (name, report) in reports {
+            if let Some((code, message)) = &report.error {
+                self.warnings.insert(format!(
+                    "source {name} failed ({code}): {message}; its entries may be missing"
+                ));
+            }
+        }
+        self.scanned += logs.len();
+        for (source, provider, record) in logs {
+            let ns = entry_ns(&source, &record);
+            if ns < spec.start || ns >= spec.end {
+                continue;
+            }
+            let line = line_of(spec.line_mode, &source, provider, &record);
+            let entry = Entry {
+                ns,
+                source,
+                provider,
+                record,
+                line,
+            };
+            if spec.plan.residual.matches(&entry.view()) {
+                self.entries.push(entry);
+            }
+        }
+    }
 }
 
 /// What to scan.
@@ -106,32 +143,8 @@ pub async fn scan(
     };
     loop {
         let page = state.engine.page(request.clone(), caller).await?;
-        for (name, report) in &page.sources {
-            if let Some((code, message)) = &report.error {
-                out.warnings.insert(format!(
-                    "source {name} failed ({code}): {message}; its entries may be missing"
-                ));
-            }
-        }
         let last_ms = page.logs.last().map(|(_, _, r)| r.timestamp_ms);
-        out.scanned += page.logs.len();
-        for (source, provider, record) in page.logs {
-            let ns = entry_ns(&source, &record);
-            if ns < spec.start || ns >= spec.end {
-                continue;
-            }
-            let line = line_of(spec.line_mode, &source, provider, &record);
-            let entry = Entry {
-                ns,
-                source,
-                provider,
-                record,
-                line,
-            };
-            if spec.plan.residual.matches(&entry.view()) {
-                out.entries.push(entry);
-            }
-        }
+        out.accept(page.logs, &page.sources, spec);
         let Some(cursor) = page.next_cursor else {
             return Ok(out);
         };
