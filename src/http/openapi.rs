@@ -41,6 +41,13 @@ use crate::engine::{ReportStatus, SourceFailure, SourceReport};
         super::readyz,
         super::get_metrics,
         openapi_json,
+        super::loki::query_range,
+        super::loki::query,
+        super::loki::labels,
+        super::loki::label_values,
+        super::loki::series,
+        super::loki::index_stats,
+        super::loki::buildinfo,
     ),
     components(schemas(
         LogsPage,

@@ -84,6 +84,19 @@ async fn read(
 }
 
 /// `GET /loki/api/v1/labels`
+#[utoipa::path(
+    get,
+    path = "/loki/api/v1/labels",
+    tag = "loki",
+    security(("bearer" = [])),
+    params(("query" = Option<String>, Query, description = "A stream selector"), ("start" = Option<String>, Query, description = "Inclusive: integer ns (at most 10 digits: seconds), float seconds or RFC 3339"), ("end" = Option<String>, Query, description = "Exclusive; default now"), ("since" = Option<String>, Query, description = "Duration back from end when start is absent")),
+    responses(
+        (status = 200, description = "Label names: `{\"status\":\"success\",\"data\":[...]}`", content_type = "application/json", body = super::schema::LokiAnswer),
+        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
+        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn labels(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -102,6 +115,19 @@ pub async fn labels(
 }
 
 /// `GET /loki/api/v1/label/<name>/values`
+#[utoipa::path(
+    get,
+    path = "/loki/api/v1/label/{name}/values",
+    tag = "loki",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "A label name"), ("query" = Option<String>, Query, description = "A stream selector"), ("start" = Option<String>, Query, description = "Inclusive: integer ns (at most 10 digits: seconds), float seconds or RFC 3339"), ("end" = Option<String>, Query, description = "Exclusive; default now"), ("since" = Option<String>, Query, description = "Duration back from end when start is absent")),
+    responses(
+        (status = 200, description = "Label values: `{\"status\":\"success\",\"data\":[...]}`", content_type = "application/json", body = super::schema::LokiAnswer),
+        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
+        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn label_values(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -146,6 +172,19 @@ pub async fn label_values(
 }
 
 /// `GET /loki/api/v1/series`
+#[utoipa::path(
+    get,
+    path = "/loki/api/v1/series",
+    tag = "loki",
+    security(("bearer" = [])),
+    params(("match[]" = String, Query, description = "A stream selector; repeatable"), ("start" = Option<String>, Query, description = "Inclusive: integer ns (at most 10 digits: seconds), float seconds or RFC 3339"), ("end" = Option<String>, Query, description = "Exclusive; default now"), ("since" = Option<String>, Query, description = "Duration back from end when start is absent")),
+    responses(
+        (status = 200, description = "Label sets: `{\"status\":\"success\",\"data\":[{...}]}`", content_type = "application/json", body = super::schema::LokiAnswer),
+        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
+        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn series(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -170,6 +209,19 @@ pub async fn series(
 
 /// `GET /loki/api/v1/index/stats`: counted over the newest [`META_SCAN`]
 /// records, extrapolated by time past them (an estimate, as Loki's is).
+#[utoipa::path(
+    get,
+    path = "/loki/api/v1/index/stats",
+    tag = "loki",
+    security(("bearer" = [])),
+    params(("query" = String, Query, description = "A stream selector"), ("start" = Option<String>, Query), ("end" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "Estimated `streams`, `chunks`, `entries`, `bytes`", content_type = "application/json", body = super::schema::IndexStats),
+        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
+        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn index_stats(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -205,6 +257,18 @@ pub async fn index_stats(
 }
 
 /// `GET /loki/api/v1/status/buildinfo`
+#[utoipa::path(
+    get,
+    path = "/loki/api/v1/status/buildinfo",
+    tag = "loki",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Loki 3 compatibility and loggate's version", content_type = "application/json", body = super::schema::BuildInfo),
+        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
+        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn buildinfo() -> Response {
     json_response(json!({
         "version": BUILD_VERSION,

@@ -11,6 +11,7 @@ mod meta;
 mod params;
 mod query;
 mod scan;
+mod schema;
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -24,7 +25,12 @@ use crate::engine::{Caller, EngineError};
 use crate::http::{ApiError, AppState};
 use crate::logql::plan::SourceInfo;
 
+pub use meta::{
+    __path_buildinfo, __path_index_stats, __path_label_values, __path_labels, __path_series,
+};
+pub use meta::{buildinfo, index_stats, label_values, labels, series};
 pub use params::{parse_time, Nanos};
+pub use query::{__path_query, __path_query_range, query, query_range};
 
 /// The routes, to be nested at `/loki/api/v1`.
 pub fn routes(state: AppState) -> Router<AppState> {

@@ -39,6 +39,21 @@ const HOUR: Nanos = 3_600 * 1_000_000_000;
 const ENCODING_FLAGS: &str = "x-loki-response-encoding-flags";
 
 /// `GET /loki/api/v1/query_range`: log queries → `streams`.
+#[utoipa::path(
+    get,
+    path = "/loki/api/v1/query_range",
+    tag = "loki",
+    security(("bearer" = [])),
+    params(("query" = String, Query, description = "LogQL log query"), ("start" = Option<String>, Query, description = "Inclusive: integer ns (at most 10 digits: seconds), float seconds or RFC 3339"), ("end" = Option<String>, Query, description = "Exclusive; default now"), ("since" = Option<String>, Query, description = "Duration back from end when start is absent"), ("limit" = Option<u32>, Query, description = "1 to 5000, default 100"), ("direction" = Option<String>, Query, description = "backward (default), forward or scan"), ("step" = Option<String>, Query, description = "Duration or float seconds"), ("interval" = Option<String>, Query, description = "Duration or float seconds")),
+    responses(
+        (status = 200, description = "Loki streams (`X-Loki-Response-Encoding-Flags: categorize-labels` adds structured metadata), with `warnings` when a source failed", content_type = "application/json", body = super::schema::LokiAnswer),
+        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
+        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+        (status = 502, description = "Every selected source failed", content_type = "text/plain", body = String),
+        (status = 504, description = "Every selected source timed out", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn query_range(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -71,7 +86,7 @@ pub async fn query_range(
     let mut warnings: Vec<String> = read.warnings.into_iter().collect();
     if !read.complete {
         warnings.push(format!(
-            "loggate stopped after reading {} records for this request; the entries returned are complete up to the oldest (newest with direction=forward) one: continue from there or narrow the query",
+            "loggate stopped after reading {} records (or 25 s) for this request; the entries returned are complete up to the oldest (newest with direction=forward) one: continue from there or narrow the query",
             read.scanned
         ));
     }
@@ -90,6 +105,19 @@ pub async fn query_range(
 
 /// `GET /loki/api/v1/query`: constant expressions (Grafana's health check
 /// `vector(1)+vector(1)`); metric queries arrive with issue 15.
+#[utoipa::path(
+    get,
+    path = "/loki/api/v1/query",
+    tag = "loki",
+    security(("bearer" = [])),
+    params(("query" = String, Query, description = "A constant expression such as vector(1)+vector(1)"), ("time" = Option<String>, Query, description = "Evaluation time"), ("limit" = Option<u32>, Query), ("direction" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "A Loki vector or scalar", content_type = "application/json", body = super::schema::LokiAnswer),
+        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
+        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn query(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

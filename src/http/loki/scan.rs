@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use loggate_core::{LogRecord, Order};
 
@@ -23,6 +24,10 @@ use crate::logql::plan::LogPlan;
 
 /// Records one engine page asks for.
 const PAGE_LIMIT: usize = 1000;
+/// How long one scan keeps following the engine's cursor; past it the scan
+/// ends like one over `max_records` (each page has the engine's own
+/// deadline, `server.request_timeout`, besides).
+pub const SCAN_DEADLINE: Duration = Duration::from_secs(25);
 
 /// One record as a Loki entry.
 pub struct Entry {
@@ -48,7 +53,8 @@ impl Entry {
 pub struct Scan {
     /// Matching entries in traversal order.
     pub entries: Vec<Entry>,
-    /// False when the scan stopped at `max_records` before the end.
+    /// False when the scan stopped at `max_records` or [`SCAN_DEADLINE`]
+    /// before the end.
     pub complete: bool,
     /// Records read from the engine (before the residual).
     pub scanned: usize,
@@ -141,6 +147,7 @@ pub async fn scan(
         include_raw: false,
         partial: true,
     };
+    let started = Instant::now();
     loop {
         let page = state.engine.page(request.clone(), caller).await?;
         let last_ms = page.logs.last().map(|(_, _, r)| r.timestamp_ms);
@@ -153,7 +160,7 @@ pub async fn scan(
                 return Ok(out);
             }
         }
-        if out.scanned >= spec.max_records {
+        if out.scanned >= spec.max_records || started.elapsed() >= SCAN_DEADLINE {
             out.complete = false;
             // The millisecond the scan stopped in may hold unread records:
             // leave it to the next request rather than hand out half of it.
