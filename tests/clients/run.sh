@@ -36,11 +36,16 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 "$bin" demo --listen "127.0.0.1:$port" >"$work/demo.log" 2>&1 &
 demo_pid=$!
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-  if curl -sf "$base/readyz" >/dev/null 2>&1; then break; fi
-  sleep 0.2
-done
-curl -sf "$base/readyz" >/dev/null || { cat "$work/demo.log"; exit 1; }
+python3 - "$base" <<'PY' || { cat "$work/demo.log"; exit 1; }
+import sys, time, urllib.request
+for _ in range(150):
+    try:
+        urllib.request.urlopen(sys.argv[1] + "/readyz", timeout=2)
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.2)
+sys.exit("loggate demo did not become ready")
+PY
 
 echo "== @perses-dev/loki-plugin against loggate demo"
 node tests/clients/perses_check.js "$base" "$work/node_modules"
