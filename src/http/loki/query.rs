@@ -289,3 +289,65 @@ fn sample(v: f64) -> String {
         format!("{v}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use loggate_core::{Level, LogRecord};
+
+    use super::*;
+
+    fn entry(ns: Nanos, id: &str) -> Entry {
+        Entry {
+            ns,
+            source: Arc::from("app"),
+            provider: "leveled",
+            record: LogRecord {
+                native_id: id.into(),
+                timestamp_ms: (ns / MS) as i64,
+                level: Level::Info,
+                message: id.into(),
+                service: None,
+                user_id: None,
+                attributes: Default::default(),
+                raw: None,
+            },
+            line: id.into(),
+        }
+    }
+
+    fn ids(entries: &[Entry]) -> Vec<&str> {
+        entries.iter().map(|e| e.line.as_str()).collect()
+    }
+
+    #[test]
+    fn select_takes_the_newest_or_oldest_and_keeps_nanosecond_ties() {
+        let all = || {
+            vec![
+                entry(5, "a"),
+                entry(9, "b"),
+                entry(7, "c"),
+                entry(7, "d"),
+                entry(1, "e"),
+            ]
+        };
+        assert_eq!(
+            ids(&select(all(), 2, false)),
+            ["b", "c", "d"],
+            "c and d share 7 ns"
+        );
+        assert_eq!(ids(&select(all(), 1, false)), ["b"]);
+        assert_eq!(ids(&select(all(), 2, true)), ["e", "a"]);
+        assert_eq!(ids(&select(all(), 10, true)), ["e", "a", "c", "d", "b"]);
+    }
+
+    #[test]
+    fn samples_format_like_prometheus() {
+        assert_eq!(sample(2.0), "2");
+        assert_eq!(sample(0.25), "0.25");
+        assert_eq!(sample(f64::INFINITY), "+Inf");
+        assert_eq!(sample(f64::NAN), "NaN");
+        assert_eq!(seconds(4_000_000_123 * MS + 999), json!(4_000_000.123));
+    }
+}
