@@ -73,6 +73,15 @@ fn urlencode(text: &str) -> String {
 /// Grafana's backward paging: day chunks newest first; within a chunk,
 /// while a page comes back full, the next ends at its oldest timestamp.
 async fn backward_ids(g: &Gateway, query: &str, start: i128, end: i128) -> Vec<String> {
+    backward_paged(g, query, start, end).await.0
+}
+
+/// [`backward_ids`], also counting the page boundaries that fell inside a
+/// millisecond (the next page's newest entry shares the previous page's
+/// oldest millisecond).
+async fn backward_paged(g: &Gateway, query: &str, start: i128, end: i128) -> (Vec<String>, usize) {
+    let mut split_ms = 0;
+    let mut previous_oldest: Option<i128> = None;
     let mut ids = Vec::new();
     let mut chunk_end = end;
     while chunk_end > start {
@@ -84,6 +93,13 @@ async fn backward_ids(g: &Gateway, query: &str, start: i128, end: i128) -> Vec<S
                 false,
             );
             let oldest = page.iter().map(|(ns, _)| *ns).min();
+            let newest = page.iter().map(|(ns, _)| *ns).max();
+            if let (Some(before), Some(newest)) = (previous_oldest, newest) {
+                if before / MS == newest / MS {
+                    split_ms += 1;
+                }
+            }
+            previous_oldest = oldest.filter(|_| page.len() >= 1000);
             for (ns, id) in &page {
                 assert!(
                     (chunk_start..page_end).contains(ns),
@@ -97,8 +113,9 @@ async fn backward_ids(g: &Gateway, query: &str, start: i128, end: i128) -> Vec<S
             }
         }
         chunk_end = chunk_start;
+        previous_oldest = None;
     }
-    ids
+    (ids, split_ms)
 }
 
 /// Forward paging: while a page comes back full, the next starts 1 ns
@@ -167,8 +184,11 @@ async fn grafana_chunked_traversal_returns_every_record_once() {
     );
 
     let query = "{source=~\".+\"}";
-    let backward = backward_ids(&g, query, start, end).await;
+    let (backward, split_ms) = backward_paged(&g, query, start, end).await;
     assert_exactly_once(&backward, &reference, "backward");
+    // Pages ended inside a millisecond shared by several records, and the
+    // next page (ending at that nanosecond) still lost none of them.
+    assert!(split_ms > 0, "no page boundary fell inside a millisecond");
     let forward = forward_ids(&g, query, start, end).await;
     assert_exactly_once(&forward, &reference, "forward");
 
