@@ -13,6 +13,7 @@ use loggate::logql::{eval_constant, parse};
 use loggate_core::sim::{serve_loopback, Served};
 use loggate_leveled::sim::{LeveledSim, SimConfig};
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 
 const FRAGMENTS: [&str; 48] = [
     "{",
@@ -194,4 +195,26 @@ fn every_http_answer_is_200_or_400() {
     // Both kinds of answer were exercised.
     let (ok, bad) = (ok.into_inner(), bad.into_inner());
     assert!(ok > 50 && bad > 50, "200s: {ok}, 400s: {bad}");
+}
+
+/// With `LOKI_SYNTAX_DUMP=FILE`, writes random strings loggate rejects as
+/// syntax errors to FILE as corpus lines (`syntax<TAB>query`), for
+/// `tests/clients/lezer_corpus.js` to check that Grafana's grammar rejects
+/// them too (run by `tests/clients/run.sh`).
+#[test]
+fn dump_syntax_errors_for_the_grammar_check() {
+    let Ok(path) = std::env::var("LOKI_SYNTAX_DUMP") else {
+        return;
+    };
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut lines = Vec::new();
+    let strategy = logql_like();
+    for _ in 0..3000 {
+        let query = strategy.new_tree(&mut runner).unwrap().current();
+        let syntax = matches!(parse(&query), Err(e) if e.kind == loggate::logql::ErrorKind::Syntax);
+        if syntax && !query.contains(['\n', '\t', '\r']) {
+            lines.push(format!("syntax\t{query}"));
+        }
+    }
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }

@@ -4,10 +4,13 @@
 #   - npm @grafana/lezer-logql: agrees with tests/loki_corpus.txt
 #   - npm @perses-dev/loki-plugin and PyPI loki-reader-core, each against
 #     `loggate demo` on loopback, equal to /logs and /sources.
-# Usage: tests/clients/run.sh [path/to/loggate]  (default target/debug/loggate)
+# Usage: tests/clients/run.sh [path/to/loggate [extra-corpus]]
+#   (default target/debug/loggate; extra-corpus: more KIND<TAB>QUERY lines,
+#   such as the random syntax errors tests/loki_fuzz.rs dumps)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${1:-target/debug/loggate}"
+extra="${2:-}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/loggate-clients.XXXXXX")"
 demo_pid=""
 cleanup() {
@@ -31,6 +34,9 @@ export NODE_PATH="$work/node_modules"
 
 echo "== @grafana/lezer-logql and tests/loki_corpus.txt"
 node tests/clients/lezer_corpus.js tests/loki_corpus.txt
+if [ -n "$extra" ]; then
+  node tests/clients/lezer_corpus.js "$extra"
+fi
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "$bin" demo --listen "127.0.0.1:$port" >"$work/demo.log" 2>&1 &
