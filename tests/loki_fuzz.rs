@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::Gateway;
 use loggate::logql::labels::LineMode;
 use loggate::logql::plan::{plan_log_query, SourceInfo};
-use loggate::logql::{eval_constant, parse};
+use loggate::logql::{eval_constant, parse, ErrorKind};
 use loggate_core::sim::{serve_loopback, Served};
 use loggate_leveled::sim::{LeveledSim, SimConfig};
 use proptest::prelude::*;
@@ -197,24 +197,27 @@ fn every_http_answer_is_200_or_400() {
     assert!(ok > 50 && bad > 50, "200s: {ok}, 400s: {bad}");
 }
 
-/// With `LOKI_SYNTAX_DUMP=FILE`, writes random strings loggate rejects as
-/// syntax errors to FILE as corpus lines (`syntax<TAB>query`), for
-/// `tests/clients/lezer_corpus.js` to check that Grafana's grammar rejects
-/// them too (run by `tests/clients/run.sh`).
+/// With `LOKI_SYNTAX_DUMP=FILE`, writes 3,000 random strings to FILE as
+/// corpus lines: `syntax<TAB>query` for those loggate rejects as syntax
+/// errors, `parses<TAB>query` for the others (served, unsupported or with a
+/// bad value), for `tests/clients/lezer_corpus.js` to check that Grafana's
+/// grammar agrees on every one (run by `.ci/run`).
 #[test]
 fn dump_syntax_errors_for_the_grammar_check() {
     let Ok(path) = std::env::var("LOKI_SYNTAX_DUMP") else {
         return;
     };
     let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let mut lines = Vec::new();
     let strategy = logql_like();
-    for _ in 0..3000 {
+    let mut lines = Vec::new();
+    while lines.len() < 3000 {
         let query = strategy.new_tree(&mut runner).unwrap().current();
-        let syntax = matches!(parse(&query), Err(e) if e.kind == loggate::logql::ErrorKind::Syntax);
-        if syntax && !query.contains(['\n', '\t', '\r']) {
-            lines.push(format!("syntax\t{query}"));
+        if query.contains(['\n', '\t', '\r']) {
+            continue;
         }
+        let syntax = matches!(parse(&query), Err(e) if e.kind == ErrorKind::Syntax);
+        let kind = if syntax { "syntax" } else { "parses" };
+        lines.push(format!("{kind}\t{query}"));
     }
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }

@@ -62,11 +62,15 @@ pub fn parse(input: &str) -> Result<Expr, LogqlError> {
         toks,
         pos: 0,
         depth: 0,
+        unsupported: None,
     };
     let expr = p.expr(0)?;
-    match p.peek() {
-        Tok::Eof => Ok(expr),
-        _ => Err(p.unexpected("")),
+    if *p.peek() != Tok::Eof {
+        return Err(p.unexpected(""));
+    }
+    match p.unsupported {
+        None => Ok(expr),
+        Some(unsupported) => Err(unsupported),
     }
 }
 
@@ -75,6 +79,9 @@ struct Parser<'a> {
     toks: Vec<Spanned>,
     pos: usize,
     depth: usize,
+    /// The first valid but unsupported construct met; reported once the
+    /// whole query has parsed (a syntax error anywhere wins).
+    unsupported: Option<LogqlError>,
 }
 
 impl Parser<'_> {
@@ -116,6 +123,13 @@ impl Parser<'_> {
         LogqlError::unsupported(self.input, at, what)
     }
 
+    /// Remembers the first unsupported construct and parses on.
+    fn note_unsupported(&mut self, at: usize, what: &str) {
+        if self.unsupported.is_none() {
+            self.unsupported = Some(self.unsupported(at, what));
+        }
+    }
+
     fn expect(&mut self, tok: Tok, name: &str) -> Result<(), LogqlError> {
         if *self.peek() == tok {
             self.bump();
@@ -132,6 +146,7 @@ impl Parser<'_> {
                 self.bump();
                 Ok((s, at))
             }
+            Tok::BadStr(message) => Err(LogqlError::invalid(self.input, at, &message)),
             _ => Err(self.unexpected("STRING")),
         }
     }

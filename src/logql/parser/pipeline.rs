@@ -70,7 +70,16 @@ impl Parser<'_> {
                 Tok::PipeMatch => MatchOp::Re,
                 Tok::Nre => MatchOp::Nre,
                 Tok::PipePattern | Tok::NotPattern => {
-                    return Err(self.unsupported(at, "pattern line filters (|> and !>)"))
+                    self.bump();
+                    self.line_filter(MatchOp::Eq, at)?;
+                    self.note_unsupported(at, "pattern line filters (|> and !>)");
+                    continue;
+                }
+                Tok::Pipe if *self.peek_at(1) == Tok::LParen => {
+                    self.bump();
+                    self.skip_parenthesised()?;
+                    self.note_unsupported(at, "parenthesised label filters");
+                    continue;
                 }
                 Tok::Pipe => {
                     self.bump();
@@ -86,10 +95,17 @@ impl Parser<'_> {
 
     fn line_filter(&mut self, op: MatchOp, at: usize) -> Result<Stage, LogqlError> {
         if self.is_ident("ip") {
-            return Err(self.unsupported(self.at(), "ip() line filters"));
+            let ip_at = self.at();
+            self.ip_call()?;
+            self.note_unsupported(ip_at, "ip() line filters");
+            return Ok(Stage::LineFilter {
+                op,
+                values: Vec::new(),
+                at,
+            });
         }
         let mut values = vec![self.string()?.0];
-        while self.is_ident("or") && matches!(self.peek_at(1), Tok::Str(_)) {
+        while self.is_ident("or") && matches!(self.peek_at(1), Tok::Str(_) | Tok::BadStr(_)) {
             self.bump();
             values.push(self.string()?.0);
         }
@@ -100,7 +116,6 @@ impl Parser<'_> {
         let at = self.at();
         let word = match self.peek().clone() {
             Tok::Ident(word) => word,
-            Tok::LParen => return Err(self.unsupported(at, "parenthesised label filters")),
             _ => return Err(self.unexpected("a pipeline stage")),
         };
         if UNSUPPORTED_STAGES.contains(&word.as_str()) {
@@ -109,7 +124,10 @@ impl Parser<'_> {
         let next_is_op = self.match_op_at(1) || matches!(self.peek_at(1), Tok::Cmp(_));
         if (word == "json" || word == "logfmt") && !next_is_op {
             self.bump();
-            if matches!(self.peek(), Tok::Ident(_) | Tok::Flag(_) | Tok::Str(_)) {
+            if matches!(
+                self.peek(),
+                Tok::Ident(_) | Tok::Flag(_) | Tok::Str(_) | Tok::BadStr(_)
+            ) {
                 return Err(self.unsupported(at, &format!("{word} with parameters")));
             }
             return Ok(Stage::Parser { name: word, at });
@@ -142,32 +160,18 @@ impl Parser<'_> {
         loop {
             let m_at = self.at();
             let name = self.ident()?;
-            let Some(op) = self.match_op() else {
-                if matches!(self.peek(), Tok::Cmp(_)) {
-                    return Err(self.unsupported(m_at, "numeric label filters"));
-                }
-                return Err(self.unexpected("\"=\", \"!=\", \"=~\" or \"!~\""));
-            };
-            self.bump();
-            let value_at = self.at();
-            match self.peek().clone() {
-                Tok::Str(value) => {
+            match self.match_op() {
+                Some(op) => {
                     self.bump();
-                    matchers.push(Matcher {
-                        name,
-                        op,
-                        value,
-                        at: m_at,
-                        value_at,
-                    });
+                    if let Some(m) = self.label_filter_value(name, op, m_at)? {
+                        matchers.push(m);
+                    }
                 }
-                Tok::Number(_) | Tok::Unit(_) => {
-                    return Err(self.unsupported(m_at, "numeric label filters"))
+                None if matches!(self.peek(), Tok::Cmp(_)) => {
+                    self.bump();
+                    self.numeric_value(m_at)?;
                 }
-                Tok::Ident(w) if w == "ip" => {
-                    return Err(self.unsupported(m_at, "ip() label filters"))
-                }
-                _ => return Err(self.unexpected("STRING")),
+                None => return Err(self.unexpected("\"=\", \"!=\", \"=~\" or \"!~\"")),
             }
             if *self.peek() == Tok::Comma || self.is_ident("and") {
                 saw_and = true;
@@ -177,7 +181,7 @@ impl Parser<'_> {
                 break;
             }
             if saw_and && saw_or {
-                return Err(self.unsupported(self.at(), "label filters mixing and/or"));
+                self.note_unsupported(self.at(), "label filters mixing and/or");
             }
             self.bump();
         }
@@ -186,5 +190,77 @@ impl Parser<'_> {
             any: saw_or,
             at,
         })
+    }
+
+    /// Skips `( ... )` with balanced parentheses; unbalanced is a syntax error.
+    fn skip_parenthesised(&mut self) -> Result<(), LogqlError> {
+        let mut depth = 0usize;
+        loop {
+            match self.peek() {
+                Tok::LParen => depth += 1,
+                Tok::RParen => depth -= 1,
+                Tok::Eof => return Err(self.unexpected("\")\"")),
+                _ => {}
+            }
+            self.bump();
+            if depth == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The value after `name op`: a string makes a matcher; a number,
+    /// duration or `ip("...")` is valid LogQL noted as unsupported.
+    fn label_filter_value(
+        &mut self,
+        name: String,
+        op: MatchOp,
+        at: usize,
+    ) -> Result<Option<Matcher>, LogqlError> {
+        let value_at = self.at();
+        match self.peek().clone() {
+            Tok::Str(_) | Tok::BadStr(_) => {
+                let (value, _) = self.string()?;
+                Ok(Some(Matcher {
+                    name,
+                    op,
+                    value,
+                    at,
+                    value_at,
+                }))
+            }
+            Tok::Ident(w) if w == "ip" => {
+                self.ip_call()?;
+                self.note_unsupported(at, "ip() label filters");
+                Ok(None)
+            }
+            _ => {
+                self.numeric_value(at)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// A number or duration/bytes literal of a numeric label filter.
+    fn numeric_value(&mut self, at: usize) -> Result<(), LogqlError> {
+        if matches!(self.peek(), Tok::Arith('-')) {
+            self.bump();
+        }
+        match self.peek() {
+            Tok::Number(_) | Tok::Unit(_) => {
+                self.bump();
+                self.note_unsupported(at, "numeric label filters");
+                Ok(())
+            }
+            _ => Err(self.unexpected("NUMBER or STRING")),
+        }
+    }
+
+    /// `ip("...")`.
+    fn ip_call(&mut self) -> Result<(), LogqlError> {
+        self.bump();
+        self.expect(Tok::LParen, "\"(\"")?;
+        self.string()?;
+        self.expect(Tok::RParen, "\")\"")
     }
 }
