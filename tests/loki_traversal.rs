@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use common::Gateway;
 use loggate::demo::DemoSims;
+use loggate::registry::Registry;
 use loggate_core::time::{format_ms, now_ms};
 use serde_json::Value;
 
@@ -160,7 +161,7 @@ fn assert_exactly_once(got: &[String], expected: &[String], what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grafana_chunked_traversal_returns_every_record_once() {
     let now = now_ms();
-    let sims = DemoSims::start(now).await.unwrap();
+    let sims = DemoSims::start(&Registry::builtin(), now).await.unwrap();
     let g = Gateway::start(&sims.config_toml("127.0.0.1:0".parse().unwrap())).await;
 
     // Eight days back to a bound past the newest record, in whole ms.
@@ -216,7 +217,7 @@ async fn grafana_chunked_traversal_returns_every_record_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filtered_traversal_matches_logs_with_the_same_filters() {
     let now = now_ms();
-    let sims = DemoSims::start(now).await.unwrap();
+    let sims = DemoSims::start(&Registry::builtin(), now).await.unwrap();
     let g = Gateway::start(&sims.config_toml("127.0.0.1:0".parse().unwrap())).await;
     let (start_ms, end_ms) = (now - 8 * 86_400_000, now + 1_000);
     let (start, end) = (i128::from(start_ms) * MS, i128::from(end_ms) * MS);
