@@ -8,7 +8,7 @@
 //! entries keeps reading until it has seen every record of the millisecond
 //! the `want`-th entry falls in; the caller then sorts by nanosecond.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use loggate_core::{LogRecord, Order};
 use super::params::{Nanos, MS};
 use super::LokiError;
 use crate::engine::query::LogsRequest;
-use crate::engine::{Caller, SourceReport};
+use crate::engine::Caller;
 use crate::http::AppState;
 use crate::logql::labels::{entry_ns, EntryView, LineMode};
 use crate::logql::plan::LogPlan;
@@ -58,26 +58,21 @@ pub struct Scan {
     pub complete: bool,
     /// Records read from the engine (before the residual).
     pub scanned: usize,
-    /// One line per failed source.
+    /// The engine's warnings (each failed source, skipped records), once each.
     pub warnings: BTreeSet<String>,
 }
 
 impl Scan {
-    /// Takes one engine page: failed sources become warnings, records in
-    /// `[start, end)` that pass the residual become entries.
+    /// Takes one engine page: its warnings (a failed source, skipped
+    /// records) are kept once each, records in `[start, end)` that pass the
+    /// residual become entries.
     fn accept(
         &mut self,
         logs: Vec<(Arc<str>, &'static str, LogRecord)>,
-        reports: &BTreeMap<String, SourceReport>,
+        warnings: Vec<String>,
         spec: &ScanSpec<'_>,
     ) {
-        for (name, report) in reports {
-            if let Some((code, message)) = &report.error {
-                self.warnings.insert(format!(
-                    "source {name} failed ({code}): {message}; its entries may be missing"
-                ));
-            }
-        }
+        self.warnings.extend(warnings);
         self.scanned += logs.len();
         for (source, provider, record) in logs {
             let ns = entry_ns(&source, &record);
@@ -151,7 +146,7 @@ pub async fn scan(
     loop {
         let page = state.engine.page(request.clone(), caller).await?;
         let last_ms = page.logs.last().map(|(_, _, r)| r.timestamp_ms);
-        out.accept(page.logs, &page.sources, spec);
+        out.accept(page.logs, page.warnings, spec);
         let Some(cursor) = page.next_cursor else {
             return Ok(out);
         };
