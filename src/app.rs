@@ -15,12 +15,14 @@ use crate::engine::{CursorSigner, Engine, EngineSettings, Source};
 use crate::gate::SourceGate;
 use crate::http::{router, AppState, KeyStore};
 use crate::metrics::Metrics;
+use crate::server::{ConnectionSettings, ConnectionStats};
 
 /// A bound, ready-to-run gateway.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
     shutdown_grace: Duration,
+    connections: ConnectionSettings,
 }
 
 impl Application {
@@ -38,7 +40,17 @@ impl Application {
             listener,
             state,
             shutdown_grace: config.server.shutdown_grace,
+            connections: ConnectionSettings {
+                header_read_timeout: config.server.header_read_timeout,
+                idle_timeout: config.server.idle_timeout,
+                max_connections: config.server.max_connections,
+            },
         })
+    }
+
+    /// The listener's connection counters (also rendered by `/metrics`).
+    pub fn connection_stats(&self) -> Arc<ConnectionStats> {
+        self.state.connections.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -55,6 +67,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let ready = self.state.ready.clone();
         let grace = self.shutdown_grace;
+        let stats = self.state.connections.clone();
         let app = router(self.state);
         ready.store(true, Ordering::Relaxed);
         tracing::info!(addr = %self.listener.local_addr()?, "loggate listening");
@@ -68,8 +81,8 @@ impl Application {
             );
             let _ = drain_tx.send(());
         };
-        let serving = axum::serve(self.listener, app).with_graceful_shutdown(signal);
-        let mut server = tokio::spawn(std::future::IntoFuture::into_future(serving));
+        let serving = crate::server::serve(self.listener, app, self.connections, stats, signal);
+        let mut server = tokio::spawn(serving);
         tokio::select! {
             joined = &mut server => return joined.map_err(std::io::Error::other)?,
             _ = drain_rx => {}
@@ -87,7 +100,10 @@ impl Application {
 /// What every handler shares, built from `config`: the engine recording
 /// into the application's metrics registry, and the keys.
 fn app_state(config: &Config, ready: bool) -> AppState {
-    let metrics = Arc::new(Metrics::default());
+    let connections = Arc::new(ConnectionStats::default());
+    let mut metrics = Metrics::default();
+    metrics.register_collector(Box::new(connections.clone()));
+    let metrics = Arc::new(metrics);
     let engine = build_engine(config).with_metrics(metrics.clone());
     AppState {
         engine: Arc::new(engine),
@@ -96,6 +112,7 @@ fn app_state(config: &Config, ready: bool) -> AppState {
         ready: Arc::new(AtomicBool::new(ready)),
         kinds: config.kinds.clone().into(),
         loki: config.loki,
+        connections,
     }
 }
 

@@ -10,6 +10,8 @@
 //! - [`gate`]: per-source outbound rate limit and concurrency cap.
 //! - [`breaker`]: per-source circuit breaker.
 //! - [`metrics`]: the Prometheus registry behind `GET /metrics`.
+//! - [`server`]: the HTTP/1.1 server loop: connection cap, head and idle
+//!   timeouts, requests refused before parsing answered in the envelope.
 //! - [`app`]: building and running the server, graceful shutdown.
 //! - [`demo`]: simulators of all providers plus the gateway, no config needed.
 //! - [`cli`]: the command-line interface the binary calls.
@@ -25,3 +27,4 @@ pub mod http;
 pub mod logql;
 pub mod metrics;
 pub mod registry;
+pub mod server;

@@ -183,6 +183,12 @@ impl Metrics {
         }
     }
 
+    /// Adds families read at scrape time from elsewhere (the listener's
+    /// connection counters, [`crate::server::ConnectionStats`]).
+    pub fn register_collector(&mut self, collector: Box<dyn Collector>) {
+        self.registry.register_collector(collector);
+    }
+
     /// Makes every per-source series exist from the start (at zero), so a
     /// dashboard sees a quiet source as zero rather than absent, and
     /// reports its circuit breaker's state on every scrape.

@@ -66,6 +66,14 @@ pub struct ServerConfig {
     pub scan_budget: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// From the first byte of a request head (the accept, for a
+    /// connection's first request) to its end; then `408` or close.
+    pub header_read_timeout: Duration,
+    /// Longest a keep-alive connection waits for its next request, and
+    /// longest a response write may make no progress.
+    pub idle_timeout: Duration,
+    /// Most client connections open at once; more are refused (`503`).
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +84,9 @@ impl Default for ServerConfig {
             cursor_secret: None,
             scan_budget: 10_000,
             shutdown_grace: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(75),
+            max_connections: 1024,
         }
     }
 }

@@ -65,6 +65,13 @@ fn parse_server(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) ->
         shutdown_grace: t
             .duration("shutdown_grace")
             .unwrap_or(defaults.shutdown_grace),
+        header_read_timeout: t
+            .duration("header_read_timeout")
+            .unwrap_or(defaults.header_read_timeout),
+        idle_timeout: t.duration("idle_timeout").unwrap_or(defaults.idle_timeout),
+        max_connections: t
+            .integer("max_connections", 1, 1_000_000)
+            .map_or(defaults.max_connections, |n| n as usize),
     };
     t.finish();
     config

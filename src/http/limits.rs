@@ -6,10 +6,11 @@
 //! - a request body (`Content-Length` above zero or any `Transfer-Encoding`):
 //!   every route is a `GET`, so a body is refused → `400 body_not_allowed`.
 //!
-//! hyper enforces its own limits below these (about 400 KiB of request
-//! head, 100 headers, 64 KiB of URI) and answers those with a bare `431`
-//! or `414` before the router runs; the limits here sit well under them so
-//! that ordinary oversized requests still get the envelope.
+//! Requests the connection guard refused before parsing (a head over
+//! 64 KiB, more than 100 header fields, a request line over 16 KiB, bad
+//! syntax, no `Host`, a head not complete in time: see
+//! [`crate::server::guard`]) arrive here as stand-ins and are answered
+//! first, in the same envelope.
 
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
@@ -18,6 +19,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::http::ApiError;
+use crate::server::Rejection;
 
 /// Longest accepted query string, in bytes as sent (still percent-encoded).
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
@@ -33,6 +35,10 @@ pub async fn enforce(request: Request, next: Next) -> Response {
 }
 
 fn check(request: &Request) -> Result<(), ApiError> {
+    if let Some(rejection) = Rejection::of(request.headers()) {
+        let (status, code, message) = rejection.answer();
+        return Err(ApiError::new(status, code, message));
+    }
     let query = request.uri().query().map_or(0, str::len);
     if query > MAX_QUERY_BYTES {
         return Err(ApiError::new(

@@ -49,6 +49,8 @@ pub struct AppState {
     pub kinds: Arc<[&'static str]>,
     /// `[loki]`: whether `/loki/api/v1` is served, and each entry's line.
     pub loki: crate::config::LokiConfig,
+    /// The listener's connection counters, for `/metrics`.
+    pub connections: Arc<crate::server::ConnectionStats>,
 }
 
 /// The whole API as a router (tests drive it with `oneshot`).
