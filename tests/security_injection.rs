@@ -348,3 +348,39 @@ async fn hostile_attribute_names_and_encodings_are_refused_or_literal() {
         }
     }
 }
+
+/// Bytes that are not UTF-8 once percent-decoded are refused with `400
+/// invalid_parameter` naming the parameter, before any upstream is asked:
+/// nothing reaches a provider with replacement characters in it.
+#[tokio::test]
+async fn invalid_utf8_is_refused_before_any_upstream() {
+    let s = start().await;
+    for sim in &s.sims {
+        sim.faults.forget_seen();
+    }
+    for param in [
+        "q",
+        "service",
+        "user_id",
+        "attr.promptId",
+        "source",
+        "level",
+        "min_level",
+        "cursor",
+        "start",
+        "order",
+    ] {
+        for bad in ["%FF%FE%C3", "ok%C3", "%ED%A0%80", "a%80b"] {
+            let (status, body) = s.gateway.get(&format!("/logs?{param}={bad}")).await;
+            assert_eq!(status, 400, "{param}={bad}: {body}");
+            assert_eq!(body["error"]["code"], "invalid_parameter", "{body}");
+            assert_eq!(body["error"]["param"], param, "{body}");
+        }
+    }
+    for sim in &s.sims {
+        assert_eq!(sim.faults.seen_count(), 0, "{} was asked", sim.name);
+    }
+    // Well-formed UTF-8, percent-encoded, still goes through.
+    let (status, body) = s.gateway.get("/logs?q=%C3%A9t%C3%A9").await;
+    assert_eq!(status, 200, "{body}");
+}

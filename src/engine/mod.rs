@@ -9,6 +9,7 @@
 
 pub mod cursor;
 mod error;
+pub mod form;
 pub mod merge;
 mod page;
 mod params;

@@ -42,12 +42,11 @@ pub struct LogsRequest {
 /// Parses the raw (still percent-encoded) query string.
 pub fn parse_logs_query(raw: Option<&str>) -> Result<LogsRequest, EngineError> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-        let name = name.into_owned();
+    for (name, value) in super::form::decode_pairs(raw.unwrap_or(""))? {
         if seen.contains_key(&name) {
             return Err(EngineError::invalid(&name, "given more than once"));
         }
-        seen.insert(name, value.into_owned());
+        seen.insert(name, value);
     }
 
     let mut request = LogsRequest {
@@ -115,7 +114,7 @@ pub(super) fn parse_level(param: &str, value: &str) -> Result<Level, EngineError
         EngineError::invalid(
             param,
             format!(
-                "expected one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, got {}",
+                "expected one of TRACE, DEBUG, INFO, WARN (alias WARNING), ERROR, FATAL (alias CRITICAL), in any case, got {}",
                 quote(value)
             ),
         )
@@ -290,6 +289,44 @@ mod tests {
             ("source=a,,b", "source"),
             ("start=2025-01-02T00:00:00Z&end=2025-01-01T00:00:00Z", "end"),
             ("limit=1&limit=2", "limit"),
+        ] {
+            assert_eq!(
+                param_of(query),
+                ("invalid_parameter".to_string(), Some(param.to_string())),
+                "{query}"
+            );
+        }
+    }
+
+    /// `WARNING` and `CRITICAL` (any case) are accepted aliases of `WARN`
+    /// and `FATAL` (README "Levels"; the OpenAPI parameter descriptions).
+    #[test]
+    fn level_aliases_are_accepted_in_any_case() {
+        let r = parse("level=WARNING,critical,Error&min_level=Warning").unwrap();
+        assert_eq!(
+            r.filters.level,
+            Some([Level::Warn, Level::Fatal, Level::Error].into_iter().collect())
+        );
+        assert_eq!(r.filters.min_level, Some(Level::Warn));
+        let r = parse("min_level=CRITICAL").unwrap();
+        assert_eq!(r.filters.min_level, Some(Level::Fatal));
+        for other in ["level=WARNINGS", "level=err", "min_level=notice", "level=INFO,"] {
+            let e = parse(other).unwrap_err();
+            assert_eq!(e.code(), "invalid_parameter", "{other}");
+            assert!(e.to_string().contains("alias WARNING"), "{e}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_in_any_value_is_400_naming_it() {
+        for (query, param) in [
+            ("q=%FF%FE%C3", "q"),
+            ("service=%FF", "service"),
+            ("user_id=%C3", "user_id"),
+            ("attr.x=%FE", "attr.x"),
+            ("source=J%C2%94%FF", "source"),
+            ("level=%FF", "level"),
+            ("cursor=%FF", "cursor"),
         ] {
             assert_eq!(
                 param_of(query),
