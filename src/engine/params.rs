@@ -127,7 +127,7 @@ pub static PARAMS: &[Param] = &[
         cursor: carried_filter!("level", level),
         filter: true,
         doc: ParamDoc {
-            description: "Comma list of exact levels: TRACE, DEBUG, INFO, WARN, ERROR, FATAL (case-insensitive).",
+            description: "Comma list of exact levels: TRACE, DEBUG, INFO, WARN, ERROR, FATAL, in any case; the aliases WARNING (= WARN) and CRITICAL (= FATAL) are accepted too. Responses always carry the six canonical names.",
             example: Some("ERROR,WARN"),
             schema: ParamSchema::String,
         },
@@ -141,7 +141,7 @@ pub static PARAMS: &[Param] = &[
         cursor: carried_filter!("min_level", min_level),
         filter: true,
         doc: ParamDoc {
-            description: "This level or more severe (case-insensitive).",
+            description: "This level or more severe: one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, in any case, or the aliases WARNING (= WARN) and CRITICAL (= FATAL).",
             example: Some("INFO"),
             schema: ParamSchema::String,
         },
