@@ -295,3 +295,37 @@ async fn a_noisy_key_is_limited_without_starving_another() {
     let (status, _) = g.get("/healthz").await;
     assert_eq!(status, 200);
 }
+
+/// The served OpenAPI document says what this gateway's configuration does:
+/// with keys, `/logs` and `/sources` require the bearer scheme and document
+/// `401`; with none, they require nothing and answer without a key.
+#[tokio::test]
+async fn the_openapi_security_requirement_follows_the_configuration() {
+    let keyed = start().await;
+    let (status, doc) = keyed.gateway.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    for path in ["/logs", "/sources"] {
+        let operation = &doc["paths"][path]["get"];
+        assert_eq!(operation["security"], serde_json::json!([{ "bearer": [] }]), "{path}");
+        assert!(operation["responses"]["401"].is_object(), "{path}");
+    }
+
+    let mut config = SimConfig::demo(loggate_core::time::now_ms());
+    config.records = 5;
+    let sim = LeveledSim::new(config);
+    let server = serve_loopback(sim.router()).await.unwrap();
+    let open = Gateway::start(&format!(
+        "[sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\n",
+        server.base_url(),
+        sim.token()
+    ))
+    .await;
+    let (_, doc) = open.get("/openapi.json").await;
+    for path in ["/logs", "/sources"] {
+        let operation = &doc["paths"][path]["get"];
+        assert!(operation["security"].is_null(), "{path}: {operation}");
+        assert!(operation["responses"]["401"].is_null(), "{path}");
+        let (status, _) = open.get(&format!("{path}?")).await;
+        assert_eq!(status, 200, "{path} answers without a key");
+    }
+}
