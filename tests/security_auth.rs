@@ -306,7 +306,11 @@ async fn the_openapi_security_requirement_follows_the_configuration() {
     assert_eq!(status, 200);
     for path in ["/logs", "/sources"] {
         let operation = &doc["paths"][path]["get"];
-        assert_eq!(operation["security"], serde_json::json!([{ "bearer": [] }]), "{path}");
+        assert_eq!(
+            operation["security"],
+            serde_json::json!([{ "bearer": [] }]),
+            "{path}"
+        );
         assert!(operation["responses"]["401"].is_object(), "{path}");
     }
 

@@ -58,8 +58,14 @@ mod tests {
     fn decodes_like_the_form_encoding() {
         assert_eq!(
             pairs("a=1&&b=x+y%2Bz&c&d=%C3%A9=&=v"),
-            [("a", "1"), ("b", "x y+z"), ("c", ""), ("d", "é="), ("", "v")]
-                .map(|(n, v)| (n.to_string(), v.to_string()))
+            [
+                ("a", "1"),
+                ("b", "x y+z"),
+                ("c", ""),
+                ("d", "é="),
+                ("", "v")
+            ]
+            .map(|(n, v)| (n.to_string(), v.to_string()))
         );
         // A stray `%` stays as written, as in the WHATWG algorithm.
         assert_eq!(pairs("q=100%")[0].1, "100%");

@@ -305,12 +305,21 @@ mod tests {
         let r = parse("level=WARNING,critical,Error&min_level=Warning").unwrap();
         assert_eq!(
             r.filters.level,
-            Some([Level::Warn, Level::Fatal, Level::Error].into_iter().collect())
+            Some(
+                [Level::Warn, Level::Fatal, Level::Error]
+                    .into_iter()
+                    .collect()
+            )
         );
         assert_eq!(r.filters.min_level, Some(Level::Warn));
         let r = parse("min_level=CRITICAL").unwrap();
         assert_eq!(r.filters.min_level, Some(Level::Fatal));
-        for other in ["level=WARNINGS", "level=err", "min_level=notice", "level=INFO,"] {
+        for other in [
+            "level=WARNINGS",
+            "level=err",
+            "min_level=notice",
+            "level=INFO,",
+        ] {
             let e = parse(other).unwrap_err();
             assert_eq!(e.code(), "invalid_parameter", "{other}");
             assert!(e.to_string().contains("alias WARNING"), "{e}");
