@@ -44,7 +44,9 @@ pub use adapter::{Adapter, Batch, Capabilities, FetchRequest};
 pub use error::{Culprit, SourceError};
 pub use http::{CallContext, UpstreamClient, UpstreamPolicy};
 pub use position::{Position, Resume};
-pub use provider::{Problem, ProviderConfig, ProviderFactory, TypedProviderFactory};
+pub use provider::{
+    Problem, ProviderConfig, ProviderFactory, TypedProviderFactory, UpstreamPaging,
+};
 pub use query::{Filters, Order, SourceQuery};
 pub use record::{Key, Level, LogRecord};
 pub use settings::SourceSettings;

@@ -89,6 +89,13 @@ pub trait TypedProviderFactory: Clone + Send + Sync + 'static {
     /// The adapter of one source; `settings` carries the common keys.
     fn adapter(&self, params: &Self::Params, settings: SourceSettings) -> Arc<dyn Adapter>;
 
+    /// How the upstream pages its log (provider page; README "Provider
+    /// quirks"): the benchmark and the tests pick providers by it instead
+    /// of by name.
+    fn upstream_paging(&self) -> UpstreamPaging {
+        UpstreamPaging::Paged
+    }
+
     /// The simulator variants (`sim` feature): different servers of the
     /// same provider (Logto before and after v1.40). The first is the
     /// default.
@@ -109,6 +116,16 @@ pub trait TypedProviderFactory: Clone + Send + Sync + 'static {
         let _ = now_ms;
         Vec::new()
     }
+}
+
+/// How an upstream answers a request for its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamPaging {
+    /// In pages: one upstream request per gateway page in the common case.
+    Paged,
+    /// The whole log in every response (no pagination upstream): the
+    /// costliest per page.
+    WholeLog,
 }
 
 /// One source's validated provider settings, ready to build its adapter.
@@ -136,6 +153,9 @@ pub trait ProviderFactory: Send + Sync + 'static {
         &self,
         table: &Map<String, Value>,
     ) -> Result<Arc<dyn ProviderConfig>, Vec<Problem>>;
+
+    /// See [`TypedProviderFactory::upstream_paging`].
+    fn upstream_paging(&self) -> UpstreamPaging;
 
     fn sim_variants(&self) -> &'static [&'static str];
 
@@ -174,6 +194,10 @@ impl<F: TypedProviderFactory> ProviderFactory for F {
             factory: self.clone(),
             params,
         }))
+    }
+
+    fn upstream_paging(&self) -> UpstreamPaging {
+        TypedProviderFactory::upstream_paging(self)
     }
 
     fn sim_variants(&self) -> &'static [&'static str] {

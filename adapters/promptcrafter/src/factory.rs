@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use loggate_core::provider::{de, required_token, Problem, TypedProviderFactory};
+use loggate_core::provider::{de, required_token, Problem, TypedProviderFactory, UpstreamPaging};
 use loggate_core::{Adapter, SourceSettings};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -33,6 +33,11 @@ impl TypedProviderFactory for PromptCrafterFactory {
 
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    /// No pagination: the whole array in one response (providers README).
+    fn upstream_paging(&self) -> UpstreamPaging {
+        UpstreamPaging::WholeLog
     }
 
     fn validate(&self, params: &PromptCrafterParams) -> Vec<Problem> {

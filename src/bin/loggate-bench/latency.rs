@@ -105,7 +105,7 @@ pub async fn overhead(
     report.note(format!(
         "overhead: direct = `GET {}` (the page the {} adapter asks for, replayed with its bearer header)",
         native.path_and_query,
-        crate::ONE_SOURCE
+        crate::one_source()
     ));
     sims.forget_seen();
     Ok(())
@@ -292,7 +292,7 @@ pub async fn depth(
                 continue;
             };
             let r = deep_t[k].p50() / shallow_t.p50();
-            let (target, met) = if provider == crate::WHOLE_LOG {
+            let (target, met) = if provider == crate::whole_log() {
                 ("none: no pagination upstream", None)
             } else {
                 ("≤ 1.2×", Some(r <= 1.2))

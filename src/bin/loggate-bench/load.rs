@@ -113,9 +113,9 @@ pub async fn throughput(
     };
     // PromptCrafter answers every page with its whole log: the costliest
     // of the four, whatever the page.
-    let prompts = native(crate::WHOLE_LOG, four).await?;
-    let native = native(crate::ONE_SOURCE, one).await?;
-    let (whole, single) = (crate::WHOLE_LOG, crate::ONE_SOURCE);
+    let prompts = native(crate::whole_log(), four).await?;
+    let native = native(crate::one_source(), one).await?;
+    let (whole, single) = (crate::whole_log(), crate::one_source());
     let whole_alone = format!("{whole} simulator alone, no gateway");
     let single_alone = format!("1 source: {single} simulator alone, no gateway");
     let single_through = format!("1 source ({single})");

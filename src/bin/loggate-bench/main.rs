@@ -19,6 +19,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use loggate::registry::Registry;
+use loggate_core::UpstreamPaging;
 
 use crate::procs::GatewayProcess;
 use crate::sims::{DataSize, Provider, SimSet};
@@ -149,11 +151,30 @@ fn main() -> ExitCode {
 }
 
 /// The provider of the one-source runs (overhead, throughput): one
-/// upstream request per page.
-const ONE_SOURCE: Provider = "leveled";
+/// upstream request per page — the last registered provider whose
+/// upstream pages (the registry's reference provider).
+fn one_source() -> Provider {
+    paging_kinds(UpstreamPaging::Paged)
+        .last()
+        .expect("a registered provider whose upstream pages")
+}
+
 /// The provider that answers every page with its whole log (no pagination
 /// upstream): the costliest per page, and the one without a depth target.
-const WHOLE_LOG: Provider = "promptcrafter";
+fn whole_log() -> Provider {
+    paging_kinds(UpstreamPaging::WholeLog)
+        .next()
+        .expect("a registered provider that sends its whole log")
+}
+
+fn paging_kinds(paging: UpstreamPaging) -> impl DoubleEndedIterator<Item = Provider> {
+    let kinds: Vec<Provider> = Registry::builtin()
+        .factories()
+        .filter(|f| f.upstream_paging() == paging)
+        .map(|f| f.kind())
+        .collect();
+    kinds.into_iter()
+}
 
 fn runtime(name: &'static str, threads: usize) -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
@@ -178,7 +199,7 @@ fn run(options: &Options) -> Result<Report, String> {
         span_ms: 7 * day,
     };
     let sims = SimSet::start(&sim_runtime, &sims::all(), small);
-    let one = GatewayProcess::start(&sims.gateway_toml(&[ONE_SOURCE]))?;
+    let one = GatewayProcess::start(&sims.gateway_toml(&[one_source()]))?;
     let four = GatewayProcess::start(&sims.gateway_toml(&sims::all()))?;
 
     if options.runs(1) {
