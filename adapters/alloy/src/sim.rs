@@ -381,33 +381,7 @@ async fn list_logs(
 }
 
 impl loggate_core::sim::Simulator for AlloySim {
-    fn router(&self) -> Router {
-        AlloySim::router(self)
-    }
-
-    fn faults(&self) -> &Faults {
-        AlloySim::faults(self)
-    }
-
-    fn insert_new(&self, n: usize) {
-        AlloySim::insert_new(self, n)
-    }
-
-    fn insert_copies(&self, n: usize, at_ms: i64) {
-        AlloySim::insert_copies(self, n, at_ms)
-    }
-
-    fn snapshot(&self) -> Vec<LogRecord> {
-        AlloySim::snapshot(self)
-    }
-
-    fn insert(&self, raw: Value) {
-        AlloySim::insert(self, raw)
-    }
-
-    fn raw_records(&self) -> Vec<Value> {
-        AlloySim::raw_records(self)
-    }
+    loggate_core::simulator_delegates!(AlloySim);
 
     fn source_toml(&self) -> String {
         loggate_core::sim::toml_line("token", &self.config.token)

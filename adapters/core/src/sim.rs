@@ -398,6 +398,7 @@ pub trait Simulator: Send + Sync + 'static {
     fn answer_times(&self, body: &serde_json::Value) -> Option<Vec<i64>>;
 }
 
+mod delegate;
 mod spec;
 pub use spec::{DemoSource, SimSpec};
 

@@ -413,33 +413,7 @@ fn shuffle_ties(entries: &mut [(i128, &Value)], rng: &mut SeededRng) {
 }
 
 impl loggate_core::sim::Simulator for LeveledSim {
-    fn router(&self) -> Router {
-        LeveledSim::router(self)
-    }
-
-    fn faults(&self) -> &Faults {
-        LeveledSim::faults(self)
-    }
-
-    fn insert_new(&self, n: usize) {
-        LeveledSim::insert_new(self, n)
-    }
-
-    fn insert_copies(&self, n: usize, at_ms: i64) {
-        LeveledSim::insert_copies(self, n, at_ms)
-    }
-
-    fn snapshot(&self) -> Vec<LogRecord> {
-        LeveledSim::snapshot(self)
-    }
-
-    fn insert(&self, raw: Value) {
-        LeveledSim::insert(self, raw)
-    }
-
-    fn raw_records(&self) -> Vec<Value> {
-        LeveledSim::raw_records(self)
-    }
+    loggate_core::simulator_delegates!(LeveledSim);
 
     fn source_toml(&self) -> String {
         loggate_core::sim::toml_line("token", &self.lock().config.token)

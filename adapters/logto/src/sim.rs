@@ -273,33 +273,7 @@ impl LogtoSim {
 }
 
 impl loggate_core::sim::Simulator for LogtoSim {
-    fn router(&self) -> Router {
-        LogtoSim::router(self)
-    }
-
-    fn faults(&self) -> &Faults {
-        LogtoSim::faults(self)
-    }
-
-    fn insert_new(&self, n: usize) {
-        LogtoSim::insert_new(self, n)
-    }
-
-    fn insert_copies(&self, n: usize, at_ms: i64) {
-        LogtoSim::insert_copies(self, n, at_ms)
-    }
-
-    fn snapshot(&self) -> Vec<LogRecord> {
-        LogtoSim::snapshot(self)
-    }
-
-    fn insert(&self, raw: Value) {
-        LogtoSim::insert(self, raw)
-    }
-
-    fn raw_records(&self) -> Vec<Value> {
-        LogtoSim::raw_records(self)
-    }
+    loggate_core::simulator_delegates!(LogtoSim);
 
     /// A static token; `time_filter` stays `auto` (the adapter finds out
     /// which server generation this is).

@@ -403,33 +403,7 @@ async fn not_found(uri: Uri) -> Response {
 }
 
 impl loggate_core::sim::Simulator for PromptCrafterSim {
-    fn router(&self) -> Router {
-        PromptCrafterSim::router(self)
-    }
-
-    fn faults(&self) -> &Faults {
-        PromptCrafterSim::faults(self)
-    }
-
-    fn insert_new(&self, n: usize) {
-        PromptCrafterSim::insert_new(self, n)
-    }
-
-    fn insert_copies(&self, n: usize, at_ms: i64) {
-        PromptCrafterSim::insert_copies(self, n, at_ms)
-    }
-
-    fn snapshot(&self) -> Vec<LogRecord> {
-        PromptCrafterSim::snapshot(self)
-    }
-
-    fn insert(&self, raw: Value) {
-        PromptCrafterSim::insert(self, raw)
-    }
-
-    fn raw_records(&self) -> Vec<Value> {
-        PromptCrafterSim::raw_records(self)
-    }
+    loggate_core::simulator_delegates!(PromptCrafterSim);
 
     fn source_toml(&self) -> String {
         loggate_core::sim::toml_line("token", &self.lock().config.token)
