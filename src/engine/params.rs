@@ -10,7 +10,7 @@
 use super::query::{
     parse_bool, parse_cursor_text, parse_include, parse_level, parse_levels, parse_limit,
     parse_order, parse_q, parse_sources, parse_time, parse_value, validate_attr_name, LogsRequest,
-    MAX_LIMIT,
+    MAX_LIMIT, MAX_Q_CHARS, MAX_VALUE_CHARS,
 };
 use super::{CursorState, EngineError};
 
@@ -50,7 +50,13 @@ pub struct ParamDoc {
 
 /// The OpenAPI schema of a parameter's value.
 pub enum ParamSchema {
-    String,
+    /// A string of `min_length` to `max_length` characters (`max_length`
+    /// 0: no bound) matching `pattern` (an anchored ECMA-262 regex) if any.
+    Text {
+        min_length: usize,
+        max_length: usize,
+        pattern: Option<&'static str>,
+    },
     DateTime,
     Integer { minimum: u64, maximum: u64 },
     Boolean,
@@ -85,9 +91,13 @@ pub static PARAMS: &[Param] = &[
         }),
         filter: false,
         doc: ParamDoc {
-            description: "Comma list of source names; default: every source the key may read.",
+            description: "Comma list of source names (each `[a-z0-9_]{1,32}`, spaces around a name ignored, at most 64 distinct); default: every source the key may read. A name that is not configured is answered 400 unknown_source, one the key may not read 403.",
             example: Some("app,auth"),
-            schema: ParamSchema::String,
+            schema: ParamSchema::Text {
+                min_length: 1,
+                max_length: 0,
+                pattern: Some(SOURCE_LIST_PATTERN),
+            },
         },
     },
     Param {
@@ -99,7 +109,7 @@ pub static PARAMS: &[Param] = &[
         cursor: carried_filter!("start", start),
         filter: true,
         doc: ParamDoc {
-            description: "Logs on or after this RFC 3339 timestamp.",
+            description: "Logs on or after this RFC 3339 timestamp (date, `T`, time and offset; surrounding spaces are ignored). With `end` earlier than `start` the request is answered 400 invalid_parameter (`param` = `end`).",
             example: Some("2025-04-29T00:00:00Z"),
             schema: ParamSchema::DateTime,
         },
@@ -113,7 +123,7 @@ pub static PARAMS: &[Param] = &[
         cursor: carried_filter!("end", end),
         filter: true,
         doc: ParamDoc {
-            description: "Logs on or before this RFC 3339 timestamp; not before `start`.",
+            description: "Logs on or before this RFC 3339 timestamp (date, `T`, time and offset; surrounding spaces are ignored). `end` earlier than `start` is answered 400 invalid_parameter (`param` = `end`).",
             example: Some("2030-01-01T00:00:00.000Z"),
             schema: ParamSchema::DateTime,
         },
@@ -129,7 +139,11 @@ pub static PARAMS: &[Param] = &[
         doc: ParamDoc {
             description: "Comma list of exact levels: TRACE, DEBUG, INFO, WARN, ERROR, FATAL, in any case; the aliases WARNING (= WARN) and CRITICAL (= FATAL) are accepted too. Responses always carry the six canonical names.",
             example: Some("ERROR,WARN"),
-            schema: ParamSchema::String,
+            schema: ParamSchema::Text {
+                min_length: 1,
+                max_length: 0,
+                pattern: Some(LEVEL_LIST_PATTERN),
+            },
         },
     },
     Param {
@@ -143,7 +157,11 @@ pub static PARAMS: &[Param] = &[
         doc: ParamDoc {
             description: "This level or more severe: one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, in any case, or the aliases WARNING (= WARN) and CRITICAL (= FATAL).",
             example: Some("INFO"),
-            schema: ParamSchema::String,
+            schema: ParamSchema::Text {
+                min_length: 1,
+                max_length: 0,
+                pattern: Some(LEVEL_PATTERN),
+            },
         },
     },
     Param {
@@ -157,7 +175,11 @@ pub static PARAMS: &[Param] = &[
         doc: ParamDoc {
             description: "Case-insensitive substring of `message`, 1 to 256 characters.",
             example: Some("error"),
-            schema: ParamSchema::String,
+            schema: ParamSchema::Text {
+                min_length: 1,
+                max_length: MAX_Q_CHARS,
+                pattern: None,
+            },
         },
     },
     Param {
@@ -169,9 +191,13 @@ pub static PARAMS: &[Param] = &[
         cursor: carried_filter!("service", service),
         filter: true,
         doc: ParamDoc {
-            description: "Exact `service`.",
+            description: "Exact `service`, 1 to 1024 characters.",
             example: Some("checkout"),
-            schema: ParamSchema::String,
+            schema: ParamSchema::Text {
+                min_length: 1,
+                max_length: MAX_VALUE_CHARS,
+                pattern: None,
+            },
         },
     },
     Param {
@@ -183,9 +209,13 @@ pub static PARAMS: &[Param] = &[
         cursor: carried_filter!("user_id", user_id),
         filter: true,
         doc: ParamDoc {
-            description: "Exact `user_id`.",
+            description: "Exact `user_id`, 1 to 1024 characters.",
             example: Some("u_42"),
-            schema: ParamSchema::String,
+            schema: ParamSchema::Text {
+                min_length: 1,
+                max_length: MAX_VALUE_CHARS,
+                pattern: None,
+            },
         },
     },
     Param {
@@ -206,9 +236,13 @@ pub static PARAMS: &[Param] = &[
         }),
         filter: true,
         doc: ParamDoc {
-            description: "A family of parameters, not a literal name: `attr.<NAME>=<value>` filters on the exact value of `attributes.<NAME>` (a number or boolean matches its JSON text), e.g. `attr.workflowId=67ef01ed8eaeb50b18e646ea`. Any number of them may be sent. OpenAPI cannot express a parameter-name prefix; every other parameter name is rejected with 400 unknown_parameter.",
+            description: "A family of parameters, not a literal name: `attr.<NAME>=<value>` filters on the exact value of `attributes.<NAME>` (a number or boolean matches its JSON text; the value is 1 to 1024 characters, `<NAME>` 1 to 64 characters of letters, digits, `_`, `-` and `.`), e.g. `attr.workflowId=67ef01ed8eaeb50b18e646ea`. Any number of them may be sent. OpenAPI cannot express a parameter-name prefix; every other parameter name is rejected with 400 unknown_parameter.",
             example: Some("x"),
-            schema: ParamSchema::String,
+            schema: ParamSchema::Text {
+                min_length: 1,
+                max_length: MAX_VALUE_CHARS,
+                pattern: None,
+            },
         },
     },
     Param {
@@ -255,7 +289,11 @@ pub static PARAMS: &[Param] = &[
         doc: ParamDoc {
             description: "`next_cursor` of the previous page. It carries the whole query: any filter, `source` or `order` sent with it must equal the cursor's (else 400 cursor_mismatch); `limit`, `include` and `partial` may change.",
             example: None,
-            schema: ParamSchema::String,
+            schema: ParamSchema::Text {
+                min_length: 1,
+                max_length: 0,
+                pattern: None,
+            },
         },
     },
     Param {
@@ -287,6 +325,31 @@ pub static PARAMS: &[Param] = &[
         },
     },
 ];
+
+/// One level name, case-insensitive, aliases included (as
+/// `loggate_core::Level::from_str` accepts them).
+macro_rules! level_alternatives {
+    () => {
+        "(?:[Tt][Rr][Aa][Cc][Ee]|[Dd][Ee][Bb][Uu][Gg]|[Ii][Nn][Ff][Oo]|[Ww][Aa][Rr][Nn](?:[Ii][Nn][Gg])?|[Ee][Rr][Rr][Oo][Rr]|[Ff][Aa][Tt][Aa][Ll]|[Cc][Rr][Ii][Tt][Ii][Cc][Aa][Ll])"
+    };
+}
+
+/// `min_level`: one level in any case, `WARNING`/`CRITICAL` included,
+/// spaces around it ignored (the parser trims).
+pub const LEVEL_PATTERN: &str = concat!("^ *", level_alternatives!(), " *$");
+
+/// `level`: a comma list of [`LEVEL_PATTERN`]'s names.
+pub const LEVEL_LIST_PATTERN: &str = concat!(
+    "^ *",
+    level_alternatives!(),
+    " *(?:, *",
+    level_alternatives!(),
+    " *)*$"
+);
+
+/// `source`: a comma list of source names (config names are
+/// `[a-z0-9_]{1,32}`), spaces around a name ignored.
+pub const SOURCE_LIST_PATTERN: &str = "^ *[a-z0-9_]{1,32} *(?:, *[a-z0-9_]{1,32} *)*$";
 
 /// The prefix of the `attr.NAME` family.
 const ATTR_PREFIX: &str = "attr.";

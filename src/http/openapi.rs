@@ -114,8 +114,16 @@ fn parameter(param: &Param) -> Parameter {
     let doc = &param.doc;
     let schema = ObjectBuilder::new();
     let (schema, example) = match doc.schema {
-        ParamSchema::String => (
-            schema.schema_type(Type::String),
+        ParamSchema::Text {
+            min_length,
+            max_length,
+            pattern,
+        } => (
+            schema
+                .schema_type(Type::String)
+                .min_length(Some(min_length))
+                .max_length((max_length > 0).then_some(max_length))
+                .pattern(pattern),
             doc.example.map(|e| json!(e)),
         ),
         ParamSchema::DateTime => (
