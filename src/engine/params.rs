@@ -58,7 +58,10 @@ pub enum ParamSchema {
         pattern: Option<&'static str>,
     },
     DateTime,
-    Integer { minimum: u64, maximum: u64 },
+    Integer {
+        minimum: u64,
+        maximum: u64,
+    },
     Boolean,
     OneOf(&'static [&'static str]),
 }
