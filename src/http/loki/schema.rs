@@ -10,7 +10,8 @@ pub struct LokiAnswer {
     /// Always `success` on a 200.
     status: String,
     /// `{"resultType", "result", "stats", "encodingFlags"?}` for queries, a
-    /// list for labels, values and series: any JSON value.
+    /// list for labels, values and series.
+    #[schema(value_type = Object)]
     data: serde_json::Value,
     /// One line per failed source (a partial answer).
     warnings: Option<Vec<String>>,
