@@ -1,5 +1,5 @@
 use super::*;
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderValue, RETRY_AFTER};
 
 /// Issue 11, item 10: all three HTTP-date formats of RFC 9110.
 #[test]
