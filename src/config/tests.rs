@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use loggate_core::provider::{de, required_token, Problem, TypedProviderFactory};
+use loggate_core::provider::{de, Problem, ProviderParams, TypedProviderFactory};
 use loggate_core::{Adapter, SourceSettings};
 
 use super::*;
@@ -20,6 +20,12 @@ struct FakeParams {
     flag: Option<bool>,
 }
 
+impl ProviderParams for FakeParams {
+    fn token(&self) -> Option<&SecretString> {
+        self.token.as_ref()
+    }
+}
+
 #[derive(Clone)]
 struct Fake;
 
@@ -28,14 +34,6 @@ impl TypedProviderFactory for Fake {
 
     fn kind(&self) -> &'static str {
         "fake"
-    }
-
-    fn validate(&self, params: &FakeParams) -> Vec<Problem> {
-        required_token(&params.token).into_iter().collect()
-    }
-
-    fn secrets(&self, params: &FakeParams) -> Vec<SecretString> {
-        params.token.iter().cloned().collect()
     }
 
     fn adapter(&self, _: &FakeParams, _: SourceSettings) -> Arc<dyn Adapter> {

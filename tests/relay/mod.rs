@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::Router;
-use loggate_core::provider::{de, Problem, TypedProviderFactory};
+use loggate_core::provider::{de, Problem, ProviderParams, TypedProviderFactory};
 use loggate_core::sim::{Faults, SimSpec, Simulator};
 use loggate_core::SourceSettings;
 use loggate_core::{Adapter, Batch, Capabilities, FetchRequest, Filters, LogRecord, SourceError};
@@ -33,6 +33,13 @@ pub struct RelayParams {
     pub search: Option<bool>,
 }
 
+impl ProviderParams for RelayParams {
+    /// The API key is its token: handed to the adapter and scrubbed.
+    fn token(&self) -> Option<&SecretString> {
+        self.api_key.as_ref()
+    }
+}
+
 /// The factory of relay sources.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RelayFactory;
@@ -51,12 +58,7 @@ impl TypedProviderFactory for RelayFactory {
         }
     }
 
-    fn secrets(&self, params: &RelayParams) -> Vec<SecretString> {
-        params.api_key.iter().cloned().collect()
-    }
-
-    fn adapter(&self, params: &RelayParams, mut settings: SourceSettings) -> Arc<dyn Adapter> {
-        settings.token = params.api_key.clone();
+    fn adapter(&self, params: &RelayParams, settings: SourceSettings) -> Arc<dyn Adapter> {
         let inner =
             LeveledAdapter::new(settings).with_search_pushdown(params.search.unwrap_or(true));
         Arc::new(RelayAdapter(inner))

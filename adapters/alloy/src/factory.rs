@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use loggate_core::provider::{de, required_token, Problem, TypedProviderFactory};
+use loggate_core::provider::{de, ProviderParams, TypedProviderFactory};
 use loggate_core::{Adapter, SourceSettings};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -23,6 +23,12 @@ pub struct AlloyParams {
     pub search_pushdown: Option<bool>,
 }
 
+impl ProviderParams for AlloyParams {
+    fn token(&self) -> Option<&SecretString> {
+        self.token.as_ref()
+    }
+}
+
 /// The factory of Alloy sources.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AlloyFactory;
@@ -34,16 +40,7 @@ impl TypedProviderFactory for AlloyFactory {
         KIND
     }
 
-    fn validate(&self, params: &AlloyParams) -> Vec<Problem> {
-        required_token(&params.token).into_iter().collect()
-    }
-
-    fn secrets(&self, params: &AlloyParams) -> Vec<SecretString> {
-        params.token.iter().cloned().collect()
-    }
-
-    fn adapter(&self, params: &AlloyParams, mut settings: SourceSettings) -> Arc<dyn Adapter> {
-        settings.token = params.token.clone();
+    fn adapter(&self, params: &AlloyParams, settings: SourceSettings) -> Arc<dyn Adapter> {
         Arc::new(
             AlloyAdapter::new(settings)
                 .with_search_pushdown(params.search_pushdown.unwrap_or(true)),
@@ -55,27 +52,15 @@ impl TypedProviderFactory for AlloyFactory {
         &self,
         spec: &loggate_core::sim::SimSpec,
     ) -> Option<Arc<dyn loggate_core::sim::Simulator>> {
-        let mut c = crate::sim::SimConfig::demo(spec.now_ms);
-        (c.seed, c.records, c.span_ms, c.distinct_timestamps) = (
-            spec.seed,
-            spec.records,
-            spec.span_ms,
-            spec.distinct_timestamps,
-        );
-        c.token = spec.token.clone();
+        let c = crate::sim::SimConfig::from_spec(spec);
         Some(Arc::new(crate::sim::AlloySim::new(c)))
     }
 
     #[cfg(feature = "sim")]
     fn demo_sources(&self, now_ms: i64) -> Vec<loggate_core::sim::DemoSource> {
-        use loggate_core::sim::Simulator;
         let mut config = crate::sim::SimConfig::demo(now_ms);
         config.token = "demo-alloy-token".into();
         let sim = crate::sim::AlloySim::new(config);
-        vec![loggate_core::sim::DemoSource {
-            name: "workflows",
-            source_toml: sim.source_toml(),
-            sim: Arc::new(sim),
-        }]
+        vec![loggate_core::sim::DemoSource::of("workflows", sim)]
     }
 }

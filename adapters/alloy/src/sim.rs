@@ -59,6 +59,8 @@ pub struct SimConfig {
     pub clamp_reports_page_size: bool,
 }
 
+loggate_core::sim_config_from_spec!(SimConfig);
+
 impl SimConfig {
     /// The `loggate demo` account: 2,500 logs over the last 7 days, many
     /// sharing a millisecond, about one in six an `executionError`.

@@ -45,7 +45,7 @@ pub use error::{Culprit, SourceError};
 pub use http::{CallContext, UpstreamClient, UpstreamPolicy};
 pub use position::{Position, Resume};
 pub use provider::{
-    Problem, ProviderConfig, ProviderFactory, TypedProviderFactory, UpstreamPaging,
+    Problem, ProviderConfig, ProviderFactory, ProviderParams, TypedProviderFactory, UpstreamPaging,
 };
 pub use query::{Filters, Order, SourceQuery};
 pub use record::{Key, Level, LogRecord};

@@ -67,26 +67,48 @@ impl fmt::Display for Problem {
     }
 }
 
+/// A provider's settings type ([`TypedProviderFactory::Params`]): its keys
+/// of a source table, every field optional (see the module docs); `Debug`
+/// must not show secrets (use [`SecretString`]).
+pub trait ProviderParams: DeserializeOwned + fmt::Debug + Send + Sync + 'static {
+    /// The API token the provider's upstream is called with (conventionally
+    /// the `token` key), if these settings hold one. The gateway hands it
+    /// to the adapter as [`SourceSettings::token`]; the default
+    /// [`TypedProviderFactory::validate`] requires it and the default
+    /// [`TypedProviderFactory::secrets`] scrubs it. Default: none.
+    fn token(&self) -> Option<&SecretString> {
+        None
+    }
+}
+
 /// A provider, typed: implemented once per provider crate.
 pub trait TypedProviderFactory: Clone + Send + Sync + 'static {
     /// The provider's keys of a source table. Every field optional (see
     /// the module docs); `Debug` must not show secrets (use
     /// [`SecretString`]).
-    type Params: DeserializeOwned + fmt::Debug + Send + Sync + 'static;
+    type Params: ProviderParams;
 
     /// The configuration `kind` (`[a-z0-9_]+`).
     fn kind(&self) -> &'static str;
 
     /// The rules serde cannot express: required keys, either-or pairs.
-    /// Every problem, not the first.
-    fn validate(&self, params: &Self::Params) -> Vec<Problem>;
+    /// Every problem, not the first. Default: the rule of a provider
+    /// whose only credential is its API token ([`required_token`]).
+    fn validate(&self, params: &Self::Params) -> Vec<Problem> {
+        required_token(params.token()).into_iter().collect()
+    }
 
     /// The secrets of these settings in every form they travel in (a
     /// token, a Basic credential pair and its base64): every upstream
-    /// client of the gateway scrubs them from what it reports.
-    fn secrets(&self, params: &Self::Params) -> Vec<SecretString>;
+    /// client of the gateway scrubs them from what it reports. Default:
+    /// the API token ([`ProviderParams::token`]).
+    fn secrets(&self, params: &Self::Params) -> Vec<SecretString> {
+        params.token().into_iter().cloned().collect()
+    }
 
-    /// The adapter of one source; `settings` carries the common keys.
+    /// The adapter of one source; `settings` carries the common keys, and
+    /// [`SourceSettings::token`] is already [`ProviderParams::token`] when
+    /// the params have one.
     fn adapter(&self, params: &Self::Params, settings: SourceSettings) -> Arc<dyn Adapter>;
 
     /// How the upstream pages its log (provider page; README "Provider
@@ -239,7 +261,10 @@ impl<F: TypedProviderFactory> ProviderConfig for Configured<F> {
         self.factory.secrets(&self.params)
     }
 
-    fn adapter(&self, settings: SourceSettings) -> Arc<dyn Adapter> {
+    fn adapter(&self, mut settings: SourceSettings) -> Arc<dyn Adapter> {
+        if let Some(token) = self.params.token() {
+            settings.token = Some(token.clone());
+        }
         self.factory.adapter(&self.params, settings)
     }
 
@@ -250,7 +275,7 @@ impl<F: TypedProviderFactory> ProviderConfig for Configured<F> {
 
 /// `token: required: the provider's API token` when `token` is unset: the
 /// rule of a provider whose only credential is an API token.
-pub fn required_token(token: &Option<SecretString>) -> Option<Problem> {
+pub fn required_token(token: Option<&SecretString>) -> Option<Problem> {
     token
         .is_none()
         .then(|| Problem::new("token", "required: the provider's API token"))

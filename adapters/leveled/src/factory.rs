@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use loggate_core::provider::{de, required_token, Problem, TypedProviderFactory};
+use loggate_core::provider::{de, ProviderParams, TypedProviderFactory};
 use loggate_core::{Adapter, SourceSettings};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -24,6 +24,12 @@ pub struct LeveledParams {
     pub search_pushdown: Option<bool>,
 }
 
+impl ProviderParams for LeveledParams {
+    fn token(&self) -> Option<&SecretString> {
+        self.token.as_ref()
+    }
+}
+
 /// The factory of leveled sources.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LeveledFactory;
@@ -35,16 +41,7 @@ impl TypedProviderFactory for LeveledFactory {
         KIND
     }
 
-    fn validate(&self, params: &LeveledParams) -> Vec<Problem> {
-        required_token(&params.token).into_iter().collect()
-    }
-
-    fn secrets(&self, params: &LeveledParams) -> Vec<SecretString> {
-        params.token.iter().cloned().collect()
-    }
-
-    fn adapter(&self, params: &LeveledParams, mut settings: SourceSettings) -> Arc<dyn Adapter> {
-        settings.token = params.token.clone();
+    fn adapter(&self, params: &LeveledParams, settings: SourceSettings) -> Arc<dyn Adapter> {
         let adapter = LeveledAdapter::new(settings)
             .with_search_pushdown(params.search_pushdown.unwrap_or(true));
         Arc::new(adapter)
@@ -55,35 +52,21 @@ impl TypedProviderFactory for LeveledFactory {
         &self,
         spec: &loggate_core::sim::SimSpec,
     ) -> Option<Arc<dyn loggate_core::sim::Simulator>> {
-        let mut c = crate::sim::SimConfig::demo(spec.now_ms);
-        (c.seed, c.records, c.span_ms, c.distinct_timestamps) = (
-            spec.seed,
-            spec.records,
-            spec.span_ms,
-            spec.distinct_timestamps,
-        );
-        c.token = spec.token.clone();
+        let c = crate::sim::SimConfig::from_spec(spec);
         Some(Arc::new(crate::sim::LeveledSim::new(c)))
     }
 
     /// `app`, and `billing` with other data from the same generator.
     #[cfg(feature = "sim")]
     fn demo_sources(&self, now_ms: i64) -> Vec<loggate_core::sim::DemoSource> {
-        use loggate_core::sim::{DemoSource, Simulator};
+        use loggate_core::sim::DemoSource;
         let mut app = crate::sim::SimConfig::demo(now_ms);
         app.token = "demo-leveled-token".into();
         let mut billing = app.clone();
         billing.seed ^= 0xB111;
         [("app", app), ("billing", billing)]
             .into_iter()
-            .map(|(name, config)| {
-                let sim = crate::sim::LeveledSim::new(config);
-                DemoSource {
-                    name,
-                    source_toml: sim.source_toml(),
-                    sim: Arc::new(sim),
-                }
-            })
+            .map(|(name, config)| DemoSource::of(name, crate::sim::LeveledSim::new(config)))
             .collect()
     }
 }

@@ -66,6 +66,8 @@ pub struct SimConfig {
     pub max_limit: u64,
 }
 
+loggate_core::sim_config_from_spec!(SimConfig);
+
 impl SimConfig {
     /// 2,500 entries over the last 7 days on 800 distinct seconds.
     pub fn demo(now_ms: i64) -> Self {

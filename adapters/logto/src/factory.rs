@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use loggate_core::provider::{de, Problem, TypedProviderFactory};
+use loggate_core::provider::{de, Problem, ProviderParams, TypedProviderFactory};
 use loggate_core::{Adapter, SourceSettings};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -48,6 +48,12 @@ pub struct LogtoParams {
     pub resource: Option<String>,
     #[serde(default)]
     pub time_filter: TimeFilter,
+}
+
+impl ProviderParams for LogtoParams {
+    fn token(&self) -> Option<&SecretString> {
+        self.token.as_ref()
+    }
 }
 
 impl LogtoParams {
@@ -109,8 +115,7 @@ impl TypedProviderFactory for LogtoFactory {
         secrets
     }
 
-    fn adapter(&self, params: &LogtoParams, mut settings: SourceSettings) -> Arc<dyn Adapter> {
-        settings.token = params.token.clone();
+    fn adapter(&self, params: &LogtoParams, settings: SourceSettings) -> Arc<dyn Adapter> {
         Arc::new(LogtoAdapter::new(settings, params))
     }
 
@@ -126,14 +131,7 @@ impl TypedProviderFactory for LogtoFactory {
         &self,
         spec: &loggate_core::sim::SimSpec,
     ) -> Option<Arc<dyn loggate_core::sim::Simulator>> {
-        let mut c = crate::sim::SimConfig::demo(spec.now_ms);
-        (c.seed, c.records, c.span_ms, c.distinct_timestamps) = (
-            spec.seed,
-            spec.records,
-            spec.span_ms,
-            spec.distinct_timestamps,
-        );
-        c.token = spec.token.clone();
+        let c = crate::sim::SimConfig::from_spec(spec);
         let generation = match spec.variant.as_str() {
             "untimed" => crate::sim::Generation::IgnoresTime,
             "exclusive" => crate::sim::Generation::Exclusive,

@@ -74,6 +74,8 @@ impl Generation {
     ];
 }
 
+loggate_core::sim_config_from_spec!(SimConfig);
+
 impl SimConfig {
     /// This configuration on a server of `generation`.
     pub fn with_generation(mut self, generation: Generation) -> Self {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use loggate_core::provider::{de, required_token, Problem, TypedProviderFactory, UpstreamPaging};
+use loggate_core::provider::{de, ProviderParams, TypedProviderFactory, UpstreamPaging};
 use loggate_core::{Adapter, SourceSettings};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -24,6 +24,12 @@ pub struct PromptCrafterParams {
     pub list_mode: ListMode,
 }
 
+impl ProviderParams for PromptCrafterParams {
+    fn token(&self) -> Option<&SecretString> {
+        self.token.as_ref()
+    }
+}
+
 /// The factory of PromptCrafter sources.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PromptCrafterFactory;
@@ -40,20 +46,7 @@ impl TypedProviderFactory for PromptCrafterFactory {
         UpstreamPaging::WholeLog
     }
 
-    fn validate(&self, params: &PromptCrafterParams) -> Vec<Problem> {
-        required_token(&params.token).into_iter().collect()
-    }
-
-    fn secrets(&self, params: &PromptCrafterParams) -> Vec<SecretString> {
-        params.token.iter().cloned().collect()
-    }
-
-    fn adapter(
-        &self,
-        params: &PromptCrafterParams,
-        mut settings: SourceSettings,
-    ) -> Arc<dyn Adapter> {
-        settings.token = params.token.clone();
+    fn adapter(&self, params: &PromptCrafterParams, settings: SourceSettings) -> Arc<dyn Adapter> {
         Arc::new(PromptCrafterAdapter::new(settings).with_list_mode(params.list_mode))
     }
 
@@ -62,27 +55,15 @@ impl TypedProviderFactory for PromptCrafterFactory {
         &self,
         spec: &loggate_core::sim::SimSpec,
     ) -> Option<Arc<dyn loggate_core::sim::Simulator>> {
-        let mut c = crate::sim::SimConfig::demo(spec.now_ms);
-        (c.seed, c.records, c.span_ms, c.distinct_timestamps) = (
-            spec.seed,
-            spec.records,
-            spec.span_ms,
-            spec.distinct_timestamps,
-        );
-        c.token = spec.token.clone();
+        let c = crate::sim::SimConfig::from_spec(spec);
         Some(Arc::new(crate::sim::PromptCrafterSim::new(c)))
     }
 
     #[cfg(feature = "sim")]
     fn demo_sources(&self, now_ms: i64) -> Vec<loggate_core::sim::DemoSource> {
-        use loggate_core::sim::Simulator;
         let mut config = crate::sim::SimConfig::demo(now_ms);
         config.token = "demo-promptcrafter-token".into();
         let sim = crate::sim::PromptCrafterSim::new(config);
-        vec![loggate_core::sim::DemoSource {
-            name: "prompts",
-            source_toml: sim.source_toml(),
-            sim: Arc::new(sim),
-        }]
+        vec![loggate_core::sim::DemoSource::of("prompts", sim)]
     }
 }

@@ -15,6 +15,8 @@ struct Params {
     name: Option<String>,
 }
 
+impl ProviderParams for Params {}
+
 #[derive(Clone)]
 struct Fake;
 

@@ -47,3 +47,38 @@ pub struct DemoSource {
     /// TOML lines (its credentials).
     pub source_toml: String,
 }
+
+impl DemoSource {
+    /// The demo source `name` served by `sim`, its table keys from
+    /// [`Simulator::source_toml`].
+    pub fn of(name: &'static str, sim: impl Simulator) -> Self {
+        DemoSource {
+            name,
+            source_toml: sim.source_toml(),
+            sim: Arc::new(sim),
+        }
+    }
+}
+
+/// Expands to `impl $config { pub fn from_spec(spec: &SimSpec) -> Self }`:
+/// the provider's `$config::demo(spec.now_ms)` with the knobs every
+/// simulator configuration has (`seed`, `records`, `span_ms`,
+/// `distinct_timestamps`, `token`) taken from the [`SimSpec`]; the rest
+/// (and `spec.variant`) is the provider's.
+#[macro_export]
+macro_rules! sim_config_from_spec {
+    ($config:ty) => {
+        impl $config {
+            /// The demo configuration with `spec`'s data set and token.
+            pub fn from_spec(spec: &$crate::sim::SimSpec) -> Self {
+                let mut config = <$config>::demo(spec.now_ms);
+                config.seed = spec.seed;
+                config.records = spec.records;
+                config.span_ms = spec.span_ms;
+                config.distinct_timestamps = spec.distinct_timestamps;
+                config.token = spec.token.clone();
+                config
+            }
+        }
+    };
+}

@@ -86,6 +86,8 @@ impl Default for SimConfig {
     }
 }
 
+loggate_core::sim_config_from_spec!(SimConfig);
+
 impl SimConfig {
     /// The `loggate demo` data set: 2,400 logs over the last 7 days with
     /// heavy ties and failed generations, behaving as the real service.
