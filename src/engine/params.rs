@@ -1,7 +1,8 @@
 //! The declaration of every `GET /logs` query parameter ([`PARAMS`]): its
 //! name, how its value is parsed, whether a cursor carries it, whether it
 //! is a filter (named in `pushed`/`residual` as [`Filters::names`] spells
-//! it), and what the OpenAPI document says of it. Parsing, the
+//! it; a filter's name is declared in `loggate_core::query::filter_param`),
+//! and what the OpenAPI document says of it. Parsing, the
 //! unknown-parameter check, the cursor check and the document's parameters
 //! all derive from this one table (issue 12).
 //!
@@ -13,6 +14,7 @@ use super::query::{
     MAX_LIMIT, MAX_Q_CHARS, MAX_VALUE_CHARS,
 };
 use super::{CursorState, EngineError};
+use loggate_core::query::filter_param::{self as fp, ATTR_PREFIX};
 
 /// One `GET /logs` query parameter: the single declaration its parsing,
 /// the unknown-parameter check, the cursor check and the OpenAPI document
@@ -73,7 +75,7 @@ fn differs<T: PartialEq>(sent: &Option<T>, kept: &Option<T>) -> bool {
 
 /// A [`CursorRule::Carried`] check of one filter field.
 macro_rules! carried_filter {
-    ($name:literal, $field:ident) => {
+    ($name:expr, $field:ident) => {
         CursorRule::Carried(|sent, kept| {
             differs(&sent.filters.$field, &kept.filters.$field).then(|| $name.to_string())
         })
@@ -104,12 +106,12 @@ pub static PARAMS: &[Param] = &[
         },
     },
     Param {
-        name: "start",
+        name: fp::START,
         parse: |r, p, v| {
             r.filters.start = Some(parse_time(p, &v)?);
             Ok(())
         },
-        cursor: carried_filter!("start", start),
+        cursor: carried_filter!(fp::START, start),
         filter: true,
         doc: ParamDoc {
             description: "Logs on or after this RFC 3339 timestamp (date, `T`, time and offset; surrounding spaces are ignored). With `end` earlier than `start` the request is answered 400 invalid_parameter (`param` = `end`).",
@@ -118,12 +120,12 @@ pub static PARAMS: &[Param] = &[
         },
     },
     Param {
-        name: "end",
+        name: fp::END,
         parse: |r, p, v| {
             r.filters.end = Some(parse_time(p, &v)?);
             Ok(())
         },
-        cursor: carried_filter!("end", end),
+        cursor: carried_filter!(fp::END, end),
         filter: true,
         doc: ParamDoc {
             description: "Logs on or before this RFC 3339 timestamp (date, `T`, time and offset; surrounding spaces are ignored). `end` earlier than `start` is answered 400 invalid_parameter (`param` = `end`).",
@@ -132,12 +134,12 @@ pub static PARAMS: &[Param] = &[
         },
     },
     Param {
-        name: "level",
+        name: fp::LEVEL,
         parse: |r, _, v| {
             r.filters.level = Some(parse_levels(&v)?);
             Ok(())
         },
-        cursor: carried_filter!("level", level),
+        cursor: carried_filter!(fp::LEVEL, level),
         filter: true,
         doc: ParamDoc {
             description: "Comma list of exact levels: TRACE, DEBUG, INFO, WARN, ERROR, FATAL, in any case; the aliases WARNING (= WARN) and CRITICAL (= FATAL) are accepted too. Responses always carry the six canonical names.",
@@ -150,12 +152,12 @@ pub static PARAMS: &[Param] = &[
         },
     },
     Param {
-        name: "min_level",
+        name: fp::MIN_LEVEL,
         parse: |r, p, v| {
             r.filters.min_level = Some(parse_level(p, v.trim())?);
             Ok(())
         },
-        cursor: carried_filter!("min_level", min_level),
+        cursor: carried_filter!(fp::MIN_LEVEL, min_level),
         filter: true,
         doc: ParamDoc {
             description: "This level or more severe: one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, in any case, or the aliases WARNING (= WARN) and CRITICAL (= FATAL).",
@@ -168,12 +170,12 @@ pub static PARAMS: &[Param] = &[
         },
     },
     Param {
-        name: "q",
+        name: fp::Q,
         parse: |r, _, v| {
             r.filters.q = Some(parse_q(&v)?);
             Ok(())
         },
-        cursor: carried_filter!("q", q),
+        cursor: carried_filter!(fp::Q, q),
         filter: true,
         doc: ParamDoc {
             description: "Case-insensitive substring of `message`, 1 to 256 characters.",
@@ -186,12 +188,12 @@ pub static PARAMS: &[Param] = &[
         },
     },
     Param {
-        name: "service",
+        name: fp::SERVICE,
         parse: |r, p, v| {
             r.filters.service = Some(parse_value(p, v)?);
             Ok(())
         },
-        cursor: carried_filter!("service", service),
+        cursor: carried_filter!(fp::SERVICE, service),
         filter: true,
         doc: ParamDoc {
             description: "Exact `service`, 1 to 1024 characters.",
@@ -204,12 +206,12 @@ pub static PARAMS: &[Param] = &[
         },
     },
     Param {
-        name: "user_id",
+        name: fp::USER_ID,
         parse: |r, p, v| {
             r.filters.user_id = Some(parse_value(p, v)?);
             Ok(())
         },
-        cursor: carried_filter!("user_id", user_id),
+        cursor: carried_filter!(fp::USER_ID, user_id),
         filter: true,
         doc: ParamDoc {
             description: "Exact `user_id`, 1 to 1024 characters.",
@@ -222,7 +224,7 @@ pub static PARAMS: &[Param] = &[
         },
     },
     Param {
-        name: "attr.NAME",
+        name: fp::ATTR,
         parse: |r, p, v| {
             let attr = p.strip_prefix(ATTR_PREFIX).unwrap_or(p);
             validate_attr_name(p, attr)?;
@@ -354,13 +356,10 @@ pub const LEVEL_LIST_PATTERN: &str = concat!(
 /// `[a-z0-9_]{1,32}`), spaces around a name ignored.
 pub const SOURCE_LIST_PATTERN: &str = "^ *[a-z0-9_]{1,32} *(?:, *[a-z0-9_]{1,32} *)*$";
 
-/// The prefix of the `attr.NAME` family.
-const ATTR_PREFIX: &str = "attr.";
-
 /// The declaration of a parameter as sent (`attr.promptId` is `attr.NAME`).
 pub fn param(name: &str) -> Option<&'static Param> {
     let family = if name.starts_with(ATTR_PREFIX) {
-        "attr.NAME"
+        fp::ATTR
     } else {
         name
     };

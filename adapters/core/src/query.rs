@@ -11,6 +11,25 @@ use serde_json::Value;
 
 use crate::record::{Level, LogRecord};
 
+/// The query parameter name of each filter as clients spell it (spec §3),
+/// declared once: [`Filters::names`] names the set filters with them (the
+/// spelling of every adapter's `pushed`/`residual`), and the gateway's
+/// parameter table (`src/engine/params.rs`) takes its filters' names from
+/// here.
+pub mod filter_param {
+    pub const START: &str = "start";
+    pub const END: &str = "end";
+    pub const LEVEL: &str = "level";
+    pub const MIN_LEVEL: &str = "min_level";
+    pub const Q: &str = "q";
+    pub const SERVICE: &str = "service";
+    pub const USER_ID: &str = "user_id";
+    /// The `attr.NAME` family, as the parameter table names it.
+    pub const ATTR: &str = "attr.NAME";
+    /// The prefix of the `attr.NAME` family (`attr.promptId`).
+    pub const ATTR_PREFIX: &str = "attr.";
+}
+
 /// Traversal order by (timestamp, source, native id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -116,22 +135,23 @@ impl Filters {
     /// The names of the filters that are set, as the query parameters spell
     /// them (`start`, `level`, `attr.promptId`, ...), in a fixed order.
     pub fn names(&self) -> Vec<String> {
+        use filter_param as p;
         let mut names = Vec::new();
         let flags = [
-            ("start", self.start.is_some()),
-            ("end", self.end.is_some()),
-            ("level", self.level.is_some()),
-            ("min_level", self.min_level.is_some()),
-            ("q", self.q.is_some()),
-            ("service", self.service.is_some()),
-            ("user_id", self.user_id.is_some()),
+            (p::START, self.start.is_some()),
+            (p::END, self.end.is_some()),
+            (p::LEVEL, self.level.is_some()),
+            (p::MIN_LEVEL, self.min_level.is_some()),
+            (p::Q, self.q.is_some()),
+            (p::SERVICE, self.service.is_some()),
+            (p::USER_ID, self.user_id.is_some()),
         ];
         for (name, set) in flags {
             if set {
                 names.push(name.to_string());
             }
         }
-        names.extend(self.attrs.keys().map(|k| format!("attr.{k}")));
+        names.extend(self.attrs.keys().map(|k| format!("{}{k}", p::ATTR_PREFIX)));
         names
     }
 
