@@ -7,9 +7,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use common::fleet::{Kind, Sim};
 use common::Gateway;
 use loggate_core::sim::{serve_loopback, Fault};
-use loggate_leveled::sim::{LeveledSim, SimConfig};
 
 /// `name{labels} value` lines of a family, keyed by the label text.
 fn series(text: &str, name: &str) -> BTreeMap<String, f64> {
@@ -34,30 +34,29 @@ fn value(text: &str, name: &str, labels: &str) -> f64 {
 
 #[tokio::test]
 async fn a_mixed_workload_shows_in_every_family() {
-    let mut config = SimConfig::demo(loggate_core::time::now_ms());
-    config.records = 120;
-    let app = LeveledSim::new(config.clone());
+    let kind = Kind::stand_in();
+    let app = Sim::of(kind, 120);
     let app_server = serve_loopback(app.router()).await.unwrap();
-    let flaky = LeveledSim::new(config.clone());
+    let flaky = Sim::of(kind, 120);
     let flaky_server = serve_loopback(flaky.router()).await.unwrap();
-    let down = LeveledSim::new(config.clone());
+    let down = Sim::of(kind, 120);
     down.faults()
         .fail_always(Fault::status(503, "{\"error\":\"down\"}"));
     let down_server = serve_loopback(down.router()).await.unwrap();
     let toml = format!(
         r#"[sources.app]
-kind = "leveled"
+kind = "{kind}"
 base_url = "{}"
 token = "{}"
 rate_limit = {{ per_second = 100000, burst = 100000 }}
 [sources.flaky]
-kind = "leveled"
+kind = "{kind}"
 base_url = "{}"
 token = "{}"
 retries = 2
 rate_limit = {{ per_second = 1, burst = 1 }}
 [sources.down]
-kind = "leveled"
+kind = "{kind}"
 base_url = "{}"
 token = "{}"
 retries = 0
@@ -69,7 +68,8 @@ rate_limit = {{ per_second = 100000, burst = 100000 }}
         flaky_server.base_url(),
         flaky.token(),
         down_server.base_url(),
-        down.token()
+        down.token(),
+        kind = kind.provider,
     );
     let gateway = Gateway::start(&toml).await;
 

@@ -6,9 +6,9 @@
 
 mod common;
 
+use common::fleet::{Kind, Sim};
 use common::Gateway;
 use loggate_core::sim::{serve_loopback, Fault, Served};
-use loggate_leveled::sim::{LeveledSim, SimConfig};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -25,11 +25,10 @@ fn sha(key: &str) -> String {
 /// `app` answers, `dead` refuses connections, `slow` hangs; the `app`
 /// key may read `app` only and has a tiny rate limit.
 async fn start() -> (Gateway, Vec<Served>) {
-    let mut config = SimConfig::demo(loggate_core::time::now_ms());
-    config.records = 80;
-    let app = LeveledSim::new(config.clone());
+    let kind = Kind::stand_in();
+    let app = Sim::of(kind, 80);
     let app_server = serve_loopback(app.router()).await.unwrap();
-    let slow = LeveledSim::new(config);
+    let slow = Sim::of(kind, 80);
     slow.faults().fail_always(Fault::Hang);
     let slow_server = serve_loopback(slow.router()).await.unwrap();
     // A port that was just free: connections are refused.
@@ -42,17 +41,17 @@ async fn start() -> (Gateway, Vec<Served>) {
         r#"[server]
 request_timeout = "5s"
 [sources.app]
-kind = "leveled"
+kind = "{kind}"
 base_url = "{app}"
 token = "{token}"
 {fast}
 [sources.dead]
-kind = "leveled"
+kind = "{kind}"
 base_url = "http://{dead_addr}"
 token = "{token}"
 {fast}
 [sources.slow]
-kind = "leveled"
+kind = "{kind}"
 base_url = "{slow}"
 token = "{token}"
 timeout = "300ms"
@@ -68,6 +67,7 @@ rate_limit = {{ per_second = 1, burst = 3 }}
         app = app_server.base_url(),
         slow = slow_server.base_url(),
         token = app.token(),
+        kind = kind.provider,
         all = sha(ALL_KEY),
         app_sha = sha(APP_KEY),
     );

@@ -11,9 +11,9 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use common::fleet::{Kind, Sim};
 use common::Gateway;
 use loggate_core::sim::{serve_loopback, Fault};
-use loggate_leveled::sim::{LeveledSim, SimConfig};
 use serde_json::Value;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -62,23 +62,22 @@ async fn every_line_of_a_request_carries_its_id() {
         .finish();
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
-    let mut config = SimConfig::demo(loggate_core::time::now_ms());
-    config.records = 50;
-    let app = LeveledSim::new(config.clone());
+    let kind = Kind::stand_in();
+    let app = Sim::of(kind, 50);
     let app_server = serve_loopback(app.router()).await.unwrap();
-    let broken = LeveledSim::new(config);
+    let broken = Sim::of(kind, 50);
     broken
         .faults()
         .fail_always(Fault::status(503, "{\"error\":\"down\"}"));
     let broken_server = serve_loopback(broken.router()).await.unwrap();
     let toml = format!(
         r#"[sources.app]
-kind = "leveled"
+kind = "{kind}"
 base_url = "{}"
 token = "{}"
 rate_limit = {{ per_second = 100000, burst = 100000 }}
 [sources.broken]
-kind = "leveled"
+kind = "{kind}"
 base_url = "{}"
 token = "secret-token-of-broken"
 retries = 1
@@ -87,6 +86,7 @@ rate_limit = {{ per_second = 100000, burst = 100000 }}
         app_server.base_url(),
         app.token(),
         broken_server.base_url(),
+        kind = kind.provider,
     );
     let gateway = Gateway::start(&toml).await;
 
@@ -152,7 +152,7 @@ rate_limit = {{ per_second = 100000, burst = 100000 }}
     for line in fetched {
         let fetch = &line["span"];
         assert_eq!(fetch["name"], "fetch", "{line}");
-        assert_eq!(fetch["kind"], "leveled");
+        assert_eq!(fetch["kind"], kind.provider);
         assert!(fetch["latency_ms"].is_u64(), "{line}");
         match fetch["source"].as_str().unwrap() {
             "app" => assert_eq!(fetch["status"], "ok"),

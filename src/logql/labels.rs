@@ -172,7 +172,7 @@ mod tests {
         let r = record();
         let view = EntryView {
             source: "app",
-            provider: "leveled",
+            provider: "kind_a",
             record: &r,
             line: "m",
         };

@@ -7,11 +7,11 @@ use super::*;
 
 fn sources() -> Vec<SourceInfo> {
     [
-        ("app", "leveled"),
-        ("auth", "logto"),
-        ("billing", "leveled"),
-        ("prompts", "promptcrafter"),
-        ("workflows", "alloy"),
+        ("app", "kind_a"),
+        ("auth", "kind_b"),
+        ("billing", "kind_a"),
+        ("prompts", "kind_c"),
+        ("workflows", "kind_d"),
     ]
     .into_iter()
     .map(|(name, provider)| SourceInfo {
@@ -109,7 +109,7 @@ fn vector_one_plus_vector_one_is_two() {
 
 #[test]
 fn selectors_choose_sources_and_levels() {
-    let p = plan("{provider=\"leveled\", level!~\"info|debug|trace\"}");
+    let p = plan("{provider=\"kind_a\", level!~\"info|debug|trace\"}");
     assert_eq!(p.sources, vec!["app", "billing"]);
     let levels: Vec<Level> = p.filters.level.unwrap().iter().collect();
     assert_eq!(levels, vec![Level::Warn, Level::Error, Level::Fatal]);
@@ -155,7 +155,7 @@ fn residual_is_case_sensitive_and_exact() {
         let p = plan(query);
         let view = EntryView {
             source: "app",
-            provider: "leveled",
+            provider: "kind_a",
             record: r,
             line: &r.message,
         };

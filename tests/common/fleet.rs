@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use loggate::registry::Registry;
 use loggate_core::sim::{serve_loopback, Faults, Served, SimSpec, Simulator};
-use loggate_core::LogRecord;
+use loggate_core::{LogRecord, UpstreamPaging};
 use serde_json::Value;
 
 use super::Gateway;
@@ -41,6 +41,27 @@ impl Kind {
     /// Every variant of every built-in provider.
     pub fn all() -> Vec<Kind> {
         Kind::all_in(&Registry::builtin())
+    }
+
+    /// The default (first) variant of each built-in provider.
+    pub fn each_provider() -> Vec<Kind> {
+        Registry::builtin()
+            .factories()
+            .map(|f| Kind::new(f.kind(), f.sim_variants()[0]))
+            .collect()
+    }
+
+    /// The provider that tests of the gateway itself (metrics, tracing,
+    /// the OpenAPI document, ...) run against when what they test is not a
+    /// provider: the last registered one whose upstream pages (as the
+    /// benchmark's one-source provider). Its sources take a `token` key.
+    pub fn stand_in() -> Kind {
+        Registry::builtin()
+            .factories()
+            .filter(|f| f.upstream_paging() == UpstreamPaging::Paged)
+            .map(|f| Kind::new(f.kind(), f.sim_variants()[0]))
+            .last()
+            .expect("a registered provider whose upstream pages")
     }
 
     pub fn provider(self) -> &'static str {
@@ -95,6 +116,19 @@ impl Sim {
             .simulator(&sim_spec)
             .unwrap_or_else(|| panic!("{} has no simulator", spec.kind.provider));
         Sim(sim)
+    }
+
+    /// A built-in simulator of `kind` holding `records` records (seed 1,
+    /// each on its own instant, over the hour before now).
+    pub fn of(kind: Kind, records: usize) -> Sim {
+        let spec = Spec::new(kind, 1, records, records);
+        Sim::new_in(&Registry::builtin(), spec, loggate_core::time::now_ms())
+    }
+
+    /// The API token its source table names (for a stand-in provider,
+    /// whose credential is a token).
+    pub fn token(&self) -> String {
+        TOKEN.into()
     }
 
     pub fn router(&self) -> axum::Router {

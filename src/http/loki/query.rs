@@ -302,7 +302,7 @@ mod tests {
         Entry {
             ns,
             source: Arc::from("app"),
-            provider: "leveled",
+            provider: "kind_a",
             record: LogRecord {
                 native_id: id.into(),
                 timestamp_ms: (ns / MS) as i64,
