@@ -114,16 +114,12 @@ fn ids(body: &Value) -> Vec<String> {
 #[tokio::test]
 async fn a_cursor_continues_in_another_process_with_the_same_secret() {
     let now = loggate_core::time::now_ms();
-    let specs = [
-        Spec::new(Kind::Leveled, 1, 60, 15),
-        Spec::new(Kind::Alloy, 2, 60, 15),
-        Spec::new(Kind::LogtoTimed, 3, 60, 15),
-        Spec::new(Kind::PromptCrafter, 4, 60, 15),
-    ];
-    let names: Vec<String> = ["app", "workflows", "auth", "prompts"]
-        .iter()
-        .map(|s| s.to_string())
+    let specs: Vec<Spec> = Kind::each_provider()
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| Spec::new(kind, 1 + i as u64, 60, 15))
         .collect();
+    let names: Vec<String> = (0..specs.len()).map(|i| format!("s{i}")).collect();
     let (sims, _served, toml) = start_sims(&specs, &names, now, "", "").await;
     let data: Vec<_> = sims
         .iter()

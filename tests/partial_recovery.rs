@@ -1,7 +1,7 @@
 //! Partial failure loses nothing (spec §3): a source that fails on page k
 //! and recovers on page k+1 still contributes every one of its records to
-//! the traversal, each once — for each of the four providers (and both
-//! Logto generations), next to a healthy leveled source. (The merged
+//! the traversal, each once — for every variant of every registered
+//! provider, next to a healthy source ([`Kind::stand_in`]). (The merged
 //! order across sources is relaxed on the pages where one failed.)
 
 mod common;
@@ -14,7 +14,7 @@ use loggate_core::{Filters, Order};
 async fn fails_then_recovers(kind: Kind) {
     let specs = [
         Spec::new(kind, 11, 60, 15),
-        Spec::new(Kind::Leveled, 12, 60, 15),
+        Spec::new(Kind::stand_in(), 12, 60, 15),
     ];
     // No retries: the failure reaches the page instead of being retried away.
     let fleet = Fleet::start(&specs, "scan_budget = 10000", "retries = 0").await;
@@ -72,22 +72,8 @@ async fn fails_then_recovers(kind: Kind) {
 }
 
 #[tokio::test]
-async fn leveled_failing_for_one_page_loses_nothing() {
-    fails_then_recovers(Kind::Leveled).await;
-}
-
-#[tokio::test]
-async fn promptcrafter_failing_for_one_page_loses_nothing() {
-    fails_then_recovers(Kind::PromptCrafter).await;
-}
-
-#[tokio::test]
-async fn alloy_failing_for_one_page_loses_nothing() {
-    fails_then_recovers(Kind::Alloy).await;
-}
-
-#[tokio::test]
-async fn logto_failing_for_one_page_loses_nothing() {
-    fails_then_recovers(Kind::LogtoTimed).await;
-    fails_then_recovers(Kind::LogtoUntimed).await;
+async fn every_provider_failing_for_one_page_loses_nothing() {
+    for kind in Kind::all() {
+        fails_then_recovers(kind).await;
+    }
 }
