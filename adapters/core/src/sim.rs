@@ -6,7 +6,6 @@
 //! requests each simulator received.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +15,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use tokio::task::JoinHandle;
 
 /// A fault the simulator answers with instead of its real response.
 #[derive(Debug, Clone, PartialEq)]
@@ -399,93 +397,15 @@ pub trait Simulator: Send + Sync + 'static {
 }
 
 mod delegate;
+mod rng;
+mod serve;
 mod spec;
+pub use rng::SeededRng;
+pub use serve::{serve, serve_loopback, Served};
 pub use spec::{DemoSource, SimSpec};
 
 /// `key = "value"` as one TOML line (for [`Simulator::source_toml`]), the
 /// value quoted and escaped (JSON's string escapes are TOML's).
 pub fn toml_line(key: &str, value: &str) -> String {
     format!("{key} = {}\n", serde_json::Value::from(value))
-}
-
-/// A simulator serving on loopback until dropped.
-pub struct Served {
-    pub addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl Served {
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Serves `router` on `addr` (use `127.0.0.1:0` for any free port).
-pub async fn serve(router: Router, addr: SocketAddr) -> std::io::Result<Served> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::warn!(error = %e, "simulator stopped");
-        }
-    });
-    Ok(Served { addr, task })
-}
-
-/// Serves `router` on a free loopback port.
-pub async fn serve_loopback(router: Router) -> std::io::Result<Served> {
-    serve(router, SocketAddr::from(([127, 0, 0, 1], 0))).await
-}
-
-/// A deterministic pseudo-random generator for seeded sample data
-/// (SplitMix64: tiny, no dependency, the same sequence everywhere).
-#[derive(Debug, Clone)]
-pub struct SeededRng(u64);
-
-impl SeededRng {
-    pub fn new(seed: u64) -> Self {
-        SeededRng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-
-    /// True with probability `percent`/100.
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    /// `len` lowercase hex digits.
-    pub fn hex(&mut self, len: usize) -> String {
-        (0..len)
-            .map(|_| char::from_digit(self.below(16) as u32, 16).unwrap_or('0'))
-            .collect()
-    }
-
-    /// `len` characters of `[0-9a-z]`.
-    pub fn alnum(&mut self, len: usize) -> String {
-        (0..len)
-            .map(|_| char::from_digit(self.below(36) as u32, 36).unwrap_or('0'))
-            .collect()
-    }
 }
