@@ -12,7 +12,7 @@ use base64::Engine as _;
 use loggate_core::sim::SeededRng;
 use serde_json::{json, Value};
 
-use super::LogtoSim;
+use super::{LogtoSim, SimConfig, SimState};
 use crate::wire::MAX_PAGE_SIZE;
 
 /// Logto's `{code, message, data?}` error body.
@@ -76,17 +76,7 @@ pub(super) async fn get_logs(
             .map(|(_, v)| v.as_str())
     };
     let mut state = sim.lock();
-    let token_ok = match auth.strip_prefix("Bearer ") {
-        Some(token) if !token.is_empty() => {
-            (token == state.config.token && !state.config.token.is_empty())
-                || state
-                    .tokens
-                    .get(token)
-                    .is_some_and(|expiry| state.clock_ms() < *expiry)
-        }
-        _ => false,
-    };
-    if !token_ok {
+    if !token_ok(&state, auth) {
         return error_response(
             StatusCode::UNAUTHORIZED,
             "auth.unauthorized",
@@ -101,36 +91,11 @@ pub(super) async fn get_logs(
     if page_size > MAX_PAGE_SIZE {
         return invalid_pagination();
     }
-    let mut window = (None, None);
-    if state.config.honours_time_filter {
-        for (slot, name) in [(&mut window.0, "start_time"), (&mut window.1, "end_time")] {
-            if let Some(text) = param(name) {
-                match text.parse::<i64>() {
-                    Ok(ms) => *slot = Some(ms),
-                    Err(_) => {
-                        let body = json!({"code": "guard.invalid_input", "message": "The request query is invalid.",
-                                          "data": {"issues": [{"path": [name], "message": "Expected number"}]}});
-                        return (
-                            StatusCode::BAD_REQUEST,
-                            [(header::CONTENT_TYPE, "application/json")],
-                            body.to_string(),
-                        )
-                            .into_response();
-                    }
-                }
-            }
-        }
-    }
+    let window = match time_window(&state.config, &param) {
+        Ok(window) => window,
+        Err(response) => return response,
+    };
     let exclusive = state.config.exclusive_time_bounds;
-    if let (Some(start), Some(end)) = window {
-        if start > end || (exclusive && start == end) {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "log.invalid_time_window",
-                "The time window is invalid.",
-            );
-        }
-    }
     let in_window = |ts: i64| {
         if exclusive {
             window.0.is_none_or(|s| ts > s) && window.1.is_none_or(|e| ts < e)
@@ -162,7 +127,72 @@ pub(super) async fn get_logs(
         })
         .collect();
     rows.sort_by_key(|(ts, _)| std::cmp::Reverse(*ts));
+    shuffle_ties(&mut rows, &mut shuffle);
     let total = rows.len() as u64;
+    let from = ((page - 1).saturating_mul(page_size)).min(total) as usize;
+    let to = (from + page_size as usize).min(rows.len());
+    let body = Value::Array(rows[from..to].iter().map(|r| r.1.clone()).collect()).to_string();
+    let link = link_header(&headers, &uri, &pairs, page, page_size, total);
+    page_response(body, total, link)
+}
+
+/// Whether `auth` carries the configured token or an unexpired issued one.
+fn token_ok(state: &SimState, auth: &str) -> bool {
+    match auth.strip_prefix("Bearer ") {
+        Some(token) if !token.is_empty() => {
+            (token == state.config.token && !state.config.token.is_empty())
+                || state
+                    .tokens
+                    .get(token)
+                    .is_some_and(|expiry| state.clock_ms() < *expiry)
+        }
+        _ => false,
+    }
+}
+
+/// `(start_time, end_time)` as the server's generation reads them (none
+/// when it ignores the time filter), or its 400 answer: a bound that is
+/// not a number, or a window that is empty.
+fn time_window<'a>(
+    config: &SimConfig,
+    param: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<(Option<i64>, Option<i64>), Response> {
+    let mut window = (None, None);
+    if config.honours_time_filter {
+        for (slot, name) in [(&mut window.0, "start_time"), (&mut window.1, "end_time")] {
+            if let Some(text) = param(name) {
+                match text.parse::<i64>() {
+                    Ok(ms) => *slot = Some(ms),
+                    Err(_) => {
+                        let body = json!({"code": "guard.invalid_input", "message": "The request query is invalid.",
+                                          "data": {"issues": [{"path": [name], "message": "Expected number"}]}});
+                        return Err((
+                            StatusCode::BAD_REQUEST,
+                            [(header::CONTENT_TYPE, "application/json")],
+                            body.to_string(),
+                        )
+                            .into_response());
+                    }
+                }
+            }
+        }
+    }
+    let exclusive = config.exclusive_time_bounds;
+    if let (Some(start), Some(end)) = window {
+        if start > end || (exclusive && start == end) {
+            return Err(error_response(
+                StatusCode::BAD_REQUEST,
+                "log.invalid_time_window",
+                "The time window is invalid.",
+            ));
+        }
+    }
+    Ok(window)
+}
+
+/// Shuffles each run of equal timestamps in `rows` (sorted by time): the
+/// server has no tie-breaker.
+fn shuffle_ties(rows: &mut [(i64, &Value)], shuffle: &mut SeededRng) {
     let mut start = 0;
     while start < rows.len() {
         let end = start
@@ -176,10 +206,10 @@ pub(super) async fn get_logs(
         }
         start = end;
     }
-    let from = ((page - 1).saturating_mul(page_size)).min(total) as usize;
-    let to = (from + page_size as usize).min(rows.len());
-    let body = Value::Array(rows[from..to].iter().map(|r| r.1.clone()).collect()).to_string();
-    let link = link_header(&headers, &uri, &pairs, page, page_size, total);
+}
+
+/// `200` with a page of rows, `Total-Number` and the `Link` lines.
+fn page_response(body: String, total: u64, link: Vec<String>) -> Response {
     let mut response = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
