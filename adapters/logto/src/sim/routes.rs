@@ -93,7 +93,7 @@ pub(super) async fn get_logs(
     }
     let window = match time_window(&state.config, &param) {
         Ok(window) => window,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let exclusive = state.config.exclusive_time_bounds;
     let in_window = |ts: i64| {
@@ -156,7 +156,7 @@ fn token_ok(state: &SimState, auth: &str) -> bool {
 fn time_window<'a>(
     config: &SimConfig,
     param: &impl Fn(&str) -> Option<&'a str>,
-) -> Result<(Option<i64>, Option<i64>), Response> {
+) -> Result<(Option<i64>, Option<i64>), Box<Response>> {
     let mut window = (None, None);
     if config.honours_time_filter {
         for (slot, name) in [(&mut window.0, "start_time"), (&mut window.1, "end_time")] {
@@ -166,12 +166,14 @@ fn time_window<'a>(
                     Err(_) => {
                         let body = json!({"code": "guard.invalid_input", "message": "The request query is invalid.",
                                           "data": {"issues": [{"path": [name], "message": "Expected number"}]}});
-                        return Err((
-                            StatusCode::BAD_REQUEST,
-                            [(header::CONTENT_TYPE, "application/json")],
-                            body.to_string(),
-                        )
-                            .into_response());
+                        return Err(Box::new(
+                            (
+                                StatusCode::BAD_REQUEST,
+                                [(header::CONTENT_TYPE, "application/json")],
+                                body.to_string(),
+                            )
+                                .into_response(),
+                        ));
                     }
                 }
             }
@@ -180,11 +182,11 @@ fn time_window<'a>(
     let exclusive = config.exclusive_time_bounds;
     if let (Some(start), Some(end)) = window {
         if start > end || (exclusive && start == end) {
-            return Err(error_response(
+            return Err(Box::new(error_response(
                 StatusCode::BAD_REQUEST,
                 "log.invalid_time_window",
                 "The time window is invalid.",
-            ));
+            )));
         }
     }
     Ok(window)
