@@ -22,6 +22,7 @@ use super::{
     ErrorBody, ErrorEnvelope, HealthError, LogEntry, LogsPage, SourceHealth, SourceInfo,
     SourcesList, Status,
 };
+use super::loki::schema::LokiParameters;
 use crate::engine::query::{Param, ParamSchema, PARAMS};
 use crate::engine::{ReportStatus, SourceFailure, SourceReport};
 
@@ -64,7 +65,7 @@ use crate::engine::{ReportStatus, SourceFailure, SourceReport};
         ErrorEnvelope,
         ErrorBody,
     )),
-    modifiers(&Security, &RequestIdHeader, &LogsParameters),
+    modifiers(&Security, &RequestIdHeader, &LogsParameters, &LokiParameters),
 )]
 pub struct ApiDoc;
 
@@ -244,10 +245,35 @@ pub async fn openapi_json(
     axum::extract::State(state): axum::extract::State<super::AppState>,
 ) -> Json<utoipa::openapi::OpenApi> {
     let mut doc = document_for(&state.kinds);
+    let names: Vec<String> = state.engine.sources().map(|s| s.name.to_string()).collect();
+    configured_sources(&mut doc, &names);
     if state.keys.is_open() {
         without_auth(&mut doc);
     }
     Json(doc)
+}
+
+/// The `/logs` `source` pattern naming exactly the configured sources
+/// (a name that is not configured is answered 400 unknown_source): the
+/// generic `[a-z0-9_]{1,32}` list pattern with `names` in place of a name.
+pub fn configured_sources(doc: &mut utoipa::openapi::OpenApi, names: &[String]) {
+    use utoipa::openapi::{RefOr, Schema};
+    if names.is_empty() {
+        return;
+    }
+    let name = format!("(?:{})", names.join("|"));
+    let pattern = format!("^ *{name} *(?:, *{name} *)*$");
+    let Some(get) = doc.paths.paths.get_mut("/logs").and_then(|i| i.get.as_mut()) else {
+        return;
+    };
+    for parameter in get.parameters.iter_mut().flatten() {
+        if parameter.name != "source" {
+            continue;
+        }
+        if let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut() {
+            object.pattern = Some(pattern.clone());
+        }
+    }
 }
 
 /// The document of a gateway with no API keys configured: no operation

@@ -11,7 +11,7 @@ mod meta;
 mod params;
 mod query;
 mod scan;
-mod schema;
+pub mod schema;
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};

@@ -4,8 +4,43 @@
 //! with up to nanosecond fraction; `since` and `step` as durations.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use super::LokiError;
+
+/// What `start`, `end` and `time` accept (the parser's gate and the
+/// OpenAPI pattern, one string): integer nanoseconds (at most 10 digits:
+/// seconds; at most 19 digits, below 9·10^18), float seconds with a dot
+/// (at most 11 integer digits, 9 fraction digits), or RFC 3339 with `T`,
+/// an optional fraction of up to 9 digits and `Z` or `±hh:mm`, a real
+/// calendar date from 1970 to 9999. Loki's `pkg/util/http.go` also reads
+/// exponents and signs; loggate does not (README, "Loki API").
+pub const TIME_PATTERN: &str = concat!(
+    r"^(?:[0-9]{1,18}|[1-8][0-9]{18}|[0-9]{1,11}\.[0-9]{0,9}",
+    r"|(?:(?:19[7-9][0-9]|[2-9][0-9]{3})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)",
+    r"|(?:19(?:7[26]|8[048]|9[26])|[2-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)-02-29)",
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]))$"
+);
+
+/// What `since`, `step` and `interval` accept (gate and OpenAPI pattern):
+/// positive float seconds below 10^11 (`30`, `0.5`, at most 9 fraction
+/// digits after leading zeros), or one to four integer groups of
+/// `ms`, `s`, `m`, `h`, `d`, `w`, `y` (`5m`, `1h30m`) whose first number
+/// is not zero. Fractional units (`1.5h`) and `ns`/`us` are refused.
+pub const DURATION_PATTERN: &str = concat!(
+    r"^(?:0{0,3}[1-9][0-9]{0,10}(?:\.[0-9]{0,9})?|0{0,3}\.[0-9]{0,8}[1-9][0-9]{0,8}",
+    r"|[1-9][0-9]{0,3}(?:ms|s|m|h|d|w|y)(?:[0-9]{1,4}(?:ms|s|m|h|d|w|y)){0,3})$"
+);
+
+/// What `direction` accepts: `backward`, `forward` or `scan`, any case.
+pub const DIRECTION_PATTERN: &str = "^(?:[Bb][Aa][Cc][Kk][Ww][Aa][Rr][Dd]|[Ff][Oo][Rr][Ww][Aa][Rr][Dd]|[Ss][Cc][Aa][Nn])$";
+
+static TIME_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(TIME_PATTERN).expect("TIME_PATTERN compiles"));
+static DURATION_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(DURATION_PATTERN).expect("DURATION_PATTERN compiles"));
 
 /// Nanoseconds since the epoch.
 pub type Nanos = i128;
@@ -133,6 +168,9 @@ impl Params {
         let Some(text) = self.get(name) else {
             return Ok(None);
         };
+        if !DURATION_RE.is_match(text) {
+            return Err(bad_duration(name, text));
+        }
         let ns = match text.parse::<f64>() {
             Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e12 => {
                 (secs * 1e9).round() as Nanos
@@ -156,6 +194,9 @@ pub fn parse_time(name: &str, text: &str) -> Result<Nanos, LokiError> {
             quote(text)
         ))
     };
+    if !TIME_RE.is_match(text) {
+        return Err(bad());
+    }
     let ns = if text.contains('.') && text.parse::<f64>().is_ok() {
         let secs: f64 = text.parse().map_err(|_| bad())?;
         if !secs.is_finite() || secs.abs() > 1e12 {
@@ -174,7 +215,9 @@ pub fn parse_time(name: &str, text: &str) -> Result<Nanos, LokiError> {
     } else {
         let parsed = chrono::DateTime::parse_from_rfc3339(text).map_err(|_| bad())?;
         let secs = Nanos::from(parsed.timestamp());
-        secs * 1_000_000_000 + Nanos::from(parsed.timestamp_subsec_nanos())
+        // The pattern keeps the date within 1970..=9999; an offset may
+        // still step over an edge by hours: clamp to the range.
+        (secs * 1_000_000_000 + Nanos::from(parsed.timestamp_subsec_nanos())).clamp(0, MAX_NS)
     };
     if !(0..=MAX_NS).contains(&ns) {
         return Err(out_of_range(name, text));
@@ -191,6 +234,9 @@ fn out_of_range(name: &str, text: &str) -> LokiError {
 
 /// A duration parameter (`1h`, `90s`) or float seconds, in nanoseconds.
 pub fn duration_ns(name: &str, text: &str) -> Result<Nanos, LokiError> {
+    if !DURATION_RE.is_match(text) {
+        return Err(bad_duration(name, text));
+    }
     if let Ok(secs) = text.parse::<f64>() {
         if secs.is_finite() && secs > 0.0 && secs < 1e12 {
             return Ok((secs * 1e9).round() as Nanos);
@@ -198,12 +244,14 @@ pub fn duration_ns(name: &str, text: &str) -> Result<Nanos, LokiError> {
     }
     crate::logql::duration_ms(text)
         .map(|ms| Nanos::from(ms) * MS)
-        .ok_or_else(|| {
-            LokiError::bad_request(format!(
-                "{name}: expected a positive duration such as 5m or 1h, got {}",
-                quote(text)
-            ))
-        })
+        .ok_or_else(|| bad_duration(name, text))
+}
+
+fn bad_duration(name: &str, text: &str) -> LokiError {
+    LokiError::bad_request(format!(
+        "{name}: expected a positive duration such as 5m or 1h30m, or seconds such as 30 or 0.5, got {}",
+        quote(text)
+    ))
 }
 
 /// A client value quoted for a message, cut to 64 characters.
