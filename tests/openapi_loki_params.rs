@@ -45,8 +45,13 @@ fn url_encode(value: &str) -> String {
         .collect()
 }
 
-/// The schema of parameter `name` of `GET path`.
+/// The schema of parameter `name` of `GET path` (`/label/<name>/values`
+/// as the document's template).
 fn schema_of<'a>(doc: &'a Value, path: &str, name: &str) -> &'a Value {
+    let path = match path.strip_prefix("/loki/api/v1/label/") {
+        Some(_) => "/loki/api/v1/label/{name}/values",
+        None => path,
+    };
     let params = doc["paths"][path]["get"]["parameters"]
         .as_array()
         .unwrap_or_else(|| panic!("{path}: no parameters"));
@@ -138,7 +143,17 @@ async fn each_loki_parameter_schema_rejects_what_the_parser_rejects() {
     let durations: (&[&str], &[&str]) = (
         &["30", "0.5", "1.", ".25", "5m", "1h30m", "1d2h3m4s", "250ms"],
         &[
-            "", "0", "0.0", "0s", "-1", "1.5h", "1e3", "5 m", "1ns", "1h2m3s4ms5ms", "m",
+            "",
+            "0",
+            "0.0",
+            "0s",
+            "-1",
+            "1.5h",
+            "1e3",
+            "5 m",
+            "1ns",
+            "1h2m3s4ms5ms",
+            "m",
         ],
     );
     let cases: &[(&str, &str, &[&str], (&[&str], &[&str]))] = &[
@@ -147,12 +162,32 @@ async fn each_loki_parameter_schema_rejects_what_the_parser_rejects() {
         ("/loki/api/v1/query_range", SELECTOR_FROM_1, &["end"], times),
         // Edges: the latest integer, and an offset stepping before 1970
         // (read as the epoch).
-        ("/loki/api/v1/query_range", SELECTOR_FROM_1, &["end"], (&["8999999999999999999"], &[])),
-        ("/loki/api/v1/query_range", SELECTOR, &["start"], (&["1970-01-01T00:00:00+01:00"], &[])),
+        (
+            "/loki/api/v1/query_range",
+            SELECTOR_FROM_1,
+            &["end"],
+            (&["8999999999999999999"], &[]),
+        ),
+        (
+            "/loki/api/v1/query_range",
+            SELECTOR,
+            &["start"],
+            (&["1970-01-01T00:00:00+01:00"], &[]),
+        ),
         ("/loki/api/v1/labels", "start=1", &["end"], times),
         ("/loki/api/v1/query", "query=vector(1)", &["time"], times),
-        ("/loki/api/v1/query_range", SELECTOR, &["since", "step", "interval"], durations),
-        ("/loki/api/v1/label/source/values", "", &["since"], durations),
+        (
+            "/loki/api/v1/query_range",
+            SELECTOR,
+            &["since", "step", "interval"],
+            durations,
+        ),
+        (
+            "/loki/api/v1/label/source/values",
+            "",
+            &["since"],
+            durations,
+        ),
         (
             "/loki/api/v1/query_range",
             SELECTOR,
@@ -192,8 +227,8 @@ async fn labels_values_and_series_answer_the_lists_their_schemas_declare() {
     let (gateway, _sim) = start().await;
     let (_, doc) = gateway.get("/openapi.json").await;
     let data_of = |path: &str| {
-        let schema = &doc["paths"][path]["get"]["responses"]["200"]["content"]
-            ["application/json"]["schema"]["$ref"];
+        let schema = &doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["$ref"];
         let name = schema.as_str().unwrap().rsplit('/').next().unwrap();
         doc["components"]["schemas"][name]["properties"]["data"].clone()
     };
@@ -220,7 +255,10 @@ async fn labels_values_and_series_answer_the_lists_their_schemas_declare() {
         .await;
     assert_eq!(status, 200, "{series}");
     let sets = series["data"].as_array().expect("a list");
-    assert!(!sets.is_empty() && sets.iter().all(Value::is_object), "{series}");
+    assert!(
+        !sets.is_empty() && sets.iter().all(Value::is_object),
+        "{series}"
+    );
 }
 
 #[tokio::test]
@@ -228,13 +266,24 @@ async fn the_logs_source_pattern_names_the_configured_sources() {
     let (gateway, _sim) = start().await;
     let (_, doc) = gateway.get("/openapi.json").await;
     let schema = schema_of(&doc, "/logs", "source");
-    for (value, allowed) in [("app", true), (" app , app", true), ("zz", false), ("app,zz", false)] {
+    for (value, allowed) in [
+        ("app", true),
+        (" app , app", true),
+        ("zz", false),
+        ("app,zz", false),
+    ] {
         assert_eq!(schema_allows(schema, value), allowed, "{value}: {schema}");
-        let (status, body) = gateway.get(&format!("/logs?source={}", url_encode(value))).await;
+        let (status, body) = gateway
+            .get(&format!("/logs?source={}", url_encode(value)))
+            .await;
         if allowed {
             assert_eq!(status, 200, "{value}: {body}");
         } else {
-            assert_eq!((status, &body["error"]["code"]), (400, &"unknown_source".into()), "{value}");
+            assert_eq!(
+                (status, &body["error"]["code"]),
+                (400, &"unknown_source".into()),
+                "{value}"
+            );
         }
     }
 }

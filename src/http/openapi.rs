@@ -18,11 +18,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use super::loki::schema::LokiParameters;
 use super::{
     ErrorBody, ErrorEnvelope, HealthError, LogEntry, LogsPage, SourceHealth, SourceInfo,
     SourcesList, Status,
 };
-use super::loki::schema::LokiParameters;
 use crate::engine::query::{Param, ParamSchema, PARAMS};
 use crate::engine::{ReportStatus, SourceFailure, SourceReport};
 
@@ -263,7 +263,12 @@ pub fn configured_sources(doc: &mut utoipa::openapi::OpenApi, names: &[String]) 
     }
     let name = format!("(?:{})", names.join("|"));
     let pattern = format!("^ *{name} *(?:, *{name} *)*$");
-    let Some(get) = doc.paths.paths.get_mut("/logs").and_then(|i| i.get.as_mut()) else {
+    let Some(get) = doc
+        .paths
+        .paths
+        .get_mut("/logs")
+        .and_then(|i| i.get.as_mut())
+    else {
         return;
     };
     for parameter in get.parameters.iter_mut().flatten() {

@@ -35,7 +35,8 @@ pub const DURATION_PATTERN: &str = concat!(
 );
 
 /// What `direction` accepts: `backward`, `forward` or `scan`, any case.
-pub const DIRECTION_PATTERN: &str = "^(?:[Bb][Aa][Cc][Kk][Ww][Aa][Rr][Dd]|[Ff][Oo][Rr][Ww][Aa][Rr][Dd]|[Ss][Cc][Aa][Nn])$";
+pub const DIRECTION_PATTERN: &str =
+    "^(?:[Bb][Aa][Cc][Kk][Ww][Aa][Rr][Dd]|[Ff][Oo][Rr][Ww][Aa][Rr][Dd]|[Ss][Cc][Aa][Nn])$";
 
 static TIME_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(TIME_PATTERN).expect("TIME_PATTERN compiles"));
