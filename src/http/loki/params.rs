@@ -26,12 +26,17 @@ pub const TIME_PATTERN: &str = concat!(
 
 /// What `since`, `step` and `interval` accept (gate and OpenAPI pattern):
 /// positive float seconds below 10^11 (`30`, `0.5`, at most 9 fraction
-/// digits after leading zeros), or one to four integer groups of
-/// `ms`, `s`, `m`, `h`, `d`, `w`, `y` (`5m`, `1h30m`) whose first number
-/// is not zero. Fractional units (`1.5h`) and `ns`/`us` are refused.
+/// digits after leading zeros), or one to four groups of a number (up to 3
+/// fraction digits) and `ms`, `s`, `m`, `h`, `d`, `w`, `y` (`5m`, `1h30m`,
+/// Go's `1m0s`, `1.5s`, Grafana's `14000ms`), the first at least 1 ms, each
+/// at most 10^15 ms ([`crate::logql::duration_ms`]'s bound). `ns`/`us` and
+/// sub-millisecond values are refused.
 pub const DURATION_PATTERN: &str = concat!(
-    r"^(?:0{0,3}[1-9][0-9]{0,10}(?:\.[0-9]{0,9})?|0{0,3}\.[0-9]{0,8}[1-9][0-9]{0,8}",
-    r"|[1-9][0-9]{0,3}(?:ms|s|m|h|d|w|y)(?:[0-9]{1,4}(?:ms|s|m|h|d|w|y)){0,3})$"
+    r"^(?:0{0,3}[1-9][0-9]{0,10}(?:\.[0-9]{0,9})?|0{0,3}\.[0-9]{0,8}[1-9][0-9]{0,8}|",
+    // The first group, at least 1 ms.
+    r"(?:[1-9][0-9]{0,14}(?:\.[0-9]{1,3})?ms|[1-9][0-9]{0,11}(?:\.[0-9]{1,3})?s|[1-9][0-9]{0,9}(?:\.[0-9]{1,3})?m|[1-9][0-9]{0,7}(?:\.[0-9]{1,3})?h|[1-9][0-9]{0,6}(?:\.[0-9]{1,3})?d|[1-9][0-9]{0,5}(?:\.[0-9]{1,3})?w|[1-9][0-9]{0,3}(?:\.[0-9]{1,3})?y|0?\.[0-9]{0,2}[1-9](?:s|m|h|d|w|y))",
+    // Up to three more; each unit capped at 10^15 ms, the parser's bound.
+    r"(?:[0-9]{1,15}(?:\.[0-9]{1,3})?ms|[0-9]{1,12}(?:\.[0-9]{1,3})?s|[0-9]{1,10}(?:\.[0-9]{1,3})?m|[0-9]{1,8}(?:\.[0-9]{1,3})?h|[0-9]{1,7}(?:\.[0-9]{1,3})?d|[0-9]{1,6}(?:\.[0-9]{1,3})?w|[0-9]{1,4}(?:\.[0-9]{1,3})?y){0,3})$"
 );
 
 /// What `direction` accepts: `backward`, `forward` or `scan`, any case.
