@@ -107,6 +107,10 @@ async fn agree(gateway: &Gateway, doc: &Value, path: &str, base: &str, case: (&s
     }
 }
 
+/// Values the schema allows (and the code accepts), values it rejects
+/// (and the code rejects).
+type Values<'a> = (&'a [&'a str], &'a [&'a str]);
+
 const SELECTOR: &str = "query=%7Bsource%3D%22app%22%7D";
 const SELECTOR_FROM_1: &str = "query=%7Bsource%3D%22app%22%7D&start=1";
 
@@ -115,7 +119,7 @@ async fn each_loki_parameter_schema_rejects_what_the_parser_rejects() {
     let (gateway, _sim) = start().await;
     let (status, doc) = gateway.get("/openapi.json").await;
     assert_eq!(status, 200);
-    let times: (&[&str], &[&str]) = (
+    let times: Values = (
         &[
             "1700000000",
             "1700000000000000001",
@@ -140,7 +144,7 @@ async fn each_loki_parameter_schema_rejects_what_the_parser_rejects() {
             "2023-11-14T22:13:60Z",
         ],
     );
-    let durations: (&[&str], &[&str]) = (
+    let durations: Values = (
         &[
             "30",
             "0.5",
@@ -175,7 +179,7 @@ async fn each_loki_parameter_schema_rejects_what_the_parser_rejects() {
             "99999y",
         ],
     );
-    let cases: &[(&str, &str, &[&str], (&[&str], &[&str]))] = &[
+    let cases: &[(&str, &str, &[&str], Values)] = &[
         // (path, fixed parameters, names, (schema allows and code accepts, schema rejects and code rejects))
         ("/loki/api/v1/query_range", SELECTOR, &["start"], times),
         ("/loki/api/v1/query_range", SELECTOR_FROM_1, &["end"], times),
