@@ -143,6 +143,9 @@ rate_limit = {{ per_second = 100000, burst = 100000 }}
         .unwrap();
     assert_eq!(answered["status"], 200);
     assert_eq!(answered["span"]["route"], "/logs");
+    // The one info line of a page names its sources and whether it is partial.
+    assert_eq!(answered["span"]["sources"], "app,broken", "{answered}");
+    assert_eq!(answered["span"]["partial"], true, "{answered}");
     let fetched: Vec<&Value> = ours
         .iter()
         .copied()

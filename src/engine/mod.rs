@@ -9,6 +9,7 @@
 
 pub mod cursor;
 mod error;
+mod fetch;
 pub mod form;
 pub mod merge;
 mod page;
@@ -203,11 +204,11 @@ impl Engine {
         let deadline = Instant::now() + self.settings.request_timeout;
         let Traversal { mut state } = self.resolve(&request, caller)?;
         let _room = self.admit(&request, state.sources.len(), deadline).await?;
-        let query = SourceQuery {
+        let query = Arc::new(SourceQuery {
             filters: effective_filters(&state.filters, state.pinned_end),
             order: state.order,
             include_raw: request.include_raw,
-        };
+        });
         let mut sources = self.open_sources(&state, &query);
         let logs = self
             .fetch_and_merge(&mut sources, &query, request.limit, deadline)

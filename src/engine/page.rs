@@ -11,13 +11,11 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use loggate_core::http::MIN_SEND_WINDOW;
-use loggate_core::{
-    Batch, CallContext, FetchRequest, LogRecord, Position, SourceError, SourceQuery,
-};
+use loggate_core::{LogRecord, Position, SourceError, SourceQuery};
 use tokio::sync::SemaphorePermit;
 use tokio::time::Instant;
-use tracing::Instrument;
 
+use super::fetch::{fetch_span, outcome_of, FetchJob, Fetched, Spawned};
 use super::merge::{merge_step, SourceState, Stop};
 use super::query::LogsRequest;
 use super::IN_FLIGHT_RECORDS;
@@ -76,7 +74,8 @@ impl PageSource<'_> {
                 self.merge.accept(records, batch.frontier);
             }
             Err(error) => {
-                tracing::warn!(source = %self.merge.name, code = error.code(), error = %error, "source failed");
+                // Handled (partial page, warnings): not a warning per request.
+                tracing::debug!(source = %self.merge.name, code = error.code(), error = %error, "source failed");
                 report.status = ReportStatus::Error;
                 report.error = Some((error.code().to_string(), error.to_string()));
                 self.merge.failed = true;
@@ -84,15 +83,6 @@ impl PageSource<'_> {
             }
         }
     }
-}
-
-/// What one fetch of one source brought back.
-struct Fetched {
-    /// The position the fetch continued from.
-    from: Position,
-    result: Result<Batch, SourceError>,
-    ctx: CallContext,
-    elapsed: Duration,
 }
 
 impl Engine {
@@ -169,7 +159,7 @@ impl Engine {
     pub(super) async fn fetch_and_merge(
         &self,
         sources: &mut [PageSource<'_>],
-        query: &SourceQuery,
+        query: &Arc<SourceQuery>,
         limit: usize,
         deadline: Instant,
     ) -> Vec<(usize, LogRecord)> {
@@ -180,19 +170,30 @@ impl Engine {
             .collect();
         loop {
             let want = limit - out.len();
+            let many = to_fetch.len() > 1;
             let fetches = to_fetch.iter().map(|&i| {
                 let s = &sources[i];
-                let budget_left = budget.saturating_sub(s.report.scanned).max(1);
-                self.fetch_one(
-                    s.source,
-                    s.merge.frontier.clone(),
-                    query,
+                let job = FetchJob {
+                    adapter: s.source.adapter.clone(),
+                    breaker: s.source.breaker.clone(),
+                    span: fetch_span(s.source),
+                    from: s.merge.frontier.clone(),
+                    query: query.clone(),
                     want,
-                    budget_left,
+                    budget: budget.saturating_sub(s.report.scanned).max(1),
                     deadline,
-                )
+                    timeout: self.settings.request_timeout,
+                };
+                // Several sources: each fetch and decode on its own task,
+                // so they use every core; one source stays on this task.
+                if many {
+                    futures::future::Either::Left(Spawned::new(job.run()))
+                } else {
+                    futures::future::Either::Right(job.run())
+                }
             });
             for (&i, fetched) in to_fetch.iter().zip(join_all(fetches).await) {
+                self.record_fetch(sources[i].source, &fetched);
                 sources[i].absorb(fetched, query);
             }
             match merge_step(sources, query.order, limit, &mut out) {
@@ -210,60 +211,7 @@ impl Engine {
         }
     }
 
-    /// One fetch of one source through its circuit breaker, recorded in
-    /// its health, its tracing span and the metrics.
-    async fn fetch_one(
-        &self,
-        source: &Source,
-        from: Position,
-        query: &SourceQuery,
-        want: usize,
-        budget: usize,
-        deadline: Instant,
-    ) -> Fetched {
-        let span = tracing::info_span!(
-            "fetch",
-            source = %source.name,
-            kind = source.kind,
-            status = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        );
-        async move {
-            let ctx = CallContext::new(deadline);
-            let started = Instant::now();
-            let request = FetchRequest {
-                query,
-                position: &from,
-                want,
-                budget,
-                ctx: &ctx,
-            };
-            let result = match source.breaker.admit() {
-                // An open circuit skips the source without a request.
-                Err(skipped) => Err(skipped),
-                Ok(permit) => {
-                    let fetched = tokio::time::timeout_at(deadline, source.adapter.fetch(request))
-                        .await
-                        .unwrap_or(Err(SourceError::Timeout(self.settings.request_timeout)));
-                    permit.record(&fetched);
-                    fetched
-                }
-            };
-            let fetched = Fetched {
-                from,
-                result,
-                ctx,
-                elapsed: started.elapsed(),
-            };
-            self.record_fetch(source, &fetched);
-            fetched
-        }
-        .instrument(span)
-        .await
-    }
-
-    /// A fetch into the source's health, the current `fetch` span, the
-    /// log and the metrics.
+    /// A fetch into the source's health and the metrics.
     fn record_fetch(&self, source: &Source, fetched: &Fetched) {
         let Fetched {
             result,
@@ -272,18 +220,9 @@ impl Engine {
             ..
         } = fetched;
         source.health.record(result);
-        let outcome = result.as_ref().map_or_else(|e| e.code(), |_| "ok");
-        let span = tracing::Span::current();
-        span.record("status", outcome);
-        span.record("latency_ms", elapsed.as_millis() as u64);
-        tracing::info!(
-            upstream_requests = ctx.requests(),
-            retries = ctx.retries(),
-            "source fetched"
-        );
         self.metrics.observe_fetch(&FetchObservation {
             source: &source.name,
-            outcome,
+            outcome: outcome_of(result),
             latency: *elapsed,
             requests: ctx.requests(),
             failed_requests: ctx.failed(),

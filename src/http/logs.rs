@@ -47,6 +47,12 @@ pub async fn get_logs(
 ) -> Result<Response, ApiError> {
     let request = parse_logs_query(raw.as_deref())?;
     let page = state.engine.page(request, &caller).await?;
+    let span = tracing::Span::current();
+    if !span.is_disabled() {
+        let names: Vec<&str> = page.sources.keys().map(String::as_str).collect();
+        span.record("sources", names.join(",").as_str());
+        span.record("partial", page.partial);
+    }
     let body = serde_json::to_vec(&LogsPage::from(&page)).map_err(|e| {
         tracing::error!(error = %e, "could not serialise a page");
         ApiError::new(

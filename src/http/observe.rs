@@ -52,7 +52,16 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         .map_or(UNMATCHED, |p| p.as_str())
         .to_string();
     let method = request.method().clone();
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    // `sources` and `partial` are filled in by the handlers that read
+    // sources (`GET /logs`), so the one `info` line says them (issue 13).
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        route = %route,
+        sources = tracing::field::Empty,
+        partial = tracing::field::Empty,
+    );
     let mut response = async {
         let response = next.run(request).await.into_response();
         let status = response.status().as_u16();

@@ -130,7 +130,7 @@ impl AlloyAdapter {
             match translate::record_from_native(raw, include_raw) {
                 Ok(record) => page.records.push(record),
                 Err(reason) => {
-                    tracing::warn!(source = %self.settings.name, %reason, "skipping an unreadable alloy log");
+                    tracing::debug!(source = %self.settings.name, %reason, "skipping an unreadable alloy log");
                     ctx.note_skipped(&reason);
                     page.unreadable.push(raw.to_string());
                 }

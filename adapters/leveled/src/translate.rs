@@ -253,7 +253,7 @@ pub fn map_entries(raw: &[Value], include_raw: bool) -> (Vec<LogRecord>, usize) 
             Ok(record) => records.push(record),
             Err(reason) => {
                 bad += 1;
-                tracing::warn!(%reason, "skipping unreadable leveled log entry");
+                tracing::debug!(%reason, "skipping unreadable leveled log entry");
             }
         }
     }

@@ -141,7 +141,7 @@ impl LogtoAdapter {
             match translate::to_record(entry, include_raw) {
                 Ok(record) => rows.push((index as u64, record)),
                 Err(reason) => {
-                    tracing::warn!(source = %self.settings.name, %reason, "skipped a log entry");
+                    tracing::debug!(source = %self.settings.name, %reason, "skipped a log entry");
                     ctx.note_skipped(&reason);
                 }
             }

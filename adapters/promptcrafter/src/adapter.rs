@@ -129,7 +129,7 @@ impl PromptCrafterAdapter {
         let (ids, unusable) = prompt_ids(&response.json::<Value>()?)
             .map_err(|e| SourceError::Decode(format!("GET /prompts: {e}")))?;
         if unusable > 0 {
-            tracing::warn!(source = %self.settings.name, unusable, "prompts without a 24-hex _id were not read");
+            tracing::debug!(source = %self.settings.name, unusable, "prompts without a 24-hex _id were not read");
         }
         let mut all = Download::default();
         for id in &ids {
@@ -188,13 +188,13 @@ impl PromptCrafterAdapter {
                 Ok(record) => records.push(record),
                 Err(reason) => {
                     skipped += 1;
-                    tracing::warn!(source = %self.settings.name, %reason, "skipping a malformed promptcrafter log");
+                    tracing::debug!(source = %self.settings.name, %reason, "skipping a malformed promptcrafter log");
                     ctx.note_skipped(&reason);
                 }
             }
         }
         if skipped > 0 {
-            tracing::warn!(source = %self.settings.name, skipped, of = items.len(), "promptcrafter logs skipped");
+            tracing::debug!(source = %self.settings.name, skipped, of = items.len(), "promptcrafter logs skipped");
         }
         Ok(Download {
             records,

@@ -1,0 +1,137 @@
+//! One source fetch as an owned job ([`FetchJob`]), so that each source's
+//! fetch and decode can run on a task of its own ([`Spawned`]) while the
+//! page merges (issue 13: the fan-out uses every core).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use loggate_core::{Adapter, Batch, CallContext, FetchRequest, Position, SourceError, SourceQuery};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::Source;
+use crate::breaker::CircuitBreaker;
+
+/// What one fetch of one source brought back.
+pub(super) struct Fetched {
+    /// The position the fetch continued from.
+    pub from: Position,
+    pub result: Result<Batch, SourceError>,
+    pub ctx: CallContext,
+    pub elapsed: Duration,
+}
+
+/// `ok` or the failure's code.
+pub(super) fn outcome_of(result: &Result<Batch, SourceError>) -> &'static str {
+    result.as_ref().map_or_else(|e| e.code(), |_| "ok")
+}
+
+/// The `fetch` span of one source fetch (debug: per-source detail is not
+/// for production logs, issue 13).
+pub(super) fn fetch_span(source: &Source) -> tracing::Span {
+    tracing::debug_span!(
+        "fetch",
+        source = %source.name,
+        kind = source.kind,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+/// Everything one source fetch needs, owned, so that it can run on a task
+/// of its own.
+pub(super) struct FetchJob {
+    pub adapter: Arc<dyn Adapter>,
+    pub breaker: Arc<CircuitBreaker>,
+    pub span: tracing::Span,
+    pub from: Position,
+    pub query: Arc<SourceQuery>,
+    pub want: usize,
+    pub budget: usize,
+    pub deadline: Instant,
+    /// The request timeout, named by the error of a fetch cut short.
+    pub timeout: Duration,
+}
+
+impl FetchJob {
+    /// The fetch through the source's circuit breaker, under the page's
+    /// deadline, noted in its `fetch` span.
+    pub(super) async fn run(self) -> Fetched {
+        let span = self.span.clone();
+        async move {
+            let ctx = CallContext::new(self.deadline);
+            let started = Instant::now();
+            let request = FetchRequest {
+                query: &self.query,
+                position: &self.from,
+                want: self.want,
+                budget: self.budget,
+                ctx: &ctx,
+            };
+            let result = match self.breaker.admit() {
+                // An open circuit skips the source without a request.
+                Err(skipped) => Err(skipped),
+                Ok(permit) => {
+                    let fetched =
+                        tokio::time::timeout_at(self.deadline, self.adapter.fetch(request))
+                            .await
+                            .unwrap_or(Err(SourceError::Timeout(self.timeout)));
+                    permit.record(&fetched);
+                    fetched
+                }
+            };
+            let elapsed = started.elapsed();
+            let span = tracing::Span::current();
+            span.record("status", outcome_of(&result));
+            span.record("latency_ms", elapsed.as_millis() as u64);
+            tracing::debug!(
+                upstream_requests = ctx.requests(),
+                retries = ctx.retries(),
+                "source fetched"
+            );
+            Fetched {
+                from: self.from,
+                result,
+                ctx,
+                elapsed,
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// A fetch on its own task, aborted when the page is dropped (a client
+/// that went away) so that it does not run on to its deadline.
+pub(super) struct Spawned(tokio::task::JoinHandle<Fetched>);
+
+impl Spawned {
+    pub(super) fn new(fetch: impl std::future::Future<Output = Fetched> + Send + 'static) -> Self {
+        Spawned(tokio::spawn(fetch))
+    }
+}
+
+impl std::future::Future for Spawned {
+    type Output = Fetched;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Fetched> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| {
+            // A fetch task only ends early by panicking: that source fails.
+            joined.unwrap_or_else(|e| Fetched {
+                from: Position::default(),
+                result: Err(SourceError::Internal(format!("the fetch task failed: {e}"))),
+                ctx: CallContext::new(Instant::now()),
+                elapsed: Duration::ZERO,
+            })
+        })
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
