@@ -11,6 +11,12 @@
 //! boundary (`Position::group`) as its frontier, so the next fetch starts
 //! at the following timestamp without re-reading that group.
 //!
+//! A request asks for `want + 1` entries (10 to 100): a page of 50 does
+//! not read 100. A fetch that has matching records in hand after one
+//! request returns them with its frontier rather than asking again, so an
+//! upstream answering fewer entries than asked costs a second request
+//! only when the merge needs more of this source.
+//!
 //! Cost per step (one step = one page of up to 100 entries):
 //! - `desc`: one request, `endDate` = the bound, `offset=0`; a page
 //!   re-reads the group it was cut in.
@@ -117,6 +123,31 @@ fn none_readable(page: &Page) -> SourceError {
     ))
 }
 
+/// The `limit` of a request for `want` records: one more than wanted (the
+/// entry past them tells whether the last wanted one's timestamp group is
+/// whole), at most the provider's [`PAGE_LIMIT`]. A page of 50 reads 51
+/// entries, not 100.
+fn request_size(want: usize) -> u64 {
+    (want as u64)
+        .saturating_add(1)
+        .clamp(MIN_REQUEST, PAGE_LIMIT)
+}
+
+/// The smallest request: a few entries more cost nothing and make a
+/// boundary tie group filling the whole answer rare.
+const MIN_REQUEST: u64 = 10;
+
+/// A full answer of one timestamp group from a request smaller than the
+/// provider's page: ask again at [`PAGE_LIMIT`] before sweeping the group
+/// (it is most likely small). Sets `size` and says so.
+fn grows(size: &mut u64, page: &Page) -> bool {
+    let grow = *size < PAGE_LIMIT && page.returned >= *size;
+    if grow {
+        *size = PAGE_LIMIT;
+    }
+    grow
+}
+
 /// Newest first: windows `[start, bound]`, each request from offset 0.
 pub(crate) async fn fetch_desc(
     adapter: &LeveledAdapter,
@@ -132,11 +163,12 @@ pub(crate) async fn fetch_desc(
         start: filters.start,
         end: min_some(filters.end, bound),
     };
+    let mut size = request_size(request.want);
     loop {
         if window.is_empty() {
             return Ok(run.finish(Position::finished()));
         }
-        let page = adapter.page(&request, window, 0, PAGE_LIMIT).await?;
+        let page = adapter.page(&request, window, 0, size).await?;
         run.record_page(&page);
         let (Some(newest), Some(oldest)) = (page.records.first(), page.records.last()) else {
             if page.last {
@@ -148,6 +180,9 @@ pub(crate) async fn fetch_desc(
         let (complete, next_end) = if page.last {
             (page.records, None)
         } else if newest == oldest {
+            if grows(&mut size, &page) {
+                continue;
+            }
             let group = read_group(adapter, &request, &mut run, oldest).await?;
             (group, Some(oldest.saturating_sub(1)))
         } else {
@@ -167,7 +202,10 @@ pub(crate) async fn fetch_desc(
             return Ok(run.finish(Position::finished()));
         };
         window.end = Some(end);
-        if run.over_budget() {
+        // Records in hand end the fetch: the merge asks again only if it
+        // needs more of this source (a short upstream page costs no
+        // second sequential request of its own).
+        if run.over_budget() || !run.records.is_empty() {
             return Ok(run.finish(Position::group(end, None)));
         }
     }
@@ -188,12 +226,13 @@ pub(crate) async fn fetch_asc(
         end: filters.end,
     };
     let mut expected_total = request.position.hint;
+    let mut size = request_size(request.want);
     loop {
         if window.is_empty() {
             return Ok(run.finish(Position::finished()));
         }
         let Some((page, offset)) =
-            land_on_tail(adapter, &request, &mut run, window, expected_total).await?
+            land_on_tail(adapter, &request, &mut run, window, expected_total, size).await?
         else {
             return Ok(run.finish(Position::finished()));
         };
@@ -208,6 +247,10 @@ pub(crate) async fn fetch_asc(
         let (complete, next_start) = if offset == 0 {
             (page.records, None)
         } else if newest == oldest {
+            if grows(&mut size, &page) {
+                expected_total = Some(total);
+                continue;
+            }
             let group = read_group(adapter, &request, &mut run, newest).await?;
             (group, Some(newest.saturating_add(1)))
         } else {
@@ -233,7 +276,8 @@ pub(crate) async fn fetch_asc(
         };
         window.start = Some(start);
         expected_total = Some(remaining_from(start));
-        if run.over_budget() {
+        // As for `desc`: records in hand end the fetch.
+        if run.over_budget() || !run.records.is_empty() {
             return Ok(run.finish(Position::group(start, expected_total)));
         }
     }
@@ -248,9 +292,10 @@ async fn land_on_tail(
     run: &mut Run<'_>,
     window: Window,
     expected_total: Option<u64>,
+    size: u64,
 ) -> Result<Option<(Page, u64)>, SourceError> {
     let mut guess = expected_total;
-    let mut limit = PAGE_LIMIT;
+    let mut limit = size;
     for _ in 0..LANDING_ATTEMPTS {
         let offset = guess.map_or(0, |total| total.saturating_sub(limit));
         let page = adapter.page(request, window, offset, limit).await?;

@@ -54,7 +54,7 @@ async fn every_pushed_filter_reaches_the_request() {
     assert_eq!(
         request.query_pairs(),
         pairs(&[
-            ("limit", "100"),
+            ("limit", "11"),
             ("offset", "0"),
             ("startDate", "2023-11-14T22:13:20.123Z"),
             ("endDate", "2027-01-15T08:00:00.456999999Z"),
@@ -186,7 +186,7 @@ async fn desc_resumes_with_end_date_at_the_position() {
     assert_eq!(
         sent,
         &pairs(&[
-            ("limit", "100"),
+            ("limit", "10"),
             ("offset", "0"),
             ("endDate", &format_ms_end(bound))
         ])
@@ -219,21 +219,22 @@ async fn asc_reads_the_last_page_of_the_window() {
     let first = fetch_once(&*setup.adapter, &query, &Position::start(), 1)
         .await
         .unwrap();
-    let tail = (total - 100).to_string();
+    // A fetch of one record asks for ten (the smallest request).
+    let tail = (total - 10).to_string();
     let start = format_ms(0);
     assert_eq!(
         seen_queries(setup.sim.faults()),
         vec![
             // The first answer only tells the window's total ...
             pairs(&[
-                ("limit", "100"),
+                ("limit", "10"),
                 ("offset", "0"),
                 ("startDate", &start),
                 ("endDate", &end)
             ]),
             // ... then its last page holds the oldest entries.
             pairs(&[
-                ("limit", "100"),
+                ("limit", "10"),
                 ("offset", &tail),
                 ("startDate", &start),
                 ("endDate", &end)
@@ -264,11 +265,11 @@ async fn asc_reads_the_last_page_of_the_window() {
         .await
         .unwrap();
     let bound = format_ms(oldest.timestamp_ms + 1);
-    let tail = (total - first.records.len() - 100).to_string();
+    let tail = (total - first.records.len() - 10).to_string();
     assert_eq!(
         seen_queries(setup.sim.faults()),
         vec![pairs(&[
-            ("limit", "100"),
+            ("limit", "10"),
             ("offset", &tail),
             ("startDate", &bound),
             ("endDate", &end)
