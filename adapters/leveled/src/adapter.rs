@@ -3,6 +3,8 @@
 //! pages are chosen (keyset windows, tail pages for `asc`) lives in
 //! [`crate::paging`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use async_trait::async_trait;
 use loggate_core::http::{classify_status, UpstreamResponse};
 use loggate_core::query::Filters;
@@ -13,11 +15,15 @@ use loggate_core::{
 use secrecy::ExposeSecret;
 use url::Url;
 
-use crate::translate::{self, Window};
+use crate::translate::{self, Window, PAGE_LIMIT};
 use crate::wire::{ErrorBody, LogsResponse};
 
 /// The configuration `kind` of this provider.
 pub const KIND: &str = "leveled";
+
+/// The smallest request: a few entries more cost nothing and make a
+/// boundary tie group filling the whole answer rare.
+const MIN_REQUEST: u64 = 10;
 
 /// The filters this provider can evaluate natively, `q` last.
 const PUSHDOWN: [&str; 6] = ["start", "end", "level", "min_level", "service", "q"];
@@ -29,6 +35,10 @@ pub struct LeveledAdapter {
     endpoint: Url,
     /// Whether `q` goes upstream as `search`.
     search_pushdown: bool,
+    /// The most entries one answer has been seen to hold when asked for
+    /// more (a silent page cap, reported in `pagination.limit`); requests
+    /// ask no more, so an ascending fetch lands on its tail in one request.
+    page_cap: AtomicU64,
 }
 
 /// One native page, decoded.
@@ -57,6 +67,7 @@ impl LeveledAdapter {
             capabilities: Capabilities::new(&PUSHDOWN),
             settings,
             search_pushdown: true,
+            page_cap: AtomicU64::new(PAGE_LIMIT),
         }
     }
 
@@ -71,6 +82,24 @@ impl LeveledAdapter {
         self.capabilities = Capabilities::new(names);
         self.search_pushdown = search_pushdown;
         self
+    }
+
+    /// The `limit` of a request for `want` records: one more than wanted
+    /// (the entry past them tells whether the last wanted one's timestamp
+    /// group is whole), at least [`MIN_REQUEST`], at most the provider's
+    /// [`PAGE_LIMIT`] and the page cap it was seen to apply. A page of 50
+    /// reads 51 entries, not 100.
+    pub(crate) fn request_size(&self, want: usize) -> u64 {
+        (want as u64)
+            .saturating_add(1)
+            .clamp(MIN_REQUEST, PAGE_LIMIT)
+            .min(self.page_cap.load(Ordering::Relaxed))
+    }
+
+    /// The largest request worth sending: [`PAGE_LIMIT`] or the page cap
+    /// the upstream was seen to apply.
+    pub(crate) fn full_page(&self) -> u64 {
+        self.page_cap.load(Ordering::Relaxed)
     }
 
     /// Fetches one page of the window, newest first.
@@ -102,13 +131,18 @@ impl LeveledAdapter {
             .client
             .execute(http_request, request.ctx, classify)
             .await?;
-        decode_page(
+        let page = decode_page(
             &response,
             offset,
             limit,
             request.query.include_raw,
             request.ctx,
-        )
+        )?;
+        if page.limit < limit {
+            self.page_cap
+                .fetch_min(page.limit.max(1), Ordering::Relaxed);
+        }
+        Ok(page)
     }
 }
 

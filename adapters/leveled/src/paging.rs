@@ -11,7 +11,8 @@
 //! boundary (`Position::group`) as its frontier, so the next fetch starts
 //! at the following timestamp without re-reading that group.
 //!
-//! A request asks for `want + 1` entries (10 to 100): a page of 50 does
+//! A request asks for `want + 1` entries (10 to 100, or the page cap the
+//! upstream was seen to apply): a page of 50 does
 //! not read 100. A fetch that has matching records in hand after one
 //! request returns them with its frontier rather than asking again, so an
 //! upstream answering fewer entries than asked costs a second request
@@ -123,27 +124,14 @@ fn none_readable(page: &Page) -> SourceError {
     ))
 }
 
-/// The `limit` of a request for `want` records: one more than wanted (the
-/// entry past them tells whether the last wanted one's timestamp group is
-/// whole), at most the provider's [`PAGE_LIMIT`]. A page of 50 reads 51
-/// entries, not 100.
-fn request_size(want: usize) -> u64 {
-    (want as u64)
-        .saturating_add(1)
-        .clamp(MIN_REQUEST, PAGE_LIMIT)
-}
-
-/// The smallest request: a few entries more cost nothing and make a
-/// boundary tie group filling the whole answer rare.
-const MIN_REQUEST: u64 = 10;
-
 /// A full answer of one timestamp group from a request smaller than the
-/// provider's page: ask again at [`PAGE_LIMIT`] before sweeping the group
+/// provider's page: ask again at its full page before sweeping the group
 /// (it is most likely small). Sets `size` and says so.
-fn grows(size: &mut u64, page: &Page) -> bool {
-    let grow = *size < PAGE_LIMIT && page.returned >= *size;
+fn grows(adapter: &LeveledAdapter, size: &mut u64, page: &Page) -> bool {
+    let full = adapter.full_page();
+    let grow = *size < full && page.returned >= *size;
     if grow {
-        *size = PAGE_LIMIT;
+        *size = full;
     }
     grow
 }
@@ -163,7 +151,7 @@ pub(crate) async fn fetch_desc(
         start: filters.start,
         end: min_some(filters.end, bound),
     };
-    let mut size = request_size(request.want);
+    let mut size = adapter.request_size(request.want);
     loop {
         if window.is_empty() {
             return Ok(run.finish(Position::finished()));
@@ -180,7 +168,7 @@ pub(crate) async fn fetch_desc(
         let (complete, next_end) = if page.last {
             (page.records, None)
         } else if newest == oldest {
-            if grows(&mut size, &page) {
+            if grows(adapter, &mut size, &page) {
                 continue;
             }
             let group = read_group(adapter, &request, &mut run, oldest).await?;
@@ -226,7 +214,7 @@ pub(crate) async fn fetch_asc(
         end: filters.end,
     };
     let mut expected_total = request.position.hint;
-    let mut size = request_size(request.want);
+    let mut size = adapter.request_size(request.want);
     loop {
         if window.is_empty() {
             return Ok(run.finish(Position::finished()));
@@ -247,7 +235,7 @@ pub(crate) async fn fetch_asc(
         let (complete, next_start) = if offset == 0 {
             (page.records, None)
         } else if newest == oldest {
-            if grows(&mut size, &page) {
+            if grows(adapter, &mut size, &page) {
                 expected_total = Some(total);
                 continue;
             }

@@ -64,6 +64,10 @@ pub struct SimConfig {
     pub millis: bool,
     /// The largest `limit` accepted.
     pub max_limit: u64,
+    /// A page cap applied silently: a larger accepted `limit` answers at
+    /// most this many entries, reporting the applied limit in
+    /// `pagination.limit` (as the bench's paged upstream does above 100).
+    pub page_cap: Option<u64>,
 }
 
 loggate_core::sim_config_from_spec!(SimConfig);
@@ -82,6 +86,7 @@ impl SimConfig {
             search_case_sensitive: false,
             millis: false,
             max_limit: 100,
+            page_cap: None,
         }
     }
 }
@@ -325,6 +330,10 @@ async fn get_logs(
         Ok(query) => query,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
+    let mut query = query;
+    if let Some(cap) = state.config.page_cap {
+        query.limit = query.limit.min(cap.max(1));
+    }
     let case_sensitive = state.config.search_case_sensitive;
     state.requests += 1;
     let mut rng =
