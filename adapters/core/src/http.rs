@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::error::SourceError;
@@ -152,6 +153,12 @@ impl UpstreamResponse {
     /// [`SourceError::Decode`] naming the content type when that was not
     /// JSON (an HTML error page), else the parser's complaint.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, SourceError> {
+        self.json_borrowed()
+    }
+
+    /// [`UpstreamResponse::json`] into a type that borrows from the body
+    /// (`&str`, `&RawValue`): no copy of what it keeps.
+    pub fn json_borrowed<'a, T: Deserialize<'a>>(&'a self) -> Result<T, SourceError> {
         let body = crate::wire::strip_bom(&self.body);
         serde_json::from_slice(body).map_err(|e| {
             let syntax = matches!(

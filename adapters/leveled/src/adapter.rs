@@ -166,7 +166,7 @@ fn decode_page(
     include_raw: bool,
     ctx: &CallContext,
 ) -> Result<Page, SourceError> {
-    let body: LogsResponse = response.json()?;
+    let body: LogsResponse<'_> = response.json_borrowed()?;
     if body.status.as_deref() == Some("error") {
         return Err(SourceError::Upstream {
             status: response.status,
@@ -179,17 +179,8 @@ fn decode_page(
     let data = body
         .data
         .ok_or_else(|| SourceError::Decode("response has no \"data\" object".into()))?;
-    let (records, bad) = translate::map_entries(&data.logs, include_raw);
-    if bad > 0 {
-        // Rare: read the unreadable entries again for the page's warnings.
-        for reason in data
-            .logs
-            .iter()
-            .filter_map(|e| translate::map_entry(e, false).err())
-        {
-            ctx.note_skipped(&reason);
-        }
-    }
+    let (records, bad) =
+        translate::map_raw_entries(&data.logs, include_raw, |reason| ctx.note_skipped(&reason));
     // The whole keyset scheme rests on newest-first answers (observed, not
     // documented): refuse to page through anything else rather than skip.
     if records

@@ -12,13 +12,17 @@
 //! copies alike), and the adapter only ever emits whole groups read in one
 //! response (or unioned by [`crate::paging`] for groups larger than a page).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use loggate_core::query::{ascii_search_is_superset, Filters};
 use loggate_core::time::{format_ms, format_ms_end, parse_rfc3339_ms};
 use loggate_core::{Level, LogRecord};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+
+use crate::wire::Entry;
 
 /// The largest `limit` the provider accepts (undocumented; 100 as far as
 /// is known).
@@ -114,49 +118,123 @@ pub fn pushed_search(filters: &Filters, search_pushdown: bool) -> Option<&str> {
         .filter(|q| search_pushdown && ascii_search_is_superset(q))
 }
 
-/// Maps one native entry. The native id is the bare content hash;
-/// [`assign_occurrence_ids`] disambiguates copies. Errors say why the
-/// entry cannot be placed (it is then skipped).
+/// Maps one native entry given as a `Value` (the simulator's and the
+/// tests' form): the same path as [`map_raw`], from the entry's text.
 pub fn map_entry(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
-    let object = raw.as_object().ok_or("log entry is not an object")?;
-    let timestamp = object
-        .get("timestamp")
-        .and_then(Value::as_str)
-        .ok_or("log entry has no timestamp string")?;
-    let timestamp_ms =
-        parse_rfc3339_ms(timestamp).ok_or_else(|| format!("unreadable timestamp {timestamp:?}"))?;
-    let native_level = object.get("level");
-    let known = native_level.and_then(Value::as_str).and_then(known_level);
-    let details = object.get("details").and_then(Value::as_object);
-    let mut attributes = details.cloned().unwrap_or_default();
-    if let (None, Some(original)) = (known, native_level.filter(|v| !v.is_null())) {
-        // The spec keeps an unknown level here, over a `details.level`.
-        attributes.insert("level".to_string(), original.clone());
+    let text = serde_json::to_string(raw).map_err(|e| e.to_string())?;
+    let raw = RawValue::from_string(text).map_err(|e| e.to_string())?;
+    map_raw(&raw, include_raw)
+}
+
+/// Maps one native entry straight from its JSON text: typed fields
+/// borrowed from the answer, `details` the only tree built (it becomes
+/// the attributes), the untouched entry parsed only when `include_raw`.
+/// The native id is the bare content hash; [`assign_occurrence_ids`]
+/// disambiguates copies. Errors say why the entry cannot be placed (it is
+/// then skipped).
+pub fn map_raw(raw: &RawValue, include_raw: bool) -> Result<LogRecord, String> {
+    if !raw.get().starts_with('{') {
+        return Err("log entry is not an object".into());
     }
-    let user_id = details
-        .and_then(|d| d.get("user_id"))
-        .and_then(|value| match value {
-            Value::Null => None,
-            Value::String(s) => Some(s.clone()),
-            other => Some(other.to_string()),
-        });
+    let entry: Entry<'_> =
+        serde_json::from_str(raw.get()).map_err(|e| format!("unreadable log entry: {e}"))?;
+    let timestamp = entry
+        .timestamp
+        .and_then(text_of)
+        .ok_or("log entry has no timestamp string")?;
+    let timestamp_ms = parse_rfc3339_ms(&timestamp)
+        .ok_or_else(|| format!("unreadable timestamp {timestamp:?}"))?;
+    let level_text = entry.level.and_then(text_of);
+    let known = level_text.as_deref().and_then(known_level);
+    let details: Option<Value> = match entry.details {
+        Some(details) => Some(
+            serde_json::from_str(details.get()).map_err(|e| format!("unreadable details: {e}"))?,
+        ),
+        None => None,
+    };
+    let native_id = entry_hash(timestamp_ms, &entry, details.as_ref())?;
+    let mut attributes = match details {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let user_id = attributes.get("user_id").and_then(|value| match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    });
+    if let (None, Some(original)) = (known, entry.level) {
+        // The spec keeps an unknown level here, over a `details.level`.
+        let original = match level_text {
+            Some(text) => Value::String(text.into_owned()),
+            None => value_of(original)?,
+        };
+        attributes.insert("level".to_string(), original);
+    }
     Ok(LogRecord {
-        native_id: content_hash(timestamp_ms, object),
+        native_id,
         timestamp_ms,
         level: known.unwrap_or(Level::Info),
-        message: object
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        service: object
-            .get("service")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        message: entry
+            .message
+            .and_then(text_of)
+            .map(Cow::into_owned)
+            .unwrap_or_default(),
+        service: entry.service.and_then(text_of).map(Cow::into_owned),
         user_id,
         attributes,
-        raw: include_raw.then(|| raw.clone()),
+        raw: if include_raw {
+            Some(value_of(raw)?)
+        } else {
+            None
+        },
     })
+}
+
+/// The string a JSON value is, borrowed when it has no escapes; `None`
+/// when it is not a string.
+fn text_of(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    if !text.starts_with('"') {
+        return None;
+    }
+    match serde_json::from_str::<&str>(text) {
+        Ok(borrowed) => Some(Cow::Borrowed(borrowed)),
+        Err(_) => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
+    }
+}
+
+fn value_of(raw: &RawValue) -> Result<Value, String> {
+    serde_json::from_str(raw.get()).map_err(|e| format!("unreadable log entry: {e}"))
+}
+
+/// [`content_hash`] of a typed entry: the same canonical text, written
+/// from the borrowed fields (strings re-escaped as `serde_json` writes
+/// them, anything else through its canonical form).
+fn entry_hash(
+    timestamp_ms: i64,
+    entry: &Entry<'_>,
+    details: Option<&Value>,
+) -> Result<String, String> {
+    let mut text = Vec::with_capacity(256);
+    text.push(b'[');
+    text.extend_from_slice(timestamp_ms.to_string().as_bytes());
+    for field in [entry.level, entry.service, entry.message] {
+        text.push(b',');
+        match field {
+            None => text.extend_from_slice(b"null"),
+            Some(raw) => match text_of(raw) {
+                Some(s) => write_scalar(&mut text, &*s),
+                None => write_canonical(&mut text, &value_of(raw)?),
+            },
+        }
+    }
+    text.push(b',');
+    match details {
+        Some(value) => write_canonical(&mut text, value),
+        None => text.extend_from_slice(b"null"),
+    }
+    text.push(b']');
+    Ok(hex_digest(&text))
 }
 
 /// Only the exact upper-case names count as known: the native `level`
@@ -184,7 +262,12 @@ pub fn content_hash(timestamp_ms: i64, object: &Map<String, Value>) -> String {
         }
     }
     text.push(b']');
-    let digest = Sha256::digest(&text);
+    hex_digest(&text)
+}
+
+/// First 16 hex digits of the SHA-256 of `text`.
+fn hex_digest(text: &[u8]) -> String {
+    let digest = Sha256::digest(text);
     let mut hex = String::with_capacity(16);
     for byte in digest.iter().take(8) {
         hex.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
@@ -205,7 +288,7 @@ fn write_canonical(out: &mut Vec<u8>, value: &Value) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_scalar(out, &Value::String(key.clone()));
+                write_scalar(out, key);
                 out.push(b':');
                 write_canonical(out, &map[key]);
             }
@@ -225,7 +308,7 @@ fn write_canonical(out: &mut Vec<u8>, value: &Value) {
     }
 }
 
-fn write_scalar(out: &mut Vec<u8>, value: &Value) {
+fn write_scalar<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     // Writing JSON into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, value);
 }
@@ -251,9 +334,29 @@ pub fn map_entries(raw: &[Value], include_raw: bool) -> (Vec<LogRecord>, usize) 
     for entry in raw {
         match map_entry(entry, include_raw) {
             Ok(record) => records.push(record),
+            Err(_) => bad += 1,
+        }
+    }
+    assign_occurrence_ids(&mut records);
+    (records, bad)
+}
+
+/// [`map_entries`] over the entries of an answer as they arrived:
+/// `skipped` hears why each unreadable one was skipped.
+pub fn map_raw_entries(
+    raw: &[&RawValue],
+    include_raw: bool,
+    mut skipped: impl FnMut(&str),
+) -> (Vec<LogRecord>, usize) {
+    let mut bad = 0;
+    let mut records = Vec::with_capacity(raw.len());
+    for entry in raw {
+        match map_raw(entry, include_raw) {
+            Ok(record) => records.push(record),
             Err(reason) => {
                 bad += 1;
                 tracing::debug!(%reason, "skipping unreadable leveled log entry");
+                skipped(&reason);
             }
         }
     }

@@ -293,3 +293,51 @@ proptest! {
         prop_assert_eq!(content_hash(ts, &object), content_hash_by_value(ts, &object));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// The typed decoding (issue 13) keeps every id: `map_raw` hashes the
+    /// borrowed fields to what `content_hash` gives for the `Value` entry,
+    /// and keeps every detail.
+    #[test]
+    fn typed_decoding_keeps_the_content_hash(
+        seconds in 0i64..4_000_000_000,
+        fields in proptest::collection::btree_map(
+            prop_oneof![Just("level"), Just("service"), Just("message"), Just("details"), Just("other")],
+            json_value(),
+            0..5,
+        ),
+    ) {
+        let mut object: Map<String, Value> =
+            fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        object.insert("timestamp".into(), json!(format_ms(seconds * 1000)));
+        let record = map_entry(&Value::Object(object.clone()), false).unwrap();
+        prop_assert_eq!(&record.native_id, &content_hash(seconds * 1000, &object));
+        if let Some(Value::Object(details)) = object.get("details") {
+            for (key, value) in details {
+                if key != "level" {
+                    prop_assert_eq!(record.attributes.get(key), Some(value));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn escaped_spellings_of_one_entry_hash_alike_and_raw_is_kept_only_when_asked() {
+    let plain = r#"{"timestamp":"2023-10-27T10:35:15Z","level":"ERROR","service":"caf\u00e9","message":"a/b","details":{"n":1.50}}"#;
+    let escaped = r#"{"timestamp":"2023-10-27T10:35:15Z","level":"ERROR","service":"café","message":"a\/b","details":{"n":1.50}}"#;
+    let raw = |text: &str| RawValue::from_string(text.to_string()).unwrap();
+    let (a, b) = (
+        map_raw(&raw(plain), false).unwrap(),
+        map_raw(&raw(escaped), true).unwrap(),
+    );
+    assert_eq!(a.native_id, b.native_id);
+    assert_eq!(a.service.as_deref(), Some("café"));
+    assert_eq!(a.message, "a/b");
+    assert!(a.raw.is_none());
+    // The raw number text is kept (`arbitrary_precision`).
+    assert_eq!(b.attributes["n"].to_string(), "1.50");
+    assert_eq!(b.raw.unwrap()["details"]["n"].to_string(), "1.50");
+    assert!(map_raw(&raw("[1]"), false).is_err());
+}

@@ -1,32 +1,35 @@
 //! The leveled-log API's wire format (`GET /logs`), as its documentation
 //! describes it and as tolerant as the known quirks require.
 //!
-//! Log entries stay [`serde_json::Value`]s here: one malformed entry must
-//! not fail the whole page, so each is decoded on its own in
-//! [`crate::translate`].
+//! Decoded straight from the answer's bytes, borrowing (issue 13): log
+//! entries are kept as their raw JSON text here, since one malformed
+//! entry must not fail the whole page; each is decoded on its own into an
+//! [`Entry`] by [`crate::translate`]. No `Value` tree is built but the
+//! entry's `details` (which become the record's attributes).
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The body of every answer: `{"status":"success","data":{...}}` on
 /// success, `{"status":"error","message":"..."}` on failure.
 #[derive(Debug, Deserialize)]
-pub struct LogsResponse {
+pub struct LogsResponse<'a> {
     #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
-    pub data: Option<LogsData>,
+    #[serde(default, borrow)]
+    pub data: Option<LogsData<'a>>,
     /// Only on error bodies.
     #[serde(default)]
     pub message: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct LogsData {
+pub struct LogsData<'a> {
     /// `null` reads as no logs (spec §10): real services answer the empty
-    /// window after the last log that way.
-    #[serde(deserialize_with = "loggate_core::wire::null_as_empty")]
-    pub logs: Vec<Value>,
+    /// window after the last log that way. Each entry is its raw text,
+    /// borrowed from the answer.
+    #[serde(borrow, deserialize_with = "loggate_core::wire::null_as_empty")]
+    pub logs: Vec<&'a RawValue>,
     pub pagination: Pagination,
 }
 
@@ -42,6 +45,24 @@ pub struct Pagination {
     pub offset: Option<u64>,
     #[serde(default, rename = "nextOffset")]
     pub next_offset: Option<u64>,
+}
+
+/// One log entry: `{"timestamp","level","service","message","details"}`,
+/// each field's raw text borrowed from the answer (any may be missing,
+/// `null` or of an unexpected type: [`crate::translate::map_raw`] says
+/// what each means). Other fields are skipped unread.
+#[derive(Debug, Deserialize)]
+pub struct Entry<'a> {
+    #[serde(default, borrow)]
+    pub timestamp: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub level: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub service: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub message: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub details: Option<&'a RawValue>,
 }
 
 /// `{"status":"error","message":"..."}`, sent with 400, 401, 403 (and, as
