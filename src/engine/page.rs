@@ -308,7 +308,7 @@ fn checked_records(
     source: &str,
 ) -> Vec<LogRecord> {
     let before = records.len();
-    records.retain(|r| query.filters.matches(r) && !from.covers(&r.key(), query.order));
+    records.retain(|r| query.filters.matches(r) && !from.covers_record(r, query.order));
     if records.len() != before {
         tracing::warn!(
             source,
@@ -317,8 +317,14 @@ fn checked_records(
         );
     }
     let sorted = records.windows(2).all(|w| {
-        loggate_core::record::cmp_in_order(&w[0].key(), &w[1].key(), query.order)
-            == std::cmp::Ordering::Less
+        // Strictly after in traversal order, without building keys.
+        let ascending =
+            (w[0].timestamp_ms, &w[0].native_id).cmp(&(w[1].timestamp_ms, &w[1].native_id));
+        let in_order = match query.order {
+            loggate_core::Order::Asc => ascending,
+            loggate_core::Order::Desc => ascending.reverse(),
+        };
+        in_order == std::cmp::Ordering::Less
     });
     if !sorted {
         tracing::warn!(source, "adapter returned records out of order; sorting");

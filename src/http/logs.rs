@@ -53,7 +53,9 @@ pub async fn get_logs(
         span.record("sources", names.join(",").as_str());
         span.record("partial", page.partial);
     }
-    let body = serde_json::to_vec(&LogsPage::from(&page)).map_err(|e| {
+    // One buffer, sized for the page up front.
+    let mut body = Vec::with_capacity(1024 + 512 * page.logs.len());
+    serde_json::to_writer(&mut body, &LogsPage::from(&page)).map_err(|e| {
         tracing::error!(error = %e, "could not serialise a page");
         ApiError::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -90,8 +92,8 @@ pub struct LogsPage<'a> {
 #[serde(deny_unknown_fields)]
 pub struct LogEntry<'a> {
     /// `<source>:<native id>`.
-    #[schema(example = "workflows:68110feaa81a0e507fbdd36a")]
-    id: String,
+    #[schema(example = "workflows:68110feaa81a0e507fbdd36a", value_type = String)]
+    id: SourceId<'a>,
     /// The configured source name.
     #[schema(value_type = String)]
     source: &'a str,
@@ -121,13 +123,22 @@ pub struct LogEntry<'a> {
     raw: Option<&'a Value>,
 }
 
+/// `<source>:<native id>`, written straight into the response.
+struct SourceId<'a>(&'a str, &'a str);
+
+impl Serialize for SourceId<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{}:{}", self.0, self.1))
+    }
+}
+
 impl<'a> From<&'a Page> for LogsPage<'a> {
     fn from(page: &'a Page) -> Self {
         let logs = page
             .logs
             .iter()
             .map(|(source, provider, r)| LogEntry {
-                id: format!("{source}:{}", r.native_id),
+                id: SourceId(source, &r.native_id),
                 source,
                 provider,
                 timestamp: format_ms(r.timestamp_ms),

@@ -52,7 +52,7 @@ pub fn emit(
     complete.dedup_by(|a, b| a.native_id == b.native_id && a.timestamp_ms == b.timestamp_ms);
     let mut candidates = complete
         .into_iter()
-        .filter(|r| !position.covers(&r.key(), order) && filters.matches(r))
+        .filter(|r| !position.covers_record(r, order) && filters.matches(r))
         .peekable();
     while candidates.peek().is_some() {
         if out.len() >= want.max(1) {

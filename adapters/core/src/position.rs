@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use serde::{Deserialize, Serialize};
 
 use crate::query::Order;
-use crate::record::{cmp_in_order, Key};
+use crate::record::{Key, LogRecord};
 
 /// The keyset part of a position.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -73,13 +73,33 @@ impl Position {
 
     /// True when the record with `key` was already emitted or passed.
     pub fn covers(&self, key: &Key, order: Order) -> bool {
+        self.covers_at(key.timestamp_ms, &key.native_id, order)
+    }
+
+    /// [`Position::covers`] for a record, without building its [`Key`]
+    /// (it runs for every record read).
+    pub fn covers_record(&self, record: &LogRecord, order: Order) -> bool {
+        self.covers_at(record.timestamp_ms, &record.native_id, order)
+    }
+
+    /// [`Position::covers`] for the key `(timestamp_ms, native_id)`.
+    pub fn covers_at(&self, timestamp_ms: i64, native_id: &str, order: Order) -> bool {
         if self.done {
             return true;
         }
         match &self.resume {
             Resume::Start => false,
-            Resume::Group(ts) => ts_cmp_in_order(key.timestamp_ms, *ts, order) == Ordering::Less,
-            Resume::After(bound) => cmp_in_order(key, bound, order) != Ordering::Greater,
+            Resume::Group(ts) => ts_cmp_in_order(timestamp_ms, *ts, order) == Ordering::Less,
+            Resume::After(bound) => {
+                let ascending = timestamp_ms
+                    .cmp(&bound.timestamp_ms)
+                    .then_with(|| native_id.cmp(bound.native_id.as_str()));
+                let in_order = match order {
+                    Order::Asc => ascending,
+                    Order::Desc => ascending.reverse(),
+                };
+                in_order != Ordering::Greater
+            }
         }
     }
 

@@ -87,7 +87,7 @@ impl<'a> Run<'a> {
                     return Some(last.timestamp_ms);
                 }
             }
-            if self.request.position.covers(&record.key(), order)
+            if self.request.position.covers_record(&record, order)
                 || !self.request.query.filters.matches(&record)
             {
                 continue;

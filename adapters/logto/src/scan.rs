@@ -224,7 +224,7 @@ impl Scan<'_> {
     ) -> Option<Batch> {
         sort_records(&mut records, self.order);
         for record in records {
-            if !self.position.covers(&record.key(), self.order) && self.filters.matches(&record) {
+            if !self.position.covers_record(&record, self.order) && self.filters.matches(&record) {
                 p.out.push(record);
             }
         }

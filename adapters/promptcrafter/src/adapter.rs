@@ -291,7 +291,7 @@ pub fn select_page(
 ) -> (Vec<LogRecord>, Position) {
     let mut pending: Vec<LogRecord> = records
         .into_iter()
-        .filter(|r| !position.covers(&r.key(), query.order) && query.filters.matches(r))
+        .filter(|r| !position.covers_record(r, query.order) && query.filters.matches(r))
         .collect();
     sort_records(&mut pending, query.order);
     let want = want.max(1);
