@@ -69,6 +69,10 @@ pub struct Page {
     /// Human-readable notes on what the page may lack (spec §5): each
     /// source that skipped unreadable records or failed, with the reason.
     pub warnings: Vec<String>,
+    /// The page's room among the pages in flight, held until the page is
+    /// dropped (after its response is serialised), so that the bound
+    /// covers the records of pages being answered too.
+    pub room: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// The `sources.NAME` block of a `GET /logs` response: what one source did
@@ -145,7 +149,7 @@ pub struct Engine {
     settings: EngineSettings,
     metrics: Arc<Metrics>,
     /// One permit per record the pages in flight may hold (see [`IN_FLIGHT_RECORDS`]).
-    in_flight: tokio::sync::Semaphore,
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 /// How many records all pages being served at once may hold before they
@@ -175,7 +179,7 @@ impl Engine {
                 .collect(),
             signer,
             settings,
-            in_flight: tokio::sync::Semaphore::new(IN_FLIGHT_RECORDS),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_RECORDS)),
         }
         .with_metrics(metrics)
     }
@@ -203,7 +207,7 @@ impl Engine {
     pub async fn page(&self, request: LogsRequest, caller: &Caller) -> Result<Page, EngineError> {
         let deadline = Instant::now() + self.settings.request_timeout;
         let Traversal { mut state } = self.resolve(&request, caller)?;
-        let _room = self.admit(&request, state.sources.len(), deadline).await?;
+        let room = self.admit(&request, state.sources.len(), deadline).await?;
         let query = Arc::new(SourceQuery {
             filters: effective_filters(&state.filters, state.pinned_end),
             order: state.order,
@@ -214,7 +218,9 @@ impl Engine {
             .fetch_and_merge(&mut sources, &query, request.limit, deadline)
             .await;
         settle_failures(&sources, request.partial)?;
-        Ok(self.finish(&mut state, sources, logs))
+        let mut page = self.finish(&mut state, sources, logs);
+        page.room = Some(room);
+        Ok(page)
     }
 
     /// A fresh traversal from the parameters, or the cursor's, checked

@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use loggate_core::http::MIN_SEND_WINDOW;
 use loggate_core::{LogRecord, Position, SourceError, SourceQuery};
-use tokio::sync::SemaphorePermit;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::fetch::{fetch_span, outcome_of, FetchJob, Fetched, Spawned};
@@ -95,13 +95,14 @@ impl Engine {
         request: &LogsRequest,
         sources: usize,
         deadline: Instant,
-    ) -> Result<SemaphorePermit<'_>, EngineError> {
+    ) -> Result<OwnedSemaphorePermit, EngineError> {
         let weight = request
             .limit
             .saturating_mul(sources)
             .clamp(1, IN_FLIGHT_RECORDS) as u32;
         let give_up = deadline - self.settings.request_timeout / 2;
-        match tokio::time::timeout_at(give_up, self.in_flight.acquire_many(weight)).await {
+        let room = self.in_flight.clone().acquire_many_owned(weight);
+        match tokio::time::timeout_at(give_up, room).await {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(EngineError::Overloaded {
                 message: "too many large pages are being served at once; no room for this one"
@@ -269,6 +270,7 @@ impl Engine {
                 .map(|s| (s.merge.name, s.report))
                 .collect(),
             warnings,
+            room: None,
         }
     }
 }
