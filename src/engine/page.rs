@@ -7,7 +7,6 @@
 
 use std::borrow::{Borrow, BorrowMut};
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::future::join_all;
 use loggate_core::http::MIN_SEND_WINDOW;
