@@ -113,6 +113,11 @@ fn app_state(config: &Config, ready: bool) -> AppState {
         kinds: config.kinds.clone().into(),
         loki: config.loki,
         connections,
+        follow: config.follow.clone(),
+        tails: Arc::new(crate::tail::TailLimits::new(
+            config.follow.max_streams_per_key,
+            config.follow.max_streams,
+        )),
     }
 }
 
@@ -174,6 +179,7 @@ pub fn build_engine(config: &Config) -> Engine {
         EngineSettings {
             request_timeout: config.server.request_timeout,
             scan_budget: config.server.scan_budget,
+            settle: config.follow.settle,
         },
     )
 }

@@ -37,6 +37,8 @@ pub struct LogsRequest {
     pub cursor: Option<String>,
     pub include_raw: bool,
     pub partial: bool,
+    /// `follow=true`: a follow traversal (spec §8); `None` when not sent.
+    pub follow: Option<bool>,
 }
 
 /// Parses the raw (still percent-encoded) query string.
@@ -393,7 +395,7 @@ mod tests {
         assert_eq!(e.code(), "unknown_parameter");
         assert_eq!(e.param(), Some("levle"));
         assert!(e.to_string().ends_with(
-            "expected source, start, end, level, min_level, q, service, user_id, attr.NAME, order, limit, cursor, include or partial"
+            "expected source, start, end, level, min_level, q, service, user_id, attr.NAME, order, limit, cursor, include, partial or follow"
         ), "{e}");
     }
 }
