@@ -39,7 +39,7 @@ if [ -n "$extra" ]; then
 fi
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$bin" demo --listen "127.0.0.1:$port" >"$work/demo.log" 2>&1 &
+"$bin" demo --static --listen "127.0.0.1:$port" >"$work/demo.log" 2>&1 &
 demo_pid=$!
 base="http://127.0.0.1:$port"
 python3 - "$base" <<'PY' || { cat "$work/demo.log"; exit 1; }
