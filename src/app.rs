@@ -103,21 +103,20 @@ fn app_state(config: &Config, ready: bool) -> AppState {
     let connections = Arc::new(ConnectionStats::default());
     let mut metrics = Metrics::default();
     metrics.register_collector(Box::new(connections.clone()));
+    let tail_stats = Arc::new(crate::tail::TailStats::default());
+    metrics.register_collector(Box::new(tail_stats.clone()));
     let metrics = Arc::new(metrics);
-    let engine = build_engine(config).with_metrics(metrics.clone());
+    let engine = Arc::new(build_engine(config).with_metrics(metrics.clone()));
+    let tails = crate::tail::TailHub::new(engine.clone(), config.follow.clone(), tail_stats);
     AppState {
-        engine: Arc::new(engine),
+        engine,
         metrics,
         keys: Arc::new(KeyStore::new(&config.auth.keys)),
         ready: Arc::new(AtomicBool::new(ready)),
         kinds: config.kinds.clone().into(),
         loki: config.loki,
         connections,
-        follow: config.follow.clone(),
-        tails: Arc::new(crate::tail::TailLimits::new(
-            config.follow.max_streams_per_key,
-            config.follow.max_streams,
-        )),
+        tails: Arc::new(tails),
     }
 }
 

@@ -26,6 +26,9 @@ pub struct FollowConfig {
     pub max_streams_per_key: usize,
     /// Most tail streams open at once in the gateway (default 256).
     pub max_streams: usize,
+    /// Most shared pollers (one per distinct tailed query) at once
+    /// (default 64); a tail whose query finds no room polls on its own.
+    pub max_groups: usize,
 }
 
 impl Default for FollowConfig {
@@ -38,6 +41,7 @@ impl Default for FollowConfig {
             max_duration: Duration::from_secs(3600),
             max_streams_per_key: 16,
             max_streams: 256,
+            max_groups: 64,
         }
     }
 }
@@ -75,6 +79,9 @@ pub(super) fn parse_follow(
         max_streams: t
             .integer("max_streams", 1, 1_000_000)
             .map_or(defaults.max_streams, |n| n as usize),
+        max_groups: t
+            .integer("max_groups", 1, 100_000)
+            .map_or(defaults.max_groups, |n| n as usize),
     };
     if config.poll_min > config.poll_max {
         t.problem("poll_max", "must not be shorter than poll_min");

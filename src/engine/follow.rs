@@ -36,10 +36,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Moves a follow cursor's window forward to now − settle (never
-    /// backwards: a replica whose clock is behind just finds nothing new).
-    pub(super) fn advance_follow(&self, state: &mut CursorState) {
-        let bound = self.follow_bound();
+    /// Moves a follow cursor's window forward to now − settle, or to `to`
+    /// when that is earlier (a tail aligning itself with its group's
+    /// poller); never backwards: a replica whose clock is behind just finds
+    /// nothing new.
+    pub(super) fn advance_follow(&self, state: &mut CursorState, to: Option<i64>) {
+        let now_bound = self.follow_bound();
+        let bound = to.map_or(now_bound, |to| to.min(now_bound));
         if bound <= state.pinned_end {
             return;
         }
@@ -56,6 +59,16 @@ impl Engine {
     pub(super) fn follow_bound(&self) -> i64 {
         let settle = i64::try_from(self.settings.settle.as_millis()).unwrap_or(i64::MAX);
         loggate_core::time::now_ms().saturating_sub(settle)
+    }
+
+    /// The bound a follow cursor has read everything up to, when every
+    /// source has finished its window (`None` for any other cursor).
+    /// Two such cursors of one query with one bound continue identically:
+    /// what lets a tail join its group's poller.
+    pub fn caught_up_at(&self, cursor: &str) -> Option<i64> {
+        let state = self.signer.decode(cursor).ok()?;
+        let caught_up = state.follow && state.positions.values().all(|p| p.done);
+        caught_up.then_some(state.pinned_end)
     }
 
     /// Marks a follow page: `caught_up` when every source has finished the
@@ -82,7 +95,7 @@ impl Engine {
         &self,
         request: &LogsRequest,
         caller: &Caller,
-    ) -> Result<(String, Vec<String>), EngineError> {
+    ) -> Result<TailStart, EngineError> {
         if request.cursor.is_some() {
             let state = self.resolve(request, caller)?.state;
             if !state.follow {
@@ -90,7 +103,7 @@ impl Engine {
                     "not a follow cursor: a tail resumes from the id of one of its events or from a next_cursor of follow=true".into(),
                 ));
             }
-            return Ok((self.signer.encode(&state), state.sources));
+            return Ok(self.tail_start(&state));
         }
         if request.order == Some(Order::Desc) {
             return Err(EngineError::invalid(
@@ -107,6 +120,26 @@ impl Engine {
                 *position = Position::finished();
             }
         }
-        Ok((self.signer.encode(&state), state.sources))
+        Ok(self.tail_start(&state))
     }
+
+    fn tail_start(&self, state: &CursorState) -> TailStart {
+        let query = (&state.key, &state.sources, &state.filters);
+        TailStart {
+            cursor: self.signer.encode(state),
+            sources: state.sources.clone(),
+            query_key: serde_json::to_string(&query).unwrap_or_default(),
+        }
+    }
+}
+
+/// Where a tail starts ([`Engine::open_tail`]).
+#[derive(Debug, Clone)]
+pub struct TailStart {
+    /// The follow cursor to poll from.
+    pub cursor: String,
+    /// Its sources.
+    pub sources: Vec<String>,
+    /// The query's identity (key, sources, filters) for sharing a poller.
+    pub query_key: String,
 }

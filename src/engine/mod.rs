@@ -28,6 +28,7 @@ use utoipa::ToSchema;
 
 pub use cursor::{CursorSigner, CursorState};
 pub use error::EngineError;
+pub use follow::TailStart;
 use page::settle_failures;
 use query::LogsRequest;
 pub use source::{Health, HealthSnapshot, Source};
@@ -239,7 +240,7 @@ impl Engine {
                 }
                 check_matches_cursor(request, &state)?;
                 if state.follow {
-                    self.advance_follow(&mut state);
+                    self.advance_follow(&mut state, request.follow_to);
                 }
                 state
             }

@@ -341,7 +341,7 @@ pub static PARAMS: &[Param] = &[
         filter: false,
         doc: ParamDoc {
             description: "`true` (requires `order=asc`): a follow traversal (spec §8). When it has caught up, `next_cursor` stays a follow cursor and the page says `caught_up: true`; calling it later returns what became visible since, exactly once, never anything newer than now − settle.",
-            example: None,
+            example: Some("false"),
             schema: ParamSchema::Boolean,
         },
     },

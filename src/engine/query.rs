@@ -39,6 +39,9 @@ pub struct LogsRequest {
     pub partial: bool,
     /// `follow=true`: a follow traversal (spec §8); `None` when not sent.
     pub follow: Option<bool>,
+    /// Not a parameter: with a follow cursor, move its window no further
+    /// than this bound (epoch ms); a tail aligning with its shared poller.
+    pub follow_to: Option<i64>,
 }
 
 /// Parses the raw (still percent-encoded) query string.

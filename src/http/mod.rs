@@ -52,10 +52,8 @@ pub struct AppState {
     pub loki: crate::config::LokiConfig,
     /// The listener's connection counters, for `/metrics`.
     pub connections: Arc<crate::server::ConnectionStats>,
-    /// `[follow]`: settle, polling and the tail limits (spec §8).
-    pub follow: crate::config::FollowConfig,
-    /// The tail streams open now, per key and in all.
-    pub tails: Arc<crate::tail::TailLimits>,
+    /// The live tails: settings, limits, shared pollers (spec §8).
+    pub tails: Arc<crate::tail::TailHub>,
 }
 
 /// The whole API as a router (tests drive it with `oneshot`).

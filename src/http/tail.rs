@@ -33,34 +33,31 @@ pub async fn get_tail(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let request = tail_request(raw.as_deref(), &headers)?;
-    let (cursor, sources) = state.engine.open_tail(&request, &caller)?;
-    let permit = state
-        .tails
-        .admit(caller.key.as_deref())
-        .map_err(|message| {
-            let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
-            e.retry_after_secs = Some(5);
-            e
-        })?;
+    let start = state.engine.open_tail(&request, &caller)?;
+    let hub = state.tails.clone();
+    let permit = hub.limits.admit(caller.key.as_deref()).map_err(|message| {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
+        e.retry_after_secs = Some(5);
+        e
+    })?;
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
     let spec = TailSpec {
         caller,
-        cursor,
-        sources,
+        cursor: start.cursor,
+        sources: start.sources,
+        query_key: format!(
+            "{}|{}|{}",
+            start.query_key, request.limit, request.include_raw
+        ),
         limit: request.limit,
         include_raw: request.include_raw,
     };
-    tokio::spawn(run(
-        state.engine.clone(),
-        state.follow.clone(),
-        spec,
-        tx,
-        permit,
-    ));
+    let settings = hub.settings.clone();
+    tokio::spawn(run(hub, spec, tx, permit));
     let keep_alive = KeepAlive::new()
-        .interval(state.follow.heartbeat)
+        .interval(settings.heartbeat)
         .text("heartbeat");
-    Ok(Sse::new(events(rx, state.follow.poll_min))
+    Ok(Sse::new(events(rx, settings.poll_min))
         .keep_alive(keep_alive)
         .into_response())
 }
@@ -123,7 +120,7 @@ fn to_sse(event: TailEvent) -> Event {
         TailEvent::Logs(page) => {
             let id = page.next_cursor.clone().unwrap_or_default();
             let data =
-                serde_json::to_string(&LogsPage::from(&page)).unwrap_or_else(|_| "{}".to_string());
+                serde_json::to_string(&LogsPage::from(&*page)).unwrap_or_else(|_| "{}".to_string());
             Event::default().event("logs").id(id).data(data)
         }
         TailEvent::Status {

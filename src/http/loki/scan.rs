@@ -142,6 +142,7 @@ pub async fn scan(
         include_raw: false,
         partial: true,
         follow: None,
+        follow_to: None,
     };
     let started = Instant::now();
     loop {
