@@ -51,6 +51,7 @@ pub async fn get_tail(
         ),
         limit: request.limit,
         include_raw: request.include_raw,
+        delay: std::time::Duration::ZERO,
     };
     let settings = hub.settings.clone();
     tokio::spawn(run(hub, spec, tx, permit));

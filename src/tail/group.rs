@@ -137,6 +137,7 @@ impl Poller {
             limit: self.spec.limit,
             include_raw: self.spec.include_raw,
             partial: true,
+            follow_to: self.spec.follow_to(None),
             ..LogsRequest::default()
         };
         TailStats::add(&self.hub.stats.group_polls);

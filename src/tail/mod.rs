@@ -72,6 +72,21 @@ pub struct TailSpec {
     /// Most logs per event.
     pub limit: usize,
     pub include_raw: bool,
+    /// Read nothing newer than now − `delay` either (Loki's `delay_for`,
+    /// on top of `follow.settle`).
+    pub delay: std::time::Duration,
+}
+
+impl TailSpec {
+    /// The bound `delay` allows now (epoch ms), combined with `to`.
+    pub fn follow_to(&self, to: Option<i64>) -> Option<i64> {
+        if self.delay.is_zero() {
+            return to;
+        }
+        let delay = i64::try_from(self.delay.as_millis()).unwrap_or(i64::MAX);
+        let bound = loggate_core::time::now_ms().saturating_sub(delay);
+        Some(to.map_or(bound, |to| to.min(bound)))
+    }
 }
 
 /// What every tail of the gateway shares: the engine, the settings, the

@@ -78,7 +78,7 @@ impl Subscriber {
                 limit: self.spec.limit,
                 include_raw: self.spec.include_raw,
                 partial: true,
-                follow_to: to,
+                follow_to: self.spec.follow_to(to),
                 ..LogsRequest::default()
             };
             TailStats::add(&self.hub.stats.private_polls);

@@ -16,7 +16,7 @@ import requests
 import sseclient
 
 BASE = sys.argv[1]
-WANT = int(sys.argv[2]) if len(sys.argv) > 2 else 12
+WANT = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 
 
 def bound(cursor):
@@ -60,6 +60,9 @@ def main():
             assert event.id, f"event {event.event} without an id"
             first_id = first_id or event.id
             last_id = event.id
+            # The last cursor must be one of a caught-up page: then every
+            # log up to its bound has been received.
+            caught_up = False
             if event.event == "logs":
                 page = json.loads(event.data)
                 got.extend(log["id"] for log in page["logs"])
