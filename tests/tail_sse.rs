@@ -63,7 +63,7 @@ async fn sse_tail_is_exactly_once_across_random_disconnects_and_a_restart() {
     let names: Vec<String> = (0..specs.len()).map(|i| format!("s{i}")).collect();
     let (sims, _served, toml) =
         start_sims(&specs, &names, loggate_core::time::now_ms(), SERVER, "").await;
-    let mut gateways = vec![Gateway::start(&toml).await, Gateway::start(&toml).await];
+    let mut gateways = [Gateway::start(&toml).await, Gateway::start(&toml).await];
 
     // The writer: 60 inserts of 1 to 3 records into random sources.
     let writing = Arc::new(AtomicBool::new(true));
