@@ -115,9 +115,12 @@ impl Subscriber {
                     reached if reached == g => at = g,
                     _ => return Ok(false),
                 },
-                // Ahead of it, or it is mid-window: wait for its next bound.
+                // Ahead of it, or it is mid-window: wait for its next bound,
+                // at most twice `poll_max` (a group held mid-window by a
+                // failing source must not hold this stream back).
                 _ => tokio::select! {
                     changed = watch.changed() => if changed.is_err() { return Ok(false) },
+                    () = tokio::time::sleep(self.hub.settings.poll_max * 2) => return Ok(false),
                     () = self.tx.closed() => return Err(Stop),
                     () = tokio::time::sleep_until(self.ends_at) => return self.end_of_time().await,
                 },
