@@ -10,6 +10,8 @@ the run:
   query; any other non-empty string is 400 invalid_cursor.
 - /logs `end` earlier than `start` (two parameters together): 400
   invalid_parameter naming `end` (said in the parameter descriptions).
+- /logs `follow=true` without `order=asc` (two parameters together): 400
+  invalid_parameter naming `follow` (said in its description).
 - /loki/api/v1 `query` and `match[]`: LogQL, a grammar, not a pattern; the
   document only says non-blank. Refusals name the LogQL text: `parse error
   at line L, col C: ...`, `query: ...` / `match[]: ...`, or the instant
@@ -49,6 +51,12 @@ def _logs_inexpressible(text):
         and "must not be before start" in error.get("message", "")
     ):
         return "/logs end before start"
+    if (
+        error.get("code") == "invalid_parameter"
+        and error.get("param") == "follow"
+        and "requires order=asc" in error.get("message", "")
+    ):
+        return "/logs follow without order=asc"
     return None
 
 

@@ -103,16 +103,20 @@ fn app_state(config: &Config, ready: bool) -> AppState {
     let connections = Arc::new(ConnectionStats::default());
     let mut metrics = Metrics::default();
     metrics.register_collector(Box::new(connections.clone()));
+    let tail_stats = Arc::new(crate::tail::TailStats::default());
+    metrics.register_collector(Box::new(tail_stats.clone()));
     let metrics = Arc::new(metrics);
-    let engine = build_engine(config).with_metrics(metrics.clone());
+    let engine = Arc::new(build_engine(config).with_metrics(metrics.clone()));
+    let tails = crate::tail::TailHub::new(engine.clone(), config.follow.clone(), tail_stats);
     AppState {
-        engine: Arc::new(engine),
+        engine,
         metrics,
         keys: Arc::new(KeyStore::new(&config.auth.keys)),
         ready: Arc::new(AtomicBool::new(ready)),
         kinds: config.kinds.clone().into(),
         loki: config.loki,
         connections,
+        tails: Arc::new(tails),
     }
 }
 
@@ -174,6 +178,7 @@ pub fn build_engine(config: &Config) -> Engine {
         EngineSettings {
             request_timeout: config.server.request_timeout,
             scan_budget: config.server.scan_budget,
+            settle: config.follow.settle,
         },
     )
 }

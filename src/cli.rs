@@ -44,6 +44,10 @@ pub enum Command {
     Demo {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Keep the seeded data fixed (no live writes): for tests that
+        /// compare answers.
+        #[arg(long = "static")]
+        fixed: bool,
     },
     /// The gateway.
     Serve {
@@ -94,13 +98,15 @@ pub fn init_tracing(format: LogFormat) {
 
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Demo { listen } => match crate::demo::run(listen, shutdown_signal()).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("demo: {e}");
-                ExitCode::FAILURE
+        Command::Demo { listen, fixed } => {
+            match crate::demo::run(listen, !fixed, shutdown_signal()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("demo: {e}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
         Command::Serve { config } => {
             let config = match config::load(&config, std::env::vars()) {
                 Ok(config) => config,

@@ -2,6 +2,8 @@
 //! loopback and the gateway in front of them. The `[server]` table comes
 //! from `config/demo.toml`; the sources are the ones each provider's
 //! factory offers for a demo. Needs no configuration and no network.
+//! Unless `--static`, the simulators keep writing new logs (issue 17
+//! item 6) so that follow, tail and Grafana's live view show something.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,6 +14,13 @@ use loggate_core::time::now_ms;
 use crate::app::Application;
 use crate::config;
 use crate::registry::Registry;
+
+/// How often the live demo writes one record (a few per second).
+pub const LIVE_EVERY: std::time::Duration = std::time::Duration::from_millis(400);
+/// Every this many writes, a burst instead of one record.
+pub const BURST_EVERY: usize = 75;
+/// Records in a burst.
+pub const BURST: usize = 20;
 
 /// The demo's `[server]` table, with a `{listen}` placeholder.
 pub const DEMO_TOML: &str = include_str!("../config/demo.toml");
@@ -44,6 +53,27 @@ impl DemoSims {
             }
         }
         Ok(DemoSims { running })
+    }
+
+    /// Keeps writing new records until dropped (the task is aborted with
+    /// the returned handle): one record every [`LIVE_EVERY`] into a
+    /// source chosen in turn, and every [`BURST_EVERY`] writes a burst of
+    /// [`BURST`] records into one source at once (the generators mix
+    /// levels, errors included).
+    pub fn write_live(&self) -> tokio::task::JoinHandle<()> {
+        let sims: Vec<_> = self.running.iter().map(|r| r.source.sim.clone()).collect();
+        tokio::spawn(async move {
+            if sims.is_empty() {
+                return;
+            }
+            let mut tick = tokio::time::interval(LIVE_EVERY);
+            for n in 0usize.. {
+                tick.tick().await;
+                let sim = &sims[n % sims.len()];
+                let burst = n > 0 && n % BURST_EVERY == 0;
+                sim.insert_new(if burst { BURST } else { 1 });
+            }
+        })
     }
 
     /// The source names, in registry order.
@@ -85,8 +115,10 @@ pub fn curl_examples(addr: SocketAddr, sources: &[&str]) -> Vec<String> {
 }
 
 /// Runs the demo until `shutdown` resolves.
+/// `live`: the simulators keep writing ([`DemoSims::write_live`]).
 pub async fn run(
     listen: SocketAddr,
+    live: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let registry = Registry::builtin();
@@ -109,7 +141,17 @@ pub async fn run(
         println!("  {example}");
     }
     println!("follow a page's next_cursor with &cursor=... ; Ctrl-C stops");
+    let writer = live.then(|| {
+        println!(
+            "live: the simulators keep writing new logs (--static keeps the data fixed); try:"
+        );
+        println!("  curl -sN 'http://{addr}/logs/tail'");
+        sims.write_live()
+    });
     let result = app.run_until(shutdown).await.map_err(|e| e.to_string());
+    if let Some(writer) = writer {
+        writer.abort();
+    }
     drop(sims);
     result
 }

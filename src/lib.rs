@@ -28,3 +28,4 @@ pub mod logql;
 pub mod metrics;
 pub mod registry;
 pub mod server;
+pub mod tail;

@@ -306,9 +306,10 @@ fn the_compose_file_runs_the_demo_like_the_image() {
     let compose = read("deploy/compose.yaml");
     let command = exec_form(&one(&compose, "command"));
     let cli = Cli::try_parse_from(std::iter::once("loggate".to_string()).chain(command)).unwrap();
-    let Sub::Demo { listen } = cli.command else {
+    let Sub::Demo { listen, fixed } = cli.command else {
         panic!("compose does not run the demo")
     };
+    assert!(!fixed, "compose runs the live demo, not --static");
     assert_eq!(listen.ip().to_string(), "0.0.0.0");
     let port = listen.port();
     let ports: Vec<String> = block(&compose, "ports")

@@ -7,6 +7,7 @@
 //! ever appears in a message. Tests pass the environment as a map instead
 //! of touching the process environment.
 
+mod follow;
 mod table;
 mod validate;
 
@@ -23,6 +24,7 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 use url::Url;
 
+pub use follow::FollowConfig;
 pub use validate::validate;
 
 use crate::registry::Registry;
@@ -38,6 +40,8 @@ pub struct Config {
     pub kinds: Vec<&'static str>,
     /// `[loki]`: the Loki-compatible read API (spec §6).
     pub loki: LokiConfig,
+    /// `[follow]`: follow cursors and live tails (spec §8).
+    pub follow: FollowConfig,
 }
 
 /// `[loki]`: `enabled = true` (default) serves `/loki/api/v1/*`;

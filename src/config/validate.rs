@@ -30,12 +30,14 @@ pub fn validate(registry: &Registry, tree: &Value) -> Result<Config, ConfigError
     let sources = top.table("sources").map(|t| t.into_owned());
     let auth = top.table("auth").map(|t| t.into_owned());
     let loki = top.table("loki").map(|t| t.into_owned());
+    let follow = top.table("follow").map(|t| t.into_owned());
     top.finish();
 
     let server = parse_server(server.as_ref(), &mut problems);
     let sources = parse_sources(registry, sources.as_ref(), &mut problems);
     let auth = parse_auth(auth.as_ref(), &sources, &mut problems);
     let loki = parse_loki(loki.as_ref(), &mut problems);
+    let follow = super::follow::parse_follow(follow.as_ref(), &mut problems);
     if problems.is_empty() {
         Ok(Config {
             server,
@@ -43,6 +45,7 @@ pub fn validate(registry: &Registry, tree: &Value) -> Result<Config, ConfigError
             auth,
             kinds: registry.kinds(),
             loki,
+            follow,
         })
     } else {
         Err(ConfigErrors(problems))

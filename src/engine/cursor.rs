@@ -44,6 +44,10 @@ pub struct CursorState {
     /// Each requested source's position.
     #[serde(rename = "x")]
     pub positions: BTreeMap<String, Position>,
+    /// A follow traversal (spec §8): `pinned_end` moves forward to now −
+    /// settle on every call and the cursor outlives the caught-up page.
+    #[serde(rename = "w", default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow: bool,
 }
 
 /// Signs and verifies cursors with one secret.
@@ -129,6 +133,7 @@ mod tests {
                 ("b".to_string(), Position::finished()),
             ]
             .into(),
+            follow: false,
         }
     }
 

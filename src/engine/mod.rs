@@ -10,6 +10,7 @@
 pub mod cursor;
 mod error;
 mod fetch;
+mod follow;
 pub mod form;
 pub mod merge;
 mod page;
@@ -28,6 +29,7 @@ use utoipa::ToSchema;
 
 pub use cursor::{CursorSigner, CursorState};
 pub use error::EngineError;
+pub use follow::TailStart;
 use page::settle_failures;
 use query::LogsRequest;
 pub use source::{Health, HealthSnapshot, Source};
@@ -56,6 +58,8 @@ impl Caller {
 pub struct EngineSettings {
     pub request_timeout: Duration,
     pub scan_budget: usize,
+    /// A follow traversal reads nothing newer than now − `settle` (spec §8).
+    pub settle: Duration,
 }
 
 /// One served page.
@@ -65,6 +69,9 @@ pub struct Page {
     pub logs: Vec<(Arc<str>, &'static str, LogRecord)>,
     pub next_cursor: Option<String>,
     pub partial: bool,
+    /// With `follow=true` (spec §8): whether every source has caught up
+    /// with now − settle; `None` for an ordinary traversal.
+    pub caught_up: Option<bool>,
     pub sources: BTreeMap<String, SourceReport>,
     /// Human-readable notes on what the page may lack (spec §5): each
     /// source that skipped unreadable records or failed, with the reason.
@@ -220,21 +227,27 @@ impl Engine {
         settle_failures(&sources, request.partial)?;
         let mut page = self.finish(&mut state, sources, logs);
         page.room = Some(room);
+        if state.follow {
+            self.follow_page(&state, &mut page);
+        }
         Ok(page)
     }
 
     /// A fresh traversal from the parameters, or the cursor's, checked
     /// against what the client sent.
     fn resolve(&self, request: &LogsRequest, caller: &Caller) -> Result<Traversal, EngineError> {
-        let state = match &request.cursor {
+        let mut state = match &request.cursor {
             Some(text) => {
-                let state = self.signer.decode(text)?;
+                let mut state = self.signer.decode(text)?;
                 if state.key != caller.key {
                     return Err(EngineError::InvalidCursor(
                         "the cursor was issued to another API key".into(),
                     ));
                 }
                 check_matches_cursor(request, &state)?;
+                if state.follow {
+                    self.advance_follow(&mut state, request.follow_to);
+                }
                 state
             }
             None => {
@@ -257,9 +270,13 @@ impl Engine {
                     order: request.order.unwrap_or_default(),
                     pinned_end: loggate_core::time::now_ms(),
                     key: caller.key.clone(),
+                    follow: false,
                 }
             }
         };
+        if request.cursor.is_none() && request.follow == Some(true) {
+            self.start_follow(&mut state)?;
+        }
         for name in &state.sources {
             if !self.sources.contains_key(name) {
                 return Err(EngineError::UnknownSource(name.clone()));

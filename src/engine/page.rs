@@ -264,6 +264,7 @@ impl Engine {
             logs,
             next_cursor,
             partial: sources.iter().any(|s| s.failure.is_some()),
+            caught_up: None,
             sources: sources
                 .into_iter()
                 .map(|s| (s.merge.name, s.report))

@@ -329,6 +329,22 @@ pub static PARAMS: &[Param] = &[
             schema: ParamSchema::Boolean,
         },
     },
+    Param {
+        name: "follow",
+        parse: |r, p, v| {
+            r.follow = Some(parse_bool(p, &v)?);
+            Ok(())
+        },
+        cursor: CursorRule::Carried(|sent, kept| {
+            differs(&sent.follow, &Some(kept.follow)).then(|| "follow".into())
+        }),
+        filter: false,
+        doc: ParamDoc {
+            description: "`true` (requires `order=asc`): a follow traversal (spec §8). When it has caught up, `next_cursor` stays a follow cursor and the page says `caught_up: true`; calling it later returns what became visible since, exactly once, never anything newer than now − settle.",
+            example: Some("false"),
+            schema: ParamSchema::Boolean,
+        },
+    },
 ];
 
 /// One level name, case-insensitive, aliases included (as

@@ -37,6 +37,11 @@ pub struct LogsRequest {
     pub cursor: Option<String>,
     pub include_raw: bool,
     pub partial: bool,
+    /// `follow=true`: a follow traversal (spec §8); `None` when not sent.
+    pub follow: Option<bool>,
+    /// Not a parameter: with a follow cursor, move its window no further
+    /// than this bound (epoch ms); a tail aligning with its shared poller.
+    pub follow_to: Option<i64>,
 }
 
 /// Parses the raw (still percent-encoded) query string.
@@ -393,7 +398,7 @@ mod tests {
         assert_eq!(e.code(), "unknown_parameter");
         assert_eq!(e.param(), Some("levle"));
         assert!(e.to_string().ends_with(
-            "expected source, start, end, level, min_level, q, service, user_id, attr.NAME, order, limit, cursor, include or partial"
+            "expected source, start, end, level, min_level, q, service, user_id, attr.NAME, order, limit, cursor, include, partial or follow"
         ), "{e}");
     }
 }

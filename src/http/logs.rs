@@ -78,6 +78,11 @@ pub struct LogsPage<'a> {
     next_cursor: Option<&'a str>,
     /// True when some sources failed; their entries in `sources` say why.
     partial: bool,
+    /// Only with `follow=true` (spec §8): every source has read everything
+    /// up to now − settle; `next_cursor` is then a follow cursor to call
+    /// again later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caught_up: Option<bool>,
     /// One entry per queried source, by source name.
     sources: &'a BTreeMap<String, SourceReport>,
     /// Present when a source skipped unreadable records or failed: one
@@ -155,6 +160,7 @@ impl<'a> From<&'a Page> for LogsPage<'a> {
             logs,
             next_cursor: page.next_cursor.as_deref(),
             partial: page.partial,
+            caught_up: page.caught_up,
             sources: &page.sources,
             warnings: &page.warnings,
         }

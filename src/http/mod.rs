@@ -9,6 +9,7 @@ pub mod loki;
 pub mod observe;
 pub mod openapi;
 mod sources;
+mod tail;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -51,12 +52,15 @@ pub struct AppState {
     pub loki: crate::config::LokiConfig,
     /// The listener's connection counters, for `/metrics`.
     pub connections: Arc<crate::server::ConnectionStats>,
+    /// The live tails: settings, limits, shared pollers (spec §8).
+    pub tails: Arc<crate::tail::TailHub>,
 }
 
 /// The whole API as a router (tests drive it with `oneshot`).
 pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .route("/logs", get(logs::get_logs))
+        .route("/logs/tail", get(tail::get_tail))
         .route("/sources", get(sources::get_sources))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

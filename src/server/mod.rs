@@ -4,8 +4,9 @@
 //! (keep-alive idle timeout), with graceful shutdown.
 //!
 //! `axum::serve` has none of these settings; this is the loop it runs,
-//! with hyper's builder configured (hyper-util's `TowerToHyperService`
-//! and `GracefulShutdown`, as in axum's `serve-with-hyper` example).
+//! with hyper's builder configured (hyper-util's `TowerToHyperService`,
+//! as in axum's `serve-with-hyper` example), connections that may upgrade
+//! (the WebSocket tail) and a graceful shutdown of its own.
 
 pub mod guard;
 pub mod rejection;
@@ -18,10 +19,9 @@ use std::time::Duration;
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, watch, Semaphore};
 
 pub use guard::GuardTimeouts;
 pub use rejection::Rejection;
@@ -62,7 +62,12 @@ pub async fn serve(
         write_stall: settings.idle_timeout,
     };
     let slots = Arc::new(Semaphore::new(settings.max_connections));
-    let graceful = GracefulShutdown::new();
+    // Graceful shutdown by hand: hyper-util's `GracefulShutdown` does not
+    // watch connections that may upgrade (the WebSocket tail). `stop`
+    // tells every connection to finish; each holds a `done` sender, so
+    // `finished` yields `None` once all are closed.
+    let (stop, stopping) = watch::channel(false);
+    let (done, mut finished) = mpsc::channel::<()>(1);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, _peer) = tokio::select! {
@@ -86,17 +91,35 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let open = stats.opened();
         let io = TokioIo::new(guard::HeadGuard::new(stream, timeouts, stats.clone()));
-        let connection = http.serve_connection(io, TowerToHyperService::new(app.clone()));
-        let connection = graceful.watch(connection);
+        // With upgrades: `/loki/api/v1/tail` is a WebSocket.
+        let connection = http
+            .serve_connection(io, TowerToHyperService::new(app.clone()))
+            .with_upgrades();
+        let mut stopping = stopping.clone();
+        let done = done.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let mut connection = std::pin::pin!(connection);
+            let served = tokio::select! {
+                result = connection.as_mut() => Some(result),
+                _ = stopping.wait_for(|stop| *stop) => None,
+            };
+            let result = match served {
+                Some(result) => result,
+                None => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, "connection closed with an error");
             }
-            drop((slot, open));
+            drop((slot, open, done));
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = stop.send(true);
+    drop(done);
+    let _ = finished.recv().await;
     Ok(())
 }
 

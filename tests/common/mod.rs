@@ -5,6 +5,7 @@
 
 pub mod fleet;
 mod kinds;
+pub mod sse;
 
 use std::net::SocketAddr;
 

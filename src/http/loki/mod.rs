@@ -12,6 +12,7 @@ mod params;
 mod query;
 mod scan;
 pub mod schema;
+mod tail;
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -42,6 +43,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/series", get(meta::series))
         .route("/index/stats", get(meta::index_stats))
         .route("/status/buildinfo", get(meta::buildinfo))
+        .route("/tail", get(tail::tail))
         .route_layer(middleware::from_fn_with_state(state, authenticate))
 }
 

@@ -185,7 +185,7 @@ fn wants_categorized(headers: &HeaderMap) -> bool {
 /// The `limit` newest (oldest when `forward`) entries by nanosecond. Entries
 /// sharing the last one's nanosecond all go out, so that paging with
 /// `end` (or `start`) at that nanosecond skips none of them.
-fn select(mut entries: Vec<Entry>, limit: usize, forward: bool) -> Vec<Entry> {
+pub(super) fn select(mut entries: Vec<Entry>, limit: usize, forward: bool) -> Vec<Entry> {
     if forward {
         entries.sort_by_key(|e| e.ns);
     } else {
@@ -200,7 +200,7 @@ fn select(mut entries: Vec<Entry>, limit: usize, forward: bool) -> Vec<Entry> {
 }
 
 /// Entries grouped into streams by label set, each stream in entry order.
-fn streams(entries: &[Entry], categorize: bool) -> Value {
+pub(super) fn streams(entries: &[Entry], categorize: bool) -> Value {
     let mut index: HashMap<Vec<(&'static str, String)>, usize> = HashMap::new();
     let mut out: Vec<(Map<String, Value>, Vec<Value>)> = Vec::new();
     for entry in entries {

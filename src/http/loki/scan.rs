@@ -141,6 +141,8 @@ pub async fn scan(
         cursor: None,
         include_raw: false,
         partial: true,
+        follow: None,
+        follow_to: None,
     };
     let started = Instant::now();
     loop {

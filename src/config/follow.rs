@@ -1,0 +1,91 @@
+//! `[follow]`: follow cursors and live tails (spec §8, issue 17).
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::table::Table;
+
+/// `[follow]`: how follow cursors and `/logs/tail` behave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowConfig {
+    /// A follow traversal never reads anything newer than now − `settle`,
+    /// so that upstream writes landing up to `settle` late are not skipped
+    /// (spec §8; default 5 s; `"0s"` allowed).
+    pub settle: Duration,
+    /// Shortest wait between two polls of a caught-up tail (default 1 s).
+    pub poll_min: Duration,
+    /// Longest wait between two polls of an idle tail (default 10 s).
+    pub poll_max: Duration,
+    /// Interval of the SSE comment heartbeats (default 15 s).
+    pub heartbeat: Duration,
+    /// A tail stream is closed after this long, its last event carrying
+    /// the cursor to resume from (default 1 h).
+    pub max_duration: Duration,
+    /// Most tail streams one API key may hold open at once (default 16).
+    pub max_streams_per_key: usize,
+    /// Most tail streams open at once in the gateway (default 256).
+    pub max_streams: usize,
+    /// Most shared pollers (one per distinct tailed query) at once
+    /// (default 64); a tail whose query finds no room polls on its own.
+    pub max_groups: usize,
+}
+
+impl Default for FollowConfig {
+    fn default() -> Self {
+        FollowConfig {
+            settle: Duration::from_secs(5),
+            poll_min: Duration::from_secs(1),
+            poll_max: Duration::from_secs(10),
+            heartbeat: Duration::from_secs(15),
+            max_duration: Duration::from_secs(3600),
+            max_streams_per_key: 16,
+            max_streams: 256,
+            max_groups: 64,
+        }
+    }
+}
+
+/// Reads `[follow]`, every problem into `problems`.
+pub(super) fn parse_follow(
+    map: Option<&Map<String, Value>>,
+    problems: &mut Vec<String>,
+) -> FollowConfig {
+    let defaults = FollowConfig::default();
+    let empty = Map::new();
+    let mut t = Table::new(map.unwrap_or(&empty), "follow", problems);
+    let settle = match t.string("settle") {
+        None => defaults.settle,
+        Some(text) => match humantime::parse_duration(&text) {
+            Ok(d) if d <= Duration::from_secs(3600) => d,
+            _ => {
+                t.problem(
+                    "settle",
+                    &format!("expected a duration from 0s to 1h such as \"5s\", got {text:?}"),
+                );
+                defaults.settle
+            }
+        },
+    };
+    let config = FollowConfig {
+        settle,
+        poll_min: t.duration("poll_min").unwrap_or(defaults.poll_min),
+        poll_max: t.duration("poll_max").unwrap_or(defaults.poll_max),
+        heartbeat: t.duration("heartbeat").unwrap_or(defaults.heartbeat),
+        max_duration: t.duration("max_duration").unwrap_or(defaults.max_duration),
+        max_streams_per_key: t
+            .integer("max_streams_per_key", 1, 100_000)
+            .map_or(defaults.max_streams_per_key, |n| n as usize),
+        max_streams: t
+            .integer("max_streams", 1, 1_000_000)
+            .map_or(defaults.max_streams, |n| n as usize),
+        max_groups: t
+            .integer("max_groups", 1, 100_000)
+            .map_or(defaults.max_groups, |n| n as usize),
+    };
+    if config.poll_min > config.poll_max {
+        t.problem("poll_max", "must not be shorter than poll_min");
+    }
+    t.finish();
+    config
+}

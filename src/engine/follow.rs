@@ -1,0 +1,145 @@
+//! Follow traversals (spec §8, issue 17 item 1).
+//!
+//! A follow traversal is an ascending traversal whose pinned upper bound
+//! moves: every call first moves `pinned_end` forward to now − `settle`,
+//! and every source that had finished the previous window resumes at
+//! [`Position::group`]`(old pinned_end + 1)` — everything stamped at or
+//! before the old bound is done, nothing after it is. A source still inside
+//! its window (it failed, or ran out of scan budget) keeps its position:
+//! a keyset position stays valid when the upper bound grows. So each call
+//! reads, per source, exactly the records stamped in (old bound, new bound]
+//! that it had not read yet, and the cursor carries all the state: any
+//! replica with the same secret continues it, nothing is kept server-side.
+//!
+//! The guarantee: every matching record that is visible upstream by the
+//! time its timestamp is `settle` old is delivered exactly once, in order
+//! per source. A record that reaches its upstream later than that, stamped
+//! with a time a window has already passed, is not delivered.
+
+use loggate_core::{Order, Position};
+
+use super::query::LogsRequest;
+use super::{Caller, CursorState, Engine, EngineError, Page};
+
+impl Engine {
+    /// A fresh follow traversal: ascending only, its first window ending at
+    /// now − settle.
+    pub(super) fn start_follow(&self, state: &mut CursorState) -> Result<(), EngineError> {
+        if state.order != Order::Asc {
+            return Err(EngineError::invalid(
+                "follow",
+                "follow=true requires order=asc",
+            ));
+        }
+        state.follow = true;
+        state.pinned_end = self.follow_bound();
+        Ok(())
+    }
+
+    /// Moves a follow cursor's window forward to now − settle, or to `to`
+    /// when that is earlier (a tail aligning itself with its group's
+    /// poller); never backwards: a replica whose clock is behind just finds
+    /// nothing new.
+    pub(super) fn advance_follow(&self, state: &mut CursorState, to: Option<i64>) {
+        let now_bound = self.follow_bound();
+        let bound = to.map_or(now_bound, |to| to.min(now_bound));
+        if bound <= state.pinned_end {
+            return;
+        }
+        let next_group = state.pinned_end.saturating_add(1);
+        for position in state.positions.values_mut() {
+            if position.done {
+                *position = Position::group(next_group, None);
+            }
+        }
+        state.pinned_end = bound;
+    }
+
+    /// The newest timestamp a follow traversal may read now (epoch ms).
+    pub(super) fn follow_bound(&self) -> i64 {
+        let settle = i64::try_from(self.settings.settle.as_millis()).unwrap_or(i64::MAX);
+        loggate_core::time::now_ms().saturating_sub(settle)
+    }
+
+    /// The bound a follow cursor has read everything up to, when every
+    /// source has finished its window (`None` for any other cursor).
+    /// Two such cursors of one query with one bound continue identically:
+    /// what lets a tail join its group's poller.
+    pub fn caught_up_at(&self, cursor: &str) -> Option<i64> {
+        let state = self.signer.decode(cursor).ok()?;
+        let caught_up = state.follow && state.positions.values().all(|p| p.done);
+        caught_up.then_some(state.pinned_end)
+    }
+
+    /// Marks a follow page: `caught_up` when every source has finished the
+    /// window, and then a follow cursor instead of `null` — unless the
+    /// client's own `end` is behind the window, which ends the follow.
+    pub(super) fn follow_page(&self, state: &CursorState, page: &mut Page) {
+        let caught_up = state.positions.values().all(|p| p.done);
+        page.caught_up = Some(caught_up);
+        if caught_up {
+            let ended = state.filters.end.is_some_and(|end| state.pinned_end >= end);
+            page.next_cursor = (!ended).then(|| self.signer.encode(state));
+        }
+    }
+}
+
+impl Engine {
+    /// Opens a tail (spec §8): the follow cursor it starts from and its
+    /// sources, checked as a page would be (sources known and readable,
+    /// the cursor signed with this gateway's secret for this key), without
+    /// reading anything. With a cursor it must be a follow cursor. Without
+    /// one the tail is ascending; with no `start` it begins at now −
+    /// settle (nothing older is delivered).
+    pub fn open_tail(
+        &self,
+        request: &LogsRequest,
+        caller: &Caller,
+    ) -> Result<TailStart, EngineError> {
+        if request.cursor.is_some() {
+            let state = self.resolve(request, caller)?.state;
+            if !state.follow {
+                return Err(EngineError::InvalidCursor(
+                    "not a follow cursor: a tail resumes from the id of one of its events or from a next_cursor of follow=true".into(),
+                ));
+            }
+            return Ok(self.tail_start(&state));
+        }
+        if request.order == Some(Order::Desc) {
+            return Err(EngineError::invalid(
+                "order",
+                "a tail is ascending: send order=asc or leave it out",
+            ));
+        }
+        let mut request = request.clone();
+        request.order = Some(Order::Asc);
+        request.follow = Some(true);
+        let mut state = self.resolve(&request, caller)?.state;
+        if request.filters.start.is_none() {
+            for position in state.positions.values_mut() {
+                *position = Position::finished();
+            }
+        }
+        Ok(self.tail_start(&state))
+    }
+
+    fn tail_start(&self, state: &CursorState) -> TailStart {
+        let query = (&state.key, &state.sources, &state.filters);
+        TailStart {
+            cursor: self.signer.encode(state),
+            sources: state.sources.clone(),
+            query_key: serde_json::to_string(&query).unwrap_or_default(),
+        }
+    }
+}
+
+/// Where a tail starts ([`Engine::open_tail`]).
+#[derive(Debug, Clone)]
+pub struct TailStart {
+    /// The follow cursor to poll from.
+    pub cursor: String,
+    /// Its sources.
+    pub sources: Vec<String>,
+    /// The query's identity (key, sources, filters) for sharing a poller.
+    pub query_key: String,
+}

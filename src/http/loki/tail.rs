@@ -1,0 +1,187 @@
+//! `GET /loki/api/v1/tail`: Loki's WebSocket tail (spec §8, issue 17
+//! item 3). Parameters as Loki takes them: `query` (a LogQL log query),
+//! `start` (backfill from, default an hour ago), `limit` (most backfilled
+//! entries, default 100) and `delay_for` (whole seconds 0–5, added to
+//! `follow.settle`). Frames are Loki's:
+//! `{"streams": [{"stream": {...}, "values": [["<ns>", "<line>"]]}],
+//! "dropped_entries": null}` — the backfill first (the newest `limit`
+//! entries from `start` up to the tail's starting bound, oldest first),
+//! then what arrives. Nothing is dropped: a slow client's stream polls on
+//! its own until it catches up (see [`crate::tail`]), so `dropped_entries`
+//! is always null. Errors before the upgrade are Loki's plain-text ones.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
+use axum::Extension;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::params::{Nanos, Params, MS};
+use super::query::{select, streams, SCAN_RECORDS};
+use super::scan::{line_of, scan, Entry, ScanSpec};
+use super::{now_ns, readable, LokiError};
+use crate::engine::query::LogsRequest;
+use crate::engine::{Caller, Page};
+use crate::http::{ApiError, AppState};
+use crate::logql::labels::{entry_ns, LineMode};
+use crate::logql::parse;
+use crate::logql::plan::{plan_log_query, LogPlan};
+use crate::tail::{run, TailEvent, TailSpec, EVENT_BUFFER};
+
+const TAIL_PARAMS: [&str; 4] = ["query", "start", "limit", "delay_for"];
+const HOUR: Nanos = 3_600 * 1_000_000_000;
+/// Loki's largest `delay_for`, in seconds.
+const MAX_DELAY_SECS: u64 = 5;
+
+/// Checks everything, reads the backfill, then upgrades.
+pub async fn tail(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, LokiError> {
+    let params = Params::parse(raw.as_deref(), &TAIL_PARAMS)?;
+    let text = params.query()?;
+    let start = params.time("start")?.unwrap_or(now_ns() - HOUR);
+    let limit = params.limit(100)?;
+    let delay = delay_for(params.get("delay_for"))?;
+    let expr = parse(text)?;
+    let plan = plan_log_query(text, &expr, &readable(&state, &caller), state.loki.line)?;
+    if plan.sources.is_empty() {
+        return Err(LokiError::bad_request(
+            "query: no source the key may read matches this selector",
+        ));
+    }
+    let request = LogsRequest {
+        sources: Some(plan.sources.clone()),
+        filters: plan.filters.clone(),
+        limit: 1000,
+        partial: true,
+        ..LogsRequest::default()
+    };
+    let opened = state.engine.open_tail(&request, &caller)?;
+    let bound_ms = state.engine.caught_up_at(&opened.cursor).unwrap_or(0);
+    let hub = state.tails.clone();
+    let permit = hub.limits.admit(caller.key.as_deref()).map_err(|message| {
+        LokiError::from(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            message,
+        ))
+    })?;
+    let backfill = backfill(&state, &caller, &plan, start, bound_ms, limit).await?;
+    let spec = TailSpec {
+        caller,
+        cursor: opened.cursor,
+        sources: opened.sources,
+        query_key: format!("{}|1000|false|{}", opened.query_key, delay.as_millis()),
+        limit: 1000,
+        include_raw: false,
+        delay,
+    };
+    let line_mode = state.loki.line;
+    Ok(ws.on_upgrade(move |socket| async move {
+        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        tokio::spawn(run(hub, spec, tx, permit));
+        serve(socket, rx, backfill, plan, line_mode).await;
+    }))
+}
+
+/// `delay_for`: whole seconds from 0 to 5, as Loki takes it.
+fn delay_for(value: Option<&str>) -> Result<Duration, LokiError> {
+    let Some(text) = value else {
+        return Ok(Duration::ZERO);
+    };
+    match text.trim().parse::<u64>() {
+        Ok(secs) if secs <= MAX_DELAY_SECS => Ok(Duration::from_secs(secs)),
+        _ => Err(LokiError::bad_request(format!(
+            "delay_for: expected whole seconds from 0 to {MAX_DELAY_SECS}, got {text:?}"
+        ))),
+    }
+}
+
+/// The newest `limit` entries in `[start, bound]`, oldest first.
+async fn backfill(
+    state: &AppState,
+    caller: &Caller,
+    plan: &LogPlan,
+    start: Nanos,
+    bound_ms: i64,
+    limit: usize,
+) -> Result<Vec<Entry>, LokiError> {
+    let end = (Nanos::from(bound_ms) + 1) * MS;
+    if start >= end {
+        return Ok(Vec::new());
+    }
+    let spec = ScanSpec {
+        plan,
+        start,
+        end,
+        forward: false,
+        line_mode: state.loki.line,
+        want: Some(limit),
+        max_records: SCAN_RECORDS,
+    };
+    let read = scan(state, caller, &spec).await?;
+    let mut entries = select(read.entries, limit, false);
+    entries.reverse();
+    Ok(entries)
+}
+
+/// Sends the backfill, then each new page's matching entries, until the
+/// client or the tail goes away.
+async fn serve(
+    mut socket: WebSocket,
+    mut rx: mpsc::Receiver<TailEvent>,
+    backfill: Vec<Entry>,
+    plan: LogPlan,
+    line_mode: LineMode,
+) {
+    if !backfill.is_empty() && send(&mut socket, &backfill).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            event = rx.recv() => match event {
+                Some(TailEvent::Logs(page)) => {
+                    let entries = entries_of(&page, &plan, line_mode);
+                    if !entries.is_empty() && send(&mut socket, &entries).await.is_err() {
+                        return;
+                    }
+                }
+                Some(TailEvent::Open { .. } | TailEvent::Status { .. }) => {}
+                Some(TailEvent::End { .. }) | None => break,
+            },
+            message = socket.recv() => match message {
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+/// A page's records as Loki entries, those the query's residual keeps.
+fn entries_of(page: &Arc<Page>, plan: &LogPlan, line_mode: LineMode) -> Vec<Entry> {
+    page.logs
+        .iter()
+        .map(|(source, provider, record)| Entry {
+            ns: entry_ns(source, record),
+            source: source.clone(),
+            provider,
+            record: record.clone(),
+            line: line_of(line_mode, source, provider, record),
+        })
+        .filter(|entry| plan.residual.matches(&entry.view()))
+        .collect()
+}
+
+/// One Loki tail frame.
+async fn send(socket: &mut WebSocket, entries: &[Entry]) -> Result<(), axum::Error> {
+    let frame = json!({ "streams": streams(entries, false), "dropped_entries": null });
+    socket.send(Message::Text(frame.to_string().into())).await
+}

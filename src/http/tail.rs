@@ -1,0 +1,151 @@
+//! `GET /logs/tail` (spec §8): Server-Sent Events of a live tail.
+//!
+//! Events: `open` (the stream is set up; its `id:` resumes from here),
+//! `logs` (a `/logs` page whose logs are new; `id:` = its `next_cursor`,
+//! the follow cursor after the batch), `status` (a source failed or
+//! recovered: `{"source", "status": "ok"|"error", "error"?}`), `end` (the
+//! stream closes; `{"reason", "cursor"}`). Comment lines are heartbeats.
+//! A client reconnecting with `Last-Event-ID` (or `cursor`) resumes exactly
+//! after the last event it received, on any replica with the same secret.
+
+use std::convert::Infallible;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use futures::stream::{self, Stream};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::engine::query::{parse_logs_query, LogsRequest};
+use crate::engine::Caller;
+use crate::http::{ApiError, AppState, LogsPage};
+use crate::tail::{run, TailEvent, TailSpec, EVENT_BUFFER};
+
+/// Opens a tail: every check (parameters, sources, the cursor, the limits)
+/// answers its usual status before the stream starts.
+pub async fn get_tail(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let request = tail_request(raw.as_deref(), &headers)?;
+    let start = state.engine.open_tail(&request, &caller)?;
+    let hub = state.tails.clone();
+    let permit = hub.limits.admit(caller.key.as_deref()).map_err(|message| {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
+        e.retry_after_secs = Some(5);
+        e
+    })?;
+    let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+    let spec = TailSpec {
+        caller,
+        cursor: start.cursor,
+        sources: start.sources,
+        query_key: format!(
+            "{}|{}|{}",
+            start.query_key, request.limit, request.include_raw
+        ),
+        limit: request.limit,
+        include_raw: request.include_raw,
+        delay: std::time::Duration::ZERO,
+    };
+    let settings = hub.settings.clone();
+    tokio::spawn(run(hub, spec, tx, permit));
+    let keep_alive = KeepAlive::new()
+        .interval(settings.heartbeat)
+        .text("heartbeat");
+    Ok(Sse::new(events(rx, settings.poll_min))
+        .keep_alive(keep_alive)
+        .into_response())
+}
+
+/// The `/logs` parameters, `since` as an alias of `start`, and
+/// `Last-Event-ID` (which wins over `cursor`: a browser's EventSource
+/// reconnects to the same URL with the last id it received).
+fn tail_request(raw: Option<&str>, headers: &HeaderMap) -> Result<LogsRequest, ApiError> {
+    let raw = raw.unwrap_or("");
+    let names = raw
+        .split('&')
+        .map(|p| p.split_once('=').map_or(p, |(n, _)| n));
+    let has = |name: &str| names.clone().any(|n| n == name);
+    if has("since") && has("start") {
+        return Err(ApiError::invalid("since", "give since or start, not both"));
+    }
+    let renamed: Vec<String> = raw
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some(("since", value)) => format!("start={value}"),
+            _ => p.to_string(),
+        })
+        .collect();
+    let mut request = parse_logs_query(Some(&renamed.join("&"))).map_err(|e| {
+        let mut e = ApiError::from(e);
+        if has("since") && e.param.as_deref() == Some("start") {
+            e.param = Some("since".into());
+            e.message = e.message.replacen("start", "since", 1);
+        }
+        e
+    })?;
+    if let Some(id) = headers.get("last-event-id") {
+        let id = id
+            .to_str()
+            .map_err(|_| ApiError::invalid("Last-Event-ID", "expected an event id of this tail"))?;
+        request.cursor = Some(id.trim().to_string()).filter(|c| !c.is_empty());
+    }
+    Ok(request)
+}
+
+/// The SSE events of a tail's channel; the first carries `retry:`.
+fn events(
+    rx: mpsc::Receiver<TailEvent>,
+    retry: std::time::Duration,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    stream::unfold((rx, true), move |(mut rx, first)| async move {
+        let event = rx.recv().await?;
+        let mut sse = to_sse(event);
+        if first {
+            sse = sse.retry(retry.max(std::time::Duration::from_millis(100)));
+        }
+        Some((Ok(sse), (rx, false)))
+    })
+}
+
+/// One tail event as SSE.
+fn to_sse(event: TailEvent) -> Event {
+    match event {
+        TailEvent::Open { cursor } => Event::default().event("open").id(cursor).data("{}"),
+        TailEvent::Logs(page) => {
+            let id = page.next_cursor.clone().unwrap_or_default();
+            let data =
+                serde_json::to_string(&LogsPage::from(&*page)).unwrap_or_else(|_| "{}".to_string());
+            Event::default().event("logs").id(id).data(data)
+        }
+        TailEvent::Status {
+            source,
+            ok,
+            error,
+            cursor,
+        } => {
+            let mut data = json!({"source": source, "status": if ok { "ok" } else { "error" }});
+            if let Some((code, message)) = error {
+                data["error"] = json!({"code": code, "message": message});
+            }
+            Event::default()
+                .event("status")
+                .id(cursor)
+                .data(data.to_string())
+        }
+        TailEvent::End { cursor, reason } => {
+            let data = json!({"reason": reason, "cursor": cursor});
+            let event = Event::default().event("end").data(data.to_string());
+            match cursor {
+                Some(cursor) => event.id(cursor),
+                None => event,
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! One tail stream's task: polls on its own until caught up, then joins
+//! its query's shared poller ([`super::group`]) and forwards its pages;
+//! back to its own polls when it falls behind the group's buffer.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::group::{Group, Shared};
+use super::{next_wait, TailEvent, TailHub, TailPermit, TailSpec, TailStats};
+use crate::engine::query::LogsRequest;
+use crate::engine::{Page, ReportStatus};
+
+/// The stream is over (the client left, `max_duration` passed, or the
+/// follow ended); the task returns.
+struct Stop;
+
+/// Runs one tail stream until it stops. `_permit` holds its place among
+/// the limits.
+pub async fn run(
+    hub: Arc<TailHub>,
+    spec: TailSpec,
+    tx: mpsc::Sender<TailEvent>,
+    _permit: TailPermit,
+) {
+    let mut subscriber = Subscriber {
+        ends_at: Instant::now() + hub.settings.max_duration,
+        wait: hub.settings.poll_min,
+        cursor: spec.cursor.clone(),
+        failing: BTreeMap::new(),
+        hub,
+        spec,
+        tx,
+    };
+    let _ = subscriber.serve().await;
+}
+
+struct Subscriber {
+    hub: Arc<TailHub>,
+    spec: TailSpec,
+    tx: mpsc::Sender<TailEvent>,
+    /// The follow cursor after the last event sent.
+    cursor: String,
+    /// Sources whose last answer was a failure.
+    failing: BTreeMap<String, bool>,
+    ends_at: Instant,
+    wait: Duration,
+}
+
+impl Subscriber {
+    async fn serve(&mut self) -> Result<(), Stop> {
+        let open = TailEvent::Open {
+            cursor: self.cursor.clone(),
+        };
+        self.send(open).await?;
+        loop {
+            let at = self.catch_up(None).await?;
+            let joined = match self.hub.group(&self.spec, &self.cursor, at) {
+                Some(group) => self.follow_group(&group, at).await?,
+                None => false,
+            };
+            if !joined {
+                // No room for a group, or it moved on: poll on our own.
+                self.pause(false).await?;
+            }
+        }
+    }
+
+    /// Polls on its own until caught up (at most up to `to`); the bound.
+    async fn catch_up(&mut self, to: Option<i64>) -> Result<i64, Stop> {
+        loop {
+            let request = LogsRequest {
+                cursor: Some(self.cursor.clone()),
+                limit: self.spec.limit,
+                include_raw: self.spec.include_raw,
+                partial: true,
+                follow_to: self.spec.follow_to(to),
+                ..LogsRequest::default()
+            };
+            TailStats::add(&self.hub.stats.private_polls);
+            let outcome = match self.hub.engine.page(request, &self.spec.caller).await {
+                Ok(page) => Ok(Arc::new(page)),
+                Err(e) => Err((e.code().to_string(), e.to_string())),
+            };
+            let after = match &outcome {
+                Ok(page) => page.next_cursor.clone(),
+                Err(_) => Some(self.cursor.clone()),
+            };
+            let (wait, delivered) = self.forward(outcome, after).await?;
+            if let Some(at) = self.hub.engine.caught_up_at(&self.cursor) {
+                return Ok(at);
+            }
+            if wait {
+                self.pause(delivered).await?;
+            }
+        }
+    }
+
+    /// Joins `group` once both stand at one bound and forwards its pages;
+    /// `false` when it cannot align or falls behind (then the caller polls
+    /// on its own from the last cursor sent).
+    async fn follow_group(&mut self, group: &Group, mut at: i64) -> Result<bool, Stop> {
+        let mut rx = group.tx.subscribe();
+        let mut watch = group.at.clone();
+        loop {
+            let group_at = *watch.borrow_and_update();
+            match group_at {
+                Some(g) if g == at => break,
+                // Behind the group: catch up to its bound exactly.
+                Some(g) if g > at => match self.catch_up(Some(g)).await? {
+                    reached if reached == g => at = g,
+                    _ => return Ok(false),
+                },
+                // Ahead of it, or it is mid-window: wait for its next bound,
+                // at most twice `poll_max` (a group held mid-window by a
+                // failing source must not hold this stream back).
+                _ => tokio::select! {
+                    changed = watch.changed() => if changed.is_err() { return Ok(false) },
+                    () = tokio::time::sleep(self.hub.settings.poll_max * 2) => return Ok(false),
+                    () = self.tx.closed() => return Err(Stop),
+                    () = tokio::time::sleep_until(self.ends_at) => return self.end_of_time().await,
+                },
+            }
+        }
+        let _shared = SharedGuard::new(self.hub.stats.clone());
+        let mut started = false;
+        loop {
+            let message = tokio::select! {
+                message = rx.recv() => message,
+                () = self.tx.closed() => return Err(Stop),
+                () = tokio::time::sleep_until(self.ends_at) => return self.end_of_time().await,
+            };
+            let message: Arc<Shared> = match message {
+                Ok(message) => message,
+                Err(RecvError::Lagged(_) | RecvError::Closed) => return Ok(false),
+            };
+            if !started && message.from != Some(at) {
+                continue;
+            }
+            started = true;
+            let outcome = message.outcome.clone();
+            self.forward(outcome, message.after.clone()).await?;
+        }
+    }
+
+    /// Sends the events of one page (its logs, then status changes) and
+    /// moves the cursor; returns whether to wait before the next poll and
+    /// whether logs were delivered.
+    async fn forward(
+        &mut self,
+        outcome: Result<Arc<Page>, (String, String)>,
+        after: Option<String>,
+    ) -> Result<(bool, bool), Stop> {
+        let Some(after) = after else {
+            if let Ok(page) = outcome {
+                if !page.logs.is_empty() {
+                    self.send(TailEvent::Logs(page)).await?;
+                }
+            }
+            let end = TailEvent::End {
+                cursor: None,
+                reason: "end",
+            };
+            self.send(end).await?;
+            return Err(Stop);
+        };
+        let (wait, delivered) = match outcome {
+            Ok(page) => {
+                let wait = page.caught_up != Some(false) || page.partial;
+                let delivered = !page.logs.is_empty();
+                let changes: Vec<(String, Option<(String, String)>)> = page
+                    .sources
+                    .iter()
+                    .map(|(name, report)| {
+                        let failure = (report.status == ReportStatus::Error)
+                            .then(|| report.error.clone().unwrap_or_default());
+                        (name.clone(), failure)
+                    })
+                    .collect();
+                if delivered {
+                    self.send(TailEvent::Logs(page)).await?;
+                }
+                self.cursor = after;
+                for (source, failure) in changes {
+                    self.status(&source, failure).await?;
+                }
+                (wait, delivered)
+            }
+            Err(failure) => {
+                self.cursor = after;
+                for source in self.spec.sources.clone() {
+                    self.status(&source, Some(failure.clone())).await?;
+                }
+                (true, false)
+            }
+        };
+        if Instant::now() >= self.ends_at {
+            return self.end_of_time().await;
+        }
+        Ok((wait, delivered))
+    }
+
+    /// A status event when `source` changed between failing and answering.
+    async fn status(
+        &mut self,
+        source: &str,
+        failure: Option<(String, String)>,
+    ) -> Result<(), Stop> {
+        let now_failing = failure.is_some();
+        let was_failing = self
+            .failing
+            .insert(source.to_string(), now_failing)
+            .unwrap_or(false);
+        if now_failing == was_failing {
+            return Ok(());
+        }
+        let event = TailEvent::Status {
+            source: source.to_string(),
+            ok: !now_failing,
+            error: failure,
+            cursor: self.cursor.clone(),
+        };
+        self.send(event).await
+    }
+
+    /// Waits before the next own poll: `poll_min` after logs, doubling up
+    /// to `poll_max` while nothing arrives.
+    async fn pause(&mut self, delivered: bool) -> Result<(), Stop> {
+        let settings = &self.hub.settings;
+        self.wait = next_wait(self.wait, settings.poll_min, settings.poll_max, delivered);
+        let until = (Instant::now() + self.wait).min(self.ends_at);
+        tokio::select! {
+            () = tokio::time::sleep_until(until) => {}
+            () = self.tx.closed() => return Err(Stop),
+        }
+        if Instant::now() >= self.ends_at {
+            return self.end_of_time().await;
+        }
+        Ok(())
+    }
+
+    /// `max_duration` passed: the `end` event with the cursor, then stop.
+    async fn end_of_time<T>(&mut self) -> Result<T, Stop> {
+        let end = TailEvent::End {
+            cursor: Some(self.cursor.clone()),
+            reason: "max_duration",
+        };
+        // The subscriber may not read any more: do not wait for room.
+        let _ = self.tx.try_send(end);
+        Err(Stop)
+    }
+
+    /// Sends one event, waiting for room until the stream's end.
+    async fn send(&mut self, event: TailEvent) -> Result<(), Stop> {
+        match tokio::time::timeout_at(self.ends_at, self.tx.send(event)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Stop),
+        }
+    }
+}
+
+/// Counts a subscriber as forwarding a group's pages while it lives.
+struct SharedGuard(Arc<TailStats>);
+
+impl SharedGuard {
+    fn new(stats: Arc<TailStats>) -> Self {
+        TailStats::add(&stats.shared_subscribers);
+        SharedGuard(stats)
+    }
+}
+
+impl Drop for SharedGuard {
+    fn drop(&mut self) {
+        TailStats::sub(&self.0.shared_subscribers);
+    }
+}
