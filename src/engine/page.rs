@@ -26,7 +26,7 @@ use crate::metrics::FetchObservation;
 
 mod failures;
 
-pub(super) use failures::settle_failures;
+pub(super) use failures::{page_error, settle_failures};
 
 /// One requested source within one page: its merge state, its report, and
 /// how its fetches went.
@@ -87,11 +87,11 @@ impl PageSource<'_> {
 }
 
 /// What one fetch of one source brought back.
-struct Fetched {
+pub(super) struct Fetched {
     /// The position the fetch continued from.
     from: Position,
-    result: Result<Batch, SourceError>,
-    ctx: CallContext,
+    pub(super) result: Result<Batch, SourceError>,
+    pub(super) ctx: CallContext,
     elapsed: Duration,
 }
 
@@ -212,7 +212,7 @@ impl Engine {
 
     /// One fetch of one source through its circuit breaker, recorded in
     /// its health, its tracing span and the metrics.
-    async fn fetch_one(
+    pub(super) async fn fetch_one(
         &self,
         source: &Source,
         from: Position,
