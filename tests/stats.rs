@@ -271,7 +271,7 @@ async fn a_scan_out_of_budget_reports_what_it_covered_and_no_more() {
     }
     if let Some(last) = points.last() {
         let last_start = loggate_core::time::parse_rfc3339_ms(last[0].as_str().unwrap()).unwrap();
-        assert!(format_ms(last_start + w.2) <= to.to_string(), "{body}");
+        assert!(format_ms(last_start + w.2).as_str() <= to, "{body}");
     }
     assert!(
         body["warnings"][0]

@@ -60,7 +60,7 @@ impl LogtoAdapter {
             start_time: Some(start_time),
             end_time: Some(end_time),
         };
-        Ok(self.total_of(ctx, &query).await?)
+        self.total_of(ctx, &query).await
     }
 
     async fn total_of(
