@@ -180,25 +180,9 @@ impl Engine {
                 out.upstream_requests += probe_requests;
                 return Ok(out);
             }
-            Ok(None) => {
-                let mut out = SourceCount::new(source.kind, CountMethod::Pushdown);
-                out.upstream_requests = probe_requests;
-                out.reason = Some("the provider's answer carried no total".into());
-                return Ok(out);
-            }
-            Err(error) => {
-                let mut out = SourceCount::new(source.kind, CountMethod::Pushdown);
-                out.upstream_requests = probe_requests;
-                out.fail(error);
-                return Ok(out);
-            }
+            other => return Ok(probe_failed(source, other.err(), probe_requests)),
         };
-        let scan_budget = self.count_scan_budget() as u64;
-        let pushdown = request.method == Some(CountMethod::Pushdown)
-            || total == 0
-            || cells as u64 <= total.div_ceil(PAGE_RECORDS)
-            || total > scan_budget;
-        if !pushdown {
+        if !prefers_pushdown(request.method, total, cells, self.count_scan_budget()) {
             let mut out = self.count_by_scan(source, base, request, deadline).await;
             out.upstream_requests += probe_requests;
             return Ok(out);
@@ -346,6 +330,33 @@ impl Engine {
         out.exact = out.skipped == 0;
         out
     }
+}
+
+/// The count of a source whose whole-window total failed (`error`) or
+/// carried no total (`None`).
+fn probe_failed(source: &Source, error: Option<SourceError>, requests: u32) -> SourceCount {
+    let mut out = SourceCount::new(source.kind, CountMethod::Pushdown);
+    out.upstream_requests = requests;
+    match error {
+        Some(error) => out.fail(error),
+        None => out.reason = Some("the provider's answer carried no total".into()),
+    }
+    out
+}
+
+/// Whether to count by totals once the window's `total` is known: when
+/// asked to, when nothing matches, when one request per cell costs no more
+/// than the pages a scan reads, or when a scan would exceed its budget.
+fn prefers_pushdown(
+    method: Option<CountMethod>,
+    total: u64,
+    cells: usize,
+    scan_budget: usize,
+) -> bool {
+    method == Some(CountMethod::Pushdown)
+        || total == 0
+        || cells as u64 <= total.div_ceil(PAGE_RECORDS)
+        || total > scan_budget as u64
 }
 
 /// `fut` bounded by the deadline.

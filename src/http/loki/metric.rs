@@ -83,8 +83,26 @@ pub async fn evaluate(
             read.scanned, usable
         ));
     }
+    let streams = accumulate(&read.entries, query, (first, step, n), offset, range);
+    let series = fold(&streams, query, n.min(usable), range);
+    Ok(Evaluated {
+        series,
+        warnings,
+        scanned: read.scanned,
+    })
+}
+
+/// The streams of `entries` with their difference arrays over the
+/// evaluation times: each entry adds to the times whose window holds it.
+fn accumulate(
+    entries: &[super::scan::Entry],
+    query: &MetricQuery<'_>,
+    (first, step, n): (Nanos, Nanos, usize),
+    offset: Nanos,
+    range: Nanos,
+) -> HashMap<Vec<(&'static str, String)>, Stream> {
     let mut streams: HashMap<Vec<(&'static str, String)>, Stream> = HashMap::new();
-    for entry in &read.entries {
+    for entry in entries {
         // Times t with t - offset - range < ns <= t - offset.
         let lo = entry.ns + offset;
         let hi = entry.ns + offset + range - 1;
@@ -116,6 +134,17 @@ pub async fn evaluate(
         stream.values[k_lo] += value;
         stream.values[k_hi + 1] -= value;
     }
+    streams
+}
+
+/// Samples per stream, or folded by the aggregation, for the first
+/// `usable` evaluation times.
+fn fold(
+    streams: &HashMap<Vec<(&'static str, String)>, Stream>,
+    query: &MetricQuery<'_>,
+    usable: usize,
+    range: Nanos,
+) -> Vec<SeriesOut> {
     let seconds = (range as f64) / 1e9;
     let per_second = query.op.per_second();
     let samples_of = |stream: &Stream| -> Vec<(usize, f64)> {
@@ -137,7 +166,7 @@ pub async fn evaluate(
         }
         out
     };
-    let series = match query.aggregation {
+    match query.aggregation {
         None => streams
             .iter()
             .map(|(labels, stream)| SeriesOut {
@@ -152,7 +181,7 @@ pub async fn evaluate(
         Some((op, grouping)) => {
             let mut groups: BTreeMap<BTreeMap<String, String>, BTreeMap<usize, f64>> =
                 BTreeMap::new();
-            for (labels, stream) in &streams {
+            for (labels, stream) in streams {
                 let kept = labels
                     .iter()
                     .filter(|(k, _)| match grouping {
@@ -175,10 +204,5 @@ pub async fn evaluate(
                 })
                 .collect()
         }
-    };
-    Ok(Evaluated {
-        series,
-        warnings,
-        scanned: read.scanned,
-    })
+    }
 }
