@@ -9,6 +9,10 @@ pub enum EngineError {
     InvalidParameter { param: String, message: String },
     #[error("{0}: unknown parameter; expected {list}", list = super::query::expected_parameters())]
     UnknownParameter(String),
+    /// An unknown parameter of an endpoint other than `/logs`, with the
+    /// list of the parameters it takes.
+    #[error("{name}: unknown parameter; expected {expected}")]
+    UnknownParameterOf { name: String, expected: String },
     #[error("source: no source named {0:?} is configured")]
     UnknownSource(String),
     #[error("cursor: {0}")]
@@ -49,7 +53,9 @@ impl EngineError {
     pub fn code(&self) -> &'static str {
         match self {
             EngineError::InvalidParameter { .. } => "invalid_parameter",
-            EngineError::UnknownParameter(_) => "unknown_parameter",
+            EngineError::UnknownParameter(_) | EngineError::UnknownParameterOf { .. } => {
+                "unknown_parameter"
+            }
             EngineError::UnknownSource(_) => "unknown_source",
             EngineError::InvalidCursor(_) => "invalid_cursor",
             EngineError::CursorMismatch(_) => "cursor_mismatch",
@@ -65,6 +71,7 @@ impl EngineError {
         match self {
             EngineError::InvalidParameter { param, .. } => Some(param),
             EngineError::UnknownParameter(param) => Some(param),
+            EngineError::UnknownParameterOf { name, .. } => Some(name),
             EngineError::UnknownSource(_) | EngineError::Forbidden(_) => Some("source"),
             EngineError::InvalidCursor(_) => Some("cursor"),
             EngineError::CursorMismatch(param) => Some(param),

@@ -7,6 +7,7 @@
 //! and the page with its warnings and next signed cursor ([`cursor`]).
 //! [`query`] parses the parameters declared in `params.rs`.
 
+pub mod count;
 pub mod cursor;
 mod error;
 mod fetch;

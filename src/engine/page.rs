@@ -23,7 +23,7 @@ use crate::metrics::FetchObservation;
 
 mod failures;
 
-pub(super) use failures::settle_failures;
+pub(super) use failures::{page_error, settle_failures};
 
 /// One requested source within one page: its merge state, its report, and
 /// how its fetches went.
@@ -209,6 +209,34 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// One fetch of one source on the caller's task, through its circuit
+    /// breaker, recorded in its health, its tracing span and the metrics
+    /// (the counting engine's scan, [`super::count`]).
+    pub(super) async fn fetch_one(
+        &self,
+        source: &Source,
+        from: Position,
+        query: &SourceQuery,
+        want: usize,
+        budget: usize,
+        deadline: Instant,
+    ) -> Fetched {
+        let job = FetchJob {
+            adapter: source.adapter.clone(),
+            breaker: source.breaker.clone(),
+            span: fetch_span(source),
+            from,
+            query: Arc::new(query.clone()),
+            want,
+            budget,
+            deadline,
+            timeout: self.settings.request_timeout,
+        };
+        let fetched = job.run().await;
+        self.record_fetch(source, &fetched);
+        fetched
     }
 
     /// A fetch into the source's health and the metrics.

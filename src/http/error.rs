@@ -72,6 +72,7 @@ impl From<EngineError> for ApiError {
         let status = match &e {
             EngineError::InvalidParameter { .. }
             | EngineError::UnknownParameter(_)
+            | EngineError::UnknownParameterOf { .. }
             | EngineError::UnknownSource(_)
             | EngineError::InvalidCursor(_)
             | EngineError::CursorMismatch(_) => StatusCode::BAD_REQUEST,

@@ -9,6 +9,7 @@ pub mod loki;
 pub mod observe;
 pub mod openapi;
 mod sources;
+mod stats;
 mod tail;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +26,7 @@ pub use auth::KeyStore;
 pub use error::{ApiError, ErrorBody, ErrorEnvelope};
 pub use logs::{LogEntry, LogsPage};
 pub use sources::{HealthError, SourceHealth, SourceInfo, SourcesList};
+pub use stats::{Covered, SeriesEntry, SourceStats, StatsPage};
 
 use crate::engine::Engine;
 use crate::metrics::Metrics;
@@ -61,6 +63,7 @@ pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .route("/logs", get(logs::get_logs))
         .route("/logs/tail", get(tail::get_tail))
+        .route("/logs/stats", get(stats::get_stats))
         .route("/sources", get(sources::get_sources))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

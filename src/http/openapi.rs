@@ -20,10 +20,12 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::loki::schema::LokiParameters;
 use super::{
-    ErrorBody, ErrorEnvelope, HealthError, LogEntry, LogsPage, SourceHealth, SourceInfo,
-    SourcesList, Status,
+    Covered, ErrorBody, ErrorEnvelope, HealthError, LogEntry, LogsPage, SeriesEntry, SourceHealth,
+    SourceInfo, SourceStats, SourcesList, StatsPage, Status,
 };
-use crate::engine::query::{Param, ParamSchema, PARAMS};
+use crate::engine::count::params::STATS_PARAMS;
+use crate::engine::count::CountMethod;
+use crate::engine::query::{param as logs_param, Param, ParamDoc, ParamSchema, PARAMS};
 use crate::engine::{ReportStatus, SourceFailure, SourceReport};
 
 /// The whole document.
@@ -37,6 +39,7 @@ use crate::engine::{ReportStatus, SourceFailure, SourceReport};
     ),
     paths(
         super::logs::get_logs,
+        super::stats::get_stats,
         super::sources::get_sources,
         super::healthz,
         super::readyz,
@@ -53,6 +56,11 @@ use crate::engine::{ReportStatus, SourceFailure, SourceReport};
     components(schemas(
         LogsPage,
         LogEntry,
+        StatsPage,
+        SeriesEntry,
+        SourceStats,
+        Covered,
+        CountMethod,
         LevelSchema,
         SourceReport,
         ReportStatus,
@@ -65,7 +73,13 @@ use crate::engine::{ReportStatus, SourceFailure, SourceReport};
         ErrorEnvelope,
         ErrorBody,
     )),
-    modifiers(&Security, &RequestIdHeader, &LogsParameters, &LokiParameters),
+    modifiers(
+        &Security,
+        &RequestIdHeader,
+        &LogsParameters,
+        &StatsParameters,
+        &LokiParameters
+    ),
 )]
 pub struct ApiDoc;
 
@@ -111,8 +125,36 @@ impl Modify for LogsParameters {
     }
 }
 
+/// The `/logs/stats` query parameters, from their one declaration
+/// ([`STATS_PARAMS`]; a filter documented as in `/logs`).
+struct StatsParameters;
+
+impl Modify for StatsParameters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(get) = openapi
+            .paths
+            .paths
+            .get_mut("/logs/stats")
+            .and_then(|item| item.get.as_mut())
+        else {
+            return;
+        };
+        let parameters = STATS_PARAMS.iter().filter_map(|p| {
+            let doc = match &p.own {
+                Some(own) => &own.doc,
+                None => &logs_param(p.name)?.doc,
+            };
+            Some(doc_parameter(p.name, doc, p.required))
+        });
+        get.parameters = Some(parameters.collect());
+    }
+}
+
 fn parameter(param: &Param) -> Parameter {
-    let doc = &param.doc;
+    doc_parameter(param.name, &param.doc, false)
+}
+
+fn doc_parameter(name: &str, doc: &ParamDoc, required: bool) -> Parameter {
     let schema = ObjectBuilder::new();
     let (schema, example) = match doc.schema {
         ParamSchema::Text {
@@ -156,9 +198,13 @@ fn parameter(param: &Param) -> Parameter {
         ),
     };
     ParameterBuilder::new()
-        .name(param.name)
+        .name(name)
         .parameter_in(ParameterIn::Query)
-        .required(Required::False)
+        .required(if required {
+            Required::True
+        } else {
+            Required::False
+        })
         .description(Some(doc.description))
         .schema(Some(schema))
         .example(example)

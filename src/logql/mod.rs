@@ -6,14 +6,16 @@
 //! (`|=`, `!=`, `|~`, `!~`, with `or`), label filters on labels and
 //! structured metadata (`=`, `!=`, `=~`, `!~`, joined by `and`/`,` or by
 //! `or`), no-op `| json`, `| logfmt`, `| drop __error__`, and constant
-//! expressions (`vector(1)+vector(1)`). Metric queries parse (the grammar of
-//! spec §7) and are answered `unsupported` until issue 15.
+//! expressions (`vector(1)+vector(1)`), and the metric queries of spec §7
+//! that [`metric`] names (count_over_time, rate, bytes_over_time,
+//! bytes_rate; sum and count by/without).
 
 pub mod ast;
 mod constant;
 pub mod error;
 pub mod labels;
 pub mod lexer;
+pub mod metric;
 pub mod parser;
 pub mod plan;
 

@@ -169,7 +169,7 @@ pub fn plan_log_query(
             return Err(LogqlError::unsupported(
                 input,
                 *at,
-                "metric queries (count_over_time, rate, sum, ...) are not served yet",
+                "a metric query where a log query is expected",
             ))
         }
         other => return Err(LogqlError::unsupported(

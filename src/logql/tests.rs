@@ -27,6 +27,10 @@ fn classify(query: &str) -> Result<(), LogqlError> {
     if eval_constant(query, &expr)?.is_some() {
         return Ok(());
     }
+    if let Some(metric) = crate::logql::metric::metric_query(query, &expr)? {
+        return crate::logql::plan::plan_log_expr(query, metric.log, &sources(), LineMode::Message)
+            .map(|_| ());
+    }
     plan_log_query(query, &expr, &sources(), LineMode::Message).map(|_| ())
 }
 
@@ -71,8 +75,8 @@ fn errors_name_line_and_column() {
     let e = classify("{source=~\"(\"}").unwrap_err();
     assert_eq!(e.col, 10, "{e}");
     assert!(e.message.starts_with("error parsing regexp"), "{e}");
-    let e = classify("count_over_time({source=\"app\"}[5m])").unwrap_err();
-    assert!(e.message.contains("metric queries"), "{e}");
+    let e = classify("quantile_over_time(0.5, {source=\"app\"} | unwrap x [5m])").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! the reference ordering of spec §3.
 #![allow(dead_code)]
 
+pub mod counts;
 pub mod fleet;
 mod kinds;
 pub mod sse;

@@ -98,11 +98,30 @@ impl AlloyAdapter {
         include_raw: bool,
         ctx: &CallContext,
     ) -> Result<Page, SourceError> {
+        let query = translate::page_query(plan, order, window, skip, self.page_limit);
+        self.get_page_with(query, include_raw, ctx).await
+    }
+
+    /// `pagination.totalItems` of a filtered window, asked with `limit=1`
+    /// (spec §7); `None` when the answer has no total.
+    pub(crate) async fn count_total(
+        &self,
+        plan: &Plan,
+        window: (Option<i64>, Option<i64>),
+        ctx: &CallContext,
+    ) -> Result<Option<u64>, SourceError> {
+        let query = translate::page_query(plan, Order::Desc, window, 0, 1);
+        Ok(self.get_page_with(query, false, ctx).await?.total)
+    }
+
+    async fn get_page_with(
+        &self,
+        query: Vec<(&'static str, String)>,
+        include_raw: bool,
+        ctx: &CallContext,
+    ) -> Result<Page, SourceError> {
         // RFC 3986 encoding (spec §10): a space is `%20`, never `+`.
-        let url = loggate_core::wire::with_query(
-            self.settings.endpoint("logs"),
-            translate::page_query(plan, order, window, skip, self.page_limit),
-        );
+        let url = loggate_core::wire::with_query(self.settings.endpoint("logs"), query);
         let mut builder = self
             .settings
             .client
@@ -234,6 +253,23 @@ impl Adapter for AlloyAdapter {
 
     fn pushed(&self, filters: &loggate_core::Filters) -> Vec<String> {
         translate::plan(filters, self.search_pushdown).pushed
+    }
+
+    fn counts_exactly(&self, filters: &loggate_core::Filters) -> bool {
+        crate::count::counts_exactly(filters)
+    }
+
+    async fn count(
+        &self,
+        filters: &loggate_core::Filters,
+        ctx: &CallContext,
+    ) -> Result<Option<u64>, SourceError> {
+        let plan = translate::plan(filters, false);
+        if plan.unsatisfiable {
+            return Ok(Some(0));
+        }
+        self.count_total(&plan, (filters.start, filters.end), ctx)
+            .await
     }
 
     async fn fetch(&self, request: FetchRequest<'_>) -> Result<Batch, SourceError> {

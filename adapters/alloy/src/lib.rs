@@ -17,6 +17,7 @@
 //! the same millisecond) is read with `skip`, and read whole.
 
 pub mod adapter;
+mod count;
 pub mod factory;
 pub mod keyset;
 pub mod translate;

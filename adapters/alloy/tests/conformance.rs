@@ -56,3 +56,17 @@ async fn conformance_with_groups_larger_than_a_page() {
     };
     run_conformance_with(&Factory { page_limit: 6 }, &options).await;
 }
+
+/// `pagination.totalItems` counts the windows it can exactly (spec §7).
+#[tokio::test]
+async fn alloy_counts_by_its_totals() {
+    let harness = Factory { page_limit: 100 }
+        .start(DataSet {
+            seed: 19,
+            records: 200,
+            distinct_timestamps: 40,
+        })
+        .await;
+    let by_total = loggate_core::testkit::assert_counts(&*harness).await;
+    assert!(by_total >= 10, "only {by_total} cases counted by totals");
+}

@@ -79,4 +79,31 @@ pub trait Adapter: Send + Sync {
     /// Fetch the next run of matching records. See [`Batch`] for what must
     /// hold of the result.
     async fn fetch(&self, request: FetchRequest<'_>) -> Result<Batch, SourceError>;
+
+    /// Whether [`Adapter::count`] answers `filters` exactly: every set
+    /// filter goes into the native query exactly (never as a superset) and
+    /// the provider reports the total of a filtered window (spec §7:
+    /// leveled `pagination.total`, Alloy `pagination.totalItems`, Logto
+    /// `Total-Number`). The default: no; the engine then counts by
+    /// scanning through [`Adapter::fetch`]. Declared like
+    /// [`Adapter::pushed`]; see [`crate::count`].
+    fn counts_exactly(&self, filters: &Filters) -> bool {
+        let _ = filters;
+        false
+    }
+
+    /// The number of upstream records matching `filters` (`start` and `end`
+    /// set, inclusive epoch ms), read from the provider's total-count field
+    /// with the smallest page it allows: one request in the common case.
+    /// Called only where [`Adapter::counts_exactly`] said yes. `Ok(None)`:
+    /// not countable exactly after all (a server found to ignore a filter,
+    /// an answer without a total); the engine then scans.
+    async fn count(
+        &self,
+        filters: &Filters,
+        ctx: &CallContext,
+    ) -> Result<Option<u64>, SourceError> {
+        let _ = (filters, ctx);
+        Ok(None)
+    }
 }

@@ -39,6 +39,7 @@ use crate::record::{Level, LogRecord};
 use crate::sim::Faults;
 
 mod cases;
+mod counts;
 mod faults;
 mod packaging;
 mod report;
@@ -53,6 +54,7 @@ mod harness;
 mod identical;
 
 pub use cases::{assert_filters, assert_sparse_progress};
+pub use counts::assert_counts;
 pub use faults::assert_fault_mapping;
 pub use harness::{test_settings, SimHarness};
 pub use packaging::assert_packaging;
@@ -129,6 +131,9 @@ pub struct ConformanceOptions {
     /// Compressed, BOM-prefixed, non-JSON-typed bodies (spec §10).
     pub check_packaging: bool,
     pub check_identical: bool,
+    /// Both counting methods against the data (spec §7), for the filter
+    /// cases (with `check_filters`).
+    pub check_counts: bool,
 }
 
 impl Default for ConformanceOptions {
@@ -163,6 +168,7 @@ impl Default for ConformanceOptions {
             check_faults: true,
             check_packaging: true,
             check_identical: true,
+            check_counts: true,
         }
     }
 }
@@ -226,6 +232,9 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
         }
         if options.check_filters {
             assert_filters(&*harness).await;
+        }
+        if options.check_filters && options.check_counts {
+            assert_counts(&*harness).await;
         }
         if options.check_faults {
             assert_fault_mapping(&*harness).await;

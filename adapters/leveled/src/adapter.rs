@@ -236,4 +236,16 @@ impl Adapter for LeveledAdapter {
             Order::Asc => crate::paging::fetch_asc(self, request).await,
         }
     }
+
+    fn counts_exactly(&self, filters: &Filters) -> bool {
+        crate::count::counts_exactly(filters)
+    }
+
+    async fn count(
+        &self,
+        filters: &Filters,
+        ctx: &CallContext,
+    ) -> Result<Option<u64>, SourceError> {
+        self.count_total(filters, ctx).await
+    }
 }

@@ -26,6 +26,7 @@
 //! settings keeps `q` in the gateway.
 
 pub mod adapter;
+mod count;
 pub mod factory;
 mod paging;
 pub mod translate;

@@ -42,6 +42,8 @@ pub struct LogtoAdapter {
     capabilities: Capabilities,
     /// What auto-detection found out about `start_time`/`end_time`.
     time_support: AtomicU8,
+    /// How counting found the server reads the bounds ([`crate::count`]).
+    pub(crate) count_bounds: AtomicU8,
 }
 
 impl LogtoAdapter {
@@ -56,6 +58,7 @@ impl LogtoAdapter {
             credentials: Credentials::from_params(params),
             capabilities: Capabilities::new(&pushdown),
             time_support: AtomicU8::new(UNKNOWN),
+            count_bounds: AtomicU8::new(crate::count::BOUNDS_UNKNOWN),
             settings,
         }
     }
@@ -79,7 +82,7 @@ impl LogtoAdapter {
     }
 
     /// One `GET /api/logs`, with one token refresh on a 401.
-    async fn get_page(
+    pub(crate) async fn get_page(
         &self,
         ctx: &CallContext,
         query: &NativeQuery,
@@ -284,6 +287,18 @@ impl Adapter for LogtoAdapter {
 
     fn pushed(&self, filters: &Filters) -> Vec<String> {
         translate::pushed_names(filters, self.time_filter_in_use())
+    }
+
+    fn counts_exactly(&self, filters: &Filters) -> bool {
+        crate::count::counts_exactly(filters, self.time_mode())
+    }
+
+    async fn count(
+        &self,
+        filters: &Filters,
+        ctx: &CallContext,
+    ) -> Result<Option<u64>, SourceError> {
+        self.count_total(filters, ctx).await
     }
 
     async fn fetch(&self, request: FetchRequest<'_>) -> Result<Batch, SourceError> {

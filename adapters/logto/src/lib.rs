@@ -37,6 +37,7 @@
 
 pub mod adapter;
 pub mod auth;
+mod count;
 pub mod factory;
 mod group;
 pub mod scan;

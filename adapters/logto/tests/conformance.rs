@@ -56,3 +56,28 @@ async fn conformance_on_v1_39_that_ignores_the_time_filter() {
     })
     .await;
 }
+
+/// `Total-Number` counts exactly on both generations that honour the time
+/// bounds, after learning how each reads them; the one that ignores them
+/// counts nothing by totals (spec §7).
+#[tokio::test]
+async fn logto_counts_by_its_totals_where_the_server_honours_time_bounds() {
+    let data = DataSet {
+        seed: 19,
+        records: 200,
+        distinct_timestamps: 40,
+    };
+    for (generation, counts) in [
+        (Generation::Inclusive, true),
+        (Generation::Exclusive, true),
+        (Generation::IgnoresTime, false),
+    ] {
+        let harness = Factory { generation }.start(data).await;
+        let by_total = loggate_core::testkit::assert_counts(&*harness).await;
+        assert_eq!(
+            by_total >= 5,
+            counts,
+            "{generation:?}: {by_total} cases counted by totals"
+        );
+    }
+}

@@ -34,7 +34,7 @@ pub(in crate::engine) fn settle_failures(
 /// declined them all, `upstream_timeout` when the rest timed out (or ran
 /// out of deadline), else `upstream_error` (carrying the soonest upstream
 /// `Retry-After` when every failure named one).
-fn page_error(failures: &[(&str, &SourceError)]) -> EngineError {
+pub(in crate::engine) fn page_error(failures: &[(&str, &SourceError)]) -> EngineError {
     let detail = failures
         .iter()
         .map(|(name, e)| format!("{name}: {e} ({})", e.code()))

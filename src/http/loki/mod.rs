@@ -8,6 +8,7 @@
 //! HTTP Basic (the key as password) accepted as well.
 
 mod meta;
+mod metric;
 mod params;
 mod query;
 mod scan;

@@ -10,11 +10,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde_json::{json, Map, Value};
 
+use super::metric::evaluate;
 use super::params::{Nanos, Params, MS};
 use super::scan::{scan, Entry, ScanSpec};
 use super::{now_ns, readable, LokiError};
 use crate::engine::Caller;
 use crate::http::AppState;
+use crate::logql::metric::{metric_query, MetricQuery};
 use crate::logql::plan::plan_log_query;
 use crate::logql::{eval_constant, parse, Constant};
 
@@ -71,6 +73,9 @@ pub async fn query_range(
     let expr = parse(text)?;
     if let Some(constant) = eval_constant(text, &expr)? {
         return constant_matrix(constant, start, end, step);
+    }
+    if let Some(metric) = metric_query(text, &expr)? {
+        return metric_matrix(&state, &caller, text, &metric, (start, end, step), started).await;
     }
     let plan = plan_log_query(text, &expr, &readable(&state, &caller), state.loki.line)?;
     let spec = ScanSpec {
@@ -141,6 +146,24 @@ pub async fn query(
                     .collect(),
             ),
         ),
+        None if metric_query(text, &expr)?.is_some() => {
+            let metric = metric_query(text, &expr)?.expect("checked");
+            let evaluated = evaluate(&state, &caller, text, &metric, (time, 0, 1)).await?;
+            let result = evaluated
+                .series
+                .iter()
+                .map(|s| {
+                    let value = s.samples.first().map_or(0.0, |(_, v)| *v);
+                    json!({"metric": s.labels, "value": [seconds, sample(value)]})
+                })
+                .collect();
+            let data = json!({
+                "resultType": "vector",
+                "result": Value::Array(result),
+                "stats": stats(started, 0, evaluated.scanned),
+            });
+            return Ok(success(data, &evaluated.warnings));
+        }
         None => {
             if matches!(expr, crate::logql::ast::Expr::Log(_)) {
                 return Err(LokiError::bad_request(
@@ -271,6 +294,47 @@ fn constant_matrix(
     let data =
         json!({ "resultType": "matrix", "result": result, "stats": stats(Instant::now(), 0, 0) });
     Ok(success(data, &[]))
+}
+
+/// A metric query over `[start, end]` as a `matrix`: evaluation times at
+/// multiples of `step` (default: Loki's, range/250, at least 1 s), `start`
+/// and `end` aligned down to it as Loki's query frontend does.
+async fn metric_matrix(
+    state: &AppState,
+    caller: &Caller,
+    text: &str,
+    metric: &MetricQuery<'_>,
+    (start, end, step): (Nanos, Nanos, Option<Nanos>),
+    started: Instant,
+) -> Result<Response, LokiError> {
+    let step = step.unwrap_or_else(|| ((end - start) / 250).max(1_000 * MS));
+    let first = start - start.rem_euclid(step);
+    let last = end - end.rem_euclid(step);
+    if (last - first) / step >= MAX_POINTS {
+        return Err(LokiError::bad_request(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+        ));
+    }
+    let n = ((last - first) / step) as usize + 1;
+    let evaluated = evaluate(state, caller, text, metric, (first, step, n)).await?;
+    let result: Vec<Value> = evaluated
+        .series
+        .iter()
+        .map(|s| {
+            let values: Vec<Value> = s
+                .samples
+                .iter()
+                .map(|(k, v)| json!([seconds(first + step * *k as Nanos), sample(*v)]))
+                .collect();
+            json!({"metric": s.labels, "values": values})
+        })
+        .collect();
+    let data = json!({
+        "resultType": "matrix",
+        "result": result,
+        "stats": stats(started, 0, evaluated.scanned),
+    });
+    Ok(success(data, &evaluated.warnings))
 }
 
 /// Seconds as Loki writes sample times: a number with millisecond precision.
