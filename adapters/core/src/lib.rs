@@ -23,6 +23,7 @@
 //! - `testkit` (feature `testkit`): the conformance suite every adapter runs.
 
 pub mod adapter;
+pub mod cache;
 pub mod error;
 mod excerpt;
 pub mod group;
