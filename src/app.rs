@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use loggate_core::cache::{AnswerStore, MemoryStore};
 use loggate_core::{SourceSettings, UpstreamClient, UpstreamPolicy};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
@@ -134,6 +135,11 @@ pub fn build_engine(config: &Config) -> Engine {
         .flat_map(|s| s.provider.secrets())
         .chain(config.server.cursor_secret.clone())
         .collect();
+    // One answer cache for every source: one byte bound (spec §9).
+    let cache = &config.cache.settings;
+    let store: Option<Arc<dyn AnswerStore>> = cache
+        .enabled
+        .then(|| Arc::new(MemoryStore::new(*cache)) as Arc<dyn AnswerStore>);
     let mut sources = Vec::new();
     for (name, source) in &config.sources {
         if !source.enabled {
@@ -146,12 +152,15 @@ pub fn build_engine(config: &Config) -> Engine {
             max_body_bytes: source.max_body_bytes,
             ..UpstreamPolicy::default()
         };
-        let client = UpstreamClient::new(policy)
+        let mut client = UpstreamClient::new(policy)
             .with_gate(Arc::new(SourceGate::new(
                 source.rate_limit,
                 source.max_concurrency,
             )))
             .with_secrets(all_secrets.clone());
+        if let Some(store) = &store {
+            client = client.with_cache(store.clone(), name);
+        }
         let settings = SourceSettings {
             name: name.clone(),
             base_url: source.base_url.clone(),
@@ -174,6 +183,7 @@ pub fn build_engine(config: &Config) -> Engine {
         EngineSettings {
             request_timeout: config.server.request_timeout,
             scan_budget: config.server.scan_budget,
+            pin_rounding: config.cache.pin_rounding,
         },
     )
 }

@@ -62,6 +62,10 @@ impl PageSource<'_> {
         report.upstream_requests += fetch.ctx.requests();
         report.retries += fetch.ctx.retries();
         report.gate_waits += fetch.ctx.gate_waits();
+        let (hit, miss, coalesced) = fetch.ctx.cache.get();
+        report.cache.hit += hit;
+        report.cache.miss += miss;
+        report.cache.coalesced += coalesced;
         report.latency_ms += fetch.elapsed.as_millis() as u64;
         for reason in fetch.ctx.skip_reasons() {
             if !self.skip_reasons.contains(&reason) {
@@ -172,6 +176,7 @@ impl Engine {
         query: &SourceQuery,
         limit: usize,
         deadline: Instant,
+        no_cache: bool,
     ) -> Vec<(usize, LogRecord)> {
         let budget = self.settings.scan_budget;
         let mut out: Vec<(usize, LogRecord)> = Vec::with_capacity(limit);
@@ -190,6 +195,7 @@ impl Engine {
                     want,
                     budget_left,
                     deadline,
+                    no_cache,
                 )
             });
             for (&i, fetched) in to_fetch.iter().zip(join_all(fetches).await) {
@@ -220,6 +226,7 @@ impl Engine {
         want: usize,
         budget: usize,
         deadline: Instant,
+        no_cache: bool,
     ) -> Fetched {
         let span = tracing::info_span!(
             "fetch",
@@ -229,7 +236,12 @@ impl Engine {
             latency_ms = tracing::field::Empty,
         );
         async move {
-            let ctx = CallContext::new(deadline);
+            // Every record a fetch returns is stamped at or before the
+            // query's end (the pinned end folded in): the cache's window.
+            let ctx = match query.filters.end {
+                Some(end) => CallContext::new(deadline).with_cache_window(end, no_cache),
+                None => CallContext::new(deadline),
+            };
             let started = Instant::now();
             let request = FetchRequest {
                 query,
@@ -289,6 +301,7 @@ impl Engine {
             failed_requests: ctx.failed(),
             retries: ctx.retries(),
             gate_waits: ctx.gate_waits(),
+            cache: ctx.cache.get(),
             scanned: result.as_ref().map_or(0, |b| b.scanned),
         });
     }

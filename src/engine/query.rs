@@ -37,6 +37,9 @@ pub struct LogsRequest {
     pub cursor: Option<String>,
     pub include_raw: bool,
     pub partial: bool,
+    /// `Cache-Control: no-cache` (a header, not a parameter): no stored
+    /// upstream answer is used for this page (spec §9).
+    pub no_cache: bool,
 }
 
 /// Parses the raw (still percent-encoded) query string.

@@ -111,6 +111,7 @@ fn engine(sources: Vec<(&str, Arc<MemoryAdapter>)>, budget: usize) -> Engine {
         EngineSettings {
             request_timeout: Duration::from_secs(30),
             scan_budget: budget,
+            pin_rounding: Duration::from_millis(1),
         },
     )
 }

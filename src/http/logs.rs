@@ -44,8 +44,10 @@ pub async fn get_logs(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let request = parse_logs_query(raw.as_deref())?;
+    let mut request = parse_logs_query(raw.as_deref())?;
+    request.no_cache = wants_no_cache(&headers);
     let page = state.engine.page(request, &caller).await?;
     let body = serde_json::to_vec(&LogsPage::from(&page)).map_err(|e| {
         tracing::error!(error = %e, "could not serialise a page");
@@ -142,4 +144,21 @@ impl<'a> From<&'a Page> for LogsPage<'a> {
             warnings: &page.warnings,
         }
     }
+}
+
+/// `Cache-Control: no-cache` (or `no-store`, or `max-age=0`), or the HTTP/1.0
+/// `Pragma: no-cache`: this page uses no stored upstream answer (spec §9).
+pub(crate) fn wants_no_cache(headers: &axum::http::HeaderMap) -> bool {
+    let directive = |name: header::HeaderName, wanted: &[&str]| {
+        headers.get_all(name).iter().any(|value| {
+            value.to_str().is_ok_and(|v| {
+                v.split(',').any(|d| {
+                    let d = d.trim().to_ascii_lowercase();
+                    wanted.iter().any(|w| d == *w)
+                })
+            })
+        })
+    };
+    directive(header::CACHE_CONTROL, &["no-cache", "no-store", "max-age=0"])
+        || directive(header::PRAGMA, &["no-cache"])
 }

@@ -141,6 +141,7 @@ pub async fn scan(
         cursor: None,
         include_raw: false,
         partial: true,
+        no_cache: false,
     };
     let started = Instant::now();
     loop {
