@@ -10,8 +10,8 @@ use super::table::Table;
 use loggate_core::cache::CacheSettings;
 
 use super::{
-    ApiKeyConfig, AuthConfig, CacheConfig, Config, ConfigErrors, LokiConfig, RateLimit, ServerConfig,
-    SourceConfig,
+    ApiKeyConfig, AuthConfig, CacheConfig, Config, ConfigErrors, LokiConfig, RateLimit,
+    ServerConfig, SourceConfig,
 };
 use crate::registry::Registry;
 

@@ -231,7 +231,13 @@ impl Engine {
         };
         let mut sources = self.open_sources(&state, &query);
         let logs = self
-            .fetch_and_merge(&mut sources, &query, request.limit, deadline, request.no_cache)
+            .fetch_and_merge(
+                &mut sources,
+                &query,
+                request.limit,
+                deadline,
+                request.no_cache,
+            )
             .await;
         settle_failures(&sources, request.partial)?;
         Ok(self.finish(&mut state, sources, logs))

@@ -159,6 +159,8 @@ pub(crate) fn wants_no_cache(headers: &axum::http::HeaderMap) -> bool {
             })
         })
     };
-    directive(header::CACHE_CONTROL, &["no-cache", "no-store", "max-age=0"])
-        || directive(header::PRAGMA, &["no-cache"])
+    directive(
+        header::CACHE_CONTROL,
+        &["no-cache", "no-store", "max-age=0"],
+    ) || directive(header::PRAGMA, &["no-cache"])
 }

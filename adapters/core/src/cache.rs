@@ -310,6 +310,17 @@ impl MemoryStore {
         }
     }
 
+    /// Bytes held now, as last accounted (moka settles its books in the
+    /// background; [`MemoryStore::weighted_size`] settles them first).
+    pub fn bytes(&self) -> u64 {
+        self.cache.weighted_size()
+    }
+
+    /// Answers held now, as last accounted.
+    pub fn entries(&self) -> u64 {
+        self.cache.entry_count()
+    }
+
     /// Bytes held now (after moka's pending evictions ran).
     pub async fn weighted_size(&self) -> u64 {
         self.cache.run_pending_tasks().await;
