@@ -20,6 +20,11 @@ use sha2::{Digest, Sha256};
 
 const MINUTE: i64 = 60_000;
 
+/// The harness turns the cache off unless the configuration has a
+/// `[cache]` table (tests/common/mod.rs): these tests run it with its
+/// defaults.
+const CACHE_ON: &str = "[cache]\nenabled = true";
+
 /// A window that was settled long before the test: `[now-2h, now-20min]`
 /// (the simulators' data span the last hour).
 fn settled_window() -> String {
@@ -37,7 +42,7 @@ async fn fleet(extra_server: &str, extra_source: &str) -> Fleet {
         .enumerate()
         .map(|(i, kind)| Spec::new(kind, 7 + i as u64, 60, 20))
         .collect();
-    Fleet::start(&specs, extra_server, extra_source).await
+    Fleet::start(&specs, &format!("{extra_server}\n{CACHE_ON}"), extra_source).await
 }
 
 /// GET `/logs?{query}` with optional extra headers: (status, body).
@@ -52,12 +57,21 @@ async fn get(gateway: &Gateway, query: &str, headers: &[(&str, &str)]) -> (u16, 
     (status, serde_json::from_slice(&body).expect("JSON body"))
 }
 
-/// Upstream requests each simulator received so far, by source name.
+/// Upstream `GET` requests each simulator received so far, by source name
+/// (a Logto token request is a `POST`, never cached).
 fn seen(fleet: &Fleet) -> BTreeMap<String, usize> {
     fleet
         .sims
         .iter()
-        .map(|(name, _, sim)| (name.clone(), sim.faults().seen_count()))
+        .map(|(name, _, sim)| {
+            let gets = sim
+                .faults()
+                .seen()
+                .iter()
+                .filter(|r| r.method == "GET")
+                .count();
+            (name.clone(), gets)
+        })
         .collect()
 }
 
@@ -144,7 +158,7 @@ async fn no_cache_reads_every_upstream_again() {
 
 #[tokio::test]
 async fn a_429_is_not_retried_before_its_retry_after() {
-    let fleet = Fleet::start(&[Spec::new(Kind::Leveled, 3, 30, 10)], "", "").await;
+    let fleet = Fleet::start(&[Spec::new(Kind::Leveled, 3, 30, 10)], CACHE_ON, "").await;
     let faults = fleet.sim("s0").faults();
     faults.fail_next(Fault::with_retry_after(
         429,
@@ -193,7 +207,7 @@ async fn a_cached_answer_never_crosses_a_scope() {
             sha256_hex(key)
         );
     }
-    let gateway = Gateway::start(&toml).await;
+    let gateway = Gateway::start(&format!("{toml}\n{CACHE_ON}\n")).await;
     let window = settled_window();
     let (status, own) = gateway
         .get_with(&format!("/logs?{window}&source=s0"), Some(READS_S0))

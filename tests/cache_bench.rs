@@ -99,7 +99,7 @@ const OFF: &str = "[cache]\nenabled = false";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn burst_of_100_identical_requests() {
-    for (label, cache) in [("cache on", ""), ("cache off", OFF)] {
+    for (label, cache) in [("cache on", "[cache]"), ("cache off", OFF)] {
         let b = bench(cache, LATENCY).await;
         let mut latencies = join_all((0..100).map(|_| b.get("limit=50"))).await;
         println!(
@@ -185,7 +185,7 @@ async fn cached_refresh_against_cpu_only() {
     );
     for (label, cache, latency) in [
         ("no cache, 0 ms upstreams", OFF, Duration::ZERO),
-        ("cache, 50 ms upstreams, all hits", "", LATENCY),
+        ("cache, 50 ms upstreams, all hits", "[cache]", LATENCY),
     ] {
         let b = bench(cache, latency).await;
         b.get(&query).await;

@@ -235,8 +235,10 @@ impl Engine {
                 &mut sources,
                 &query,
                 request.limit,
-                deadline,
-                request.no_cache,
+                page::FetchLimits {
+                    deadline,
+                    no_cache: request.no_cache,
+                },
             )
             .await;
         settle_failures(&sources, request.partial)?;

@@ -90,6 +90,15 @@ impl PageSource<'_> {
     }
 }
 
+/// What bounds every fetch of one page.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FetchLimits {
+    /// Nothing is sent or waited for past it.
+    pub deadline: Instant,
+    /// `Cache-Control: no-cache`: no stored upstream answer is used.
+    pub no_cache: bool,
+}
+
 /// What one fetch of one source brought back.
 struct Fetched {
     /// The position the fetch continued from.
@@ -175,9 +184,9 @@ impl Engine {
         sources: &mut [PageSource<'_>],
         query: &SourceQuery,
         limit: usize,
-        deadline: Instant,
-        no_cache: bool,
+        limits: FetchLimits,
     ) -> Vec<(usize, LogRecord)> {
+        let deadline = limits.deadline;
         let budget = self.settings.scan_budget;
         let mut out: Vec<(usize, LogRecord)> = Vec::with_capacity(limit);
         let mut to_fetch: Vec<usize> = (0..sources.len())
@@ -194,8 +203,7 @@ impl Engine {
                     query,
                     want,
                     budget_left,
-                    deadline,
-                    no_cache,
+                    limits,
                 )
             });
             for (&i, fetched) in to_fetch.iter().zip(join_all(fetches).await) {
@@ -225,9 +233,9 @@ impl Engine {
         query: &SourceQuery,
         want: usize,
         budget: usize,
-        deadline: Instant,
-        no_cache: bool,
+        limits: FetchLimits,
     ) -> Fetched {
+        let FetchLimits { deadline, no_cache } = limits;
         let span = tracing::info_span!(
             "fetch",
             source = %source.name,
@@ -258,6 +266,10 @@ impl Engine {
                         .await
                         .unwrap_or(Err(SourceError::Timeout(self.settings.request_timeout)));
                     permit.record(&fetched);
+                    if fetched.is_err() {
+                        // An answer the adapter could not use is not kept.
+                        ctx.cache.forget_used().await;
+                    }
                     fetched
                 }
             };

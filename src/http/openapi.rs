@@ -24,7 +24,7 @@ use super::{
     SourcesList, Status,
 };
 use crate::engine::query::{Param, ParamSchema, PARAMS};
-use crate::engine::{ReportStatus, SourceFailure, SourceReport};
+use crate::engine::{CacheReport, ReportStatus, SourceFailure, SourceReport};
 
 /// The whole document.
 #[derive(OpenApi)]
@@ -55,6 +55,7 @@ use crate::engine::{ReportStatus, SourceFailure, SourceReport};
         LogEntry,
         LevelSchema,
         SourceReport,
+        CacheReport,
         ReportStatus,
         SourceFailure,
         SourcesList,
@@ -107,8 +108,27 @@ impl Modify for LogsParameters {
         else {
             return;
         };
-        get.parameters = Some(PARAMS.iter().map(parameter).collect());
+        let mut parameters: Vec<Parameter> = PARAMS.iter().map(parameter).collect();
+        parameters.push(no_cache_header());
+        get.parameters = Some(parameters);
     }
+}
+
+/// `Cache-Control` on `/logs` (spec §9): `no-cache` uses no stored upstream
+/// answer for the page; other directives are ignored.
+fn no_cache_header() -> Parameter {
+    ParameterBuilder::new()
+        .name("Cache-Control")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "`no-cache` (or `no-store`, `max-age=0`): this page uses no stored upstream \
+             answer (an identical upstream request in flight is still joined); other \
+             directives are ignored (spec §9)",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .example(Some(json!("no-cache")))
+        .build()
 }
 
 fn parameter(param: &Param) -> Parameter {

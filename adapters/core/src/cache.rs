@@ -274,6 +274,10 @@ pub trait AnswerStore: Send + Sync {
         wants: Wants,
         fetch: FetchFuture<'_>,
     ) -> (Arc<Answer>, Lookup);
+
+    /// Drops the answer stored for `key` (an answer the adapter could not
+    /// read: it must not be served again).
+    async fn forget(&self, key: &CacheKey);
 }
 
 /// The in-process store: a moka cache weighed in bytes.
@@ -359,17 +363,53 @@ impl AnswerStore for MemoryStore {
         };
         (entry.into_value(), lookup)
     }
+
+    async fn forget(&self, key: &CacheKey) {
+        self.cache.invalidate(key).await;
+    }
 }
 
-/// Counts of one fetch's lookups, kept in its [`CallContext`].
-#[derive(Debug, Default)]
+/// Counts of one fetch's lookups, and the answers it was given, kept in
+/// its [`CallContext`].
+#[derive(Default)]
 pub struct LookupCounts {
     pub hit: std::sync::atomic::AtomicU32,
     pub miss: std::sync::atomic::AtomicU32,
     pub coalesced: std::sync::atomic::AtomicU32,
+    /// Successful answers this fetch used, to forget if it fails.
+    used: std::sync::Mutex<Vec<(Arc<dyn AnswerStore>, CacheKey)>>,
+}
+
+impl std::fmt::Debug for LookupCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (hit, miss, coalesced) = self.get();
+        f.debug_struct("LookupCounts")
+            .field("hit", &hit)
+            .field("miss", &miss)
+            .field("coalesced", &coalesced)
+            .finish()
+    }
 }
 
 impl LookupCounts {
+    fn used(&self, store: Arc<dyn AnswerStore>, key: CacheKey) {
+        self.used
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((store, key));
+    }
+
+    /// Forgets every successful answer this fetch used: called when the
+    /// fetch failed, since a `200` the adapter could not read (malformed,
+    /// cut off, inconsistent) must not be served again (spec §10: no
+    /// silent data loss).
+    pub async fn forget_used(&self) {
+        let used = std::mem::take(&mut *self.used.lock().unwrap_or_else(|e| e.into_inner()));
+        for (store, key) in used {
+            store.forget(&key).await;
+        }
+    }
+
     pub fn record(&self, lookup: Lookup) {
         let counter = match lookup {
             Lookup::Hit => &self.hit,
@@ -438,6 +478,9 @@ impl UpstreamClient {
                 continue;
             }
             ctx.cache.record(lookup);
+            if answer.outcome.is_ok() {
+                ctx.cache.used(store.clone(), key.clone());
+            }
             return answer.result(Instant::now());
         }
         self.execute_uncached(request, ctx, classify).await
