@@ -16,6 +16,9 @@ use crate::engine::{Caller, Page, SourceReport};
 use crate::http::{ApiError, AppState, ErrorEnvelope};
 
 /// One page of the merged, time-ordered logs of the requested sources.
+/// A `Cache-Control: no-cache` request header (or `no-store`,
+/// `max-age=0`, `Pragma: no-cache`) uses no stored upstream answer for the
+/// page; an identical upstream request in flight is still joined (spec §9).
 /// (Its query parameters are added to the document from
 /// [`crate::engine::query::PARAMS`].)
 #[utoipa::path(

@@ -108,27 +108,8 @@ impl Modify for LogsParameters {
         else {
             return;
         };
-        let mut parameters: Vec<Parameter> = PARAMS.iter().map(parameter).collect();
-        parameters.push(no_cache_header());
-        get.parameters = Some(parameters);
+        get.parameters = Some(PARAMS.iter().map(parameter).collect());
     }
-}
-
-/// `Cache-Control` on `/logs` (spec §9): `no-cache` uses no stored upstream
-/// answer for the page; other directives are ignored.
-fn no_cache_header() -> Parameter {
-    ParameterBuilder::new()
-        .name("Cache-Control")
-        .parameter_in(ParameterIn::Header)
-        .required(Required::False)
-        .description(Some(
-            "`no-cache` (or `no-store`, `max-age=0`): this page uses no stored upstream \
-             answer (an identical upstream request in flight is still joined); other \
-             directives are ignored (spec §9)",
-        ))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-        .example(Some(json!("no-cache")))
-        .build()
 }
 
 fn parameter(param: &Param) -> Parameter {
