@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use loggate_core::cache::{AnswerStore, MemoryStore};
 use loggate_core::{SourceSettings, UpstreamClient, UpstreamPolicy};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
@@ -105,8 +106,17 @@ fn app_state(config: &Config, ready: bool) -> AppState {
     metrics.register_collector(Box::new(connections.clone()));
     let tail_stats = Arc::new(crate::tail::TailStats::default());
     metrics.register_collector(Box::new(tail_stats.clone()));
+    let store = config
+        .cache
+        .settings
+        .enabled
+        .then(|| Arc::new(MemoryStore::new(config.cache.settings)));
+    if let Some(store) = &store {
+        metrics.register_collector(Box::new(CacheGauges(store.clone())));
+    }
     let metrics = Arc::new(metrics);
-    let engine = Arc::new(build_engine(config).with_metrics(metrics.clone()));
+    let store = store.map(|s| s as Arc<dyn AnswerStore>);
+    let engine = Arc::new(build_engine_with(config, store).with_metrics(metrics.clone()));
     let tails = crate::tail::TailHub::new(engine.clone(), config.follow.clone(), tail_stats);
     AppState {
         engine,
@@ -126,8 +136,19 @@ pub fn app(config: &Config) -> axum::Router {
     router(app_state(config, true))
 }
 
-/// The engine with every enabled source of `config`.
+/// The engine with every enabled source of `config`, with its own answer
+/// cache when `[cache] enabled`.
 pub fn build_engine(config: &Config) -> Engine {
+    let cache = &config.cache.settings;
+    let store = cache
+        .enabled
+        .then(|| Arc::new(MemoryStore::new(*cache)) as Arc<dyn AnswerStore>);
+    build_engine_with(config, store)
+}
+
+/// The engine with every enabled source of `config`, its upstream clients
+/// sharing `store` (one byte bound for all sources, spec §9).
+pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -> Engine {
     // Every client scrubs every configured secret, not only its own: an
     // upstream cannot know another's, but a misconfiguration (one token
     // pasted into two sources, a proxy echoing headers) should not matter.
@@ -150,12 +171,15 @@ pub fn build_engine(config: &Config) -> Engine {
             max_body_bytes: source.max_body_bytes,
             ..UpstreamPolicy::default()
         };
-        let client = UpstreamClient::new(policy)
+        let mut client = UpstreamClient::new(policy)
             .with_gate(Arc::new(SourceGate::new(
                 source.rate_limit,
                 source.max_concurrency,
             )))
             .with_secrets(all_secrets.clone());
+        if let Some(store) = &store {
+            client = client.with_cache(store.clone(), name);
+        }
         let settings = SourceSettings {
             name: name.clone(),
             base_url: source.base_url.clone(),
@@ -179,6 +203,7 @@ pub fn build_engine(config: &Config) -> Engine {
             request_timeout: config.server.request_timeout,
             scan_budget: config.server.scan_budget,
             settle: config.follow.settle,
+            pin_rounding: config.cache.pin_rounding,
         },
     )
 }
@@ -202,5 +227,47 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+/// `loggate_cache_bytes` and `loggate_cache_entries`, read from the answer
+/// cache at scrape time.
+struct CacheGauges(Arc<MemoryStore>);
+
+impl std::fmt::Debug for CacheGauges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheGauges")
+    }
+}
+
+impl prometheus_client::collector::Collector for CacheGauges {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        use prometheus_client::metrics::gauge::ConstGauge;
+        use prometheus_client::metrics::MetricType;
+        for (name, help, value) in [
+            (
+                "loggate_cache_bytes",
+                "Bytes the answer cache holds (bodies, headers, keys), bounded by cache.max_bytes",
+                self.0.bytes(),
+            ),
+            (
+                "loggate_cache_entries",
+                "Upstream answers the cache holds",
+                self.0.entries(),
+            ),
+        ] {
+            let value = i64::try_from(value).unwrap_or(i64::MAX);
+            ConstGauge::new(value).encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                MetricType::Gauge,
+            )?)?;
+        }
+        Ok(())
     }
 }

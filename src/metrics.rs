@@ -83,7 +83,12 @@ pub struct FetchObservation<'a> {
     /// Times the outbound rate limit made a request wait.
     pub gate_waits: u32,
     pub scanned: usize,
+    /// Cache lookups `(hit, miss, coalesced)` (spec §9).
+    pub cache: (u32, u32, u32),
 }
+
+/// The `outcome` labels of `loggate_cache_lookups_total`.
+const CACHE_OUTCOMES: [&str; 3] = ["hit", "miss", "coalesced"];
 
 /// The registry and its families.
 pub struct Metrics {
@@ -97,6 +102,7 @@ pub struct Metrics {
     returned: Family<SourceLabel, Counter>,
     retries: Family<SourceLabel, Counter>,
     gate_waits: Family<SourceLabel, Counter>,
+    cache_lookups: Family<SourceOutcome, Counter>,
     breakers: Arc<Breakers>,
 }
 
@@ -113,6 +119,7 @@ impl Metrics {
         let http_duration = Histograms::new_with_constructor(latency_histogram as fn() -> _);
         let upstream_requests = Family::default();
         let upstream_fetches = Family::default();
+        let cache_lookups = Family::default();
         let upstream_duration = Histograms::new_with_constructor(latency_histogram as fn() -> _);
         let (scanned, returned, retries, gate_waits) = Default::default();
         let breakers = Arc::new(Breakers::default());
@@ -136,6 +143,11 @@ impl Metrics {
             "loggate_upstream_fetches",
             "Source fetches of the engine, by source and outcome (ok or the error code)",
             Family::<SourceOutcome, Counter>::clone(&upstream_fetches),
+        );
+        registry.register(
+            "loggate_cache_lookups",
+            "Upstream requests of the engine by how the answer cache answered them (hit, miss: sent, coalesced: joined an identical one in flight), by source",
+            Family::<SourceOutcome, Counter>::clone(&cache_lookups),
         );
         registry.register(
             "loggate_upstream_fetch_duration_seconds",
@@ -179,6 +191,7 @@ impl Metrics {
             returned,
             retries,
             gate_waits,
+            cache_lookups,
             breakers,
         }
     }
@@ -205,6 +218,12 @@ impl Metrics {
             drop(family.get_or_create(&label));
         }
         drop(self.upstream_duration.get_or_create(&label));
+        for outcome in CACHE_OUTCOMES {
+            drop(self.cache_lookups.get_or_create(&SourceOutcome {
+                source: source.clone(),
+                outcome,
+            }));
+        }
         self.breakers.add(source.clone(), breaker.clone());
     }
 
@@ -255,6 +274,17 @@ impl Metrics {
         self.gate_waits
             .get_or_create(&label)
             .inc_by(u64::from(o.gate_waits));
+        let (hit, miss, coalesced) = o.cache;
+        for (outcome, n) in CACHE_OUTCOMES.into_iter().zip([hit, miss, coalesced]) {
+            if n > 0 {
+                self.cache_lookups
+                    .get_or_create(&SourceOutcome {
+                        source: o.source.clone(),
+                        outcome,
+                    })
+                    .inc_by(u64::from(n));
+            }
+        }
     }
 
     /// Records a page's returned logs of one source.
@@ -385,6 +415,7 @@ mod tests {
             retries: 2,
             gate_waits: 1,
             scanned: 40,
+            cache: (4, 1, 2),
         });
         let text = m.render();
         for line in [
@@ -396,6 +427,9 @@ mod tests {
             "loggate_upstream_retries_total{source=\"app\"} 2",
             "loggate_upstream_rate_limit_waits_total{source=\"app\"} 1",
             "loggate_circuit_breaker_state{source=\"app\"} 0",
+            "loggate_cache_lookups_total{source=\"app\",outcome=\"hit\"} 4",
+            "loggate_cache_lookups_total{source=\"app\",outcome=\"miss\"} 1",
+            "loggate_cache_lookups_total{source=\"app\",outcome=\"coalesced\"} 2",
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }

@@ -19,6 +19,11 @@ use loggate_core::{Filters, Level, LogRecord, Order};
 use proptest::prelude::*;
 use serde_json::Value;
 
+/// The `[server]` body of every case, and the answer cache on with its
+/// defaults (spec §9: pinned end rounded down to 1 s, settled and fresh
+/// lifetimes): a cached answer must never hide a log the traversal includes.
+const WITH_CACHE: &str = "scan_budget = 10000\n[cache]\nenabled = true";
+
 fn soak() -> bool {
     std::env::var("LOGGATE_SOAK").is_ok_and(|v| v == "1")
 }
@@ -246,7 +251,7 @@ fn resolve(
 }
 
 async fn check(case: Case) -> Result<(), TestCaseError> {
-    let fleet = Fleet::start(&case.specs, "scan_budget = 10000", "").await;
+    let fleet = Fleet::start(&case.specs, WITH_CACHE, "").await;
     let before = fleet.snapshot();
     let (query, filters, sources) = resolve(case.anchor, &case.filters, &before);
     let order = if case.asc { Order::Asc } else { Order::Desc };

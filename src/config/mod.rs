@@ -42,6 +42,28 @@ pub struct Config {
     pub loki: LokiConfig,
     /// `[follow]`: follow cursors and live tails (spec §8).
     pub follow: FollowConfig,
+    /// `[cache]`: the upstream answer cache (spec §9).
+    pub cache: CacheConfig,
+}
+
+/// `[cache]`: `enabled`, `max_bytes`, `fresh_ttl`, `settled_ttl`,
+/// `freshness_horizon` (the answer cache, spec §9) and `pin_rounding`
+/// (a traversal's pinned end is rounded down to a multiple of it, so that
+/// first pages served within one such step send identical upstream
+/// requests; README "Cache").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    pub settings: loggate_core::cache::CacheSettings,
+    pub pin_rounding: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            settings: loggate_core::cache::CacheSettings::default(),
+            pin_rounding: Duration::from_secs(1),
+        }
+    }
 }
 
 /// `[loki]`: `enabled = true` (default) serves `/loki/api/v1/*`;
@@ -152,7 +174,7 @@ impl std::error::Error for ConfigErrors {}
 pub const ENV_PREFIX: &str = "LOGGATE_";
 /// Top-level sections an environment variable may set; other `LOGGATE_`
 /// variables (such as `LOGGATE_LOG_FORMAT`) are not configuration keys.
-const SECTIONS: [&str; 4] = ["server", "sources", "auth", "loki"];
+const SECTIONS: [&str; 5] = ["server", "sources", "auth", "loki", "cache"];
 
 /// Loads `path` (which must exist) layered with `env`, for the built-in
 /// providers.

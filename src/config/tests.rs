@@ -299,3 +299,48 @@ fn debug_output_hides_secrets() {
     assert!(!debug.contains("other-secret-value"));
     assert!(!debug.contains("a-very-long-cursor-secret"));
 }
+
+#[test]
+fn the_cache_table_is_validated_with_its_key_paths() {
+    let base = "[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\n";
+    let cases: &[(&str, &str)] = &[
+        (
+            "[cache]\nmax_bytes = -1",
+            "cache.max_bytes: expected an integer from 0 to",
+        ),
+        (
+            "[cache]\nfresh_ttl = \"soon\"",
+            "cache.fresh_ttl: expected a duration",
+        ),
+        (
+            "[cache]\nfresh_ttl = \"1m\"\nsettled_ttl = \"10s\"",
+            "cache.settled_ttl: must be at least fresh_ttl",
+        ),
+        (
+            "[cache]\npin_rounding = \"2m\"",
+            "cache.pin_rounding: expected at most 60s",
+        ),
+        (
+            "[cache]\nenabled = \"yes\"",
+            "cache.enabled: expected true or false",
+        ),
+        ("[cache]\nttl = \"1s\"", "cache.ttl: unknown key"),
+    ];
+    for (cache, expected) in cases {
+        let found = problems(&format!("{base}{cache}"));
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "expected a problem starting {expected:?} for\n{cache}\ngot {found:#?}"
+        );
+    }
+    let config = load_str(base, Vec::new()).unwrap();
+    assert_eq!(config.cache, super::CacheConfig::default());
+    let tuned = format!("{base}[cache]\nmax_bytes = 1024\npin_rounding = \"250ms\"");
+    let config = load_str(&tuned, env(&[("LOGGATE_CACHE__ENABLED", "false")])).unwrap();
+    assert_eq!(config.cache.settings.max_bytes, 1024);
+    assert!(!config.cache.settings.enabled);
+    assert_eq!(
+        config.cache.pin_rounding,
+        std::time::Duration::from_millis(250)
+    );
+}

@@ -7,9 +7,11 @@ use loggate_core::Problem;
 use serde_json::{Map, Value};
 
 use super::table::Table;
+use loggate_core::cache::CacheSettings;
+
 use super::{
-    ApiKeyConfig, AuthConfig, Config, ConfigErrors, LokiConfig, RateLimit, ServerConfig,
-    SourceConfig,
+    ApiKeyConfig, AuthConfig, CacheConfig, Config, ConfigErrors, LokiConfig, RateLimit,
+    ServerConfig, SourceConfig,
 };
 use crate::registry::Registry;
 
@@ -31,6 +33,7 @@ pub fn validate(registry: &Registry, tree: &Value) -> Result<Config, ConfigError
     let auth = top.table("auth").map(|t| t.into_owned());
     let loki = top.table("loki").map(|t| t.into_owned());
     let follow = top.table("follow").map(|t| t.into_owned());
+    let cache = top.table("cache").map(|t| t.into_owned());
     top.finish();
 
     let server = parse_server(server.as_ref(), &mut problems);
@@ -38,6 +41,7 @@ pub fn validate(registry: &Registry, tree: &Value) -> Result<Config, ConfigError
     let auth = parse_auth(auth.as_ref(), &sources, &mut problems);
     let loki = parse_loki(loki.as_ref(), &mut problems);
     let follow = super::follow::parse_follow(follow.as_ref(), &mut problems);
+    let cache = parse_cache(cache.as_ref(), &mut problems);
     if problems.is_empty() {
         Ok(Config {
             server,
@@ -46,6 +50,7 @@ pub fn validate(registry: &Registry, tree: &Value) -> Result<Config, ConfigError
             kinds: registry.kinds(),
             loki,
             follow,
+            cache,
         })
     } else {
         Err(ConfigErrors(problems))
@@ -98,6 +103,40 @@ fn parse_loki(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) -> L
     };
     t.finish();
     config
+}
+
+/// `[cache]` (spec §9): sizes in bytes, lifetimes as durations; a
+/// settled answer lives at least as long as a fresh one.
+fn parse_cache(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) -> CacheConfig {
+    let empty = Map::new();
+    let mut t = Table::new(map.unwrap_or(&empty), "cache", problems);
+    let d = CacheConfig::default();
+    let settings = CacheSettings {
+        enabled: t.boolean("enabled").unwrap_or(d.settings.enabled),
+        max_bytes: t
+            .integer("max_bytes", 0, 1 << 40)
+            .map_or(d.settings.max_bytes, |n| n as u64),
+        fresh_ttl: t.duration("fresh_ttl").unwrap_or(d.settings.fresh_ttl),
+        settled_ttl: t.duration("settled_ttl").unwrap_or(d.settings.settled_ttl),
+        freshness_horizon: t
+            .duration("freshness_horizon")
+            .unwrap_or(d.settings.freshness_horizon),
+    };
+    let pin_rounding = t.duration("pin_rounding").unwrap_or(d.pin_rounding);
+    if settings.settled_ttl < settings.fresh_ttl {
+        t.problem(
+            "settled_ttl",
+            "must be at least fresh_ttl (an answer for a settled window lives longer)",
+        );
+    }
+    if pin_rounding > Duration::from_secs(60) {
+        t.problem("pin_rounding", "expected at most 60s");
+    }
+    t.finish();
+    CacheConfig {
+        settings,
+        pin_rounding,
+    }
 }
 
 fn parse_sources(

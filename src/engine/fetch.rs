@@ -49,6 +49,8 @@ pub(super) struct FetchJob {
     pub want: usize,
     pub budget: usize,
     pub deadline: Instant,
+    /// `Cache-Control: no-cache`: no stored upstream answer is used.
+    pub no_cache: bool,
     /// The request timeout, named by the error of a fetch cut short.
     pub timeout: Duration,
 }
@@ -59,7 +61,12 @@ impl FetchJob {
     pub(super) async fn run(self) -> Fetched {
         let span = self.span.clone();
         async move {
-            let ctx = CallContext::new(self.deadline);
+            // Every record a fetch returns is stamped at or before the
+            // query's end (the pinned end folded in): the cache's window.
+            let ctx = match self.query.filters.end {
+                Some(end) => CallContext::new(self.deadline).with_cache_window(end, self.no_cache),
+                None => CallContext::new(self.deadline),
+            };
             let started = Instant::now();
             let request = FetchRequest {
                 query: &self.query,
@@ -77,6 +84,10 @@ impl FetchJob {
                             .await
                             .unwrap_or(Err(SourceError::Timeout(self.timeout)));
                     permit.record(&fetched);
+                    if fetched.is_err() {
+                        // An answer the adapter could not use is not kept.
+                        ctx.cache.forget_used().await;
+                    }
                     fetched
                 }
             };

@@ -61,6 +61,10 @@ pub struct EngineSettings {
     pub scan_budget: usize,
     /// A follow traversal reads nothing newer than now − `settle` (spec §8).
     pub settle: Duration,
+    /// A traversal's pinned end is the first page's time rounded down to a
+    /// multiple of this (`[cache] pin_rounding`): first pages served within
+    /// one step send identical upstream requests (spec §9, README "Cache").
+    pub pin_rounding: Duration,
 }
 
 /// One served page.
@@ -99,6 +103,8 @@ pub struct SourceReport {
     pub skipped: usize,
     /// Upstream HTTP requests sent for this page, retries included.
     pub upstream_requests: u32,
+    /// How this page's upstream lookups were answered (spec §9).
+    pub cache: CacheReport,
     /// Upstream requests repeated after a transient failure.
     #[serde(skip)]
     pub retries: u32,
@@ -118,6 +124,21 @@ pub struct SourceReport {
     )]
     #[schema(value_type = Option<SourceFailure>)]
     pub error: Option<(String, String)>,
+}
+
+/// `sources.NAME.cache`: this page's upstream lookups by how they were
+/// answered (spec §9); `miss` ones were sent (see `upstream_requests` for
+/// retries).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CacheReport {
+    /// Answered from the cache (a stored answer or a stored `429`).
+    pub hit: u32,
+    /// Sent upstream by this page (with `[cache] enabled = false`
+    /// nothing is counted).
+    pub miss: u32,
+    /// Answered by an identical request already in flight.
+    pub coalesced: u32,
 }
 
 /// `sources.NAME.status`.
@@ -223,7 +244,15 @@ impl Engine {
         });
         let mut sources = self.open_sources(&state, &query);
         let logs = self
-            .fetch_and_merge(&mut sources, &query, request.limit, deadline)
+            .fetch_and_merge(
+                &mut sources,
+                &query,
+                request.limit,
+                page::FetchLimits {
+                    deadline,
+                    no_cache: request.no_cache,
+                },
+            )
             .await;
         settle_failures(&sources, request.partial)?;
         let mut page = self.finish(&mut state, sources, logs);
@@ -269,7 +298,7 @@ impl Engine {
                     sources,
                     filters: request.filters.clone(),
                     order: request.order.unwrap_or_default(),
-                    pinned_end: loggate_core::time::now_ms(),
+                    pinned_end: pinned_now(self.settings.pin_rounding),
                     key: caller.key.clone(),
                     follow: false,
                 }
@@ -288,6 +317,15 @@ impl Engine {
         }
         Ok(Traversal { state })
     }
+}
+
+/// Now (epoch ms) rounded down to a multiple of `rounding`: the pinned end
+/// of a new traversal. Rounding down keeps the pin in the past, so a log
+/// written after the first page is never inside the traversal.
+fn pinned_now(rounding: Duration) -> i64 {
+    let now = loggate_core::time::now_ms();
+    let step = (rounding.as_millis() as i64).max(1);
+    now - now.rem_euclid(step)
 }
 
 /// The client's filters with the traversal's pinned upper bound folded in.

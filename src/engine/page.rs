@@ -59,6 +59,10 @@ impl PageSource<'_> {
         report.upstream_requests += fetch.ctx.requests();
         report.retries += fetch.ctx.retries();
         report.gate_waits += fetch.ctx.gate_waits();
+        let (hit, miss, coalesced) = fetch.ctx.cache.get();
+        report.cache.hit += hit;
+        report.cache.miss += miss;
+        report.cache.coalesced += coalesced;
         report.latency_ms += fetch.elapsed.as_millis() as u64;
         for reason in fetch.ctx.skip_reasons() {
             if !self.skip_reasons.contains(&reason) {
@@ -82,6 +86,15 @@ impl PageSource<'_> {
             }
         }
     }
+}
+
+/// What bounds every fetch of one page.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FetchLimits {
+    /// Nothing is sent or waited for past it.
+    pub deadline: Instant,
+    /// `Cache-Control: no-cache`: no stored upstream answer is used.
+    pub no_cache: bool,
 }
 
 impl Engine {
@@ -161,8 +174,9 @@ impl Engine {
         sources: &mut [PageSource<'_>],
         query: &Arc<SourceQuery>,
         limit: usize,
-        deadline: Instant,
+        limits: FetchLimits,
     ) -> Vec<(usize, LogRecord)> {
+        let deadline = limits.deadline;
         let budget = self.settings.scan_budget;
         let mut out: Vec<(usize, LogRecord)> = Vec::with_capacity(limit);
         let mut to_fetch: Vec<usize> = (0..sources.len())
@@ -182,6 +196,7 @@ impl Engine {
                     want,
                     budget: budget.saturating_sub(s.report.scanned).max(1),
                     deadline,
+                    no_cache: limits.no_cache,
                     timeout: self.settings.request_timeout,
                 };
                 // Several sources: each fetch and decode on its own task,
@@ -232,6 +247,7 @@ impl Engine {
             want,
             budget,
             deadline,
+            no_cache: false,
             timeout: self.settings.request_timeout,
         };
         let fetched = job.run().await;
@@ -256,6 +272,7 @@ impl Engine {
             failed_requests: ctx.failed(),
             retries: ctx.retries(),
             gate_waits: ctx.gate_waits(),
+            cache: ctx.cache.get(),
             scanned: result.as_ref().map_or(0, |b| b.scanned),
         });
     }

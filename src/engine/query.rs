@@ -42,6 +42,9 @@ pub struct LogsRequest {
     /// Not a parameter: with a follow cursor, move its window no further
     /// than this bound (epoch ms); a tail aligning with its shared poller.
     pub follow_to: Option<i64>,
+    /// `Cache-Control: no-cache` (a header, not a parameter): no stored
+    /// upstream answer is used for this page (spec §9).
+    pub no_cache: bool,
 }
 
 /// Parses the raw (still percent-encoded) query string.

@@ -112,6 +112,7 @@ fn engine(sources: Vec<(&str, Arc<MemoryAdapter>)>, budget: usize) -> Engine {
             request_timeout: Duration::from_secs(30),
             scan_budget: budget,
             settle: Duration::ZERO,
+            pin_rounding: Duration::from_millis(1),
         },
     )
 }

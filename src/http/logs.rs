@@ -16,6 +16,9 @@ use crate::engine::{Caller, Page, SourceReport};
 use crate::http::{ApiError, AppState, ErrorEnvelope};
 
 /// One page of the merged, time-ordered logs of the requested sources.
+/// A `Cache-Control: no-cache` request header (or `no-store`,
+/// `max-age=0`, `Pragma: no-cache`) uses no stored upstream answer for the
+/// page; an identical upstream request in flight is still joined (spec §9).
 /// (Its query parameters are added to the document from
 /// [`crate::engine::query::PARAMS`].)
 #[utoipa::path(
@@ -44,8 +47,10 @@ pub async fn get_logs(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let request = parse_logs_query(raw.as_deref())?;
+    let mut request = parse_logs_query(raw.as_deref())?;
+    request.no_cache = wants_no_cache(&headers);
     let page = state.engine.page(request, &caller).await?;
     let span = tracing::Span::current();
     if !span.is_disabled() {
@@ -165,4 +170,23 @@ impl<'a> From<&'a Page> for LogsPage<'a> {
             warnings: &page.warnings,
         }
     }
+}
+
+/// `Cache-Control: no-cache` (or `no-store`, or `max-age=0`), or the HTTP/1.0
+/// `Pragma: no-cache`: this page uses no stored upstream answer (spec §9).
+pub(crate) fn wants_no_cache(headers: &axum::http::HeaderMap) -> bool {
+    let directive = |name: header::HeaderName, wanted: &[&str]| {
+        headers.get_all(name).iter().any(|value| {
+            value.to_str().is_ok_and(|v| {
+                v.split(',').any(|d| {
+                    let d = d.trim().to_ascii_lowercase();
+                    wanted.iter().any(|w| d == *w)
+                })
+            })
+        })
+    };
+    directive(
+        header::CACHE_CONTROL,
+        &["no-cache", "no-store", "max-age=0"],
+    ) || directive(header::PRAGMA, &["no-cache"])
 }

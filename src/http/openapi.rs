@@ -26,7 +26,7 @@ use super::{
 use crate::engine::count::params::STATS_PARAMS;
 use crate::engine::count::CountMethod;
 use crate::engine::query::{param as logs_param, Param, ParamDoc, ParamSchema, PARAMS};
-use crate::engine::{ReportStatus, SourceFailure, SourceReport};
+use crate::engine::{CacheReport, ReportStatus, SourceFailure, SourceReport};
 
 /// The whole document.
 #[derive(OpenApi)]
@@ -63,6 +63,7 @@ use crate::engine::{ReportStatus, SourceFailure, SourceReport};
         CountMethod,
         LevelSchema,
         SourceReport,
+        CacheReport,
         ReportStatus,
         SourceFailure,
         SourcesList,

@@ -40,6 +40,15 @@ impl Gateway {
         let mut config = config::load_str_with(registry, toml, env)
             .unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
         config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        if !toml.contains("[cache]") {
+            // The black-box tests measure the gateway without the answer
+            // cache (every request reaches its upstream; the pinned end is
+            // the first page's exact time) unless their configuration has
+            // a `[cache]` table: tests/cache.rs and the traversal property
+            // (tests/prop_traversal.rs) run with it.
+            config.cache.settings.enabled = false;
+            config.cache.pin_rounding = std::time::Duration::from_millis(1);
+        }
         let app = Application::build(&config).await.expect("gateway binds");
         let addr = app.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();

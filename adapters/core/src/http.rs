@@ -56,6 +56,11 @@ pub struct CallContext {
     /// Why upstream records were skipped (distinct, at most
     /// [`MAX_SKIP_REASONS`]); the page's `warnings` name them (spec §10).
     skip_reasons: Mutex<Vec<String>>,
+    /// `(window end in epoch ms, bypass)` when this fetch's requests may
+    /// use the answer cache (spec §9); see [`CallContext::with_cache_window`].
+    cache_window: Option<(i64, bool)>,
+    /// How this fetch's cache lookups were answered.
+    pub cache: crate::cache::LookupCounts,
 }
 
 /// Most distinct reasons for skipped records one fetch keeps.
@@ -70,7 +75,24 @@ impl CallContext {
             retries: AtomicU32::new(0),
             gate_waits: AtomicU32::new(0),
             skip_reasons: Mutex::new(Vec::new()),
+            cache_window: None,
+            cache: crate::cache::LookupCounts::default(),
         }
+    }
+
+    /// Lets this fetch's `GET` requests use the answer cache: every record
+    /// they can return is stamped at or before `window_end` (epoch ms, the
+    /// traversal's pinned end); `bypass` (`Cache-Control: no-cache`) uses
+    /// no stored answer but still joins an identical request in flight.
+    /// Without it, requests go upstream uncached and uncoalesced.
+    pub fn with_cache_window(mut self, window_end: i64, bypass: bool) -> Self {
+        self.cache_window = Some((window_end, bypass));
+        self
+    }
+
+    /// What [`CallContext::with_cache_window`] set.
+    pub fn cache_window(&self) -> Option<(i64, bool)> {
+        self.cache_window
     }
 
     /// Notes why an upstream record was skipped (the adapter still counts
@@ -130,7 +152,7 @@ impl Default for UpstreamPolicy {
 }
 
 /// A response read whole (within the cap).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct UpstreamResponse {
     pub status: u16,
     pub headers: HeaderMap,
@@ -182,6 +204,8 @@ pub struct UpstreamClient {
     policy: UpstreamPolicy,
     gate: Option<Arc<dyn RequestGate>>,
     secrets: Arc<Vec<SecretString>>,
+    /// The answer cache and this source's name in its keys (spec §9).
+    pub(crate) store: Option<(Arc<dyn crate::cache::AnswerStore>, Arc<str>)>,
 }
 
 impl UpstreamClient {
@@ -198,6 +222,7 @@ impl UpstreamClient {
             policy,
             gate: None,
             secrets: Arc::new(Vec::new()),
+            store: None,
         }
     }
 
@@ -212,6 +237,14 @@ impl UpstreamClient {
         self
     }
 
+    /// Caches and coalesces the `GET` requests of fetches that name their
+    /// window ([`CallContext::with_cache_window`]) in `store`, keyed under
+    /// `source` (spec §9).
+    pub fn with_cache(mut self, store: Arc<dyn crate::cache::AnswerStore>, source: &str) -> Self {
+        self.store = Some((store, source.into()));
+        self
+    }
+
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }
@@ -223,11 +256,30 @@ impl UpstreamClient {
     /// Sends `request`, retrying transient failures; `classify` turns a
     /// non-success response into the provider's typed error (it sees the
     /// scrubbed excerpt). Success statuses are returned unclassified.
+    /// Through the answer cache when the client has one and `ctx` names
+    /// its window (`crate::cache`): then an identical request in flight is
+    /// joined and a usable stored answer (or `429`) returned unsent.
     pub async fn execute(
         &self,
         request: reqwest::Request,
         ctx: &CallContext,
-        classify: impl Fn(&UpstreamResponse, String) -> Option<SourceError>,
+        classify: impl Fn(&UpstreamResponse, String) -> Option<SourceError> + Send + Sync,
+    ) -> Result<UpstreamResponse, SourceError> {
+        match self.cache_key(&request, ctx) {
+            Some((store, key, wants)) => {
+                self.execute_cached(store, key, wants, request, ctx, &classify)
+                    .await
+            }
+            None => self.execute_uncached(request, ctx, &classify).await,
+        }
+    }
+
+    /// [`UpstreamClient::execute`] without the cache.
+    pub(crate) async fn execute_uncached(
+        &self,
+        request: reqwest::Request,
+        ctx: &CallContext,
+        classify: &(dyn Fn(&UpstreamResponse, String) -> Option<SourceError> + Send + Sync),
     ) -> Result<UpstreamResponse, SourceError> {
         let mut attempt = 0u32;
         let mut last: Option<SourceError> = None;
@@ -353,15 +405,18 @@ impl UpstreamClient {
         self.scrub_text(body, &[])
     }
 
-    /// [`UpstreamClient::excerpt`] also redacting `extra` values.
-    fn scrub_text(&self, body: &[u8], extra: &[String]) -> String {
-        let secrets: Vec<&str> = self
-            .secrets
+    /// Every configured secret and `extra` value, for keys and excerpts.
+    pub(crate) fn secret_values<'a>(&'a self, extra: &'a [String]) -> Vec<&'a str> {
+        self.secrets
             .iter()
             .map(|s| s.expose_secret())
             .chain(extra.iter().map(String::as_str))
-            .collect();
-        crate::excerpt::excerpt(body, &secrets)
+            .collect()
+    }
+
+    /// [`UpstreamClient::excerpt`] also redacting `extra` values.
+    fn scrub_text(&self, body: &[u8], extra: &[String]) -> String {
+        crate::excerpt::excerpt(body, &self.secret_values(extra))
     }
 
     /// `error` with every message excerpted and scrubbed.
@@ -409,7 +464,7 @@ impl UpstreamClient {
 /// The credentials in a request's `Authorization` header: the token of
 /// `Bearer`, and for `Basic` the encoded pair, the decoded pair and its
 /// password.
-fn carried_credentials(headers: &HeaderMap) -> Vec<String> {
+pub(crate) fn carried_credentials(headers: &HeaderMap) -> Vec<String> {
     use base64::Engine as _;
     let Some(value) = headers
         .get(reqwest::header::AUTHORIZATION)

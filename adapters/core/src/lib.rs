@@ -24,6 +24,7 @@
 
 pub mod adapter;
 pub mod count;
+pub mod cache;
 pub mod error;
 mod excerpt;
 pub mod group;

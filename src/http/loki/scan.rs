@@ -143,6 +143,7 @@ pub async fn scan(
         partial: true,
         follow: None,
         follow_to: None,
+        no_cache: false,
     };
     let started = Instant::now();
     loop {

@@ -1,0 +1,203 @@
+//! The cache benchmark of the README ("Cache benchmark"): measured, not
+//! asserted, so every test here is `#[ignore]`d. Run with
+//! `cargo test --release --test cache_bench -- --ignored --nocapture --test-threads 1`.
+//!
+//! Four simulators (leveled, promptcrafter, alloy, logto) with 50 ms of
+//! upstream latency behind one in-process gateway; upstream requests are
+//! counted by the simulators themselves.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::fleet::{start_sims, Kind, Sim, Spec};
+use common::Gateway;
+use futures::future::join_all;
+use loggate_core::sim::Served;
+use loggate_core::time::{format_ms, now_ms};
+
+const LATENCY: Duration = Duration::from_millis(50);
+
+struct Bench {
+    gateway: Gateway,
+    sims: Vec<(String, Kind, Sim)>,
+    _served: Vec<Served>,
+}
+
+async fn bench(cache: &str, latency: Duration) -> Bench {
+    let kinds = [
+        Kind::Leveled,
+        Kind::PromptCrafter,
+        Kind::Alloy,
+        Kind::LogtoTimed,
+    ];
+    let specs: Vec<Spec> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| Spec::new(*kind, 11 + i as u64, 500, 400))
+        .collect();
+    let names: Vec<String> = kinds.iter().map(|k| k.provider.to_string()).collect();
+    let (sims, served, toml) = start_sims(&specs, &names, now_ms(), "", "").await;
+    for (_, _, sim) in &sims {
+        sim.faults().set_latency(latency);
+    }
+    Bench {
+        gateway: Gateway::start(&format!("{toml}\n{cache}\n")).await,
+        sims,
+        _served: served,
+    }
+}
+
+impl Bench {
+    /// Upstream requests per source since the last call.
+    fn upstream(&self) -> Vec<(String, usize)> {
+        self.sims
+            .iter()
+            .map(|(name, _, sim)| {
+                let n = sim.faults().seen_count();
+                sim.faults().forget_seen();
+                (name.clone(), n)
+            })
+            .collect()
+    }
+
+    /// One GET; its latency.
+    async fn get(&self, query: &str) -> Duration {
+        let started = Instant::now();
+        let (status, body) = self.gateway.get(&format!("/logs?{query}")).await;
+        assert_eq!(status, 200, "{body}");
+        started.elapsed()
+    }
+
+    async fn cache_bytes(&self) -> String {
+        let text = self
+            .gateway
+            .client
+            .get(self.gateway.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find(|l| l.starts_with("loggate_cache_bytes "))
+            .map_or("-".into(), |l| {
+                l.trim_start_matches("loggate_cache_bytes ").into()
+            })
+    }
+}
+
+fn percentile(latencies: &mut [Duration], p: f64) -> f64 {
+    latencies.sort();
+    let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+    latencies[i].as_secs_f64() * 1000.0
+}
+
+const OFF: &str = "[cache]\nenabled = false";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn burst_of_100_identical_requests() {
+    for (label, cache) in [("cache on", "[cache]"), ("cache off", OFF)] {
+        let b = bench(cache, LATENCY).await;
+        let mut latencies = join_all((0..100).map(|_| b.get("limit=50"))).await;
+        println!(
+            "burst, {label}: upstream requests {:?}, p50 {:.1} ms",
+            b.upstream(),
+            percentile(&mut latencies, 0.5)
+        );
+    }
+}
+
+/// Ten panels: "the newest N logs matching", as a logs dashboard shows.
+const PANELS: [&str; 10] = [
+    "limit=100",
+    "limit=50&level=error",
+    "limit=50&min_level=warn",
+    "limit=50&level=info",
+    "limit=50&level=debug",
+    "limit=20&min_level=error",
+    "limit=100&order=desc&level=warn",
+    "limit=30&q=error",
+    "limit=30&q=timeout",
+    "limit=10",
+];
+
+/// 3 viewers each refreshing the 10 panels every `period` for `rounds`,
+/// the viewers a third of a period apart: (upstream total, p50, p90).
+async fn dashboard(b: &Bench, period: Duration, rounds: u32) -> (usize, f64, f64) {
+    b.upstream();
+    let start = tokio::time::Instant::now();
+    let viewers = (0..3u32).map(|v| async move {
+        let mut latencies = Vec::new();
+        for round in 0..rounds {
+            let at = start + period * round + period * v / 3;
+            tokio::time::sleep_until(at).await;
+            latencies.extend(join_all(PANELS.iter().map(|p| b.get(p))).await);
+        }
+        latencies
+    });
+    let mut latencies: Vec<Duration> = join_all(viewers).await.concat();
+    let upstream = b.upstream().iter().map(|(_, n)| n).sum();
+    let p50 = percentile(&mut latencies, 0.5);
+    let p90 = percentile(&mut latencies, 0.9);
+    (upstream, p50, p90)
+}
+
+/// 5 minutes of 30 s refreshes, compressed 10×: 10 rounds 3 s apart, with
+/// every duration of the cache configuration divided by 10 too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn simulated_dashboard() {
+    let configs = [
+        ("cache off", OFF.to_string()),
+        (
+            "defaults (pin_rounding 1s, fresh_ttl 5s)",
+            "[cache]\npin_rounding = \"100ms\"\nfresh_ttl = \"500ms\"".to_string(),
+        ),
+        (
+            "dashboard-tuned (pin_rounding 30s, fresh_ttl 30s)",
+            "[cache]\npin_rounding = \"3s\"\nfresh_ttl = \"3s\"".to_string(),
+        ),
+    ];
+    for (label, cache) in configs {
+        let b = bench(&cache, LATENCY).await;
+        let (upstream, p50, p90) = dashboard(&b, Duration::from_secs(3), 10).await;
+        println!(
+            "dashboard, {label}: 300 panel requests, {upstream} upstream requests, p50 {p50:.1} ms, p90 {p90:.1} ms, cache bytes {}",
+            b.cache_bytes().await
+        );
+    }
+}
+
+/// A refresh served wholly from the cache (a settled window, 50 ms
+/// upstreams) against the gateway without cache in front of upstreams
+/// that answer at once (its CPU-only latency).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn cached_refresh_against_cpu_only() {
+    let now = now_ms();
+    let query = format!(
+        "start={}&end={}&limit=100",
+        format_ms(now - 7_200_000),
+        format_ms(now - 1_500_000)
+    );
+    for (label, cache, latency) in [
+        ("no cache, 0 ms upstreams", OFF, Duration::ZERO),
+        ("cache, 50 ms upstreams, all hits", "[cache]", LATENCY),
+    ] {
+        let b = bench(cache, latency).await;
+        b.get(&query).await;
+        b.upstream();
+        let mut latencies = Vec::new();
+        for _ in 0..200 {
+            latencies.push(b.get(&query).await);
+        }
+        let upstream: usize = b.upstream().iter().map(|(_, n)| n).sum();
+        println!(
+            "settled refresh, {label}: p50 {:.2} ms, upstream requests for 200 refreshes {upstream}",
+            percentile(&mut latencies, 0.5)
+        );
+    }
+}
