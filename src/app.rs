@@ -150,6 +150,7 @@ pub fn build_engine(config: &Config) -> Engine {
             .with_gate(Arc::new(SourceGate::new(
                 source.rate_limit,
                 source.max_concurrency,
+                source.max_queue_wait,
             )))
             .with_secrets(all_secrets.clone());
         let settings = SourceSettings {
