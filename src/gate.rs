@@ -195,7 +195,10 @@ mod tests {
     /// `max_wait`, and a context whose deadline is a minute away.
     fn gate(max_concurrency: usize, max_wait: Duration) -> (SourceGate, CallContext) {
         let gate = SourceGate::new(schedule_rate(1, 1), max_concurrency, max_wait);
-        (gate, CallContext::new(Instant::now() + Duration::from_secs(60)))
+        (
+            gate,
+            CallContext::new(Instant::now() + Duration::from_secs(60)),
+        )
     }
 
     fn schedule_rate(per_second: u32, burst: u32) -> RateLimit {
