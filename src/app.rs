@@ -175,6 +175,7 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
             .with_gate(Arc::new(SourceGate::new(
                 source.rate_limit,
                 source.max_concurrency,
+                source.max_queue_wait,
             )))
             .with_secrets(all_secrets.clone());
         if let Some(store) = &store {

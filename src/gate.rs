@@ -1,11 +1,13 @@
 //! Outbound admission per source: a rate limit shared by every request to
 //! the source, and a cap on concurrent upstream requests. This is
-//! loggate's own queue in front of the upstream, and it never makes the
-//! upstream look slow: a request is admitted only when its slot comes at
-//! least [`MIN_SEND_WINDOW`] before its deadline; otherwise it is declined
-//! at once with [`SourceError::Overloaded`] (the page answers `503` with
-//! `Retry-After` instead of waiting its deadline out), which the circuit
-//! breaker does not count (issue 18).
+//! loggate's own queue in front of the upstream, and it answers fast: a
+//! request waits in it at most the source's `max_queue_wait` (and never
+//! past [`MIN_SEND_WINDOW`] before its deadline). When its rate-limit slot
+//! comes later it is declined at once, without booking the slot, with
+//! [`SourceError::Overloaded`] and `Retry-After` = the wait rounded up to
+//! whole seconds (the page answers `503`); when no concurrency permit
+//! frees up in time, it is declined when the bound runs out. The circuit
+//! breaker never counts these (issue 18, items 2 and 7).
 //!
 //! The rate limit is a GCRA schedule with reservations (the algorithm of
 //! `governor`, which cannot reserve): each admitted request books the next
@@ -23,9 +25,12 @@ use tokio::time::Instant;
 
 use crate::config::RateLimit;
 
+/// One source's outbound queue: see the module documentation.
 pub struct SourceGate {
     schedule: Mutex<Schedule>,
     concurrency: Arc<Semaphore>,
+    /// The longest a request may wait in this queue (permit and slot).
+    max_queue_wait: Duration,
 }
 
 /// The GCRA state: `per_second` requests a second on average, up to
@@ -71,10 +76,14 @@ impl Schedule {
 }
 
 impl SourceGate {
-    pub fn new(rate: RateLimit, max_concurrency: usize) -> Self {
+    /// A queue for `rate` (`sources.NAME.rate_limit`), `max_concurrency`
+    /// upstream requests at once, in which a request waits at most
+    /// `max_queue_wait` (`sources.NAME.max_queue_wait`).
+    pub fn new(rate: RateLimit, max_concurrency: usize, max_queue_wait: Duration) -> Self {
         SourceGate {
             schedule: Mutex::new(Schedule::new(rate)),
             concurrency: Arc::new(Semaphore::new(max_concurrency.max(1))),
+            max_queue_wait,
         }
     }
 }
@@ -94,6 +103,8 @@ impl RequestGate for SourceGate {
         let Some(latest) = ctx.deadline.checked_sub(MIN_SEND_WINDOW) else {
             return Err(SourceError::DeadlineExceeded);
         };
+        // The queue's own bound: the permit and the slot both by then.
+        let latest = latest.min(Instant::now() + self.max_queue_wait);
         let permit = match tokio::time::timeout_at(
             latest,
             self.concurrency.clone().acquire_owned(),
@@ -104,7 +115,7 @@ impl RequestGate for SourceGate {
             Ok(Err(_)) => return Err(SourceError::Internal("the source is shutting down".into())),
             Err(_) => {
                 return Err(overloaded(
-                    "every upstream connection of the source (max_concurrency) stayed busy until the request's deadline",
+                    "every upstream connection of the source (max_concurrency) stayed busy for as long as the request may queue (max_queue_wait or its deadline)",
                     Duration::from_secs(1),
                 ))
             }
@@ -126,7 +137,7 @@ impl RequestGate for SourceGate {
             }
             Err(wait) => Err(overloaded(
                 &format!(
-                    "the source's outbound rate limit has no slot before the request's deadline (next in {}ms)",
+                    "the source's outbound rate limit has no slot within the time the request may queue (max_queue_wait or its deadline); next in {}ms",
                     wait.as_millis()
                 ),
                 wait,
@@ -178,6 +189,74 @@ mod tests {
         let later = now + Duration::from_secs(1);
         assert_eq!(s.reserve(later, far), Ok(later));
         assert_eq!(s.reserve(later, far), Ok(later));
+    }
+
+    /// A gate of one request a second (burst one) that queues at most
+    /// `max_wait`, and a context whose deadline is a minute away.
+    fn gate(max_concurrency: usize, max_wait: Duration) -> (SourceGate, CallContext) {
+        let gate = SourceGate::new(schedule_rate(1, 1), max_concurrency, max_wait);
+        (
+            gate,
+            CallContext::new(Instant::now() + Duration::from_secs(60)),
+        )
+    }
+
+    fn schedule_rate(per_second: u32, burst: u32) -> RateLimit {
+        RateLimit { per_second, burst }
+    }
+
+    /// Paused time: a refusal that waited would show as time passing.
+    #[tokio::test(start_paused = true)]
+    async fn a_slot_beyond_max_queue_wait_is_refused_at_once_without_booking() {
+        let (gate, ctx) = gate(8, Duration::from_millis(1500));
+        let start = Instant::now();
+        // Three at once: slots now, in 1 s and in 2 s; the third is within
+        // the deadline but past the queue's bound.
+        let (one, two, three) = tokio::join!(gate.admit(&ctx), gate.admit(&ctx), async {
+            let e = gate.admit(&ctx).await.map(|_| ()).unwrap_err();
+            (Instant::now(), e)
+        });
+        assert!(one.is_ok() && two.is_ok());
+        let (refused_at, e) = three;
+        assert_eq!(refused_at, start, "declined without waiting");
+        assert_eq!(e.code(), "overloaded");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+        assert!(e.to_string().contains("max_queue_wait"), "{e}");
+        // The refusal booked nothing: the next request gets the slot it
+        // was refused (2 s after the start), one second from now.
+        assert_eq!(Instant::now(), start + Duration::from_secs(1));
+        gate.admit(&ctx).await.unwrap();
+        assert_eq!(Instant::now(), start + Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_slot_names_its_wait_rounded_up() {
+        let (gate, ctx) = gate(8, Duration::from_millis(500));
+        gate.admit(&ctx).await.unwrap();
+        let start = Instant::now();
+        let e = gate.admit(&ctx).await.map(|_| ()).unwrap_err();
+        assert_eq!(Instant::now(), start, "declined without waiting");
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(1)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_concurrency_cap_is_waited_for_max_queue_wait_not_the_deadline() {
+        let (gate, ctx) = gate(1, Duration::from_millis(700));
+        let _held = gate.admit(&ctx).await.unwrap();
+        let start = Instant::now();
+        let e = gate.admit(&ctx).await.map(|_| ()).unwrap_err();
+        assert_eq!(Instant::now(), start + Duration::from_millis(700));
+        assert_eq!(e.code(), "overloaded");
+        assert!(e.to_string().contains("max_concurrency"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_still_bounds_a_longer_max_queue_wait() {
+        let gate = SourceGate::new(schedule_rate(1, 1), 8, Duration::from_secs(3600));
+        let ctx = CallContext::new(Instant::now() + Duration::from_millis(900));
+        gate.admit(&ctx).await.unwrap();
+        let e = gate.admit(&ctx).await.map(|_| ()).unwrap_err();
+        assert_eq!(e.code(), "overloaded");
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Black-box (issue 18): client load alone never opens the circuit of a
 //! healthy upstream. Behind a saturated outbound rate limit, pages that
-//! cannot get a slot before their deadline are declined at once with
-//! `503 overloaded` and `Retry-After` (no upstream request sent, nothing
-//! counted against the upstream); the others are served. Nothing here
-//! depends on how long anything takes: the limiter books slots, so which
-//! requests are declined follows from the schedule, and the breaker is so
-//! sensitive (one failure opens it) that any miscounted decline would show.
+//! cannot get a slot within the source's `max_queue_wait` (or before their
+//! deadline) are declined at once with `503 overloaded` and `Retry-After`
+//! (no upstream request sent, nothing counted against the upstream); the
+//! others are served. Nothing here depends on how long anything takes: the
+//! limiter books slots, so which requests are declined follows from the
+//! schedule, and the breaker is so sensitive (one failure opens it) that
+//! any miscounted decline would show.
 
 mod common;
 
@@ -23,12 +24,18 @@ struct Outcome {
     served: usize,
     declined: usize,
     sent: usize,
+    /// The longest `Retry-After` of a declined page, in seconds.
+    longest_retry_after: u64,
 }
+
+/// The deadline and queue bound of the first two tests: the deadline
+/// (3 s) is what declines, the bound (the default 1 s) hardly matters.
+const SHORT_DEADLINE: &str = "3s";
 
 #[tokio::test]
 async fn a_saturated_rate_limit_answers_503_and_never_opens_the_breaker() {
     // 40 logs: one upstream request per page.
-    let outcome = burst_of_pages(40, 5).await;
+    let outcome = burst_of_pages(40, 5, SHORT_DEADLINE, "").await;
     assert!(outcome.served >= 1, "the burst is always served");
     assert!(
         outcome.declined >= 1,
@@ -46,28 +53,58 @@ async fn a_saturated_rate_limit_answers_503_and_never_opens_the_breaker() {
 async fn a_page_declined_after_some_requests_does_not_blame_the_upstream() {
     // 250 logs at 100 an upstream page: three requests per page, and only
     // about four slots before the deadline.
-    let outcome = burst_of_pages(250, 250).await;
+    let outcome = burst_of_pages(250, 250, SHORT_DEADLINE, "").await;
     assert!(outcome.declined >= 1);
     assert!(outcome.sent >= 1);
 }
 
+/// Issue 18, item 7: loggate's own queue answers fast. With a deadline a
+/// minute away every one of the pages would get a slot (one a second) if
+/// requests queued until their deadline; bounded by `max_queue_wait`, the
+/// queue holds about one second of requests and declines the rest at once,
+/// so their `Retry-After` is that second plus one slot, not the deadline.
+#[tokio::test]
+async fn a_saturated_source_is_declined_by_its_queue_bound_not_the_deadline() {
+    let outcome = burst_of_pages(40, 5, "60s", "max_queue_wait = \"1s\"\n").await;
+    assert!(outcome.served >= 1, "the burst is always served");
+    assert!(
+        outcome.declined >= 1,
+        "{CONCURRENT} pages at once cannot all get a slot within one second"
+    );
+    // The queue never books more than a second ahead, so a declined page
+    // waits at most that plus one slot (1 s) before a retry can be served.
+    assert!(
+        outcome.longest_retry_after <= 2,
+        "Retry-After {}s: declined by the deadline, not the bound",
+        outcome.longest_retry_after
+    );
+    // A declined page sent nothing upstream: one request per served page.
+    assert_eq!(outcome.sent, outcome.served);
+}
+
 /// `CONCURRENT` pages of `limit` at once over `records` logs behind one
-/// request a second (burst two) and a 3 s deadline. Asserts what must hold
-/// in every case: only `200` or `503 overloaded` with `Retry-After`, the
-/// breaker (opened by a single counted failure) still closed, and every
-/// declined fetch counted as `overloaded`.
-async fn burst_of_pages(records: usize, limit: usize) -> Outcome {
+/// request a second (burst two), with `request_timeout` and the source's
+/// `extra` keys. Asserts what must hold in every case: only `200` or
+/// `503 overloaded` with `Retry-After`, the breaker (opened by a single
+/// counted failure) still closed, and every declined fetch counted as
+/// `overloaded`.
+async fn burst_of_pages(
+    records: usize,
+    limit: usize,
+    request_timeout: &str,
+    extra: &str,
+) -> Outcome {
     let mut config = SimConfig::demo(loggate_core::time::now_ms());
     config.records = records;
     let sim = LeveledSim::new(config);
     let served = serve_loopback(sim.router()).await.unwrap();
-    // One request a second after a burst of two, a 3 s deadline: at most
-    // about five pages can be sent; the rest must be declined up front.
+    // One request a second after a burst of two: with a 3 s deadline at
+    // most about five pages can be sent; the rest must be declined up front.
     let toml = format!(
-        "[server]\nrequest_timeout = \"3s\"\n\
+        "[server]\nrequest_timeout = \"{request_timeout}\"\n\
          [sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\nretries = 0\n\
          max_concurrency = 64\nrate_limit = {{ per_second = 1, burst = 2 }}\n\
-         circuit_breaker = {{ failures = 1, cool_down = \"1h\" }}\n",
+         circuit_breaker = {{ failures = 1, cool_down = \"1h\" }}\n{extra}",
         served.base_url(),
         sim.token(),
     );
@@ -79,7 +116,7 @@ async fn burst_of_pages(records: usize, limit: usize) -> Outcome {
             .get(gateway.url(&format!("/logs?source=app&limit={limit}")))
             .send()
     });
-    let (mut served_pages, mut declined) = (0, 0);
+    let (mut served_pages, mut declined, mut longest_retry_after) = (0, 0, 0);
     for response in join_all(pages).await {
         let response = response.expect("the gateway answers");
         let status = response.status().as_u16();
@@ -100,6 +137,7 @@ async fn burst_of_pages(records: usize, limit: usize) -> Outcome {
                 let message = body["error"]["message"].as_str().unwrap();
                 assert!(message.contains("rate limit"), "{message}");
                 assert!(retry_after.is_some_and(|s| s >= 1), "{body}");
+                longest_retry_after = longest_retry_after.max(retry_after.unwrap_or(0));
                 declined += 1;
             }
             other => panic!("only 200 or 503 may answer, got {other}: {body}"),
@@ -135,5 +173,6 @@ async fn burst_of_pages(records: usize, limit: usize) -> Outcome {
         served: served_pages,
         declined,
         sent: sim.faults().seen_count(),
+        longest_retry_after,
     }
 }

@@ -27,9 +27,12 @@ async fn concurrent_clients_never_push_a_source_past_its_rate() {
     const CLIENTS: usize = 30;
     let sim = leveled(40);
     let served = serve_loopback(sim.router()).await.unwrap();
+    // Every client is served: the queue may hold them all (30 requests at
+    // 5 a second), so nothing is declined and the rate alone paces them.
     let toml = format!(
         "[server]\nrequest_timeout = \"30s\"\n[sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\n\
-         rate_limit = {{ per_second = {PER_SECOND}, burst = {BURST} }}\nmax_concurrency = 64\n",
+         rate_limit = {{ per_second = {PER_SECOND}, burst = {BURST} }}\nmax_concurrency = 64\n\
+         max_queue_wait = \"30s\"\n",
         served.base_url(),
         sim.token()
     );

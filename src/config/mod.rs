@@ -135,6 +135,10 @@ pub struct SourceConfig {
     pub retries: u32,
     pub rate_limit: RateLimit,
     pub max_concurrency: usize,
+    /// `max_queue_wait = "1s"`: the longest one upstream request waits in
+    /// loggate's own queue (a rate-limit slot or a concurrency permit)
+    /// before it is declined with `503 overloaded` (issue 18).
+    pub max_queue_wait: Duration,
     pub max_body_bytes: usize,
     /// `circuit_breaker = { failures = 5, cool_down = "30s" }`.
     pub circuit_breaker: crate::breaker::BreakerSettings,

@@ -91,6 +91,7 @@ token = "fake-secret-token"
 rate_limit = { per_second = 5, burst = 10 }
 timeout = "2s"
 retries = 1
+max_queue_wait = "250ms"
 
 [sources.auth]
 kind = "other"
@@ -132,7 +133,9 @@ fn a_good_configuration_loads_with_defaults() {
         (app.retries, app.enabled, app.max_concurrency),
         (1, true, 8)
     );
+    assert_eq!(app.max_queue_wait, Duration::from_millis(250));
     let auth = &config.sources["auth"];
+    assert_eq!(auth.max_queue_wait, super::validate::DEFAULT_MAX_QUEUE_WAIT);
     let params = auth.provider.params().downcast_ref::<FakeParams>();
     assert_eq!(params.unwrap().flag, Some(false));
     assert_eq!(config.kinds, ["fake", "other"]);
@@ -216,6 +219,8 @@ fn each_mistake_names_its_key_path() {
         ("", "sources: at least one source is required"),
         ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\n[auth.keys.k]\nsha256 = \"abc\"\nsources = [\"nope\"]", "auth.keys.k.sha256: expected 64 hexadecimal characters"),
         ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\n[auth.keys.k]\nsha256 = \"abc\"\nsources = [\"nope\"]", "auth.keys.k.sources: no source named \"nope\""),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\nmax_queue_wait = 1000", "sources.app.max_queue_wait: expected a duration from 1ms to 1h such as \"10s\" or \"500ms\", got 1000"),
+        ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\nmax_queue_wait = \"0ms\"", "sources.app.max_queue_wait: expected a duration"),
         ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\nrate_limit = { burst = 3 }", "sources.app.rate_limit.per_second: required"),
         ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { failures = 0 }", "sources.app.circuit_breaker.failures: expected an integer from 1 to 1000"),
         ("[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\ncircuit_breaker = { cool_down = \"later\" }", "sources.app.circuit_breaker.cool_down: expected a duration"),

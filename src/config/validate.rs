@@ -178,17 +178,23 @@ fn parse_sources(
 
 /// The keys every source takes, whatever its kind; the rest of its table
 /// belongs to its provider.
-const COMMON_KEYS: [&str; 9] = [
+const COMMON_KEYS: [&str; 10] = [
     "kind",
     "base_url",
     "timeout",
     "retries",
     "rate_limit",
     "max_concurrency",
+    "max_queue_wait",
     "max_body_bytes",
     "circuit_breaker",
     "enabled",
 ];
+
+/// `sources.NAME.max_queue_wait` when unset: long enough to smooth a
+/// burst over the rate limit, short enough that an overloaded gateway
+/// answers `503` at once rather than near the deadline (issue 18, item 7).
+pub const DEFAULT_MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
 
 fn parse_source(
     registry: &Registry,
@@ -208,6 +214,9 @@ fn parse_source(
     let max_concurrency = t
         .integer("max_concurrency", 1, 1024)
         .map_or(8, |n| n as usize);
+    let max_queue_wait = t
+        .duration("max_queue_wait")
+        .unwrap_or(DEFAULT_MAX_QUEUE_WAIT);
     let max_body_bytes = t
         .integer("max_body_bytes", 1024, 1 << 30)
         .map_or(16 << 20, |n| n as usize);
@@ -251,6 +260,7 @@ fn parse_source(
         retries,
         rate_limit,
         max_concurrency,
+        max_queue_wait,
         max_body_bytes,
         circuit_breaker,
         enabled,
