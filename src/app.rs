@@ -203,6 +203,7 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
         EngineSettings {
             request_timeout: config.server.request_timeout,
             scan_budget: config.server.scan_budget,
+            max_queue_wait: config.server.max_queue_wait,
             settle: config.follow.settle,
             pin_rounding: config.cache.pin_rounding,
         },

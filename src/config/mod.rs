@@ -100,6 +100,10 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// Most client connections open at once; more are refused (`503`).
     pub max_connections: usize,
+    /// Longest a page waits for room among the pages in flight (loggate's
+    /// own queue, issue 18) before it is declined with `503 overloaded`;
+    /// never more than half of `request_timeout`.
+    pub max_queue_wait: Duration,
 }
 
 impl Default for ServerConfig {
@@ -113,6 +117,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(75),
             max_connections: 1024,
+            max_queue_wait: Duration::from_secs(1),
         }
     }
 }

@@ -121,6 +121,7 @@ fn a_good_configuration_loads_with_defaults() {
     let config = load_str(GOOD, env(&[])).unwrap();
     assert_eq!(config.server.scan_budget, 500);
     assert_eq!(config.server.request_timeout, Duration::from_secs(5));
+    assert_eq!(config.server.max_queue_wait, Duration::from_secs(1));
     let app = &config.sources["app"];
     assert_eq!(
         app.rate_limit,

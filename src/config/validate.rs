@@ -80,6 +80,9 @@ fn parse_server(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) ->
         max_connections: t
             .integer("max_connections", 1, 1_000_000)
             .map_or(defaults.max_connections, |n| n as usize),
+        max_queue_wait: t
+            .duration("max_queue_wait")
+            .unwrap_or(defaults.max_queue_wait),
     };
     t.finish();
     config

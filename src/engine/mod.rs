@@ -59,6 +59,9 @@ impl Caller {
 pub struct EngineSettings {
     pub request_timeout: Duration,
     pub scan_budget: usize,
+    /// Longest a page waits for room among the pages in flight
+    /// (`server.max_queue_wait`) before `503 overloaded`.
+    pub max_queue_wait: Duration,
     /// A follow traversal reads nothing newer than now − `settle` (spec §8).
     pub settle: Duration,
     /// A traversal's pinned end is the first page's time rounded down to a

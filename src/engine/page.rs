@@ -7,6 +7,7 @@
 
 use std::borrow::{Borrow, BorrowMut};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::join_all;
 use loggate_core::http::MIN_SEND_WINDOW;
@@ -97,11 +98,24 @@ pub(super) struct FetchLimits {
     pub no_cache: bool,
 }
 
+/// When a page stops waiting for room among the pages in flight: after
+/// `max_queue_wait`, and no later than half the request's time before its
+/// deadline.
+fn room_wait_until(
+    now: Instant,
+    deadline: Instant,
+    request_timeout: Duration,
+    max_queue_wait: Duration,
+) -> Instant {
+    (now + max_queue_wait).min(deadline - request_timeout / 2)
+}
+
 impl Engine {
     /// Room among the pages in flight: a page weighs `limit` × its sources
-    /// records. Waiting for it is loggate's own queue: after at most half
-    /// the request's time the page is declined with `503 overloaded`, so
-    /// an admitted page keeps at least half its time for the upstreams.
+    /// records. Waiting for it is loggate's own queue: after
+    /// `server.max_queue_wait` (and never more than half the request's
+    /// time, so an admitted page keeps at least half for the upstreams)
+    /// the page is declined with `503 overloaded` and `Retry-After: 1`.
     pub(super) async fn admit(
         &self,
         request: &LogsRequest,
@@ -112,7 +126,12 @@ impl Engine {
             .limit
             .saturating_mul(sources)
             .clamp(1, IN_FLIGHT_RECORDS) as u32;
-        let give_up = deadline - self.settings.request_timeout / 2;
+        let give_up = room_wait_until(
+            Instant::now(),
+            deadline,
+            self.settings.request_timeout,
+            self.settings.max_queue_wait,
+        );
         let room = self.in_flight.clone().acquire_many_owned(weight);
         match tokio::time::timeout_at(give_up, room).await {
             Ok(Ok(permit)) => Ok(permit),
@@ -384,4 +403,27 @@ fn checked_records(
         }
     }
     records
+}
+
+#[cfg(test)]
+mod room_tests {
+    use super::*;
+
+    #[test]
+    fn a_page_waits_for_room_at_most_max_queue_wait() {
+        let now = Instant::now();
+        let timeout = Duration::from_secs(15);
+        let deadline = now + timeout;
+        let until = room_wait_until(now, deadline, timeout, Duration::from_secs(1));
+        assert_eq!(until, now + Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_long_max_queue_wait_still_leaves_half_the_time_to_the_upstreams() {
+        let now = Instant::now();
+        let timeout = Duration::from_secs(4);
+        let deadline = now + timeout;
+        let until = room_wait_until(now, deadline, timeout, Duration::from_secs(60));
+        assert_eq!(until, now + Duration::from_secs(2));
+    }
 }

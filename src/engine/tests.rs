@@ -111,6 +111,7 @@ fn engine(sources: Vec<(&str, Arc<MemoryAdapter>)>, budget: usize) -> Engine {
         EngineSettings {
             request_timeout: Duration::from_secs(30),
             scan_budget: budget,
+            max_queue_wait: Duration::from_secs(1),
             settle: Duration::ZERO,
             pin_rounding: Duration::from_millis(1),
         },

@@ -23,8 +23,8 @@
 //! - `testkit` (feature `testkit`): the conformance suite every adapter runs.
 
 pub mod adapter;
-pub mod count;
 pub mod cache;
+pub mod count;
 pub mod error;
 mod excerpt;
 pub mod group;
