@@ -1,6 +1,7 @@
 // @perses-dev/loki-plugin's Loki client (lib/cjs/model/loki-client.js, global
 // fetch) against `loggate demo`: query_range, labels, label values and
-// series equal what /logs and /sources say for the same selection.
+// series equal what /logs and /sources say for the same selection, and a
+// count_over_time matrix equals /logs/stats.
 'use strict';
 const path = require('path');
 const { logs, getJson, iso, assertEqual } = require('./common.js');
@@ -47,6 +48,39 @@ async function main() {
   const all = await logs(base, window);
   const levels = await client.labelValues('level', String(startS * 1e9), String(endS * 1e9), options);
   assertEqual(levels.data, [...new Set(all.map((r) => r.level.toLowerCase()))].sort(), 'perses label values: level = /logs levels');
+  await countsEqualStats();
+}
+
+// Counts (issue 15): the client's count_over_time matrix over the last day
+// equals /logs/stats bucket for bucket. The point at t counts (t - 5m, t];
+// the /logs/stats bucket starting at t - 5m counts [t - 5m, t) in
+// milliseconds (entries carry a sub-millisecond tie-break, spec §6).
+async function countsEqualStats() {
+  const options = { datasourceUrl: base };
+  const step = 300;
+  const end = Math.floor(Date.now() / 1000 / step) * step;
+  const start = end - 86400;
+  const matrix = await client.queryRange(
+    { query: 'sum by (source) (count_over_time({source=~".+"}[5m]))', start: String(start), end: String(end), step: '5m' },
+    options,
+  );
+  if (matrix.status !== 'success' || matrix.data.resultType !== 'matrix') {
+    throw new Error(`count_over_time: ${JSON.stringify(matrix).slice(0, 400)}`);
+  }
+  const fromLoki = [];
+  for (const s of matrix.data.result) {
+    for (const [t, v] of s.values) fromLoki.push(`${s.metric.source}@${Number(t)}=${Number(v)}`);
+  }
+  const stats = await getJson(`${base}/logs/stats?start=${iso((start - step) * 1000)}&end=${iso(end * 1000)}&interval=5m&by=source`);
+  if (stats.complete !== true) throw new Error(`/logs/stats not complete: ${JSON.stringify(stats.sources)}`);
+  const fromStats = [];
+  for (const s of stats.series) {
+    for (const [bucket, n] of s.points) {
+      if (n > 0) fromStats.push(`${s.group.source}@${Date.parse(bucket) / 1000 + step}=${n}`);
+    }
+  }
+  if (fromStats.length === 0) throw new Error('/logs/stats counted nothing in the last day of the demo');
+  assertEqual(fromLoki.sort(), fromStats.sort(), `perses count_over_time matrix = /logs/stats (${fromStats.length} points)`);
 }
 
 main().catch((e) => {
