@@ -91,10 +91,11 @@ pub struct SeriesEntry {
     /// `service` is `null` for logs without one.
     #[schema(value_type = Object)]
     group: Map<String, Value>,
-    /// `[bucket start (RFC 3339, UTC, milliseconds), count]`, ascending, one per
+    /// `[bucket start (RFC 3339 string, UTC, milliseconds), count (integer)]`
+    /// pairs, ascending, one per
     /// bucket from the first up to the last one every source feeding the
     /// series covered (missing buckets were not counted: see `sources`).
-    #[schema(value_type = Vec<Vec<Object>>)]
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     points: Vec<(String, u64)>,
 }
 
