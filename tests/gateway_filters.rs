@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_same_ids, reference, Gateway};
+use common::{assert_same_ids, enc, reference, Gateway};
 use loggate_core::sim::{serve_loopback, Served};
 use loggate_core::time::format_ms;
 use loggate_core::{Filters, Level, LogRecord, Order};
@@ -35,10 +35,6 @@ async fn start(
         served.push(server);
     }
     (Gateway::start(&toml).await, data, served)
-}
-
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// Query strings with the filters they mean, built from values in the data.

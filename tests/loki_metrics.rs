@@ -8,16 +8,13 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use common::enc;
 use common::fleet::{Fleet, Kind, Spec};
 use loggate::logql::labels::entry_ns;
 use loggate_core::LogRecord;
 use serde_json::Value;
 
 const MINUTE_NS: i128 = 60_000_000_000;
-
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
 
 async fn fleet() -> Fleet {
     let specs = [

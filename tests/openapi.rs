@@ -211,7 +211,7 @@ async fn every_documented_parameter_is_accepted_and_others_rejected() {
         } else {
             let value = value_for(&doc, &name, example)
                 .unwrap_or_else(|| panic!("{name}: no example or enum to send"));
-            format!("source=app&{name}={}", url_encode(&value))
+            format!("source=app&{name}={}", common::enc(&value))
         };
         let (status, body) = gateway.get_with(&format!("/logs?{query}"), key).await;
         assert_eq!(status, 200, "documented {query} refused: {body}");
@@ -223,18 +223,6 @@ async fn every_documented_parameter_is_accepted_and_others_rejected() {
         (status, &body["error"]["code"]),
         (400, &"unknown_parameter".into())
     );
-}
-
-fn url_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]

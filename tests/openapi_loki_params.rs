@@ -8,42 +8,8 @@
 
 mod common;
 
-use common::Gateway;
-use loggate_core::sim::{serve_loopback, Served};
-use loggate_leveled::sim::{LeveledSim, SimConfig};
+use common::{enc, one_open_source, Gateway};
 use serde_json::Value;
-
-/// One source, `app`, and no keys (open access).
-async fn start() -> (Gateway, Served) {
-    let mut config = SimConfig::demo(loggate_core::time::now_ms());
-    config.records = 20;
-    let app = LeveledSim::new(config);
-    let server = serve_loopback(app.router()).await.unwrap();
-    let toml = format!(
-        r#"[sources.app]
-kind = "leveled"
-base_url = "{url}"
-token = "{token}"
-rate_limit = {{ per_second = 100000, burst = 100000 }}
-retries = 0
-"#,
-        url = server.base_url(),
-        token = app.token(),
-    );
-    (Gateway::start(&toml).await, server)
-}
-
-fn url_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// The schema of parameter `name` of `GET path` (`/label/<name>/values`
 /// as the document's template).
@@ -95,7 +61,7 @@ async fn agree(gateway: &Gateway, doc: &Value, path: &str, base: &str, case: (&s
         "{path} {name}={value:?} against {documented}"
     );
     let sep = if base.is_empty() { "" } else { "&" };
-    let query = format!("{path}?{base}{sep}{name}={}", url_encode(value));
+    let query = format!("{path}?{base}{sep}{name}={}", enc(value));
     let response = reqwest::get(gateway.url(&query)).await.unwrap();
     let status = response.status().as_u16();
     let body = response.text().await.unwrap();
@@ -116,7 +82,7 @@ const SELECTOR_FROM_1: &str = "query=%7Bsource%3D%22app%22%7D&start=1";
 
 #[tokio::test]
 async fn each_loki_parameter_schema_rejects_what_the_parser_rejects() {
-    let (gateway, _sim) = start().await;
+    let (gateway, _sim) = one_open_source().await;
     let (status, doc) = gateway.get("/openapi.json").await;
     assert_eq!(status, 200);
     let times: Values = (
@@ -247,7 +213,7 @@ async fn each_loki_parameter_schema_rejects_what_the_parser_rejects() {
 
 #[tokio::test]
 async fn labels_values_and_series_answer_the_lists_their_schemas_declare() {
-    let (gateway, _sim) = start().await;
+    let (gateway, _sim) = one_open_source().await;
     let (_, doc) = gateway.get("/openapi.json").await;
     let data_of = |path: &str| {
         let schema = &doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
@@ -286,7 +252,7 @@ async fn labels_values_and_series_answer_the_lists_their_schemas_declare() {
 
 #[tokio::test]
 async fn the_logs_source_pattern_names_the_configured_sources() {
-    let (gateway, _sim) = start().await;
+    let (gateway, _sim) = one_open_source().await;
     let (_, doc) = gateway.get("/openapi.json").await;
     let schema = schema_of(&doc, "/logs", "source");
     for (value, allowed) in [
@@ -296,9 +262,7 @@ async fn the_logs_source_pattern_names_the_configured_sources() {
         ("app,zz", false),
     ] {
         assert_eq!(schema_allows(schema, value), allowed, "{value}: {schema}");
-        let (status, body) = gateway
-            .get(&format!("/logs?source={}", url_encode(value)))
-            .await;
+        let (status, body) = gateway.get(&format!("/logs?source={}", enc(value))).await;
         if allowed {
             assert_eq!(status, 200, "{value}: {body}");
         } else {

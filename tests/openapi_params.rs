@@ -8,42 +8,8 @@
 
 mod common;
 
-use common::Gateway;
-use loggate_core::sim::{serve_loopback, Served};
-use loggate_leveled::sim::{LeveledSim, SimConfig};
+use common::{enc, one_open_source, Gateway};
 use serde_json::Value;
-
-/// One source, `app`, and no keys (open access).
-async fn start() -> (Gateway, Served) {
-    let mut config = SimConfig::demo(loggate_core::time::now_ms());
-    config.records = 20;
-    let app = LeveledSim::new(config);
-    let server = serve_loopback(app.router()).await.unwrap();
-    let toml = format!(
-        r#"[sources.app]
-kind = "leveled"
-base_url = "{url}"
-token = "{token}"
-rate_limit = {{ per_second = 100000, burst = 100000 }}
-retries = 0
-"#,
-        url = server.base_url(),
-        token = app.token(),
-    );
-    (Gateway::start(&toml).await, server)
-}
-
-fn url_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// The schema of the documented `/logs` parameter `name`.
 fn schema_of<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -90,7 +56,7 @@ async fn agree(gateway: &Gateway, doc: &Value, name: &str, value: &str, allowed:
         allowed,
         "{name}={value:?} against {documented}"
     );
-    let query = format!("/logs?{name}={}", url_encode(value));
+    let query = format!("/logs?{name}={}", enc(value));
     let (status, body) = gateway.get(&query).await;
     if allowed {
         assert_eq!(status, 200, "{query}: {body}");
@@ -102,7 +68,7 @@ async fn agree(gateway: &Gateway, doc: &Value, name: &str, value: &str, allowed:
 
 #[tokio::test]
 async fn each_tightened_parameter_schema_rejects_what_the_parser_rejects() {
-    let (gateway, _sim) = start().await;
+    let (gateway, _sim) = one_open_source().await;
     let (status, doc) = gateway.get("/openapi.json").await;
     assert_eq!(status, 200);
     let long = |n: usize| "é".repeat(n);
@@ -156,7 +122,7 @@ async fn each_tightened_parameter_schema_rejects_what_the_parser_rejects() {
 
 #[tokio::test]
 async fn cursor_is_non_empty_and_a_real_one_is_accepted() {
-    let (gateway, _sim) = start().await;
+    let (gateway, _sim) = one_open_source().await;
     let (_, doc) = gateway.get("/openapi.json").await;
     agree(&gateway, &doc, "cursor", "", false).await;
     let (status, page) = gateway.get("/logs?limit=1").await;
@@ -167,7 +133,7 @@ async fn cursor_is_non_empty_and_a_real_one_is_accepted() {
 
 #[tokio::test]
 async fn end_before_start_is_400_as_the_description_says() {
-    let (gateway, _sim) = start().await;
+    let (gateway, _sim) = one_open_source().await;
     let (_, doc) = gateway.get("/openapi.json").await;
     let params = doc["paths"]["/logs"]["get"]["parameters"]
         .as_array()

@@ -6,14 +6,11 @@
 mod common;
 
 use common::counts::{bucket_count, reference_counts, response_counts, SourceData};
+use common::enc;
 use common::fleet::{Fleet, Kind, Spec};
 use loggate_core::time::format_ms;
 use loggate_core::Filters;
 use serde_json::Value;
-
-fn enc(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
 
 /// Every flavour of every provider, 150 records each over the last hour
 /// with many ties.

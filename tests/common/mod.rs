@@ -188,3 +188,31 @@ pub fn assert_same_ids(got: &[String], expected: &[String], what: &str) {
         expected.get(first),
     );
 }
+
+/// `value` percent-encoded for a query string (form encoding: a space is
+/// `+`, which the gateway reads back as a space).
+pub fn enc(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// One source, `app`, and no keys (open access).
+pub async fn one_open_source() -> (Gateway, loggate_core::sim::Served) {
+    let mut config = loggate_leveled::sim::SimConfig::demo(loggate_core::time::now_ms());
+    config.records = 20;
+    let app = loggate_leveled::sim::LeveledSim::new(config);
+    let server = loggate_core::sim::serve_loopback(app.router())
+        .await
+        .unwrap();
+    let toml = format!(
+        r#"[sources.app]
+kind = "leveled"
+base_url = "{url}"
+token = "{token}"
+rate_limit = {{ per_second = 100000, burst = 100000 }}
+retries = 0
+"#,
+        url = server.base_url(),
+        token = app.token(),
+    );
+    (Gateway::start(&toml).await, server)
+}
