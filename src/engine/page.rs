@@ -206,18 +206,14 @@ impl Engine {
             let many = to_fetch.len() > 1;
             let fetches = to_fetch.iter().map(|&i| {
                 let s = &sources[i];
-                let job = FetchJob {
-                    adapter: s.source.adapter.clone(),
-                    breaker: s.source.breaker.clone(),
-                    span: fetch_span(s.source),
-                    from: s.merge.frontier.clone(),
-                    query: query.clone(),
+                let job = self.fetch_job(
+                    s.source,
+                    s.merge.frontier.clone(),
+                    query.clone(),
                     want,
-                    budget: budget.saturating_sub(s.report.scanned).max(1),
-                    deadline,
-                    no_cache: limits.no_cache,
-                    timeout: self.settings.request_timeout,
-                };
+                    budget.saturating_sub(s.report.scanned).max(1),
+                    limits,
+                );
                 // Several sources: each fetch and decode on its own task,
                 // so they use every core; one source stays on this task.
                 if many {
@@ -245,6 +241,31 @@ impl Engine {
         }
     }
 
+    /// One fetch of `source` from `from`, owned so that it can run on a
+    /// task of its own.
+    fn fetch_job(
+        &self,
+        source: &Source,
+        from: Position,
+        query: Arc<SourceQuery>,
+        want: usize,
+        budget: usize,
+        limits: FetchLimits,
+    ) -> FetchJob {
+        FetchJob {
+            adapter: source.adapter.clone(),
+            breaker: source.breaker.clone(),
+            span: fetch_span(source),
+            from,
+            query,
+            want,
+            budget,
+            deadline: limits.deadline,
+            no_cache: limits.no_cache,
+            timeout: self.settings.request_timeout,
+        }
+    }
+
     /// One fetch of one source on the caller's task, through its circuit
     /// breaker, recorded in its health, its tracing span and the metrics
     /// (the counting engine's scan, [`super::count`]).
@@ -252,23 +273,12 @@ impl Engine {
         &self,
         source: &Source,
         from: Position,
-        query: &SourceQuery,
+        query: &Arc<SourceQuery>,
         want: usize,
         budget: usize,
-        deadline: Instant,
+        limits: FetchLimits,
     ) -> Fetched {
-        let job = FetchJob {
-            adapter: source.adapter.clone(),
-            breaker: source.breaker.clone(),
-            span: fetch_span(source),
-            from,
-            query: Arc::new(query.clone()),
-            want,
-            budget,
-            deadline,
-            no_cache: false,
-            timeout: self.settings.request_timeout,
-        };
+        let job = self.fetch_job(source, from, query.clone(), want, budget, limits);
         let fetched = job.run().await;
         self.record_fetch(source, &fetched);
         fetched

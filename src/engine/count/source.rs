@@ -7,6 +7,7 @@
 //! [`Adapter::fetch`]: loggate_core::Adapter::fetch
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use loggate_core::http::MIN_SEND_WINDOW;
@@ -15,6 +16,7 @@ use tokio::time::Instant;
 
 use super::{split_levels, GroupBy, GroupKey, StatsRequest, MAX_COUNT_REQUESTS};
 use super::{MAX_BUCKETS, SCAN_BUDGET_FACTOR};
+use crate::engine::page::FetchLimits;
 use crate::engine::{Engine, EngineError, Source};
 
 /// Total-count requests one source has in flight at once (its concurrency
@@ -276,10 +278,14 @@ impl Engine {
             out.covered = n;
             return out;
         }
-        let query = SourceQuery {
+        let query = Arc::new(SourceQuery {
             filters: base.clone(),
             order: Order::Asc,
             include_raw: false,
+        });
+        let limits = FetchLimits {
+            deadline,
+            no_cache: false,
         };
         let budget = self.count_scan_budget();
         let mut position = Position::start();
@@ -297,7 +303,7 @@ impl Engine {
             }
             let left = budget - scanned;
             let fetched = self
-                .fetch_one(source, position.clone(), &query, left, left, deadline)
+                .fetch_one(source, position.clone(), &query, left, left, limits)
                 .await;
             out.upstream_requests += fetched.ctx.requests();
             let batch = match fetched.result {

@@ -109,13 +109,14 @@ pub async fn query_range(
 }
 
 /// `GET /loki/api/v1/query`: constant expressions (Grafana's health check
-/// `vector(1)+vector(1)`); metric queries arrive with issue 15.
+/// `vector(1)+vector(1)`) and metric queries evaluated at `time` (an alert
+/// rule's `sum(count_over_time({...}[5m]))`) as a vector.
 #[utoipa::path(
     get,
     path = "/loki/api/v1/query",
     tag = "loki",
     security(("bearer" = [])),
-    params(("query" = String, Query, description = "A constant expression such as vector(1)+vector(1)"), ("time" = Option<String>, Query, description = "Evaluation time"), ("limit" = Option<u32>, Query), ("direction" = Option<String>, Query)),
+    params(("query" = String, Query, description = "A constant expression such as vector(1)+vector(1), or a metric query such as sum(count_over_time({source=\"app\"}[5m]))"), ("time" = Option<String>, Query, description = "Evaluation time"), ("limit" = Option<u32>, Query), ("direction" = Option<String>, Query)),
     responses(
         (status = 200, description = "A Loki vector or scalar", content_type = "application/json", body = super::schema::LokiAnswer),
         (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
@@ -146,25 +147,10 @@ pub async fn query(
                     .collect(),
             ),
         ),
-        None if metric_query(text, &expr)?.is_some() => {
-            let metric = metric_query(text, &expr)?.expect("checked");
-            let evaluated = evaluate(&state, &caller, text, &metric, (time, 0, 1)).await?;
-            let result = evaluated
-                .series
-                .iter()
-                .map(|s| {
-                    let value = s.samples.first().map_or(0.0, |(_, v)| *v);
-                    json!({"metric": s.labels, "value": [seconds, sample(value)]})
-                })
-                .collect();
-            let data = json!({
-                "resultType": "vector",
-                "result": Value::Array(result),
-                "stats": stats(started, 0, evaluated.scanned),
-            });
-            return Ok(success(data, &evaluated.warnings));
-        }
         None => {
+            if let Some(metric) = metric_query(text, &expr)? {
+                return metric_vector(&state, &caller, text, &metric, time, started).await;
+            }
             if matches!(expr, crate::logql::ast::Expr::Log(_)) {
                 return Err(LokiError::bad_request(
                     "log queries are not supported as an instant query type, please change your query to a range query type",
@@ -181,6 +167,33 @@ pub async fn query(
         "stats": stats(started, 0, 0),
     });
     Ok(success(data, &[]))
+}
+
+/// A metric query's instant answer: each series' value at `time` (ns).
+async fn metric_vector(
+    state: &AppState,
+    caller: &Caller,
+    text: &str,
+    metric: &MetricQuery<'_>,
+    time: Nanos,
+    started: Instant,
+) -> Result<Response, LokiError> {
+    let seconds = seconds(time);
+    let evaluated = evaluate(state, caller, text, metric, (time, 0, 1)).await?;
+    let result = evaluated
+        .series
+        .iter()
+        .map(|s| {
+            let value = s.samples.first().map_or(0.0, |(_, v)| *v);
+            json!({"metric": s.labels, "value": [seconds, sample(value)]})
+        })
+        .collect();
+    let data = json!({
+        "resultType": "vector",
+        "result": Value::Array(result),
+        "stats": stats(started, 0, evaluated.scanned),
+    });
+    Ok(success(data, &evaluated.warnings))
 }
 
 /// `{"status":"success","data":...}` plus `warnings` when there are any.
