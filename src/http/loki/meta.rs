@@ -92,9 +92,7 @@ async fn read(
     params(("query" = Option<String>, Query, description = "A stream selector"), ("start" = Option<String>, Query, description = "Inclusive: integer ns (at most 10 digits: seconds), float seconds or RFC 3339"), ("end" = Option<String>, Query, description = "Exclusive; default now"), ("since" = Option<String>, Query, description = "Duration back from end when start is absent")),
     responses(
         (status = 200, description = "Label names: `{\"status\":\"success\",\"data\":[...]}`", content_type = "application/json", body = super::schema::LokiStrings),
-        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
-        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
-        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+        super::schema::LokiRefusals,
     )
 )]
 pub async fn labels(
@@ -123,9 +121,7 @@ pub async fn labels(
     params(("name" = String, Path, description = "A label name"), ("query" = Option<String>, Query, description = "A stream selector"), ("start" = Option<String>, Query, description = "Inclusive: integer ns (at most 10 digits: seconds), float seconds or RFC 3339"), ("end" = Option<String>, Query, description = "Exclusive; default now"), ("since" = Option<String>, Query, description = "Duration back from end when start is absent")),
     responses(
         (status = 200, description = "Label values: `{\"status\":\"success\",\"data\":[...]}`", content_type = "application/json", body = super::schema::LokiStrings),
-        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
-        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
-        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+        super::schema::LokiRefusals,
     )
 )]
 pub async fn label_values(
@@ -180,9 +176,7 @@ pub async fn label_values(
     params(("match[]" = String, Query, description = "A stream selector; repeatable"), ("start" = Option<String>, Query, description = "Inclusive: integer ns (at most 10 digits: seconds), float seconds or RFC 3339"), ("end" = Option<String>, Query, description = "Exclusive; default now"), ("since" = Option<String>, Query, description = "Duration back from end when start is absent")),
     responses(
         (status = 200, description = "Label sets: `{\"status\":\"success\",\"data\":[{...}]}`", content_type = "application/json", body = super::schema::LokiSeries),
-        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
-        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
-        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+        super::schema::LokiRefusals,
     )
 )]
 pub async fn series(
@@ -217,9 +211,7 @@ pub async fn series(
     params(("query" = String, Query, description = "A stream selector"), ("start" = Option<String>, Query), ("end" = Option<String>, Query)),
     responses(
         (status = 200, description = "Estimated `streams`, `chunks`, `entries`, `bytes`", content_type = "application/json", body = super::schema::IndexStats),
-        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
-        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
-        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+        super::schema::LokiRefusals,
     )
 )]
 pub async fn index_stats(
@@ -264,9 +256,7 @@ pub async fn index_stats(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Loki 3 compatibility and loggate's version", content_type = "application/json", body = super::schema::BuildInfo),
-        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
-        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
-        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+        super::schema::LokiRefusals,
     )
 )]
 pub async fn buildinfo() -> Response {

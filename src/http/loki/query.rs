@@ -49,11 +49,8 @@ const ENCODING_FLAGS: &str = "x-loki-response-encoding-flags";
     params(("query" = String, Query, description = "LogQL log query"), ("start" = Option<String>, Query, description = "Inclusive: integer ns (at most 10 digits: seconds), float seconds or RFC 3339"), ("end" = Option<String>, Query, description = "Exclusive; default now"), ("since" = Option<String>, Query, description = "Duration back from end when start is absent"), ("limit" = Option<u32>, Query, description = "1 to 5000, default 100"), ("direction" = Option<String>, Query, description = "backward (default), forward or scan"), ("step" = Option<String>, Query, description = "Duration or float seconds"), ("interval" = Option<String>, Query, description = "Duration or float seconds")),
     responses(
         (status = 200, description = "Loki streams (`X-Loki-Response-Encoding-Flags: categorize-labels` adds structured metadata), with `warnings` when a source failed", content_type = "application/json", body = super::schema::LokiAnswer),
-        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
-        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
-        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
-        (status = 502, description = "Every selected source failed", content_type = "text/plain", body = String),
-        (status = 504, description = "Every selected source timed out", content_type = "text/plain", body = String),
+        super::schema::LokiRefusals,
+        super::schema::LokiSourceFailures,
     )
 )]
 pub async fn query_range(
@@ -119,9 +116,7 @@ pub async fn query_range(
     params(("query" = String, Query, description = "A constant expression such as vector(1)+vector(1), or a metric query such as sum(count_over_time({source=\"app\"}[5m]))"), ("time" = Option<String>, Query, description = "Evaluation time"), ("limit" = Option<u32>, Query), ("direction" = Option<String>, Query)),
     responses(
         (status = 200, description = "A Loki vector or scalar", content_type = "application/json", body = super::schema::LokiAnswer),
-        (status = 400, description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters", content_type = "text/plain", body = String),
-        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
-        (status = 429, description = "The key is over its rate limit", content_type = "text/plain", body = String),
+        super::schema::LokiRefusals,
     )
 )]
 pub async fn query(

@@ -6,9 +6,52 @@ use std::collections::BTreeMap;
 
 use utoipa::openapi::path::Parameter;
 use utoipa::openapi::{ObjectBuilder, OpenApi, Type};
-use utoipa::{Modify, ToSchema};
+use utoipa::{IntoResponses, Modify, ToSchema};
 
 use super::params::{DIRECTION_PATTERN, DURATION_PATTERN, MAX_LIMIT, TIME_PATTERN};
+
+/// The refusals every Loki route answers, in Loki's manner: a plain-text
+/// body (Loki's HTTP API returns errors as text). Listed once and named in
+/// each handler's `responses(...)`.
+#[derive(IntoResponses)]
+pub enum LokiRefusals {
+    #[response(
+        status = 400,
+        description = "Bad input: malformed LogQL (`parse error at line 1, col N: ...`), unsupported constructs, bad times, limit over 5000, unknown parameters",
+        content_type = "text/plain"
+    )]
+    BadInput(String),
+    #[response(
+        status = 401,
+        description = "Missing or unknown API key (Bearer, or Basic with the key as password)",
+        content_type = "text/plain"
+    )]
+    Unauthorized(String),
+    #[response(
+        status = 429,
+        description = "The key is over its rate limit",
+        content_type = "text/plain"
+    )]
+    RateLimited(String),
+}
+
+/// The answers of a Loki route that reads sources when none answered
+/// (a partial answer is a `200` with `warnings`).
+#[derive(IntoResponses)]
+pub enum LokiSourceFailures {
+    #[response(
+        status = 502,
+        description = "Every selected source failed",
+        content_type = "text/plain"
+    )]
+    AllFailed(String),
+    #[response(
+        status = 504,
+        description = "Every selected source timed out",
+        content_type = "text/plain"
+    )]
+    AllTimedOut(String),
+}
 
 /// `{"status": "success", "data": ..., "warnings"?: [...]}`.
 #[derive(ToSchema)]
