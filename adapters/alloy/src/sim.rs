@@ -15,14 +15,15 @@
 pub mod data;
 pub mod filter;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use loggate_core::sim::{Faults, SeededRng};
+use loggate_core::sim::{SeededRng, SimData, SimStore};
 use loggate_core::time::{format_ms, now_ms, parse_rfc3339_ms};
 use loggate_core::LogRecord;
 use serde_json::{json, Value};
@@ -81,7 +82,8 @@ impl SimConfig {
     }
 }
 
-struct SimState {
+/// The simulator's data (see [`SimStore`]).
+pub struct SimState {
     logs: Vec<Value>,
     generator: Generator,
     /// Seeds each request's shuffle of ties.
@@ -92,8 +94,30 @@ struct SimState {
 #[derive(Clone)]
 pub struct AlloySim {
     config: Arc<SimConfig>,
-    state: Arc<Mutex<SimState>>,
-    faults: Faults,
+    store: SimStore<SimState>,
+}
+
+impl Deref for AlloySim {
+    type Target = SimStore<SimState>;
+
+    fn deref(&self) -> &SimStore<SimState> {
+        &self.store
+    }
+}
+
+impl SimData for SimState {
+    fn raw_records(&self) -> Vec<Value> {
+        self.logs.clone()
+    }
+
+    fn insert(&mut self, raw: Value) {
+        self.logs.push(raw);
+    }
+
+    fn snapshot(&self) -> Vec<LogRecord> {
+        let read = |raw: &Value| record_from_native(raw, false).ok();
+        self.logs.iter().filter_map(read).collect()
+    }
 }
 
 impl AlloySim {
@@ -118,12 +142,11 @@ impl AlloySim {
             .collect();
         AlloySim {
             config: Arc::new(config),
-            state: Arc::new(Mutex::new(SimState {
+            store: SimStore::new(SimState {
                 logs,
                 generator,
                 requests: 0,
-            })),
-            faults: Faults::default(),
+            }),
         }
     }
 
@@ -133,14 +156,7 @@ impl AlloySim {
 
     /// `GET /logs`, behind the fault switches.
     pub fn router(&self) -> Router {
-        let router = Router::new()
-            .route("/logs", get(list_logs))
-            .with_state(self.clone());
-        self.faults.layer(router)
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.faults
+        self.serve(Router::new().route("/logs", get(list_logs)), self.clone())
     }
 
     /// Writes `n` logs created 1 ms after the latest of now, the
@@ -160,11 +176,6 @@ impl AlloySim {
         }
     }
 
-    /// Stores one log verbatim.
-    pub fn insert(&self, raw: Value) {
-        self.lock().logs.push(raw);
-    }
-
     /// Stores `n` copies of one generated log created at `at_ms`, each
     /// with its own `_id`.
     pub fn insert_copies(&self, n: usize, at_ms: i64) {
@@ -176,23 +187,6 @@ impl AlloySim {
             copy["_id"] = Value::String(ids.hex(24));
             state.logs.push(copy);
         }
-    }
-
-    pub fn raw_records(&self) -> Vec<Value> {
-        self.lock().logs.clone()
-    }
-
-    /// Every log held, mapped as the adapter maps them (`raw` = None).
-    pub fn snapshot(&self) -> Vec<LogRecord> {
-        self.lock()
-            .logs
-            .iter()
-            .filter_map(|raw| record_from_native(raw, false).ok())
-            .collect()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, SimState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

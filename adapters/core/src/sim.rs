@@ -400,9 +400,11 @@ mod delegate;
 mod rng;
 mod serve;
 mod spec;
+mod store;
 pub use rng::SeededRng;
 pub use serve::{serve, serve_loopback, Served};
 pub use spec::{DemoSource, SimSpec};
+pub use store::{SimData, SimStore};
 
 /// `key = "value"` as one TOML line (for [`Simulator::source_toml`]), the
 /// value quoted and escaped (JSON's string escapes are TOML's).

@@ -36,6 +36,8 @@ pub mod wire;
 pub mod sim;
 #[cfg(feature = "sim")]
 mod sim_data;
+#[cfg(feature = "sim")]
+mod sim_query;
 
 pub use adapter::{LeveledAdapter, KIND};
 pub use factory::{LeveledFactory, LeveledParams};

@@ -17,19 +17,20 @@
 //!   with milliseconds. Faults, latency and the request log come from
 //!   [`Faults`].
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ops::Deref;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use loggate_core::sim::{Faults, SeededRng};
+use loggate_core::sim::{SeededRng, SimData, SimStore};
 use loggate_core::time::{now_ms, parse_rfc3339_ms, parse_timestamp_ns};
 use loggate_core::LogRecord;
 use serde_json::{json, Value};
 
 use crate::sim_data;
+use crate::sim_query::{parse_query, selects};
 
 /// The documented 401 body, verbatim.
 pub const UNAUTHORIZED_MESSAGE: &str =
@@ -91,14 +92,15 @@ impl SimConfig {
     }
 }
 
-struct Stored {
+pub(crate) struct Stored {
     /// Full precision: the window compares at the stored precision, as a
     /// real service storing microseconds does.
-    timestamp_ns: Option<i128>,
-    raw: Value,
+    pub(crate) timestamp_ns: Option<i128>,
+    pub(crate) raw: Value,
 }
 
-struct SimState {
+/// The simulator's data and switches (see [`SimStore`]).
+pub struct SimState {
     config: SimConfig,
     entries: Vec<Stored>,
     /// Seeds the per-request tie shuffle.
@@ -109,8 +111,30 @@ struct SimState {
 /// A running simulator's handle; clones share the data.
 #[derive(Clone)]
 pub struct LeveledSim {
-    state: Arc<Mutex<SimState>>,
-    faults: Faults,
+    store: SimStore<SimState>,
+}
+
+impl Deref for LeveledSim {
+    type Target = SimStore<SimState>;
+
+    fn deref(&self) -> &SimStore<SimState> {
+        &self.store
+    }
+}
+
+impl SimData for SimState {
+    fn raw_records(&self) -> Vec<Value> {
+        self.entries.iter().map(|e| e.raw.clone()).collect()
+    }
+
+    fn insert(&mut self, raw: Value) {
+        self.entries.push(stored(raw));
+    }
+
+    /// Ids disambiguated over the whole data set, as the adapter does.
+    fn snapshot(&self) -> Vec<LogRecord> {
+        crate::translate::map_entries(&self.raw_records(), false).0
+    }
 }
 
 impl LeveledSim {
@@ -129,26 +153,18 @@ impl LeveledSim {
         );
         let entries = raw.into_iter().map(stored).collect();
         LeveledSim {
-            state: Arc::new(Mutex::new(SimState {
+            store: SimStore::new(SimState {
                 rng: SeededRng::new(config.seed ^ 0x5eed_1a7e),
                 config,
                 entries,
                 requests: 0,
-            })),
-            faults: Faults::default(),
+            }),
         }
     }
 
     /// `GET /logs`, behind the fault switches.
     pub fn router(&self) -> Router {
-        let router = Router::new()
-            .route("/logs", get(get_logs))
-            .with_state(self.clone());
-        self.faults.layer(router)
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.faults
+        self.serve(Router::new().route("/logs", get(get_logs)), self.clone())
     }
 
     /// Writes `n` entries sharing one timestamp strictly after both the
@@ -175,11 +191,6 @@ impl LeveledSim {
         }
     }
 
-    /// Stores one native entry verbatim.
-    pub fn insert(&self, raw: Value) {
-        self.lock().entries.push(stored(raw));
-    }
-
     /// Stores `n` copies of one entry stamped `at_ms` (issue 11 item 5's
     /// health check line): identical, so their ids differ only by the
     /// copy suffix.
@@ -190,16 +201,6 @@ impl LeveledSim {
         for _ in 0..n {
             state.entries.push(stored(raw.clone()));
         }
-    }
-
-    pub fn raw_records(&self) -> Vec<Value> {
-        self.lock().entries.iter().map(|e| e.raw.clone()).collect()
-    }
-
-    /// Every entry, mapped as the adapter maps it (ids disambiguated over
-    /// the whole data set), `raw` left out.
-    pub fn snapshot(&self) -> Vec<LogRecord> {
-        crate::translate::map_entries(&self.raw_records(), false).0
     }
 
     pub fn set_next_offset_form(&self, form: NextOffsetForm) {
@@ -217,10 +218,6 @@ impl LeveledSim {
     pub fn token(&self) -> String {
         self.lock().config.token.clone()
     }
-
-    fn lock(&self) -> MutexGuard<'_, SimState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 fn stored(raw: Value) -> Stored {
@@ -233,75 +230,6 @@ fn stored(raw: Value) -> Stored {
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"status": "error", "message": message}))).into_response()
-}
-
-/// The parsed, validated query.
-struct LogsQuery {
-    limit: u64,
-    offset: u64,
-    start: Option<i128>,
-    end: Option<i128>,
-    level: Option<String>,
-    service: Option<String>,
-    search: Option<String>,
-}
-
-/// The query, or the message of the 400 it gets.
-fn parse_query(raw: &str, max_limit: u64) -> Result<LogsQuery, String> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
-        .into_owned()
-        .collect();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    };
-    let limit = match get("limit") {
-        None => 50,
-        Some(text) => match text.parse::<u64>() {
-            Ok(limit) if (1..=max_limit).contains(&limit) => limit,
-            _ => {
-                return Err(format!(
-                    "Invalid 'limit' parameter. Must be an integer between 1 and {max_limit}."
-                ));
-            }
-        },
-    };
-    let offset = match get("offset").map(|t| t.parse::<u64>()) {
-        None => 0,
-        Some(Ok(offset)) => offset,
-        Some(Err(_)) => {
-            return Err("Invalid 'offset' parameter. Must be a non-negative integer.".into());
-        }
-    };
-    let date = |name: &str| {
-        match get(name) {
-        None => Ok(None),
-        Some(text) => parse_timestamp_ns(&text).map(Some).ok_or_else(|| {
-            format!("Invalid date format for '{name}'. Please use ISO 8601 format (YYYY-MM-DDTHH:MM:SSZ).")
-        }),
-    }
-    };
-    let (start, end) = (date("startDate")?, date("endDate")?);
-    let level = get("level");
-    if let Some(level) = &level {
-        if !["DEBUG", "INFO", "WARN", "ERROR", "FATAL"].contains(&level.as_str()) {
-            return Err(
-                "Invalid 'level' parameter. Possible values: DEBUG, INFO, WARN, ERROR, FATAL."
-                    .into(),
-            );
-        }
-    }
-    Ok(LogsQuery {
-        limit,
-        offset,
-        start,
-        end,
-        level,
-        service: get("service"),
-        search: get("search"),
-    })
 }
 
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
@@ -364,49 +292,6 @@ async fn get_logs(
     }
     Json(json!({"status": "success", "data": {"logs": logs, "pagination": pagination}}))
         .into_response()
-}
-
-fn selects(query: &LogsQuery, entry: &Stored, case_sensitive: bool) -> bool {
-    let text = |name: &str| entry.raw.get(name).and_then(Value::as_str);
-    let in_window = match (
-        query.start.is_some() || query.end.is_some(),
-        entry.timestamp_ns,
-    ) {
-        (false, _) => true,
-        (true, None) => false,
-        (true, Some(ts)) => {
-            query.start.is_none_or(|s| ts >= s) && query.end.is_none_or(|e| ts <= e)
-        }
-    };
-    in_window
-        && query
-            .level
-            .as_deref()
-            .is_none_or(|l| text("level") == Some(l))
-        && query
-            .service
-            .as_deref()
-            .is_none_or(|s| text("service") == Some(s))
-        && query.search.as_deref().is_none_or(|needle| {
-            let message = text("message").unwrap_or_default();
-            if case_sensitive {
-                message.contains(needle)
-            } else {
-                // Real deployments fold ASCII only (issue 11): `über` does
-                // not find `Über`.
-                ascii_contains(message, needle)
-            }
-        })
-}
-
-/// An ASCII-case-insensitive substring test.
-fn ascii_contains(haystack: &str, needle: &str) -> bool {
-    let needle = needle.as_bytes();
-    needle.is_empty()
-        || haystack
-            .as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Fisher-Yates within every run of equal timestamps.

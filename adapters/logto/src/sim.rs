@@ -17,12 +17,12 @@ mod routes;
 pub use routes::logto_error;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::ops::Deref;
 use std::time::Instant;
 
 use axum::routing::{get, post};
 use axum::Router;
-use loggate_core::sim::{Faults, SeededRng};
+use loggate_core::sim::{SeededRng, SimData, SimStore};
 use loggate_core::LogRecord;
 use serde_json::Value;
 
@@ -104,7 +104,8 @@ impl SimConfig {
     }
 }
 
-struct SimState {
+/// The simulator's data, switches and issued tokens (see [`SimStore`]).
+pub struct SimState {
     config: SimConfig,
     records: Vec<Value>,
     rng: SeededRng,
@@ -127,8 +128,34 @@ impl SimState {
 /// The simulator; clones share state.
 #[derive(Clone)]
 pub struct LogtoSim {
-    state: Arc<Mutex<SimState>>,
-    faults: Faults,
+    store: SimStore<SimState>,
+}
+
+impl Deref for LogtoSim {
+    type Target = SimStore<SimState>;
+
+    fn deref(&self) -> &SimStore<SimState> {
+        &self.store
+    }
+}
+
+impl SimData for SimState {
+    fn raw_records(&self) -> Vec<Value> {
+        self.records.clone()
+    }
+
+    /// A row's `createdAt` moves the clock inserts go after.
+    fn insert(&mut self, raw: Value) {
+        if let Some(ts) = raw.get("createdAt").and_then(Value::as_i64) {
+            self.now_ms = self.now_ms.max(ts);
+        }
+        self.records.push(raw);
+    }
+
+    fn snapshot(&self) -> Vec<LogRecord> {
+        let read = |raw: &Value| to_record(raw, false).ok();
+        self.records.iter().filter_map(read).collect()
+    }
 }
 
 impl LogtoSim {
@@ -159,25 +186,15 @@ impl LogtoSim {
             clock_offset_ms: 0,
         };
         LogtoSim {
-            state: Arc::new(Mutex::new(state)),
-            faults: Faults::default(),
+            store: SimStore::new(state),
         }
     }
 
     pub fn router(&self) -> Router {
-        let router = Router::new()
+        let routes = Router::new()
             .route("/api/logs", get(routes::get_logs))
-            .route("/oidc/token", post(routes::post_token))
-            .with_state(self.clone());
-        self.faults.layer(router)
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.faults
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, SimState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+            .route("/oidc/token", post(routes::post_token));
+        self.serve(routes, self.clone())
     }
 
     /// Writes `n` logs sharing one stamp, 1 ms after both the latest stamp
@@ -216,27 +233,6 @@ impl LogtoSim {
             copy["id"] = Value::String(rng.alnum(21));
             records.push(copy);
         }
-    }
-
-    /// Inserts one native row verbatim.
-    pub fn insert(&self, raw: Value) {
-        let mut state = self.lock();
-        if let Some(ts) = raw.get("createdAt").and_then(Value::as_i64) {
-            state.now_ms = state.now_ms.max(ts);
-        }
-        state.records.push(raw);
-    }
-
-    pub fn raw_records(&self) -> Vec<Value> {
-        self.lock().records.clone()
-    }
-
-    pub fn snapshot(&self) -> Vec<LogRecord> {
-        self.lock()
-            .records
-            .iter()
-            .filter_map(|raw| to_record(raw, false).ok())
-            .collect()
     }
 
     /// The latest stamp handed out (inserts go after it).

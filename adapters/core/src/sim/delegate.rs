@@ -1,11 +1,13 @@
 //! The part of a [`Simulator`](super::Simulator) implementation every
 //! provider's simulator writes the same way: forwarding to its inherent
-//! methods of the same names.
+//! methods and its [`SimStore`](super::SimStore).
 
 /// Expands, inside `impl loggate_core::sim::Simulator for $sim`, to the
 /// trait methods `router`, `faults`, `insert_new`, `insert_copies`,
-/// `snapshot`, `insert` and `raw_records`, each calling `$sim`'s inherent
-/// method of the same name (which tests call without the trait in scope).
+/// `snapshot`, `insert` and `raw_records`: `router`, `insert_new` and
+/// `insert_copies` call `$sim`'s inherent method of the same name (which
+/// tests call without the trait in scope), the others its
+/// [`SimStore`](super::SimStore) (`$sim` derefs to one).
 /// The provider writes the rest (`source_toml`, `planted`, …) itself.
 #[macro_export]
 macro_rules! simulator_delegates {
@@ -15,7 +17,7 @@ macro_rules! simulator_delegates {
         }
 
         fn faults(&self) -> &$crate::sim::Faults {
-            <$sim>::faults(self)
+            ::std::ops::Deref::deref(self).faults()
         }
 
         fn insert_new(&self, n: usize) {
@@ -27,15 +29,15 @@ macro_rules! simulator_delegates {
         }
 
         fn snapshot(&self) -> ::std::vec::Vec<$crate::LogRecord> {
-            <$sim>::snapshot(self)
+            ::std::ops::Deref::deref(self).snapshot()
         }
 
         fn insert(&self, raw: ::serde_json::Value) {
-            <$sim>::insert(self, raw)
+            ::std::ops::Deref::deref(self).insert(raw)
         }
 
         fn raw_records(&self) -> ::std::vec::Vec<::serde_json::Value> {
-            <$sim>::raw_records(self)
+            ::std::ops::Deref::deref(self).raw_records()
         }
     };
 }

@@ -95,6 +95,27 @@ pub(super) async fn get_logs(
         Ok(window) => window,
         Err(response) => return *response,
     };
+    // No tie-breaker: each request sees equal timestamps in a new order.
+    state.requests += 1;
+    let mut shuffle =
+        SeededRng::new(state.config.seed ^ state.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rows = matching_rows(&state, &param, window);
+    shuffle_ties(&mut rows, &mut shuffle);
+    let total = rows.len() as u64;
+    let from = ((page - 1).saturating_mul(page_size)).min(total) as usize;
+    let to = (from + page_size as usize).min(rows.len());
+    let body = Value::Array(rows[from..to].iter().map(|r| r.1.clone()).collect()).to_string();
+    let link = link_header(&headers, &uri, &pairs, page, page_size, total);
+    page_response(body, total, link)
+}
+
+/// The rows the filters and the time window select, as (createdAt, row),
+/// newest first (equal stamps in storage order: the caller shuffles them).
+fn matching_rows<'s, 'a>(
+    state: &'s SimState,
+    param: &impl Fn(&str) -> Option<&'a str>,
+    window: (Option<i64>, Option<i64>),
+) -> Vec<(i64, &'s Value)> {
     let exclusive = state.config.exclusive_time_bounds;
     let in_window = |ts: i64| {
         if exclusive {
@@ -108,10 +129,6 @@ pub(super) async fn get_logs(
             .filter(|w| !w.is_empty())
             .is_none_or(|w| row.pointer(pointer).and_then(Value::as_str) == Some(w))
     };
-    // No tie-breaker: each request sees equal timestamps in a new order.
-    state.requests += 1;
-    let mut shuffle =
-        SeededRng::new(state.config.seed ^ state.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     // (createdAt, row): the sort must not look fields up per comparison
     // (50,000-row data sets are paged through in tests).
     let ts_of = |row: &Value| row.get("createdAt").and_then(Value::as_i64).unwrap_or(0);
@@ -127,13 +144,7 @@ pub(super) async fn get_logs(
         })
         .collect();
     rows.sort_by_key(|(ts, _)| std::cmp::Reverse(*ts));
-    shuffle_ties(&mut rows, &mut shuffle);
-    let total = rows.len() as u64;
-    let from = ((page - 1).saturating_mul(page_size)).min(total) as usize;
-    let to = (from + page_size as usize).min(rows.len());
-    let body = Value::Array(rows[from..to].iter().map(|r| r.1.clone()).collect()).to_string();
-    let link = link_header(&headers, &uri, &pairs, page, page_size, total);
-    page_response(body, total, link)
+    rows
 }
 
 /// Whether `auth` carries the configured token or an unexpired issued one.

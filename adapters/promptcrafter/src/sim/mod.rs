@@ -22,7 +22,7 @@
 mod data;
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ops::Deref;
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -30,7 +30,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use loggate_core::sim::{Faults, SeededRng};
+use loggate_core::sim::{SeededRng, SimData, SimStore};
 use loggate_core::time::{now_ms, parse_rfc3339_ms};
 use loggate_core::LogRecord;
 use serde_json::{json, Value};
@@ -105,7 +105,8 @@ impl SimConfig {
     }
 }
 
-struct SimState {
+/// The simulator's data and switches (see [`SimStore`]).
+pub struct SimState {
     config: SimConfig,
     /// Native logs in insertion order, as the service answers them.
     logs: Vec<Value>,
@@ -118,8 +119,30 @@ struct SimState {
 /// A running simulator's data and switches; clones share them.
 #[derive(Clone)]
 pub struct PromptCrafterSim {
-    state: Arc<Mutex<SimState>>,
-    faults: Faults,
+    store: SimStore<SimState>,
+}
+
+impl Deref for PromptCrafterSim {
+    type Target = SimStore<SimState>;
+
+    fn deref(&self) -> &SimStore<SimState> {
+        &self.store
+    }
+}
+
+impl SimData for SimState {
+    fn raw_records(&self) -> Vec<Value> {
+        self.logs.clone()
+    }
+
+    fn insert(&mut self, raw: Value) {
+        self.logs.push(raw);
+    }
+
+    fn snapshot(&self) -> Vec<LogRecord> {
+        let read = |raw: &Value| to_record(raw, false).ok();
+        self.logs.iter().filter_map(read).collect()
+    }
 }
 
 impl PromptCrafterSim {
@@ -142,23 +165,17 @@ impl PromptCrafterSim {
             rng,
         };
         PromptCrafterSim {
-            state: Arc::new(Mutex::new(state)),
-            faults: Faults::default(),
+            store: SimStore::new(state),
         }
     }
 
     /// `GET /logs` and `GET /prompts`, wrapped in the fault switches.
     pub fn router(&self) -> Router {
-        let router = Router::new()
+        let routes = Router::new()
             .route("/logs", get(get_logs))
             .route("/prompts", get(get_prompts))
-            .fallback(not_found)
-            .with_state(self.clone());
-        self.faults.layer(router)
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.faults
+            .fallback(not_found);
+        self.serve(routes, self.clone())
     }
 
     /// Adds `n` logs stamped strictly after both the wall clock and every
@@ -184,11 +201,6 @@ impl PromptCrafterSim {
         }
     }
 
-    /// Stores one native log verbatim (at the end of the insertion order).
-    pub fn insert(&self, raw: Value) {
-        self.lock().logs.push(raw);
-    }
-
     /// Stores `n` copies of one generated log created at `at_ms`, each
     /// with its own `_id`.
     pub fn insert_copies(&self, n: usize, at_ms: i64) {
@@ -201,20 +213,6 @@ impl PromptCrafterSim {
             copy["_id"] = Value::String(state.rng.hex(24));
             state.logs.push(copy);
         }
-    }
-
-    pub fn raw_records(&self) -> Vec<Value> {
-        self.lock().logs.clone()
-    }
-
-    /// Every stored log mapped as the adapter maps it (malformed ones
-    /// skipped, as the adapter skips them), `raw` unset.
-    pub fn snapshot(&self) -> Vec<LogRecord> {
-        self.lock()
-            .logs
-            .iter()
-            .filter_map(|l| to_record(l, false).ok())
-            .collect()
     }
 
     /// Switches what an unfiltered `GET /logs` answers (see
@@ -231,10 +229,6 @@ impl PromptCrafterSim {
     /// Marks `prompt_id` as another user's prompt (`403` when filtered by).
     pub fn add_foreign_prompt(&self, prompt_id: &str) {
         self.lock().foreign_prompts.insert(prompt_id.to_string());
-    }
-
-    fn lock(&self) -> MutexGuard<'_, SimState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -1,0 +1,81 @@
+//! The handle every provider's simulator is built on: its data behind one
+//! mutex and its fault switches, shared by clones. The inherent methods
+//! every simulator has (`faults`, `insert`, `raw_records`, `snapshot`, the
+//! fault-wrapped router) are written here once; a simulator derefs to its
+//! [`SimStore`] so tests call them as its own.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use serde_json::Value;
+
+use super::Faults;
+use crate::LogRecord;
+
+/// What a simulator's state holds: native records, in insertion order.
+pub trait SimData: Send + 'static {
+    /// Every native record held, in insertion order, as the upstream
+    /// answers them.
+    fn raw_records(&self) -> Vec<Value>;
+    /// Stores one native record verbatim, after every other.
+    fn insert(&mut self, raw: Value);
+    /// Every record held, mapped as the provider's adapter maps it (`raw`
+    /// unset; records the adapter cannot read left out, as it leaves them).
+    fn snapshot(&self) -> Vec<LogRecord>;
+}
+
+/// A simulator's data (`S`) behind one mutex and its fault switches;
+/// clones share both.
+pub struct SimStore<S> {
+    state: Arc<Mutex<S>>,
+    faults: Faults,
+}
+
+impl<S> Clone for SimStore<S> {
+    fn clone(&self) -> Self {
+        SimStore {
+            state: Arc::clone(&self.state),
+            faults: self.faults.clone(),
+        }
+    }
+}
+
+impl<S: SimData> SimStore<S> {
+    /// A store holding `state`, every fault switch off.
+    pub fn new(state: S) -> Self {
+        SimStore {
+            state: Arc::new(Mutex::new(state)),
+            faults: Faults::default(),
+        }
+    }
+
+    /// The data, locked (a handler that panicked leaves it usable).
+    pub fn lock(&self) -> MutexGuard<'_, S> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The fault switches every request passes through.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// `routes` serving `handle` (the simulator), behind the fault switches.
+    pub fn serve<H: Clone + Send + Sync + 'static>(&self, routes: Router<H>, handle: H) -> Router {
+        self.faults.layer(routes.with_state(handle))
+    }
+
+    /// See [`SimData::insert`].
+    pub fn insert(&self, raw: Value) {
+        self.lock().insert(raw)
+    }
+
+    /// See [`SimData::raw_records`].
+    pub fn raw_records(&self) -> Vec<Value> {
+        self.lock().raw_records()
+    }
+
+    /// See [`SimData::snapshot`].
+    pub fn snapshot(&self) -> Vec<LogRecord> {
+        self.lock().snapshot()
+    }
+}
