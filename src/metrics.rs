@@ -106,6 +106,36 @@ pub struct Metrics {
     breakers: Arc<Breakers>,
 }
 
+/// Registers the per-source counters: records scanned, records returned,
+/// retries, rate-limit waits (in that order in `families`).
+fn register_per_source(registry: &mut Registry, families: [&Family<SourceLabel, Counter>; 4]) {
+    let per_source: [(&str, &str, &Family<SourceLabel, Counter>); 4] = [
+        (
+            "loggate_records_scanned",
+            "Upstream records read, by source",
+            families[0],
+        ),
+        (
+            "loggate_records_returned",
+            "Logs returned to clients, by source",
+            families[1],
+        ),
+        (
+            "loggate_upstream_retries",
+            "Upstream requests retried after a transient failure, by source",
+            families[2],
+        ),
+        (
+            "loggate_upstream_rate_limit_waits",
+            "Upstream requests that waited for the source's outbound rate limit, by source",
+            families[3],
+        ),
+    ];
+    for (name, help, family) in per_source {
+        registry.register(name, help, family.clone());
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
@@ -154,31 +184,7 @@ impl Metrics {
             "Time one source fetch took (its upstream requests, retries and waits), by source",
             upstream_duration.clone(),
         );
-        let per_source: [(&str, &str, &Family<SourceLabel, Counter>); 4] = [
-            (
-                "loggate_records_scanned",
-                "Upstream records read, by source",
-                &scanned,
-            ),
-            (
-                "loggate_records_returned",
-                "Logs returned to clients, by source",
-                &returned,
-            ),
-            (
-                "loggate_upstream_retries",
-                "Upstream requests retried after a transient failure, by source",
-                &retries,
-            ),
-            (
-                "loggate_upstream_rate_limit_waits",
-                "Upstream requests that waited for the source's outbound rate limit, by source",
-                &gate_waits,
-            ),
-        ];
-        for (name, help, family) in per_source {
-            registry.register(name, help, family.clone());
-        }
+        register_per_source(&mut registry, [&scanned, &returned, &retries, &gate_waits]);
         registry.register_collector(Box::new(breakers.clone()));
         Metrics {
             registry,

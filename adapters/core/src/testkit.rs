@@ -193,42 +193,7 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
     {
         let harness = start(factory, options.traversal).await;
         if options.check_traversal {
-            for order in ORDERS {
-                for want in [1, 7, 50, 1000] {
-                    let query = pinned_query(Filters::default(), order);
-                    assert_traversal(&*harness, &Traversal::new(&query, want, LARGE_BUDGET)).await;
-                }
-            }
-            // The engine keeps part of a batch and resumes after it.
-            for order in ORDERS {
-                for want in [7, 50] {
-                    let query = pinned_query(Filters::default(), order);
-                    let mut traversal = Traversal::new(&query, want, LARGE_BUDGET);
-                    traversal.rewind = true;
-                    assert_traversal(&*harness, &traversal).await;
-                }
-            }
-            // Two traversals at once on one adapter: no state may leak
-            // from one into the other.
-            let desc = pinned_query(Filters::default(), Order::Desc);
-            let warn = Filters {
-                min_level: Some(Level::Warn),
-                ..Filters::default()
-            };
-            let asc = pinned_query(warn, Order::Asc);
-            let mut first = Traversal::new(&desc, 7, LARGE_BUDGET);
-            first.name = "interleaved traversal".into();
-            let mut second = Traversal::new(&asc, 7, LARGE_BUDGET);
-            second.name = "interleaved traversal".into();
-            futures::future::join(
-                assert_traversal(&*harness, &first),
-                assert_traversal(&*harness, &second),
-            )
-            .await;
-            // `raw` only when asked for, and then the upstream object.
-            let mut query = pinned_query(Filters::default(), Order::Desc);
-            query.include_raw = true;
-            assert_traversal(&*harness, &Traversal::new(&query, 50, LARGE_BUDGET)).await;
+            assert_traversals(&*harness).await;
         }
         if options.check_filters {
             assert_filters(&*harness).await;
@@ -244,17 +209,7 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
         }
     }
     if options.check_inserts {
-        for order in ORDERS {
-            for want in [1, 7, 50] {
-                // A fresh simulator each time: the inserts of one traversal
-                // would otherwise swell the data of the next.
-                let harness = start(factory, options.inserts).await;
-                let query = pinned_query(Filters::default(), order);
-                let mut traversal = Traversal::new(&query, want, LARGE_BUDGET);
-                traversal.insert_per_fetch = options.insert_per_fetch;
-                assert_traversal(&*harness, &traversal).await;
-            }
-        }
+        assert_inserts(factory, options).await;
     }
     if options.check_identical {
         identical::assert_identical_group(factory, options).await;
@@ -269,6 +224,62 @@ pub async fn run_conformance_with(factory: &dyn HarnessFactory, options: &Confor
         }
         if options.check_filters {
             assert_sparse_progress(&*harness).await;
+        }
+    }
+}
+
+/// Unfiltered traversals in both orders at several page sizes, resumed
+/// after part of a batch, two at once, and with `raw`.
+async fn assert_traversals(harness: &dyn Harness) {
+    for order in ORDERS {
+        for want in [1, 7, 50, 1000] {
+            let query = pinned_query(Filters::default(), order);
+            assert_traversal(harness, &Traversal::new(&query, want, LARGE_BUDGET)).await;
+        }
+    }
+    // The engine keeps part of a batch and resumes after it.
+    for order in ORDERS {
+        for want in [7, 50] {
+            let query = pinned_query(Filters::default(), order);
+            let mut traversal = Traversal::new(&query, want, LARGE_BUDGET);
+            traversal.rewind = true;
+            assert_traversal(harness, &traversal).await;
+        }
+    }
+    // Two traversals at once on one adapter: no state may leak
+    // from one into the other.
+    let desc = pinned_query(Filters::default(), Order::Desc);
+    let warn = Filters {
+        min_level: Some(Level::Warn),
+        ..Filters::default()
+    };
+    let asc = pinned_query(warn, Order::Asc);
+    let mut first = Traversal::new(&desc, 7, LARGE_BUDGET);
+    first.name = "interleaved traversal".into();
+    let mut second = Traversal::new(&asc, 7, LARGE_BUDGET);
+    second.name = "interleaved traversal".into();
+    futures::future::join(
+        assert_traversal(harness, &first),
+        assert_traversal(harness, &second),
+    )
+    .await;
+    // `raw` only when asked for, and then the upstream object.
+    let mut query = pinned_query(Filters::default(), Order::Desc);
+    query.include_raw = true;
+    assert_traversal(harness, &Traversal::new(&query, 50, LARGE_BUDGET)).await;
+}
+
+/// Traversals with inserts landing between fetches.
+async fn assert_inserts(factory: &dyn HarnessFactory, options: &ConformanceOptions) {
+    for order in ORDERS {
+        for want in [1, 7, 50] {
+            // A fresh simulator each time: the inserts of one traversal
+            // would otherwise swell the data of the next.
+            let harness = start(factory, options.inserts).await;
+            let query = pinned_query(Filters::default(), order);
+            let mut traversal = Traversal::new(&query, want, LARGE_BUDGET);
+            traversal.insert_per_fetch = options.insert_per_fetch;
+            assert_traversal(&*harness, &traversal).await;
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::client::{Conn, Samples};
 use crate::procs::GatewayProcess;
-use crate::sims::{naive_merge, NativeRequest, SimSet};
+use crate::sims::{naive_merge, NativeRequest, Provider, SimSet};
 use crate::table::{ms, ratio, Report};
 use crate::Options;
 
@@ -122,15 +122,40 @@ pub async fn fan_out(
     let path = "/logs?limit=50";
     let mut gw = Conn::connect(gateway.addr).await?;
     let natives = capture(sims, &mut gw, path, report).await?;
+    let rounds = fan_out_rounds(sims, &mut gw, &natives, path, options.fanout_requests).await?;
+    sims.set_latency(Duration::ZERO);
+    sims.forget_seen();
+    report_fan_out(&natives, &rounds, options, report)
+}
+
+/// The latencies of the fan-out rounds (two warm-up rounds left out).
+struct FanOutRounds {
+    /// Through the gateway.
+    through: Samples,
+    /// Each upstream's native request alone, in `natives` order.
+    alone: Vec<Samples>,
+    /// A naive client: every upstream in turn, then a merge.
+    naive: Samples,
+    /// The gateway's last page.
+    last_page: hyper::body::Bytes,
+}
+
+async fn fan_out_rounds(
+    sims: &SimSet,
+    gw: &mut Conn,
+    natives: &[NativeRequest],
+    path: &str,
+    requests: usize,
+) -> Result<FanOutRounds, String> {
     let mut conns = Vec::new();
-    for native in &natives {
+    for native in natives {
         conns.push(Conn::connect(native.addr).await?);
     }
     let mut through = Samples::default();
     let mut alone = vec![Samples::default(); natives.len()];
     let mut naive = Samples::default();
     let mut last_page = hyper::body::Bytes::new();
-    for i in 0..options.fanout_requests + 2 {
+    for i in 0..requests + 2 {
         let warm = i < 2;
         let (took, body) = gw.get_ok(path, None).await?;
         last_page = body;
@@ -156,11 +181,29 @@ pub async fn fan_out(
             naive.push(started.elapsed());
         }
     }
-    sims.set_latency(Duration::ZERO);
-    sims.forget_seen();
+    Ok(FanOutRounds {
+        through,
+        alone,
+        naive,
+        last_page,
+    })
+}
+
+fn report_fan_out(
+    natives: &[NativeRequest],
+    rounds: &FanOutRounds,
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), String> {
+    let FanOutRounds {
+        through,
+        alone,
+        naive,
+        last_page,
+    } = rounds;
     let (slowest, slowest_p50) = natives
         .iter()
-        .zip(&alone)
+        .zip(alone)
         .map(|(n, s)| (n.provider, s.p50()))
         .fold(("", f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
     let section = "2 fan-out";
@@ -188,10 +231,10 @@ pub async fn fan_out(
     );
     let each: Vec<String> = natives
         .iter()
-        .zip(&alone)
+        .zip(alone)
         .map(|(n, s)| format!("{} {}", n.provider, ms(s.p50())))
         .collect();
-    let page: Value = serde_json::from_slice(&last_page).map_err(|e| e.to_string())?;
+    let page: Value = serde_json::from_slice(last_page).map_err(|e| e.to_string())?;
     let inside: Vec<String> = page["sources"]
         .as_object()
         .into_iter()
@@ -239,102 +282,168 @@ pub async fn depth(
     report: &mut Report,
 ) -> Result<(), String> {
     let mut gw = Conn::connect(gateway.addr).await?;
-    let deep = options.depth_pages;
     for provider in crate::sims::all() {
-        let source = provider;
-        let first = format!("/logs?source={source}&limit=100");
-        let mut path = first.clone();
-        let mut before = first.clone();
-        let started = std::time::Instant::now();
-        let mut reached = 1;
-        while reached < deep {
-            let (_, body) = page(&mut gw, &path, source).await?;
-            let Some(cursor) = body["next_cursor"].as_str() else {
-                break;
-            };
-            before = std::mem::replace(&mut path, format!("/logs?cursor={cursor}&limit=100"));
-            reached += 1;
-            if reached % 100 == 0 {
-                sims.forget_seen();
-            }
-        }
-        let walk = started.elapsed();
-        // The deepest page may be the last and read only what remains (500
-        // pages of 100 are all of 50,000 records): the page before it, a
-        // full page with a successor, is measured too.
-        let (_, probe) = page(&mut gw, &path, source).await?;
-        let last = probe["next_cursor"].is_null();
-        let mut deep_pages = vec![(reached, path)];
-        if reached > 2 {
-            deep_pages.insert(0, (reached - 1, before));
-        }
-        let mut shallow_t = Samples::default();
-        let mut deep_t = vec![Samples::default(); deep_pages.len()];
-        let mut shallow = None;
-        let mut deep_cost: Vec<Option<PageCost>> = deep_pages.iter().map(|_| None).collect();
-        for _ in 0..options.depth_reps {
-            let (cost, _) = page(&mut gw, &first, source).await?;
-            shallow_t.push(cost.took);
-            shallow = Some(cost);
-            for (k, (_, deep_path)) in deep_pages.iter().enumerate() {
-                let (cost, _) = page(&mut gw, deep_path, source).await?;
-                deep_t[k].push(cost.took);
-                deep_cost[k] = Some(cost);
-            }
-        }
-        sims.forget_seen();
-        let Some(shallow) = shallow else {
-            return Err("depth needs at least one repetition".into());
-        };
-        let section = "3 depth";
-        for (k, (number, _)) in deep_pages.iter().enumerate() {
-            let Some(cost) = &deep_cost[k] else {
-                continue;
-            };
-            let r = deep_t[k].p50() / shallow_t.p50();
-            let (target, met) = if provider == crate::whole_log() {
-                ("none: no pagination upstream", None)
-            } else {
-                ("≤ 1.2×", Some(r <= 1.2))
-            };
-            let is_last = last && *number == reached;
-            report.row(
-                section,
-                format!(
-                    "{} p50, page {number}{} vs page 1",
-                    provider,
-                    if is_last { " (last)" } else { "" }
-                ),
-                ms(deep_t[k].p50()),
-                ms(shallow_t.p50()),
-                ratio(deep_t[k].p50(), shallow_t.p50()),
-                target,
-                met,
-            );
-            report.row(
-                section,
-                format!(
-                    "{} upstream records scanned (requests), page {number}",
-                    provider
-                ),
-                format!("{} ({})", cost.scanned, cost.upstream_requests),
-                format!("{} ({})", shallow.scanned, shallow.upstream_requests),
-                ratio(cost.scanned as f64, shallow.scanned.max(1) as f64),
-                "",
-                None,
-            );
-        }
-        report.note(format!(
-            "depth {}: walking to page {reached} took {:.1} s ({} per page){}",
-            provider,
-            walk.as_secs_f64(),
-            ms(walk.as_secs_f64() * 1000.0 / reached.max(1) as f64),
-            if last {
-                "; it is the last page (no next_cursor), so it reads only what remains"
-            } else {
-                ""
-            }
-        ));
+        depth_of(sims, &mut gw, provider, options, report).await?;
     }
     Ok(())
+}
+
+/// Where a walk through a source's pages ended.
+struct Walk {
+    /// Page number reached (1 = the first).
+    reached: usize,
+    /// The path of that page and of the one before it.
+    path: String,
+    before: String,
+    took: Duration,
+}
+
+/// Follows `next_cursor` from `first` to page `deep` or the last page.
+async fn walk(
+    sims: &SimSet,
+    gw: &mut Conn,
+    first: &str,
+    deep: usize,
+    source: &str,
+) -> Result<Walk, String> {
+    let mut path = first.to_string();
+    let mut before = first.to_string();
+    let started = std::time::Instant::now();
+    let mut reached = 1;
+    while reached < deep {
+        let (_, body) = page(gw, &path, source).await?;
+        let Some(cursor) = body["next_cursor"].as_str() else {
+            break;
+        };
+        before = std::mem::replace(&mut path, format!("/logs?cursor={cursor}&limit=100"));
+        reached += 1;
+        if reached % 100 == 0 {
+            sims.forget_seen();
+        }
+    }
+    Ok(Walk {
+        reached,
+        path,
+        before,
+        took: started.elapsed(),
+    })
+}
+
+/// Section 3 for one provider.
+async fn depth_of(
+    sims: &SimSet,
+    gw: &mut Conn,
+    provider: Provider,
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), String> {
+    let source = provider;
+    let first = format!("/logs?source={source}&limit=100");
+    let Walk {
+        reached,
+        path,
+        before,
+        took: walked,
+    } = walk(sims, gw, &first, options.depth_pages, source).await?;
+    // The deepest page may be the last and read only what remains (500
+    // pages of 100 are all of 50,000 records): the page before it, a
+    // full page with a successor, is measured too.
+    let (_, probe) = page(gw, &path, source).await?;
+    let last = probe["next_cursor"].is_null();
+    let mut deep_pages = vec![(reached, path)];
+    if reached > 2 {
+        deep_pages.insert(0, (reached - 1, before));
+    }
+    let mut shallow_t = Samples::default();
+    let mut deep_t = vec![Samples::default(); deep_pages.len()];
+    let mut shallow = None;
+    let mut deep_cost: Vec<Option<PageCost>> = deep_pages.iter().map(|_| None).collect();
+    for _ in 0..options.depth_reps {
+        let (cost, _) = page(gw, &first, source).await?;
+        shallow_t.push(cost.took);
+        shallow = Some(cost);
+        for (k, (_, deep_path)) in deep_pages.iter().enumerate() {
+            let (cost, _) = page(gw, deep_path, source).await?;
+            deep_t[k].push(cost.took);
+            deep_cost[k] = Some(cost);
+        }
+    }
+    sims.forget_seen();
+    let Some(shallow) = shallow else {
+        return Err("depth needs at least one repetition".into());
+    };
+    for (k, (number, _)) in deep_pages.iter().enumerate() {
+        if let Some(cost) = &deep_cost[k] {
+            let page = DeepPage {
+                number: *number,
+                is_last: last && *number == reached,
+                times: &deep_t[k],
+                cost,
+            };
+            report_depth(report, provider, &page, &shallow_t, &shallow);
+        }
+    }
+    report.note(format!(
+        "depth {}: walking to page {reached} took {:.1} s ({} per page){}",
+        provider,
+        walked.as_secs_f64(),
+        ms(walked.as_secs_f64() * 1000.0 / reached.max(1) as f64),
+        if last {
+            "; it is the last page (no next_cursor), so it reads only what remains"
+        } else {
+            ""
+        }
+    ));
+    Ok(())
+}
+
+/// One deep page's measurements.
+struct DeepPage<'a> {
+    number: usize,
+    is_last: bool,
+    times: &'a Samples,
+    cost: &'a PageCost,
+}
+
+/// Section 3's two rows for one deep page against page 1.
+fn report_depth(
+    report: &mut Report,
+    provider: Provider,
+    deep: &DeepPage<'_>,
+    shallow_t: &Samples,
+    shallow: &PageCost,
+) {
+    let section = "3 depth";
+    let number = deep.number;
+    let r = deep.times.p50() / shallow_t.p50();
+    let (target, met) = if provider == crate::whole_log() {
+        ("none: no pagination upstream", None)
+    } else {
+        ("≤ 1.2×", Some(r <= 1.2))
+    };
+    report.row(
+        section,
+        format!(
+            "{} p50, page {number}{} vs page 1",
+            provider,
+            if deep.is_last { " (last)" } else { "" }
+        ),
+        ms(deep.times.p50()),
+        ms(shallow_t.p50()),
+        ratio(deep.times.p50(), shallow_t.p50()),
+        target,
+        met,
+    );
+    report.row(
+        section,
+        format!(
+            "{} upstream records scanned (requests), page {number}",
+            provider
+        ),
+        format!("{} ({})", deep.cost.scanned, deep.cost.upstream_requests),
+        format!("{} ({})", shallow.scanned, shallow.upstream_requests),
+        ratio(deep.cost.scanned as f64, shallow.scanned.max(1) as f64),
+        "",
+        None,
+    );
 }

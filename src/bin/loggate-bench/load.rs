@@ -96,8 +96,8 @@ pub async fn throughput(
     let duration = Duration::from_secs_f64(options.duration_secs);
     let warm = Duration::from_secs_f64((options.duration_secs / 5.0).min(1.0));
     let path = "/logs?limit=50";
-    // The native page the leveled adapter asks for, to load the simulator
-    // directly: what one source costs without the gateway.
+    // The native page the one-source provider's adapter asks for, to load
+    // its simulator directly: what one source costs without the gateway.
     let native = |provider: Provider, via: &GatewayProcess| {
         let sim = sims.get(provider);
         sims.forget_seen();
@@ -111,8 +111,8 @@ pub async fn throughput(
                 .ok_or_else(|| format!("the gateway sent nothing to {}", provider))
         }
     };
-    // PromptCrafter answers every page with its whole log: the costliest
-    // of the four, whatever the page.
+    // The whole-log provider answers every page with its whole log: the
+    // costliest of the four, whatever the page.
     let prompts = native(crate::whole_log(), four).await?;
     let native = native(crate::one_source(), one).await?;
     let (whole, single) = (crate::whole_log(), crate::one_source());
@@ -167,48 +167,72 @@ pub async fn throughput(
         } else {
             String::new()
         };
-        let failed = if r.failed > 0 {
-            format!(" ({} failed)", r.failed)
-        } else {
-            String::new()
+        let row = ThroughputRow {
+            label,
+            through_gateway,
+            versus,
+            alone_rps,
+            target,
         };
-        report.row(
-            "4 throughput",
-            format!(
-                "{label}, {} clients, limit=50, {:.0} s",
-                options.clients, r.seconds
-            ),
-            format!("{rps:.0} req/s{failed}"),
-            versus.clone(),
-            if versus.is_empty() {
-                String::new()
-            } else {
-                ratio(rps, alone_rps)
-            },
-            target.map_or(String::new(), |t| format!("≥ {t:.0} req/s")),
-            target.map(|t| rps >= t && r.failed == 0),
-        );
-        let [gw, sim, load] = r.cpu.map(|c| c / r.seconds);
-        let per_request = |cpu: f64| cpu * 1e6 / r.ok.max(1) as f64;
-        report.row(
-            "4 throughput",
-            format!("{label}: CPU, cores busy (of {})", crate::cores()),
-            if through_gateway {
-                format!("gateway {gw:.2}")
-            } else {
-                String::new()
-            },
-            format!("simulators {sim:.2}, load generator {load:.2}"),
-            if through_gateway {
-                format!("{:.0} µs gateway CPU/req", per_request(r.cpu[0]))
-            } else {
-                format!("{:.0} µs simulator CPU/req", per_request(r.cpu[1]))
-            },
-            "",
-            None,
-        );
+        report_throughput(report, &row, &r, options.clients);
     }
     Ok(())
+}
+
+/// What one throughput run is compared with.
+struct ThroughputRow<'a> {
+    label: &'a str,
+    through_gateway: bool,
+    /// The run it is compared with, if any.
+    versus: String,
+    /// Requests/s of the last run without the gateway.
+    alone_rps: f64,
+    /// The target in requests/s, if any.
+    target: Option<f64>,
+}
+
+/// Section 4's two rows for one run: requests/s and CPU.
+fn report_throughput(report: &mut Report, row: &ThroughputRow<'_>, r: &LoadResult, clients: usize) {
+    let rps = r.ok as f64 / r.seconds;
+    let label = row.label;
+    let failed = if r.failed > 0 {
+        format!(" ({} failed)", r.failed)
+    } else {
+        String::new()
+    };
+    report.row(
+        "4 throughput",
+        format!("{label}, {} clients, limit=50, {:.0} s", clients, r.seconds),
+        format!("{rps:.0} req/s{failed}"),
+        row.versus.clone(),
+        if row.versus.is_empty() {
+            String::new()
+        } else {
+            ratio(rps, row.alone_rps)
+        },
+        row.target
+            .map_or(String::new(), |t| format!("≥ {t:.0} req/s")),
+        row.target.map(|t| rps >= t && r.failed == 0),
+    );
+    let [gw, sim, load] = r.cpu.map(|c| c / r.seconds);
+    let per_request = |cpu: f64| cpu * 1e6 / r.ok.max(1) as f64;
+    report.row(
+        "4 throughput",
+        format!("{label}: CPU, cores busy (of {})", crate::cores()),
+        if row.through_gateway {
+            format!("gateway {gw:.2}")
+        } else {
+            String::new()
+        },
+        format!("simulators {sim:.2}, load generator {load:.2}"),
+        if row.through_gateway {
+            format!("{:.0} µs gateway CPU/req", per_request(r.cpu[0]))
+        } else {
+            format!("{:.0} µs simulator CPU/req", per_request(r.cpu[1]))
+        },
+        "",
+        None,
+    );
 }
 
 /// Section 5, peak RSS of a fresh gateway under `options.memory_clients`

@@ -101,33 +101,54 @@ pub async fn assert_sparse_progress(harness: &dyn Harness) {
 pub(crate) fn filter_cases(snapshot: &[LogRecord]) -> Vec<FilterCase> {
     let mut sorted = snapshot.to_vec();
     sort_records(&mut sorted, Order::Asc);
-    let mut cases = Vec::new();
-    let mut add = |name: &str, filters: Filters, present: bool| {
-        cases.push(FilterCase {
+    let mut cases = Cases::default();
+    time_cases(&sorted, &mut cases);
+    level_cases(&sorted, &mut cases);
+    field_cases(&sorted, &mut cases);
+    combination_cases(&sorted, &mut cases);
+    cases.0
+}
+
+/// The filter cases built so far, in order.
+#[derive(Default)]
+struct Cases(Vec<FilterCase>);
+
+impl Cases {
+    fn add(&mut self, name: &str, filters: Filters, present: bool) {
+        self.0.push(FilterCase {
             name: name.to_string(),
             filters,
             present,
         })
-    };
+    }
+}
 
+/// How many of `sorted` have `level`.
+fn level_count(sorted: &[LogRecord], level: Level) -> usize {
+    sorted.iter().filter(|r| r.level == level).count()
+}
+
+fn time_cases(sorted: &[LogRecord], cases: &mut Cases) {
     // Time bounds on existing timestamps: inclusive at both ends.
     let mut stamps: Vec<i64> = sorted.iter().map(|r| r.timestamp_ms).collect();
     stamps.dedup();
     if let (Some(&first), Some(&last)) = (stamps.first(), stamps.last()) {
         let at = |fraction: usize| stamps[(stamps.len() - 1) * fraction / 4];
         let (lo, mid, hi) = (at(1), at(2), at(3));
-        add("start", time(Some(lo), None), true);
-        add("end", time(None, Some(hi)), true);
-        add("start+end", time(Some(lo), Some(hi)), true);
-        add("start=end", time(Some(mid), Some(mid)), true);
-        add("start after all", time(Some(last + 1), None), false);
-        add("end before all", time(None, Some(first - 1)), false);
+        cases.add("start", time(Some(lo), None), true);
+        cases.add("end", time(None, Some(hi)), true);
+        cases.add("start+end", time(Some(lo), Some(hi)), true);
+        cases.add("start=end", time(Some(mid), Some(mid)), true);
+        cases.add("start after all", time(Some(last + 1), None), false);
+        cases.add("end before all", time(None, Some(first - 1)), false);
     }
+}
 
+fn level_cases(sorted: &[LogRecord], cases: &mut Cases) {
+    let count = |level: Level| level_count(sorted, level);
     // Levels: each alone, a few sets, minimums.
-    let count = |level: Level| sorted.iter().filter(|r| r.level == level).count();
     for level in Level::ALL {
-        add(
+        cases.add(
             &format!("level {level}"),
             levels(&[level]),
             count(level) > 0,
@@ -136,9 +157,9 @@ pub(crate) fn filter_cases(snapshot: &[LogRecord]) -> Vec<FilterCase> {
     let mut by_count: Vec<Level> = Level::ALL.into_iter().filter(|l| count(*l) > 0).collect();
     by_count.sort_by_key(|l| std::cmp::Reverse(count(*l)));
     if by_count.len() >= 2 {
-        add("level two most common", levels(&by_count[..2]), true);
+        cases.add("level two most common", levels(&by_count[..2]), true);
     }
-    add(
+    cases.add(
         "level warn,error,fatal",
         levels(&[Level::Warn, Level::Error, Level::Fatal]),
         true,
@@ -149,34 +170,36 @@ pub(crate) fn filter_cases(snapshot: &[LogRecord]) -> Vec<FilterCase> {
             min_level: Some(min),
             ..Filters::default()
         };
-        add(&format!("min_level {min}"), filters, present);
+        cases.add(&format!("min_level {min}"), filters, present);
     }
+}
 
+fn field_cases(sorted: &[LogRecord], cases: &mut Cases) {
     // Text search: part of a real message, in other letter case.
     if let Some(needle) = sorted
         .iter()
         .skip(sorted.len() / 3)
         .find_map(|r| needle(&r.message))
     {
-        add("q", q(&needle), true);
+        cases.add("q", q(&needle), true);
     }
-    add("q absent", q(ABSENT), false);
+    cases.add("q absent", q(ABSENT), false);
 
     // Exact fields: the most common present value, and an absent one.
     let service = most_common(sorted.iter().filter_map(|r| r.service.clone()));
     if let Some(service) = service {
-        add("service", exact(Some(service), None), true);
+        cases.add("service", exact(Some(service), None), true);
     }
-    add("service absent", exact(Some(ABSENT.into()), None), false);
+    cases.add("service absent", exact(Some(ABSENT.into()), None), false);
     let user = most_common(sorted.iter().filter_map(|r| r.user_id.clone()));
     if let Some(user) = user {
-        add("user_id", exact(None, Some(user)), true);
+        cases.add("user_id", exact(None, Some(user)), true);
     }
-    add("user_id absent", exact(None, Some(ABSENT.into())), false);
+    cases.add("user_id absent", exact(None, Some(ABSENT.into())), false);
 
     // Every attribute with a scalar value.
     let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for record in &sorted {
+    for record in sorted {
         for (name, value) in &record.attributes {
             if let Some(text) = scalar_text(value) {
                 values.entry(name.clone()).or_default().push(text);
@@ -185,11 +208,13 @@ pub(crate) fn filter_cases(snapshot: &[LogRecord]) -> Vec<FilterCase> {
     }
     for (name, texts) in values {
         if let Some(value) = most_common(texts.into_iter()) {
-            add(&format!("attr.{name}"), attr(&name, &value), true);
+            cases.add(&format!("attr.{name}"), attr(&name, &value), true);
         }
-        add(&format!("attr.{name} absent"), attr(&name, ABSENT), false);
+        cases.add(&format!("attr.{name} absent"), attr(&name, ABSENT), false);
     }
+}
 
+fn combination_cases(sorted: &[LogRecord], cases: &mut Cases) {
     // Combinations, built from one record rich in fields so they match.
     let richness = |r: &LogRecord| {
         usize::from(r.service.is_some()) + usize::from(r.user_id.is_some()) + r.attributes.len()
@@ -198,16 +223,16 @@ pub(crate) fn filter_cases(snapshot: &[LogRecord]) -> Vec<FilterCase> {
     if let Some(r) = middle.iter().max_by_key(|r| richness(r)) {
         let mut f = levels(&[r.level]);
         f.q = needle(&r.message);
-        add("level+q", f, true);
+        cases.add("level+q", f, true);
         if r.service.is_some() {
             let mut f = exact(r.service.clone(), None);
             f.min_level = Some(r.level);
-            add("service+min_level", f, true);
+            cases.add("service+min_level", f, true);
         }
         let mut f = time(Some(r.timestamp_ms), Some(r.timestamp_ms));
         f.user_id = r.user_id.clone();
         f.level = Some([r.level].into_iter().collect());
-        add("start=end+user_id+level", f, true);
+        cases.add("start=end+user_id+level", f, true);
         if let Some((name, text)) = r
             .attributes
             .iter()
@@ -215,17 +240,16 @@ pub(crate) fn filter_cases(snapshot: &[LogRecord]) -> Vec<FilterCase> {
         {
             let mut f = attr(&name, &text);
             f.level = Some([r.level, Level::Info].into_iter().collect());
-            add("attr+level", f, true);
+            cases.add("attr+level", f, true);
         }
     }
     let mut f = levels(&[Level::Info, Level::Error]);
     f.min_level = Some(Level::Warn);
-    add(
+    cases.add(
         "level info,error+min_level warn",
         f,
-        count(Level::Error) > 0,
+        level_count(sorted, Level::Error) > 0,
     );
-    cases
 }
 
 fn time(start: Option<i64>, end: Option<i64>) -> Filters {

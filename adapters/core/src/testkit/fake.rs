@@ -271,14 +271,7 @@ impl Adapter for FakeAdapter {
                 ..Batch::default()
             });
         }
-        let (mut from, mut to) = (filters.start, filters.end);
-        // Keyset: re-read the boundary group whole, drop what is covered.
-        if let Some(bound) = position.bound_ts() {
-            match order {
-                Order::Desc => to = Some(to.map_or(bound, |t| t.min(bound))),
-                Order::Asc => from = Some(from.map_or(bound, |f| f.max(bound))),
-            }
-        }
+        let (from, to) = window(filters, position, order);
         let level = filters.levels().and_then(|s| s.single());
         let limit = request.budget.clamp(1, PAGE);
         let mut scanned: Vec<Value> = Vec::new();
@@ -298,24 +291,7 @@ impl Adapter for FakeAdapter {
                 break true;
             }
             if self.flaw == Flaw::OnePagePerGroup && one_group {
-                let records = scanned
-                    .iter()
-                    .filter_map(|r| decode(r, keep_raw))
-                    .filter(keep)
-                    .collect::<Vec<_>>();
-                let last = stamp(scanned.last()).unwrap_or_default();
-                let past = match order {
-                    Order::Desc => last - 1,
-                    Order::Asc => last + 1,
-                };
-                let mut records = records;
-                sort_records(&mut records, order);
-                return Ok(Batch {
-                    records,
-                    frontier: Position::group(past, None),
-                    scanned: scanned.len(),
-                    ..Batch::default()
-                });
+                return Ok(past_the_group(&scanned, &keep, keep_raw, order));
             }
             let matched = scanned
                 .iter()
@@ -327,12 +303,7 @@ impl Adapter for FakeAdapter {
                 break false;
             }
         };
-        let mut records: Vec<LogRecord> = scanned
-            .iter()
-            .filter_map(|r| decode(r, keep_raw))
-            .filter(keep)
-            .collect();
-        sort_records(&mut records, order);
+        let mut records = kept(&scanned, &keep, keep_raw, order);
         let next = match scanned.last().and_then(|r| r["ts"].as_i64()) {
             _ if exhausted => Position::finished(),
             Some(_) if self.flaw == Flaw::SplitsTies && !records.is_empty() => {
@@ -351,5 +322,58 @@ impl Adapter for FakeAdapter {
             scanned: scanned.len(),
             ..Batch::default()
         })
+    }
+}
+
+/// The read window: the query's bounds, narrowed to the boundary group of
+/// a keyset `position` (re-read whole; what it covers is dropped later).
+fn window(filters: &Filters, position: &Position, order: Order) -> (Option<i64>, Option<i64>) {
+    let (mut from, mut to) = (filters.start, filters.end);
+    if let Some(bound) = position.bound_ts() {
+        match order {
+            Order::Desc => to = Some(to.map_or(bound, |t| t.min(bound))),
+            Order::Asc => from = Some(from.map_or(bound, |f| f.max(bound))),
+        }
+    }
+    (from, to)
+}
+
+/// The rows of `scanned` that decode and that `keep` keeps, sorted.
+fn kept(
+    scanned: &[Value],
+    keep: &dyn Fn(&LogRecord) -> bool,
+    keep_raw: bool,
+    order: Order,
+) -> Vec<LogRecord> {
+    let mut records: Vec<LogRecord> = scanned
+        .iter()
+        .filter_map(|r| decode(r, keep_raw))
+        .filter(|r| keep(r))
+        .collect();
+    sort_records(&mut records, order);
+    records
+}
+
+/// [`Flaw::OnePagePerGroup`]: the page read, then a frontier past its one
+/// timestamp (the rest of the group is skipped).
+fn past_the_group(
+    scanned: &[Value],
+    keep: &dyn Fn(&LogRecord) -> bool,
+    keep_raw: bool,
+    order: Order,
+) -> Batch {
+    let last = scanned
+        .last()
+        .and_then(|r| r["ts"].as_i64())
+        .unwrap_or_default();
+    let past = match order {
+        Order::Desc => last - 1,
+        Order::Asc => last + 1,
+    };
+    Batch {
+        records: kept(scanned, keep, keep_raw, order),
+        frontier: Position::group(past, None),
+        scanned: scanned.len(),
+        ..Batch::default()
     }
 }

@@ -43,7 +43,15 @@ struct FaultCase {
     accepts: fn(&SourceError) -> bool,
 }
 
+/// Every staged fault: the status answers, then the broken transports.
 fn fault_cases() -> Vec<FaultCase> {
+    let mut cases = status_fault_cases();
+    cases.extend(transport_fault_cases());
+    cases
+}
+
+/// Error statuses, `Retry-After` forms and a redirect.
+fn status_fault_cases() -> Vec<FaultCase> {
     vec![
         FaultCase {
             name: "500",
@@ -103,6 +111,13 @@ fn fault_cases() -> Vec<FaultCase> {
             expected: "Unauthorized { status: 401 }",
             accepts: |e| matches!(e, SourceError::Unauthorized { status: 401, .. }),
         },
+    ]
+}
+
+/// Bodies that do not decode, are cut or too large, and connections that
+/// drop or hang.
+fn transport_fault_cases() -> Vec<FaultCase> {
+    vec![
         FaultCase {
             name: "malformed JSON",
             fault: Fault::MalformedJson,

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::report::{describe, difference, panic_text, show_key, show_keys};
 use super::Harness;
-use crate::adapter::{Adapter, FetchRequest};
+use crate::adapter::{Adapter, Batch, FetchRequest};
 use crate::http::CallContext;
 use crate::position::Position;
 use crate::query::{Filters, Order, SourceQuery};
@@ -196,17 +196,7 @@ async fn drive(
             budget: traversal.budget,
             ctx: &ctx,
         };
-        let batch = match AssertUnwindSafe(adapter.fetch(request))
-            .catch_unwind()
-            .await
-        {
-            Ok(Ok(batch)) => batch,
-            Ok(Err(e)) => panic!("{label}: fetch {fetch} from {position:?} failed: {e} ({e:?})"),
-            Err(cause) => panic!(
-                "{label}: fetch {fetch} from {position:?}: the adapter panicked: {}",
-                panic_text(&cause)
-            ),
-        };
+        let batch = fetch_caught(adapter, request, &label, fetch).await;
         let at = format!("{label}: fetch {fetch} from {position:?}");
         if batch.scanned < batch.records.len() {
             panic!(
@@ -215,76 +205,10 @@ async fn drive(
                 batch.scanned
             );
         }
-        let mut previous: Option<Key> = None;
-        let mut fetched: Vec<LogRecord> = Vec::with_capacity(batch.records.len());
-        for mut record in batch.records {
-            let key = record.key();
-            let shown = show_key(&key);
-            if position.covers(&key, order) {
-                panic!("{at}: returned {shown}, which that position already covers");
-            }
-            if let Some(prev) = &previous {
-                if cmp_in_order(prev, &key, order).is_ge() {
-                    panic!(
-                        "{at}: records out of {} order: {} then {shown}",
-                        order.as_str(),
-                        show_key(prev)
-                    );
-                }
-            }
-            if !batch.frontier.covers(&key, order) {
-                panic!(
-                    "{at}: next {:?} does not cover returned {shown}",
-                    batch.frontier
-                );
-            }
-            if !query.filters.matches(&record) {
-                panic!("{at}: returned {shown}, which does not match the filters: {record:?}");
-            }
-            if seen.contains(&key) {
-                panic!("{at}: returned {shown} a second time");
-            }
-            match (query.include_raw, record.raw.take()) {
-                (true, Some(Value::Object(_))) | (false, None) => {}
-                (true, other) => {
-                    panic!("{at}: include_raw is set but {shown} has raw {other:?}, not an object")
-                }
-                (false, Some(_)) => panic!("{at}: {shown} carries raw although include_raw is off"),
-            }
-            previous = Some(key);
-            fetched.push(record);
-        }
-        let fetched_keys: HashSet<Key> = fetched.iter().map(LogRecord::key).collect();
-        // The frontier may pass only what was returned: every matching
-        // record still pending must sort strictly after `next`.
-        let skipped: Vec<&Key> = expected_keys
-            .iter()
-            .filter(|k| !seen.contains(*k) && !fetched_keys.contains(*k))
-            .filter(|k| batch.frontier.covers(k, order))
-            .collect();
-        if !skipped.is_empty() {
-            panic!(
-                "{at}: next {:?} passes {} matching record(s) never returned (they would be lost): {}",
-                batch.frontier,
-                skipped.len(),
-                show_keys(skipped.into_iter())
-            );
-        }
-        // Nor may it move back: what was done stays done.
-        let undone: Vec<&Key> = seen
-            .iter()
-            .filter(|k| !batch.frontier.covers(k, order))
-            .collect();
-        if !undone.is_empty() {
-            panic!(
-                "{at}: next {:?} moves back: it no longer covers {} record(s) returned earlier \
-                 (they would be returned again): {}",
-                batch.frontier,
-                undone.len(),
-                show_keys(undone.into_iter())
-            );
-        }
-        if previous.is_none() && batch.frontier == position {
+        let mut fetched =
+            check_records(&at, batch.records, &position, &batch.frontier, query, &seen);
+        check_frontier(&at, &batch.frontier, &expected_keys, &seen, &fetched, order);
+        if fetched.is_empty() && batch.frontier == position {
             stalls += 1;
             if stalls >= MAX_STALLS {
                 panic!("{at}: {MAX_STALLS} fetches in a row returned nothing and did not move the position");
@@ -310,4 +234,114 @@ async fn drive(
         position = next;
     }
     returned
+}
+
+/// One fetch; an error or a panic fails the traversal naming the fetch.
+async fn fetch_caught(
+    adapter: &dyn Adapter,
+    request: FetchRequest<'_>,
+    label: &str,
+    fetch: usize,
+) -> Batch {
+    let position = request.position.clone();
+    match AssertUnwindSafe(adapter.fetch(request))
+        .catch_unwind()
+        .await
+    {
+        Ok(Ok(batch)) => batch,
+        Ok(Err(e)) => panic!("{label}: fetch {fetch} from {position:?} failed: {e} ({e:?})"),
+        Err(cause) => panic!(
+            "{label}: fetch {fetch} from {position:?}: the adapter panicked: {}",
+            panic_text(&cause)
+        ),
+    }
+}
+
+/// Checks one batch's records against the position read from, the
+/// frontier returned, the query and what was returned before; returns them
+/// with `raw` taken out.
+fn check_records(
+    at: &str,
+    records: Vec<LogRecord>,
+    position: &Position,
+    frontier: &Position,
+    query: &SourceQuery,
+    seen: &HashSet<Key>,
+) -> Vec<LogRecord> {
+    let order = query.order;
+    let mut previous: Option<Key> = None;
+    let mut fetched: Vec<LogRecord> = Vec::with_capacity(records.len());
+    for mut record in records {
+        let key = record.key();
+        let shown = show_key(&key);
+        if position.covers(&key, order) {
+            panic!("{at}: returned {shown}, which that position already covers");
+        }
+        if let Some(prev) = &previous {
+            if cmp_in_order(prev, &key, order).is_ge() {
+                panic!(
+                    "{at}: records out of {} order: {} then {shown}",
+                    order.as_str(),
+                    show_key(prev)
+                );
+            }
+        }
+        if !frontier.covers(&key, order) {
+            panic!("{at}: next {:?} does not cover returned {shown}", frontier);
+        }
+        if !query.filters.matches(&record) {
+            panic!("{at}: returned {shown}, which does not match the filters: {record:?}");
+        }
+        if seen.contains(&key) {
+            panic!("{at}: returned {shown} a second time");
+        }
+        match (query.include_raw, record.raw.take()) {
+            (true, Some(Value::Object(_))) | (false, None) => {}
+            (true, other) => {
+                panic!("{at}: include_raw is set but {shown} has raw {other:?}, not an object")
+            }
+            (false, Some(_)) => panic!("{at}: {shown} carries raw although include_raw is off"),
+        }
+        previous = Some(key);
+        fetched.push(record);
+    }
+    fetched
+}
+
+/// The frontier may pass only what was returned, and never move back.
+fn check_frontier(
+    at: &str,
+    frontier: &Position,
+    expected_keys: &[Key],
+    seen: &HashSet<Key>,
+    fetched: &[LogRecord],
+    order: Order,
+) {
+    let fetched_keys: HashSet<Key> = fetched.iter().map(LogRecord::key).collect();
+    // The frontier may pass only what was returned: every matching
+    // record still pending must sort strictly after `next`.
+    let skipped: Vec<&Key> = expected_keys
+        .iter()
+        .filter(|k| !seen.contains(*k) && !fetched_keys.contains(*k))
+        .filter(|k| frontier.covers(k, order))
+        .collect();
+    if !skipped.is_empty() {
+        panic!(
+            "{at}: next {:?} passes {} matching record(s) never returned (they would be lost): {}",
+            frontier,
+            skipped.len(),
+            show_keys(skipped.into_iter())
+        );
+    }
+    // Nor may it move back: what was done stays done.
+    let undone: Vec<&Key> = seen.iter().filter(|k| !frontier.covers(k, order)).collect();
+    if !undone.is_empty() {
+        panic!(
+            "{at}: next {:?} moves back: it no longer covers {} record(s) returned earlier \
+             (they would be returned again): {}",
+            frontier,
+            undone.len(),
+            show_keys(undone.into_iter())
+        );
+    }
 }

@@ -1,0 +1,120 @@
+//! What one upstream call carries besides its request: the deadline, the
+//! admission gate, and the counters the engine reads back.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use crate::error::SourceError;
+
+/// Admission to send one upstream request (outbound rate limit and
+/// concurrency cap, supplied by the gateway). Held for the attempt.
+#[async_trait]
+pub trait RequestGate: Send + Sync {
+    /// Waits for a slot, or fails with [`SourceError::Overloaded`] as soon
+    /// as it is known that the slot would not come at least
+    /// [`MIN_SEND_WINDOW`] before `ctx.deadline`; counts a wait for the
+    /// rate limit in `ctx.gate_waits`.
+    async fn admit(&self, ctx: &CallContext) -> Result<Box<dyn Send>, SourceError>;
+}
+
+/// The least time before the deadline an upstream request is sent with:
+/// with less, loggate declines to send ([`SourceError::DeadlineExceeded`],
+/// or [`SourceError::Overloaded`] from the gate) instead of sending a request
+/// that could only time out, so a [`SourceError::Timeout`] always means the
+/// upstream had a fair chance to answer (issue 18: a request sent with 11 ms
+/// left must not count against a healthy upstream).
+pub const MIN_SEND_WINDOW: Duration = Duration::from_millis(100);
+
+/// Per-fetch bookkeeping shared with the engine.
+#[derive(Debug)]
+pub struct CallContext {
+    /// Nothing may be sent or waited for past this instant.
+    pub deadline: Instant,
+    /// Upstream requests sent, retries included.
+    pub requests: AtomicU32,
+    /// Of those, the ones that failed (error status, network, timeout).
+    pub failed: AtomicU32,
+    /// Requests repeated after a transient failure.
+    pub retries: AtomicU32,
+    /// Times the outbound rate limit made a request wait.
+    pub gate_waits: AtomicU32,
+    /// Why upstream records were skipped (distinct, at most
+    /// [`MAX_SKIP_REASONS`]); the page's `warnings` name them (spec §10).
+    skip_reasons: Mutex<Vec<String>>,
+    /// `(window end in epoch ms, bypass)` when this fetch's requests may
+    /// use the answer cache (spec §9); see [`CallContext::with_cache_window`].
+    cache_window: Option<(i64, bool)>,
+    /// How this fetch's cache lookups were answered.
+    pub cache: crate::cache::LookupCounts,
+}
+
+/// Most distinct reasons for skipped records one fetch keeps.
+pub const MAX_SKIP_REASONS: usize = 3;
+
+impl CallContext {
+    pub fn new(deadline: Instant) -> Self {
+        CallContext {
+            deadline,
+            requests: AtomicU32::new(0),
+            failed: AtomicU32::new(0),
+            retries: AtomicU32::new(0),
+            gate_waits: AtomicU32::new(0),
+            skip_reasons: Mutex::new(Vec::new()),
+            cache_window: None,
+            cache: crate::cache::LookupCounts::default(),
+        }
+    }
+
+    /// Lets this fetch's `GET` requests use the answer cache: every record
+    /// they can return is stamped at or before `window_end` (epoch ms, the
+    /// traversal's pinned end); `bypass` (`Cache-Control: no-cache`) uses
+    /// no stored answer but still joins an identical request in flight.
+    /// Without it, requests go upstream uncached and uncoalesced.
+    pub fn with_cache_window(mut self, window_end: i64, bypass: bool) -> Self {
+        self.cache_window = Some((window_end, bypass));
+        self
+    }
+
+    /// What [`CallContext::with_cache_window`] set.
+    pub fn cache_window(&self) -> Option<(i64, bool)> {
+        self.cache_window
+    }
+
+    /// Notes why an upstream record was skipped (the adapter still counts
+    /// it in [`crate::Batch::skipped`]); cut to 160 characters.
+    pub fn note_skipped(&self, reason: &dyn std::fmt::Display) {
+        let reason: String = reason.to_string().chars().take(160).collect();
+        let mut reasons = self.skip_reasons.lock().unwrap_or_else(|e| e.into_inner());
+        if reasons.len() < MAX_SKIP_REASONS && !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+
+    /// The reasons noted by [`CallContext::note_skipped`], in order.
+    pub fn skip_reasons(&self) -> Vec<String> {
+        self.skip_reasons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn requests(&self) -> u32 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn failed(&self) -> u32 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    pub fn retries(&self) -> u32 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    pub fn gate_waits(&self) -> u32 {
+        self.gate_waits.load(Ordering::Relaxed)
+    }
+}
