@@ -85,17 +85,15 @@ fn cpu_now(gateway: &GatewayProcess) -> [f64; 3] {
     [gateway.cpu_seconds(), sims, whole - sims]
 }
 
-/// 4. Requests per second at `options.clients` clients, `limit=50`.
-pub async fn throughput(
+/// The native requests the gateways' adapters send for `path`: the
+/// whole-log provider's (through `four`) and the one-source provider's
+/// (through `one`).
+async fn native_requests(
     sims: &SimSet,
     four: &GatewayProcess,
     one: &GatewayProcess,
-    options: &Options,
-    report: &mut Report,
-) -> Result<(), String> {
-    let duration = Duration::from_secs_f64(options.duration_secs);
-    let warm = Duration::from_secs_f64((options.duration_secs / 5.0).min(1.0));
-    let path = "/logs?limit=50";
+    path: &str,
+) -> Result<(NativeRequest, NativeRequest), String> {
     // The native page the one-source provider's adapter asks for, to load
     // its simulator directly: what one source costs without the gateway.
     let native = |provider: Provider, via: &GatewayProcess| {
@@ -115,6 +113,21 @@ pub async fn throughput(
     // costliest of the four, whatever the page.
     let prompts = native(crate::whole_log(), four).await?;
     let native = native(crate::one_source(), one).await?;
+    Ok((prompts, native))
+}
+
+/// 4. Requests per second at `options.clients` clients, `limit=50`.
+pub async fn throughput(
+    sims: &SimSet,
+    four: &GatewayProcess,
+    one: &GatewayProcess,
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), String> {
+    let duration = Duration::from_secs_f64(options.duration_secs);
+    let warm = Duration::from_secs_f64((options.duration_secs / 5.0).min(1.0));
+    let path = "/logs?limit=50";
+    let (prompts, native) = native_requests(sims, four, one, path).await?;
     let (whole, single) = (crate::whole_log(), crate::one_source());
     let whole_alone = format!("{whole} simulator alone, no gateway");
     let single_alone = format!("1 source: {single} simulator alone, no gateway");
@@ -155,17 +168,19 @@ pub async fn throughput(
         };
         closed_loop(gateway, &to, options.clients, warm, sims).await?;
         let r = closed_loop(gateway, &to, options.clients, duration, sims).await?;
-        let rps = r.ok as f64 / r.seconds;
         let through_gateway = addr == gateway.addr;
-        let versus = if !through_gateway {
-            alone_rps = rps;
-            String::new()
-        } else if label.starts_with("1 source") {
-            format!("{alone_rps:.0} req/s {single} simulator alone")
-        } else if label.starts_with("4 sources") {
-            format!("{alone_rps:.0} req/s {whole} simulator alone")
-        } else {
-            String::new()
+        if !through_gateway {
+            alone_rps = r.ok as f64 / r.seconds;
+        }
+        let versus = match label {
+            _ if !through_gateway => String::new(),
+            l if l.starts_with("1 source") => {
+                format!("{alone_rps:.0} req/s {single} simulator alone")
+            }
+            l if l.starts_with("4 sources") => {
+                format!("{alone_rps:.0} req/s {whole} simulator alone")
+            }
+            _ => String::new(),
         };
         let row = ThroughputRow {
             label,
