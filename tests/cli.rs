@@ -1,6 +1,8 @@
 //! The binary: `check-config` reports every problem with its key path and
 //! exits 1, never printing a secret; `key` prints a key and its digest.
 
+mod common;
+
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
@@ -68,8 +70,9 @@ fn check_config_accepts_the_example() {
 #[test]
 fn check_config_lists_every_problem_without_secrets() {
     let secret = "TOP-SECRET-TOKEN-VALUE";
+    let kind = common::stand_in_kind();
     let file = write_config(&format!(
-        "[server]\nrequest_timeout = \"later\"\n\n[sources.app]\nkind = \"leveled\"\nbase_url = \"ftp://x\"\ntoken = \"{secret}\"\nextra = 1\n\n\
+        "[server]\nrequest_timeout = \"later\"\n\n[sources.app]\nkind = \"{kind}\"\nbase_url = \"ftp://x\"\ntoken = \"{secret}\"\nextra = 1\n\n\
          [sources.Bad-Name]\nkind = \"nope\"\nbase_url = \"http://h\"\ntoken = \"t\"\n\n[sources.b]\nbase_url = \"http://h\"\n"
     ));
     let (code, stdout, stderr) = loggate(
@@ -95,7 +98,10 @@ fn check_config_lists_every_problem_without_secrets() {
 
 #[test]
 fn serve_refuses_an_invalid_configuration_naming_the_key() {
-    let file = write_config("[sources.app]\nkind = \"leveled\"\nbase_url = \"http://h\"\ntoken = \"t\"\ntimeout = \"-1s\"\n");
+    let file = write_config(&format!(
+        "[sources.app]\nkind = \"{}\"\nbase_url = \"http://h\"\ntoken = \"t\"\ntimeout = \"-1s\"\n",
+        common::stand_in_kind()
+    ));
     let (code, _, stderr) = loggate(&["serve", "--config", file.as_str()], &[]);
     assert_eq!(code, 1);
     assert!(stderr.contains("sources.app.timeout:"), "{stderr}");

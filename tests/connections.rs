@@ -13,6 +13,8 @@
 //! No assertion is about a duration: waits are "until the condition", with
 //! an outer bound that only turns a hang into a failure.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,9 +39,10 @@ struct Gate {
 /// A gateway with one source that is never asked (nothing here reaches `/logs`
 /// past validation) and the given `[server]` lines.
 async fn start(server: &str) -> Gate {
+    let kind = common::stand_in_kind();
     let toml = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\n{server}\n\
-         [sources.app]\nkind = \"leveled\"\nbase_url = \"http://127.0.0.1:9\"\ntoken = \"t\"\n"
+         [sources.app]\nkind = \"{kind}\"\nbase_url = \"http://127.0.0.1:9\"\ntoken = \"t\"\n"
     );
     let config = config::load_str(&toml, Vec::new()).unwrap();
     let app = Application::build(&config).await.unwrap();

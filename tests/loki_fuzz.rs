@@ -10,8 +10,7 @@ use common::Gateway;
 use loggate::logql::labels::LineMode;
 use loggate::logql::plan::{plan_log_query, SourceInfo};
 use loggate::logql::{eval_constant, parse, ErrorKind};
-use loggate_core::sim::{serve_loopback, Served};
-use loggate_leveled::sim::{LeveledSim, SimConfig};
+use loggate_core::sim::Served;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
@@ -85,7 +84,7 @@ const MATCHERS: [&str; 8] = [
     "source!=\"billing\"",
     "detected_level=~\".+\"",
     "nope=\"\"",
-    "provider!~\"alloy\"",
+    "provider!~\"splunk\"",
 ];
 const STAGES: [&str; 10] = [
     "|= \"e\"",
@@ -116,7 +115,7 @@ fn valid_query() -> impl Strategy<Value = String> {
 fn sources() -> Vec<SourceInfo> {
     vec![SourceInfo {
         name: "app".into(),
-        provider: "leveled",
+        provider: common::stand_in_kind(),
     }]
 }
 
@@ -141,16 +140,13 @@ struct Setup {
 }
 
 async fn start() -> Setup {
-    let mut config = SimConfig::demo(loggate_core::time::now_ms());
-    (config.records, config.span_ms) = (50, 3_600_000);
-    let sim = LeveledSim::new(config);
-    let served = serve_loopback(sim.router()).await.unwrap();
-    let toml = format!(
-        "[sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\n\
-         rate_limit = {{ per_second = 100000, burst = 100000 }}\n",
-        served.base_url(),
-        sim.token()
-    );
+    let spec = common::fleet::Spec {
+        span_ms: 3_600_000,
+        ..common::stand_in_spec(50, 0x01e7_e1ed)
+    };
+    let (_, served, table) = common::serve_sim(spec, loggate_core::time::now_ms()).await;
+    let toml =
+        format!("[sources.app]\n{table}rate_limit = {{ per_second = 100000, burst = 100000 }}\n",);
     Setup {
         gateway: Gateway::start(&toml).await,
         _served: served,

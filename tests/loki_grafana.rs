@@ -196,7 +196,7 @@ async fn label_browser_calls() {
     assert!(!series.is_empty());
     assert!(series
         .iter()
-        .all(|s| s["source"] == "app" && s["provider"] == "leveled"));
+        .all(|s| s["source"] == "app" && s["provider"] == common::stand_in_kind()));
     let stats = get(
         g,
         &format!("/loki/api/v1/index/stats?query=%7Bsource%3D%22app%22%7D&start={start}&end={end}"),

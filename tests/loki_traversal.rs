@@ -234,12 +234,11 @@ async fn filtered_traversal_matches_logs_with_the_same_filters() {
         )
         .await;
     assert!(!reference.is_empty());
-    let got = backward_ids(
-        &g,
-        "{provider=\"leveled\", level=~\"warn|error\"}",
-        start,
-        end,
-    )
-    .await;
-    assert_exactly_once(&got, &reference, "leveled warn|error");
+    // `app` and `billing` are the demo's sources of the stand-in provider.
+    let selector = format!(
+        "{{provider=\"{}\", level=~\"warn|error\"}}",
+        common::stand_in_kind()
+    );
+    let got = backward_ids(&g, &selector, start, end).await;
+    assert_exactly_once(&got, &reference, "stand-in provider warn|error");
 }

@@ -12,8 +12,6 @@ mod common;
 
 use common::Gateway;
 use futures::future::join_all;
-use loggate_core::sim::serve_loopback;
-use loggate_leveled::sim::{LeveledSim, SimConfig};
 use serde_json::Value;
 
 const CONCURRENT: usize = 30;
@@ -94,19 +92,14 @@ async fn burst_of_pages(
     request_timeout: &str,
     extra: &str,
 ) -> Outcome {
-    let mut config = SimConfig::demo(loggate_core::time::now_ms());
-    config.records = records;
-    let sim = LeveledSim::new(config);
-    let served = serve_loopback(sim.router()).await.unwrap();
+    let (sim, _served, table) = common::stand_in_sim(records, 0x01e7_e1ed).await;
     // One request a second after a burst of two: with a 3 s deadline at
     // most about five pages can be sent; the rest must be declined up front.
     let toml = format!(
         "[server]\nrequest_timeout = \"{request_timeout}\"\n\
-         [sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\nretries = 0\n\
+         [sources.app]\n{table}retries = 0\n\
          max_concurrency = 64\nrate_limit = {{ per_second = 1, burst = 2 }}\n\
          circuit_breaker = {{ failures = 1, cool_down = \"1h\" }}\n{extra}",
-        served.base_url(),
-        sim.token(),
     );
     let gateway = Gateway::start(&toml).await;
 

@@ -7,17 +7,23 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use common::fleet::{Kind, Sim, Spec};
 use common::Gateway;
 use loggate::app::Application;
 use loggate::config;
+use loggate::registry::Registry;
 use loggate_core::sim::serve_loopback;
-use loggate_leveled::sim::{LeveledSim, SimConfig};
 use serde_json::Value;
 
-fn leveled(records: usize) -> LeveledSim {
-    let mut c = SimConfig::demo(loggate_core::time::now_ms() - 1000);
-    (c.records, c.span_ms) = (records, 3_600_000);
-    LeveledSim::new(c)
+/// The stand-in provider's simulator: `records` records on up to 800
+/// instants over the hour before a second ago.
+fn stand_in(records: usize) -> Sim {
+    let spec = Spec::new(Kind::stand_in(), 0x01e7_e1ed, records, 800);
+    Sim::new_in(
+        &Registry::builtin(),
+        spec,
+        loggate_core::time::now_ms() - 1000,
+    )
 }
 
 #[tokio::test]
@@ -25,16 +31,15 @@ async fn concurrent_clients_never_push_a_source_past_its_rate() {
     const PER_SECOND: usize = 5;
     const BURST: usize = 5;
     const CLIENTS: usize = 30;
-    let sim = leveled(40);
+    let sim = stand_in(40);
     let served = serve_loopback(sim.router()).await.unwrap();
     // Every client is served: the queue may hold them all (30 requests at
     // 5 a second), so nothing is declined and the rate alone paces them.
     let toml = format!(
-        "[server]\nrequest_timeout = \"30s\"\n[sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\n\
+        "[server]\nrequest_timeout = \"30s\"\n[sources.app]\n{}\
          rate_limit = {{ per_second = {PER_SECOND}, burst = {BURST} }}\nmax_concurrency = 64\n\
          max_queue_wait = \"30s\"\n",
-        served.base_url(),
-        sim.token()
+        sim.source_table(Kind::stand_in(), &served.base_url())
     );
     let gateway = Gateway::start(&toml).await;
     let requests = (0..CLIENTS).map(|_| gateway.get("/logs?limit=5"));
@@ -84,7 +89,7 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, Value) {
     (status, serde_json::from_slice(&body).expect("json"))
 }
 
-async fn await_upstream_request(sim: &LeveledSim) {
+async fn await_upstream_request(sim: &Sim) {
     for _ in 0..500 {
         if sim.faults().seen_count() > 0 {
             return;
@@ -96,14 +101,13 @@ async fn await_upstream_request(sim: &LeveledSim) {
 
 #[tokio::test]
 async fn shutdown_drains_an_in_flight_request() {
-    let sim = leveled(20);
+    let sim = stand_in(20);
     let served = serve_loopback(sim.router()).await.unwrap();
     sim.faults().set_latency(Duration::from_millis(1500));
     let toml = format!(
-        "[server]\nshutdown_grace = \"20s\"\n[sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\n\
+        "[server]\nshutdown_grace = \"20s\"\n[sources.app]\n{}\
          rate_limit = {{ per_second = 100000, burst = 100000 }}\n",
-        served.base_url(),
-        sim.token()
+        sim.source_table(Kind::stand_in(), &served.base_url())
     );
     let (addr, stop, running) = start_app(&toml).await;
     let in_flight = tokio::spawn(async move { get(addr, "/logs?limit=5").await });
@@ -125,14 +129,13 @@ async fn shutdown_drains_an_in_flight_request() {
 
 #[tokio::test]
 async fn shutdown_waits_no_longer_than_the_grace_period() {
-    let sim = leveled(20);
+    let sim = stand_in(20);
     let served = serve_loopback(sim.router()).await.unwrap();
     sim.faults().set_latency(Duration::from_secs(60));
     let toml = format!(
-        "[server]\nshutdown_grace = \"300ms\"\nrequest_timeout = \"60s\"\n[sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\ntimeout = \"60s\"\n\
+        "[server]\nshutdown_grace = \"300ms\"\nrequest_timeout = \"60s\"\n[sources.app]\n{}timeout = \"60s\"\n\
          rate_limit = {{ per_second = 100000, burst = 100000 }}\n",
-        served.base_url(),
-        sim.token()
+        sim.source_table(Kind::stand_in(), &served.base_url())
     );
     let (addr, stop, running) = start_app(&toml).await;
     let in_flight =

@@ -4,6 +4,8 @@
 //! axum's `examples/testing`). The configured source points at a port
 //! nothing listens on: none of these requests may reach it.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
@@ -25,9 +27,10 @@ fn hex_sha256(key: &str) -> String {
 }
 
 fn router() -> Router {
+    let kind = common::stand_in_kind();
     let toml = format!(
-        "[sources.app]\nkind = \"leveled\"\nbase_url = \"http://127.0.0.1:9\"\ntoken = \"t\"\n\
-         [sources.other]\nkind = \"leveled\"\nbase_url = \"http://127.0.0.1:9\"\ntoken = \"t\"\n\
+        "[sources.app]\nkind = \"{kind}\"\nbase_url = \"http://127.0.0.1:9\"\ntoken = \"t\"\n\
+         [sources.other]\nkind = \"{kind}\"\nbase_url = \"http://127.0.0.1:9\"\ntoken = \"t\"\n\
          [auth.keys.all]\nsha256 = \"{}\"\nsources = [\"*\"]\n\
          [auth.keys.scoped]\nsha256 = \"{}\"\nsources = [\"app\"]\n",
         hex_sha256(KEY),

@@ -9,8 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::Gateway;
-use loggate_core::sim::{serve_loopback, Served};
-use loggate_leveled::sim::{LeveledSim, SimConfig};
+use loggate_core::sim::Served;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -36,15 +35,9 @@ async fn start() -> Setup {
     let mut toml = String::new();
     let mut served = Vec::new();
     for (i, name) in SOURCES.iter().enumerate() {
-        let mut config = SimConfig::demo(loggate_core::time::now_ms());
-        (config.records, config.seed) = (40, i as u64 + 1);
-        let sim = LeveledSim::new(config);
-        let server = serve_loopback(sim.router()).await.unwrap();
+        let (_, server, table) = common::stand_in_sim(40, i as u64 + 1).await;
         toml += &format!(
-            "[sources.{name}]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\n\
-             rate_limit = {{ per_second = 100000, burst = 100000 }}\n",
-            server.base_url(),
-            sim.token()
+            "[sources.{name}]\n{table}rate_limit = {{ per_second = 100000, burst = 100000 }}\n",
         );
         served.push(server);
     }
@@ -314,16 +307,8 @@ async fn the_openapi_security_requirement_follows_the_configuration() {
         assert!(operation["responses"]["401"].is_object(), "{path}");
     }
 
-    let mut config = SimConfig::demo(loggate_core::time::now_ms());
-    config.records = 5;
-    let sim = LeveledSim::new(config);
-    let server = serve_loopback(sim.router()).await.unwrap();
-    let open = Gateway::start(&format!(
-        "[sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\n",
-        server.base_url(),
-        sim.token()
-    ))
-    .await;
+    let (_, _server, table) = common::stand_in_sim(5, 0x01e7_e1ed).await;
+    let open = Gateway::start(&format!("[sources.app]\n{table}")).await;
     let (_, doc) = open.get("/openapi.json").await;
     for path in ["/logs", "/sources"] {
         let operation = &doc["paths"][path]["get"];

@@ -1,7 +1,7 @@
 //! Fuzz test: proptest over raw query strings (known and random names,
 //! random bytes percent-encoded, raw punctuation, huge values, repeated
 //! parameters, valid, mutated and random cursors) sent to a real gateway in
-//! front of one healthy leveled simulator. Never a 5xx, never a dropped
+//! front of one healthy simulator of the stand-in provider. Never a 5xx, never a dropped
 //! connection (a panic), every 4xx in the error envelope with code and
 //! message, every 200 a page. `LOGGATE_FUZZ_CASES` sets the case count
 //! (default 300).
@@ -11,8 +11,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::Gateway;
-use loggate_core::sim::{serve_loopback, Served};
-use loggate_leveled::sim::{LeveledSim, SimConfig};
+use loggate_core::sim::Served;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::Value;
@@ -137,16 +136,7 @@ fn query(cursor: String) -> impl Strategy<Value = String> {
 }
 
 async fn start() -> (Gateway, Served) {
-    let mut config = SimConfig::demo(loggate_core::time::now_ms());
-    config.records = 60;
-    let sim = LeveledSim::new(config);
-    let served = serve_loopback(sim.router()).await.unwrap();
-    let toml = format!(
-        "[sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\nrate_limit = {{ per_second = 100000, burst = 100000 }}\n",
-        served.base_url(),
-        sim.token()
-    );
-    (Gateway::start(&toml).await, served)
+    common::stand_in_source(60, "").await
 }
 
 /// One request; the failure says what was sent and what came back.

@@ -9,21 +9,11 @@ mod common;
 use common::Gateway;
 use loggate::engine::query::{MAX_ATTR_FILTERS, MAX_SOURCES};
 use loggate::http::limits::{MAX_HEADER_BYTES, MAX_QUERY_BYTES};
-use loggate_core::sim::{serve_loopback, Served};
-use loggate_leveled::sim::{LeveledSim, SimConfig};
+use loggate_core::sim::Served;
 use serde_json::Value;
 
 async fn start() -> (Gateway, Served) {
-    let mut config = SimConfig::demo(loggate_core::time::now_ms());
-    config.records = 30;
-    let sim = LeveledSim::new(config);
-    let server = serve_loopback(sim.router()).await.unwrap();
-    let toml = format!(
-        "[sources.app]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\nrate_limit = {{ per_second = 100000, burst = 100000 }}\n",
-        server.base_url(),
-        sim.token()
-    );
-    (Gateway::start(&toml).await, server)
+    common::stand_in_source(30, "").await
 }
 
 async fn envelope(response: reqwest::Response) -> (u16, Value) {

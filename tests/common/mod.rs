@@ -195,24 +195,63 @@ pub fn enc(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// One source, `app`, and no keys (open access).
+/// The kind the configuration-only tests give a source table of `kind`,
+/// `base_url` and `token`: the stand-in provider ([`fleet::Kind::stand_in`]).
+pub fn stand_in_kind() -> &'static str {
+    fleet::Kind::stand_in().provider()
+}
+
+/// One source, `app`, and no keys (open access): 20 records of the
+/// stand-in provider, no retries.
 pub async fn one_open_source() -> (Gateway, loggate_core::sim::Served) {
-    let mut config = loggate_leveled::sim::SimConfig::demo(loggate_core::time::now_ms());
-    config.records = 20;
-    let app = loggate_leveled::sim::LeveledSim::new(config);
-    let server = loggate_core::sim::serve_loopback(app.router())
+    stand_in_source(20, "retries = 0").await
+}
+
+/// One source, `app`, of the stand-in provider ([`stand_in_sim`], seed
+/// 0x01e7e1ed), no outbound rate limit, `extra` in its table; no keys
+/// (open access).
+pub async fn stand_in_source(records: usize, extra: &str) -> (Gateway, loggate_core::sim::Served) {
+    let (_, server, table) = stand_in_sim(records, 0x01e7_e1ed).await;
+    let toml = format!("[sources.app]\n{table}{}\n{extra}\n", fleet::UNLIMITED);
+    (Gateway::start(&toml).await, server)
+}
+
+/// A simulator of the stand-in provider ([`stand_in_spec`]) on loopback
+/// and the lines of its source table ([`serve_sim`]).
+pub async fn stand_in_sim(
+    records: usize,
+    seed: u64,
+) -> (fleet::Sim, loggate_core::sim::Served, String) {
+    serve_sim(stand_in_spec(records, seed), loggate_core::time::now_ms()).await
+}
+
+/// `records` records of `seed` of the stand-in provider
+/// ([`fleet::Kind::stand_in`]) on up to 800 instants over 7 days (its demo
+/// data set's shape).
+pub fn stand_in_spec(records: usize, seed: u64) -> fleet::Spec {
+    fleet::Spec {
+        kind: fleet::Kind::stand_in(),
+        seed,
+        records,
+        distinct_timestamps: 800,
+        span_ms: 7 * 24 * 3_600_000,
+    }
+}
+
+/// The simulator of `spec` (its data ending at `now`) on loopback, and
+/// the lines of its source table: `kind`, `base_url` and its credential,
+/// each ending in a newline.
+pub async fn serve_sim(
+    spec: fleet::Spec,
+    now: i64,
+) -> (fleet::Sim, loggate_core::sim::Served, String) {
+    let sim = fleet::Sim::new_in(&Registry::builtin(), spec, now);
+    let server = loggate_core::sim::serve_loopback(sim.router())
         .await
         .unwrap();
-    let toml = format!(
-        r#"[sources.app]
-kind = "leveled"
-base_url = "{url}"
-token = "{token}"
-rate_limit = {{ per_second = 100000, burst = 100000 }}
-retries = 0
-"#,
-        url = server.base_url(),
-        token = app.token(),
+    let table = format!(
+        "{}\n",
+        sim.source_table(spec.kind, &server.base_url()).trim_end()
     );
-    (Gateway::start(&toml).await, server)
+    (sim, server, table)
 }

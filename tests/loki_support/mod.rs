@@ -1,12 +1,12 @@
 //! Shared by the Loki API tests: a gateway with API keys in front of two
-//! leveled simulators, plain-text-aware requests, and the checks Grafana's
+//! simulators of the stand-in provider, plain-text-aware requests, and the checks Grafana's
 //! response parser implies.
 #![allow(dead_code)]
 
+use crate::common::fleet::{Sim, Spec};
 use crate::common::Gateway;
-use loggate_core::sim::{serve_loopback, Served};
+use loggate_core::sim::Served;
 use loggate_core::time::now_ms;
-use loggate_leveled::sim::{LeveledSim, SimConfig};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -17,7 +17,7 @@ pub const MS: i128 = 1_000_000;
 
 pub struct Setup {
     pub gateway: Gateway,
-    pub billing: LeveledSim,
+    pub billing: Sim,
     pub now_ms: i64,
     _served: Vec<Served>,
 }
@@ -35,16 +35,15 @@ pub async fn start(extra: &str) -> Setup {
     let mut served = Vec::new();
     let mut sims = Vec::new();
     for (i, name) in ["app", "billing"].iter().enumerate() {
-        let mut config = SimConfig::demo(now);
-        (config.records, config.seed, config.span_ms) = (300, i as u64 + 7, 3_600_000);
-        config.distinct_timestamps = Some(60);
-        let sim = LeveledSim::new(config);
-        let server = serve_loopback(sim.router()).await.unwrap();
+        let spec = Spec {
+            span_ms: 3_600_000,
+            distinct_timestamps: 60,
+            ..crate::common::stand_in_spec(300, i as u64 + 7)
+        };
+        let (sim, server, table) = crate::common::serve_sim(spec, now).await;
         toml += &format!(
-            "[sources.{name}]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\nretries = 0\n\
+            "[sources.{name}]\n{table}retries = 0\n\
              rate_limit = {{ per_second = 100000, burst = 100000 }}\n",
-            server.base_url(),
-            sim.token()
         );
         served.push(server);
         sims.push(sim);
