@@ -165,7 +165,7 @@ async fn no_cache_reads_every_upstream_again() {
 
 #[tokio::test]
 async fn a_429_is_not_retried_before_its_retry_after() {
-    let fleet = Fleet::start(&[Spec::new(Kind::Leveled, 3, 30, 10)], CACHE_ON, "").await;
+    let fleet = Fleet::start(&[Spec::new(Kind::stand_in(), 3, 30, 10)], CACHE_ON, "").await;
     let faults = fleet.sim("s0").faults();
     faults.fail_next(Fault::with_retry_after(
         429,
@@ -202,8 +202,8 @@ async fn a_cached_answer_never_crosses_a_scope() {
     const READS_S0: &str = "lg_reads-s0-0123456789";
     const READS_S1: &str = "lg_reads-s1-0123456789";
     let specs = [
-        Spec::new(Kind::Leveled, 1, 40, 10),
-        Spec::new(Kind::Alloy, 2, 40, 10),
+        Spec::new(Kind::paged()[0], 1, 40, 10),
+        Spec::new(Kind::paged()[1], 2, 40, 10),
     ];
     let names = ["s0".to_string(), "s1".to_string()];
     let (sims, _served, mut toml) =
@@ -243,7 +243,7 @@ async fn a_cached_answer_never_crosses_a_scope() {
 
 #[tokio::test]
 async fn the_cache_can_be_turned_off() {
-    let specs = [Spec::new(Kind::Leveled, 3, 30, 10)];
+    let specs = [Spec::new(Kind::stand_in(), 3, 30, 10)];
     let names = ["s0".to_string()];
     let (sims, _served, toml) = common::fleet::start_sims(&specs, &names, now_ms(), "", "").await;
     let gateway = Gateway::start(&format!("{toml}\n[cache]\nenabled = false\n")).await;

@@ -8,39 +8,33 @@ mod common;
 
 use std::time::Duration;
 
+use common::fleet::Sim;
 use common::Gateway;
-use loggate_core::sim::{serve_loopback, Fault, Served};
-use loggate_leveled::sim::{LeveledSim, SimConfig};
+use loggate_core::sim::{Fault, Served};
 use serde_json::Value;
 
 const UNLIMITED: &str = "rate_limit = { per_second = 100000, burst = 100000 }";
 
 struct Setup {
     gateway: Gateway,
-    flaky: LeveledSim,
+    flaky: Sim,
     _served: Vec<Served>,
 }
 
 async fn start() -> Setup {
     let now = loggate_core::time::now_ms();
-    let mut config = SimConfig::demo(now);
-    config.records = 40;
-    let flaky = LeveledSim::new(config.clone());
-    config.seed += 1;
-    let healthy = LeveledSim::new(config);
-    let served = vec![
-        serve_loopback(flaky.router()).await.unwrap(),
-        serve_loopback(healthy.router()).await.unwrap(),
-    ];
+    // Two simulators of the stand-in provider.
+    let seed = 0x01e7_e1ed;
+    let (flaky, flaky_server, flaky_table) =
+        common::serve_sim(common::stand_in_spec(40, seed), now).await;
+    let (_, healthy_server, healthy_table) =
+        common::serve_sim(common::stand_in_spec(40, seed + 1), now).await;
+    let served = vec![flaky_server, healthy_server];
     let toml = format!(
         "[server]\nrequest_timeout = \"10s\"\n\
-         [sources.flaky]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\nretries = 0\n{UNLIMITED}\n\
+         [sources.flaky]\n{flaky_table}retries = 0\n{UNLIMITED}\n\
          circuit_breaker = {{ failures = 2, cool_down = \"200ms\" }}\n\
-         [sources.healthy]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\n{UNLIMITED}\n",
-        served[0].base_url(),
-        flaky.token(),
-        served[1].base_url(),
-        healthy.token(),
+         [sources.healthy]\n{healthy_table}{UNLIMITED}\n",
     );
     Setup {
         gateway: Gateway::start(&toml).await,

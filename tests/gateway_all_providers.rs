@@ -104,3 +104,38 @@ async fn inserts_into_every_provider_between_pages_are_not_part_of_the_traversal
         assert_same_ids(&got, &expected, &format!("inserts, {order:?}"));
     }
 }
+
+/// Issue 11 items 4 and 8 on every provider, through the gateway and its
+/// simulators: a `null` list is an empty page, and compressed,
+/// BOM-prefixed `text/plain` bodies read as plain ones.
+#[tokio::test]
+async fn every_provider_reads_null_lists_and_packaged_bodies() {
+    use loggate_core::sim::{Encoding, Fault, Packaging};
+    for kind in Kind::each_provider() {
+        let fleet = Fleet::start(&[Spec::new(kind, 5, 60, 20)], "", "").await;
+        let null_body = fleet.sim("s0").null_list_answer();
+        let faults = fleet.sim("s0").faults();
+        let expected = reference(&fleet.snapshot(), &Filters::default(), Order::Desc);
+        for encoding in Encoding::ALL {
+            faults.set_packaging(Packaging {
+                encoding: Some(encoding),
+                bom: true,
+                content_type: Some("text/plain"),
+            });
+            let got = fleet.gateway.traverse("order=desc", 17, |_| {}).await;
+            assert_same_ids(&got, &expected, &format!("{kind:?} {}", encoding.as_str()));
+        }
+        faults.clear();
+        faults.fail_always(Fault::status(200, &null_body));
+        // A new traversal (the one above is cached by its cursor).
+        let (status, body) = fleet
+            .gateway
+            .get("/logs?level=INFO,WARN,ERROR,DEBUG,FATAL,TRACE")
+            .await;
+        faults.clear();
+        assert_eq!(status, 200, "{kind:?}: {body}");
+        assert_eq!(body["sources"]["s0"]["status"], "ok", "{kind:?}: {body}");
+        assert_eq!(body["logs"], serde_json::json!([]), "{kind:?}");
+        assert_eq!(body["next_cursor"], serde_json::Value::Null, "{kind:?}");
+    }
+}

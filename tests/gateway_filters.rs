@@ -1,14 +1,26 @@
-//! Black-box: every filter of spec §3, alone and combined, over two leveled
-//! simulators equals the reference matcher applied to the raw data, and
+//! Black-box: every filter of spec §3, alone and combined, over two
+//! simulators of a provider with a `search_pushdown` switch equals the reference matcher applied to the raw data, and
 //! `pushed`/`residual` report what happened.
 
 mod common;
 
+use common::fleet::{Kind, Spec};
 use common::{assert_same_ids, enc, reference, Gateway};
-use loggate_core::sim::{serve_loopback, Served};
+use loggate::registry::Registry;
+use loggate_core::sim::Served;
 use loggate_core::time::format_ms;
 use loggate_core::{Filters, Level, LogRecord, Order};
-use loggate_leveled::sim::{LeveledSim, SimConfig};
+
+/// The provider under test: the last registered one whose sources take
+/// `search_pushdown` (whether `q` is pushed down is the source's choice).
+fn kind() -> Kind {
+    let takers = Registry::builtin().kinds_taking("search_pushdown");
+    Kind::each_provider()
+        .into_iter()
+        .rev()
+        .find(|k| takers.contains(&k.provider()))
+        .expect("a registered provider taking search_pushdown")
+}
 
 async fn start(
     search_pushdown: bool,
@@ -18,18 +30,17 @@ async fn start(
     let mut data = Vec::new();
     let mut served = Vec::new();
     for (i, name) in ["app", "billing"].into_iter().enumerate() {
-        let mut config = SimConfig::demo(now);
-        config.seed = 40 + i as u64;
-        config.records = 150;
-        config.span_ms = 3_600_000;
-        config.distinct_timestamps = Some(60);
-        let sim = LeveledSim::new(config);
-        let server = serve_loopback(sim.router()).await.unwrap();
+        let spec = Spec {
+            kind: kind(),
+            seed: 40 + i as u64,
+            records: 150,
+            distinct_timestamps: 60,
+            span_ms: 3_600_000,
+        };
+        let (sim, server, table) = common::serve_sim(spec, now).await;
         toml.push_str(&format!(
-            "[sources.{name}]\nkind = \"leveled\"\nbase_url = \"{}\"\ntoken = \"{}\"\nsearch_pushdown = {search_pushdown}\n\
+            "[sources.{name}]\n{table}search_pushdown = {search_pushdown}\n\
              rate_limit = {{ per_second = 100000, burst = 100000 }}\n",
-            server.base_url(),
-            sim.token()
         ));
         data.push((name, sim.snapshot()));
         served.push(server);

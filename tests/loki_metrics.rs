@@ -16,11 +16,14 @@ use serde_json::Value;
 
 const MINUTE_NS: i128 = 60_000_000_000;
 
+/// `s0`: the stand-in provider; `s1`, `s2`: the next two providers whose
+/// upstream pages ([`Kind::paged`]).
 async fn fleet() -> Fleet {
+    let kinds = Kind::paged();
     let specs = [
-        Spec::new(Kind::Leveled, 21, 200, 120),
-        Spec::new(Kind::Alloy, 22, 200, 120),
-        Spec::new(Kind::LogtoTimed, 23, 200, 120),
+        Spec::new(kinds[0], 21, 200, 120),
+        Spec::new(kinds[1], 22, 200, 120),
+        Spec::new(kinds[2], 23, 200, 120),
     ];
     Fleet::start(&specs, "", "").await
 }
@@ -179,7 +182,8 @@ async fn rate_bytes_and_count_without_follow_loki() {
         |e| {
             let level = e.2.level.as_str().to_lowercase();
             let service = e.2.service.clone().unwrap_or("s0".into());
-            format!("detected_level={level},level={level},provider=leveled,service_name={service},source=s0")
+            let provider = Kind::stand_in().provider();
+            format!("detected_level={level},level={level},provider={provider},service_name={service},source=s0")
         },
         |_| 1.0,
         w,
@@ -212,7 +216,10 @@ async fn rate_bytes_and_count_without_follow_loki() {
     let got = matrix(&body);
     assert_eq!(got.len(), 1, "{got:?}");
     let (labels, values) = got.into_iter().next().unwrap();
-    assert_eq!(labels, "provider=alloy,source=s1");
+    assert_eq!(
+        labels,
+        format!("provider={},source=s1", fleet.sims[1].1.provider())
+    );
     for (t, v) in values {
         let streams: std::collections::BTreeSet<(String, Option<String>)> = all
             .iter()

@@ -305,31 +305,33 @@ proptest! {
 
 /// Shrunk by the soak: two window picks crossing (start after end) made
 /// the generator send a query the gateway rightly refuses with 400; the
-/// generator now orders them. Kept as a fixed case: one Logto (v1.40+)
-/// source whose 18 logs share one timestamp, a window ending after all of
-/// them, inserts after page 1.
+/// generator now orders them. Kept as a fixed case: one source whose 18
+/// logs share one timestamp, a window ending after all of them, inserts
+/// after page 1. Found on Logto v1.40+; run on every simulator variant.
 #[test]
-fn regression_logto_window_after_every_log_with_inserts() {
-    let case = Case {
-        specs: vec![Spec::new(Kind::LogtoTimed, 2369508061630440168, 18, 1)],
-        anchor: 0,
-        filters: vec![
-            FilterPick {
-                what: 0,
-                pick: 3084995513408287439,
-                absent: false,
-            },
-            FilterPick {
-                what: 0,
-                pick: 10915626498793145088,
-                absent: true,
-            },
-        ],
-        asc: false,
-        limit: 3,
-        inserts: vec![(1, 3)],
-    };
-    for _ in 0..20 {
-        run(case.clone()).unwrap();
+fn regression_window_after_every_log_with_inserts() {
+    for kind in Kind::all() {
+        let case = Case {
+            specs: vec![Spec::new(kind, 2369508061630440168, 18, 1)],
+            anchor: 0,
+            filters: vec![
+                FilterPick {
+                    what: 0,
+                    pick: 3084995513408287439,
+                    absent: false,
+                },
+                FilterPick {
+                    what: 0,
+                    pick: 10915626498793145088,
+                    absent: true,
+                },
+            ],
+            asc: false,
+            limit: 3,
+            inserts: vec![(1, 3)],
+        };
+        for _ in 0..20 {
+            run(case.clone()).unwrap();
+        }
     }
 }

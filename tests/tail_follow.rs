@@ -159,7 +159,7 @@ async fn follow_delivers_every_insert_exactly_once_across_replicas_and_failures(
 
 #[tokio::test]
 async fn follow_with_a_filter_delivers_only_matching_inserts() {
-    let specs = [Spec::new(Kind::Leveled, 7, 50, 20)];
+    let specs = [Spec::new(Kind::stand_in(), 7, 50, 20)];
     let names = vec!["s0".to_string()];
     let (sims, _served, toml) =
         start_sims(&specs, &names, loggate_core::time::now_ms(), SERVER, "").await;
@@ -196,7 +196,7 @@ async fn follow_with_a_filter_delivers_only_matching_inserts() {
 
 #[tokio::test]
 async fn follow_rejects_bad_combinations_before_reading() {
-    let specs = [Spec::new(Kind::Leveled, 3, 10, 5)];
+    let specs = [Spec::new(Kind::stand_in(), 3, 10, 5)];
     let names = vec!["s0".to_string()];
     let (_sims, _served, toml) =
         start_sims(&specs, &names, loggate_core::time::now_ms(), SERVER, "").await;

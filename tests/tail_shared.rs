@@ -56,7 +56,7 @@ async fn read_ids(stream: &mut SseStream, n: usize) -> Vec<String> {
 
 #[tokio::test]
 async fn two_subscribers_of_one_query_share_one_upstream_poll_stream() {
-    let specs = [Spec::new(Kind::Leveled, 21, 20, 10)];
+    let specs = [Spec::new(Kind::stand_in(), 21, 20, 10)];
     let names = vec!["s0".to_string()];
     let (sims, _served, toml) =
         start_sims(&specs, &names, loggate_core::time::now_ms(), SERVER, "").await;

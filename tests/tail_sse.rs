@@ -50,7 +50,7 @@ fn expected(sims: &[(String, Kind, Sim)]) -> Vec<String> {
 }
 
 fn specs() -> Vec<Spec> {
-    [Kind::Leveled, Kind::Alloy, Kind::LogtoTimed]
+    Kind::paged()[..3]
         .iter()
         .enumerate()
         .map(|(i, kind)| Spec::new(*kind, 70 + i as u64, 25, 10))

@@ -56,8 +56,8 @@ fn of_source(ids: &[String], source: &str) -> Vec<String> {
 #[tokio::test]
 async fn websocket_tail_backfills_then_delivers_every_insert_once() {
     let specs = [
-        Spec::new(Kind::Leveled, 31, 30, 10),
-        Spec::new(Kind::Alloy, 32, 30, 10),
+        Spec::new(Kind::paged()[0], 31, 30, 10),
+        Spec::new(Kind::paged()[1], 32, 30, 10),
     ];
     let names = vec!["s0".to_string(), "s1".to_string()];
     let (sims, _served, toml) =
@@ -132,7 +132,7 @@ async fn websocket_tail_backfills_then_delivers_every_insert_once() {
 
 #[tokio::test]
 async fn websocket_tail_refuses_bad_input_before_the_upgrade() {
-    let specs = [Spec::new(Kind::Leveled, 3, 5, 5)];
+    let specs = [Spec::new(Kind::stand_in(), 3, 5, 5)];
     let names = vec!["s0".to_string()];
     let (_sims, _served, toml) =
         start_sims(&specs, &names, loggate_core::time::now_ms(), SERVER, "").await;

@@ -67,6 +67,34 @@ impl Kind {
     pub fn provider(self) -> &'static str {
         self.provider
     }
+
+    /// The stand-in first, then the default variant of every other built-in
+    /// provider whose upstream pages, in registration order: for tests
+    /// that want a few different paged providers.
+    pub fn paged() -> Vec<Kind> {
+        let stand_in = Kind::stand_in();
+        let mut kinds = vec![stand_in];
+        kinds.extend(
+            Kind::each_provider()
+                .into_iter()
+                .filter(|k| !k.whole_log() && k.provider() != stand_in.provider()),
+        );
+        kinds
+    }
+
+    /// How its provider's upstream pages (from the built-in registry).
+    pub fn paging(self) -> UpstreamPaging {
+        Registry::builtin()
+            .get(self.provider)
+            .unwrap_or_else(|| panic!("{} is not registered", self.provider))
+            .upstream_paging()
+    }
+
+    /// Whether its provider's upstream answers every page with its whole
+    /// log (no pagination upstream).
+    pub fn whole_log(self) -> bool {
+        self.paging() == UpstreamPaging::WholeLog
+    }
 }
 
 /// How one simulator's data set is generated.
@@ -153,6 +181,11 @@ impl Sim {
 
     pub fn raw_records(&self) -> Vec<Value> {
         self.0.raw_records()
+    }
+
+    /// See [`Simulator::null_list_answer`].
+    pub fn null_list_answer(&self) -> String {
+        self.0.null_list_answer()
     }
 
     /// See [`Simulator::planted`].

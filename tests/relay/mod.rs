@@ -139,4 +139,8 @@ impl Simulator for RelaySim {
     fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
         self.0.answer_times(body)
     }
+
+    fn null_list_answer(&self) -> String {
+        self.0.null_list_answer()
+    }
 }

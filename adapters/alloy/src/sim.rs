@@ -397,6 +397,11 @@ impl loggate_core::sim::Simulator for AlloySim {
         Some(json!({"createdAt": format_ms(at_ms), "message": "no id"}))
     }
 
+    fn null_list_answer(&self) -> String {
+        r#"{"notifications":null,"pagination":{"totalItems":0,"totalPages":0,"currentPage":1,"pageSize":100}}"#
+            .into()
+    }
+
     fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
         let logs = body.get("notifications")?.as_array()?;
         Some(logs.iter().filter_map(created_ms).collect())

@@ -394,6 +394,10 @@ pub trait Simulator: Send + Sync + 'static {
     /// client reading the provider directly would decode it; `None` when
     /// `body` is not such an answer.
     fn answer_times(&self, body: &serde_json::Value) -> Option<Vec<i64>>;
+    /// A `200` list answer whose list of records is JSON `null`, as some
+    /// real deployments answer an empty window (spec §10, issue 11 item 4):
+    /// the adapter must read it as an empty page.
+    fn null_list_answer(&self) -> String;
 }
 
 mod delegate;

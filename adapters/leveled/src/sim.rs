@@ -333,6 +333,11 @@ impl loggate_core::sim::Simulator for LeveledSim {
         None
     }
 
+    fn null_list_answer(&self) -> String {
+        r#"{"status":"success","data":{"logs":null,"pagination":{"total":0,"limit":100,"offset":0}}}"#
+            .into()
+    }
+
     fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
         let entries = body.pointer("/data/logs")?.as_array()?;
         Some(

@@ -293,6 +293,11 @@ impl loggate_core::sim::Simulator for LogtoSim {
         Some(serde_json::json!({"createdAt": at_ms, "key": "no.id"}))
     }
 
+    /// The list is the whole body.
+    fn null_list_answer(&self) -> String {
+        "null".into()
+    }
+
     fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
         let logs = body.as_array()?;
         Some(

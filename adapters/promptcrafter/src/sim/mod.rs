@@ -416,6 +416,11 @@ impl loggate_core::sim::Simulator for PromptCrafterSim {
         Some(json!({"createdAt": loggate_core::time::format_ms(at_ms), "output": "no id"}))
     }
 
+    /// The list is the whole body.
+    fn null_list_answer(&self) -> String {
+        "null".into()
+    }
+
     fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
         let logs = body.as_array()?;
         Some(

@@ -266,5 +266,5 @@ fn sorted_messages(logs: &[Value]) -> Vec<String> {
     out
 }
 
-#[path = "upstream_reading/cases.rs"]
+#[path = "provider_leveled_upstream_reading/cases.rs"]
 mod cases;
