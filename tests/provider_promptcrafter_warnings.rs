@@ -4,21 +4,12 @@
 
 mod common;
 
-use common::Gateway;
+use common::{warnings, Gateway};
 use loggate_core::sim::serve_loopback;
 use loggate_core::time::{format_ms, now_ms};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const UNLIMITED: &str = "rate_limit = { per_second = 100000, burst = 100000 }";
-
-fn warnings(page: &Value) -> Vec<String> {
-    page["warnings"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no warnings in {page}"))
-        .iter()
-        .map(|w| w.as_str().expect("a string").to_string())
-        .collect()
-}
 
 #[tokio::test]
 async fn an_unreadable_record_is_named_in_warnings() {

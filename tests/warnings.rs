@@ -6,20 +6,10 @@
 
 mod common;
 
-use common::Gateway;
+use common::{warnings, Gateway};
 use loggate_core::sim::Fault;
-use serde_json::Value;
 
 const UNLIMITED: &str = "rate_limit = { per_second = 100000, burst = 100000 }";
-
-fn warnings(page: &Value) -> Vec<String> {
-    page["warnings"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no warnings in {page}"))
-        .iter()
-        .map(|w| w.as_str().expect("a string").to_string())
-        .collect()
-}
 
 #[tokio::test]
 async fn a_failed_source_is_named_in_warnings_and_a_clean_page_has_none() {

@@ -189,6 +189,16 @@ pub fn assert_same_ids(got: &[String], expected: &[String], what: &str) {
     );
 }
 
+/// The page's top-level `warnings` (spec §5); panics when it has none.
+pub fn warnings(page: &Value) -> Vec<String> {
+    page["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no warnings in {page}"))
+        .iter()
+        .map(|w| w.as_str().expect("a string").to_string())
+        .collect()
+}
+
 /// `value` percent-encoded for a query string (form encoding: a space is
 /// `+`, which the gateway reads back as a space).
 pub fn enc(value: &str) -> String {

@@ -15,7 +15,6 @@
 pub mod data;
 pub mod filter;
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
@@ -23,9 +22,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use loggate_core::sim::{SeededRng, SimData, SimStore};
+use loggate_core::sim::{first, query_pairs, SeededRng, SimStore};
 use loggate_core::time::{format_ms, now_ms, parse_rfc3339_ms};
-use loggate_core::LogRecord;
 use serde_json::{json, Value};
 
 use crate::translate::record_from_native;
@@ -97,28 +95,9 @@ pub struct AlloySim {
     store: SimStore<SimState>,
 }
 
-impl Deref for AlloySim {
-    type Target = SimStore<SimState>;
+loggate_core::sim_store_deref!(AlloySim, SimState);
 
-    fn deref(&self) -> &SimStore<SimState> {
-        &self.store
-    }
-}
-
-impl SimData for SimState {
-    fn raw_records(&self) -> Vec<Value> {
-        self.logs.clone()
-    }
-
-    fn insert(&mut self, raw: Value) {
-        self.logs.push(raw);
-    }
-
-    fn snapshot(&self) -> Vec<LogRecord> {
-        let read = |raw: &Value| record_from_native(raw, false).ok();
-        self.logs.iter().filter_map(read).collect()
-    }
-}
+loggate_core::sim_data_in_vec!(SimState, logs, |raw| record_from_native(raw, false).ok());
 
 impl AlloySim {
     pub fn new(config: SimConfig) -> Self {
@@ -221,15 +200,8 @@ struct ListParams {
 }
 
 fn parse_params(query: &str, config: &SimConfig) -> Result<ListParams, String> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let pairs = query_pairs(query);
+    let get = |name: &str| first(&pairs, name);
     let clauses = match get("filters") {
         Some(text) if !text.trim().is_empty() => parse_filters(text)?,
         _ => Vec::new(),

@@ -401,10 +401,12 @@ pub trait Simulator: Send + Sync + 'static {
 }
 
 mod delegate;
+mod query;
 mod rng;
 mod serve;
 mod spec;
 mod store;
+pub use query::{first, query_pairs};
 pub use rng::SeededRng;
 pub use serve::{serve, serve_loopback, Served};
 pub use spec::{DemoSource, SimSpec};

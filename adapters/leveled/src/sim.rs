@@ -17,8 +17,6 @@
 //!   with milliseconds. Faults, latency and the request log come from
 //!   [`Faults`].
 
-use std::ops::Deref;
-
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -114,13 +112,7 @@ pub struct LeveledSim {
     store: SimStore<SimState>,
 }
 
-impl Deref for LeveledSim {
-    type Target = SimStore<SimState>;
-
-    fn deref(&self) -> &SimStore<SimState> {
-        &self.store
-    }
-}
+loggate_core::sim_store_deref!(LeveledSim, SimState);
 
 impl SimData for SimState {
     fn raw_records(&self) -> Vec<Value> {

@@ -1,6 +1,7 @@
 //! The leveled simulator's reading of `GET /logs` parameters and its
 //! filter (the provider's page: `leveled-get-logs.txt` of the providers' pages).
 
+use loggate_core::sim::{first, query_pairs};
 use loggate_core::time::parse_timestamp_ns;
 use serde_json::Value;
 
@@ -19,15 +20,8 @@ pub(crate) struct LogsQuery {
 
 /// The query, or the message of the 400 it gets.
 pub(crate) fn parse_query(raw: &str, max_limit: u64) -> Result<LogsQuery, String> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
-        .into_owned()
-        .collect();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    };
+    let pairs = query_pairs(raw);
+    let get = |name: &str| first(&pairs, name).map(str::to_string);
     let limit = match get("limit") {
         None => 50,
         Some(text) => match text.parse::<u64>() {

@@ -17,7 +17,6 @@ mod routes;
 pub use routes::logto_error;
 
 use std::collections::HashMap;
-use std::ops::Deref;
 use std::time::Instant;
 
 use axum::routing::{get, post};
@@ -131,13 +130,7 @@ pub struct LogtoSim {
     store: SimStore<SimState>,
 }
 
-impl Deref for LogtoSim {
-    type Target = SimStore<SimState>;
-
-    fn deref(&self) -> &SimStore<SimState> {
-        &self.store
-    }
-}
+loggate_core::sim_store_deref!(LogtoSim, SimState);
 
 impl SimData for SimState {
     fn raw_records(&self) -> Vec<Value> {

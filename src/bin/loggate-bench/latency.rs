@@ -42,7 +42,7 @@ async fn capture(
     Ok(natives)
 }
 
-/// 1. One leveled source, upstream latency 0.
+/// 1. One source of the one-source provider, upstream latency 0.
 pub async fn overhead(
     sims: &SimSet,
     gateway: &GatewayProcess,

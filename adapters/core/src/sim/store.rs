@@ -79,3 +79,43 @@ impl<S: SimData> SimStore<S> {
         self.lock().snapshot()
     }
 }
+
+/// Expands to `impl Deref for $sim { type Target = SimStore<$state>; }`
+/// for a simulator handle whose [`SimStore`] is its field `store`: the
+/// store's methods become the simulator's own.
+#[macro_export]
+macro_rules! sim_store_deref {
+    ($sim:ty, $state:ty) => {
+        impl ::std::ops::Deref for $sim {
+            type Target = $crate::sim::SimStore<$state>;
+
+            fn deref(&self) -> &$crate::sim::SimStore<$state> {
+                &self.store
+            }
+        }
+    };
+}
+
+/// Expands to `impl SimData for $state` for a state that keeps its native
+/// records as JSON values in the `Vec<Value>` field `$field`, in insertion
+/// order, read by `$read: fn(&Value) -> Option<LogRecord>` (the adapter's
+/// own mapping, `raw` left out).
+#[macro_export]
+macro_rules! sim_data_in_vec {
+    ($state:ty, $field:ident, $read:expr) => {
+        impl $crate::sim::SimData for $state {
+            fn raw_records(&self) -> ::std::vec::Vec<::serde_json::Value> {
+                self.$field.clone()
+            }
+
+            fn insert(&mut self, raw: ::serde_json::Value) {
+                self.$field.push(raw);
+            }
+
+            fn snapshot(&self) -> ::std::vec::Vec<$crate::LogRecord> {
+                let read: fn(&::serde_json::Value) -> Option<$crate::LogRecord> = $read;
+                self.$field.iter().filter_map(read).collect()
+            }
+        }
+    };
+}

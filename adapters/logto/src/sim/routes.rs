@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use loggate_core::sim::SeededRng;
+use loggate_core::sim::{first, query_pairs, SeededRng};
 use serde_json::{json, Value};
 
 use super::{LogtoSim, SimConfig, SimState};
@@ -65,16 +65,8 @@ pub(super) async fn get_logs(
             "Authorization header is missing.",
         );
     };
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let param = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let pairs = query_pairs(uri.query().unwrap_or(""));
+    let param = |name: &str| first(&pairs, name);
     let mut state = sim.lock();
     if !token_ok(&state, auth) {
         return error_response(

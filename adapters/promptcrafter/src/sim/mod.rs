@@ -22,7 +22,6 @@
 mod data;
 
 use std::collections::HashSet;
-use std::ops::Deref;
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -30,9 +29,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use loggate_core::sim::{SeededRng, SimData, SimStore};
+use loggate_core::sim::{SeededRng, SimStore};
 use loggate_core::time::{now_ms, parse_rfc3339_ms};
-use loggate_core::LogRecord;
 use serde_json::{json, Value};
 
 use crate::translate::to_record;
@@ -122,28 +120,9 @@ pub struct PromptCrafterSim {
     store: SimStore<SimState>,
 }
 
-impl Deref for PromptCrafterSim {
-    type Target = SimStore<SimState>;
+loggate_core::sim_store_deref!(PromptCrafterSim, SimState);
 
-    fn deref(&self) -> &SimStore<SimState> {
-        &self.store
-    }
-}
-
-impl SimData for SimState {
-    fn raw_records(&self) -> Vec<Value> {
-        self.logs.clone()
-    }
-
-    fn insert(&mut self, raw: Value) {
-        self.logs.push(raw);
-    }
-
-    fn snapshot(&self) -> Vec<LogRecord> {
-        let read = |raw: &Value| to_record(raw, false).ok();
-        self.logs.iter().filter_map(read).collect()
-    }
-}
+loggate_core::sim_data_in_vec!(SimState, logs, |raw| to_record(raw, false).ok());
 
 impl PromptCrafterSim {
     pub fn new(config: SimConfig) -> Self {
@@ -433,6 +412,8 @@ impl loggate_core::sim::Simulator for PromptCrafterSim {
 
 #[cfg(test)]
 mod tests {
+    use loggate_core::LogRecord;
+
     use super::*;
 
     #[test]
