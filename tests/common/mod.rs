@@ -189,6 +189,22 @@ pub fn assert_same_ids(got: &[String], expected: &[String], what: &str) {
     );
 }
 
+/// One source table: `name` of `kind` at `served` with an API `token`,
+/// no outbound rate limit, and `extra` keys.
+pub fn source_toml(
+    name: &str,
+    kind: &str,
+    served: &loggate_core::sim::Served,
+    token: &str,
+    extra: &str,
+) -> String {
+    format!(
+        "[sources.{name}]\nkind = \"{kind}\"\nbase_url = \"{}\"\ntoken = \"{token}\"\n{}\n{extra}\n",
+        served.base_url(),
+        fleet::UNLIMITED
+    )
+}
+
 /// The page's top-level `warnings` (spec §5); panics when it has none.
 pub fn warnings(page: &Value) -> Vec<String> {
     page["warnings"]
