@@ -245,7 +245,7 @@ impl Engine {
             order: state.order,
             include_raw: request.include_raw,
         });
-        let mut sources = self.open_sources(&state, &query);
+        let mut sources = self.open_sources(&state, &query, request.limit);
         let logs = self
             .fetch_and_merge(
                 &mut sources,
@@ -304,6 +304,7 @@ impl Engine {
                     pinned_end: pinned_now(self.settings.pin_rounding),
                     key: caller.key.clone(),
                     follow: false,
+                    served: BTreeMap::new(),
                 }
             }
         };

@@ -23,8 +23,10 @@ use super::{CursorState, Engine, EngineError, Page, ReportStatus, Source, Source
 use crate::metrics::FetchObservation;
 
 mod failures;
+mod sizing;
 
 pub(super) use failures::{page_error, settle_failures};
+use sizing::first_want;
 
 /// One requested source within one page: its merge state, its report, and
 /// how its fetches went.
@@ -38,6 +40,9 @@ pub(super) struct PageSource<'e> {
     failure: Option<SourceError>,
     /// Why its skipped records could not be read (distinct).
     skip_reasons: Vec<String>,
+    /// At most this many records are asked for in its first fetch of the
+    /// page: its share of the previous page ([`sizing`]).
+    first_want: usize,
 }
 
 impl Borrow<SourceState> for PageSource<'_> {
@@ -149,6 +154,7 @@ impl Engine {
         &self,
         state: &CursorState,
         query: &SourceQuery,
+        limit: usize,
     ) -> Vec<PageSource<'_>> {
         let unsatisfiable = query.filters.is_unsatisfiable();
         state
@@ -179,6 +185,7 @@ impl Engine {
                     attempted: false,
                     failure: None,
                     skip_reasons: Vec::new(),
+                    first_want: first_want(limit, &state.served, name),
                 }
             })
             .collect()
@@ -186,8 +193,9 @@ impl Engine {
 
     /// Rounds of fetching and merging until the page is full, every source
     /// is exhausted or failed, or the source holding the page back is out
-    /// of scan budget or time. Round one asks every open source at once;
-    /// later rounds ask only the source whose frontier holds the page back.
+    /// of scan budget or time. Round one asks every open source at once,
+    /// each for its share of the page ([`sizing`]); later rounds ask only
+    /// the source whose frontier holds the page back, for the rest.
     pub(super) async fn fetch_and_merge(
         &self,
         sources: &mut [PageSource<'_>],
@@ -206,6 +214,11 @@ impl Engine {
             let many = to_fetch.len() > 1;
             let fetches = to_fetch.iter().map(|&i| {
                 let s = &sources[i];
+                let want = if s.attempted {
+                    want
+                } else {
+                    want.min(s.first_want)
+                };
                 let job = self.fetch_job(
                     s.source,
                     s.merge.frontier.clone(),
@@ -326,6 +339,11 @@ impl Engine {
                 .positions
                 .insert(s.merge.name.clone(), s.merge.resume_position());
         }
+        state.served = sizing::served_split(
+            sources
+                .iter()
+                .map(|s| (s.merge.name.as_str(), s.report.returned)),
+        );
         let finished = state.positions.values().all(|p| p.done);
         let next_cursor = (!finished).then(|| self.signer.encode(state));
         let names: Vec<Arc<str>> = sources.iter().map(|s| s.source.name.clone()).collect();
