@@ -6,6 +6,7 @@ use loggate::cli::{init_tracing, run, Cli};
 /// mimalloc returns freed pages to the OS soon after a burst of connections
 /// closes, where glibc's malloc kept them (README "Connections, timeouts
 /// and overload").
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
