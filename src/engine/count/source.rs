@@ -167,7 +167,9 @@ impl Engine {
         // One total of the whole window: all zero costs nothing more, and
         // it tells what a scan would cost.
         let asked = Instant::now();
-        let probe = self.count_total(source, base, deadline).await;
+        let probe = self
+            .count_total(source, base, deadline, request.no_cache)
+            .await;
         let latency = asked.elapsed();
         let probe_requests = probe.requests;
         let total = match probe.result {
@@ -232,7 +234,9 @@ impl Engine {
                     if Instant::now() + MIN_SEND_WINDOW >= deadline {
                         return (b, s, Err(SourceError::DeadlineExceeded), 0);
                     }
-                    let total = self.count_total(source, &filters, deadline).await;
+                    let total = self
+                        .count_total(source, &filters, deadline, request.no_cache)
+                        .await;
                     (b, s, total.result, total.requests)
                 }
             })
@@ -284,7 +288,7 @@ impl Engine {
         });
         let limits = FetchLimits {
             deadline,
-            no_cache: false,
+            no_cache: request.no_cache,
         };
         let budget = self.count_scan_budget();
         let mut position = Position::start();

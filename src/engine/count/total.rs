@@ -23,15 +23,16 @@ pub(super) struct Total {
 
 impl Engine {
     /// The total of `filters` (its window included) from `source` before
-    /// `deadline`.
+    /// `deadline`; `no_cache`: no stored answer is used.
     pub(super) async fn count_total(
         &self,
         source: &Source,
         filters: &Filters,
         deadline: Instant,
+        no_cache: bool,
     ) -> Total {
         let ctx = match filters.end {
-            Some(end) => CallContext::new(deadline).with_cache_window(end, false),
+            Some(end) => CallContext::new(deadline).with_cache_window(end, no_cache),
             None => CallContext::new(deadline),
         };
         let started = Instant::now();

@@ -126,6 +126,7 @@ pub(super) fn count_plan(
         interval: format!("{width}ms"),
         by: labels.iter().map(|(g, _)| *g).collect(),
         method: None,
+        no_cache: false,
     };
     Some(CountPlan {
         request,
