@@ -231,7 +231,12 @@ async fn counts_are_scoped_like_logs() {
     let query = format!("/logs/stats?{window}&by=source");
     let (status, body) = g.get_with(&query, Some(DASH)).await;
     assert_eq!(status, 200, "{body}");
-    let counted: BTreeSet<String> = body["sources"].as_object().unwrap().keys().cloned().collect();
+    let counted: BTreeSet<String> = body["sources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     assert_eq!(counted, set(&["app", "billing"]));
     let grouped: BTreeSet<String> = body["series"]
         .as_array()
@@ -251,7 +256,11 @@ async fn counts_are_scoped_like_logs() {
     assert_eq!(body["data"]["result"], serde_json::json!([]), "{body}");
     let (status, body) = g.get_with(&loki, Some(ALL)).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["result"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(
+        body["data"]["result"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -309,12 +309,7 @@ fn always_true(c: &Compiled) -> bool {
 
 /// Pushes one and-joined label filter where that is exact (a superset for
 /// `attr_*`); true when the pushed filter selects exactly what it keeps.
-fn push_label_filter(
-    plan: &mut LogPlan,
-    levels: &mut LevelSet,
-    m: &Matcher,
-    c: &Compiled,
-) -> bool {
+fn push_label_filter(plan: &mut LogPlan, levels: &mut LevelSet, m: &Matcher, c: &Compiled) -> bool {
     let short = (1..=MAX_VALUE_CHARS).contains(&m.value.chars().count());
     match m.name.as_str() {
         "level" | "detected_level" => {

@@ -15,8 +15,8 @@ use loggate_core::http::MIN_SEND_WINDOW;
 use loggate_core::{Filters, Level, Order, Position, SourceError, SourceQuery};
 use tokio::time::Instant;
 
-use super::{split_levels, GroupBy, GroupKey, StatsRequest, MAX_COUNT_REQUESTS};
 use super::choose::{capacity, prefers_pushdown, Weights, PUSHDOWN_CONCURRENCY};
+use super::{split_levels, GroupBy, GroupKey, StatsRequest, MAX_COUNT_REQUESTS};
 use super::{MAX_BUCKETS, SCAN_BUDGET_FACTOR};
 use crate::engine::page::FetchLimits;
 use crate::engine::{Engine, EngineError, Source};

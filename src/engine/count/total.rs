@@ -39,9 +39,10 @@ impl Engine {
         let result = match source.breaker.admit() {
             Err(skipped) => Err(skipped),
             Ok(permit) => {
-                let counted = tokio::time::timeout_at(deadline, source.adapter.count(filters, &ctx))
-                    .await
-                    .unwrap_or(Err(SourceError::DeadlineExceeded));
+                let counted =
+                    tokio::time::timeout_at(deadline, source.adapter.count(filters, &ctx))
+                        .await
+                        .unwrap_or(Err(SourceError::DeadlineExceeded));
                 permit.record(&counted);
                 if counted.is_err() {
                     // An answer the adapter could not use is not kept.

@@ -173,7 +173,13 @@ pub(super) async fn evaluate_counted(
 /// (Loki has a sample only where an entry lies in the window).
 pub(super) fn samples(count: &CountPlan, stats: Stats) -> Evaluated {
     let mut series = Vec::new();
-    let mut usable = count.n;
+    // Evaluation times whose window every source covered.
+    let covered = stats.sources.values().map(|c| c.covered).min();
+    let mut usable = covered.map_or(count.n, |c| {
+        (0..count.n)
+            .take_while(|k| k * count.per_step + count.per_window <= c)
+            .count()
+    });
     for s in &stats.series {
         let labels: BTreeMap<String, String> = s
             .group
@@ -184,7 +190,9 @@ pub(super) fn samples(count: &CountPlan, stats: Stats) -> Evaluated {
                     GroupBy::Level => value.as_deref().unwrap_or("").to_ascii_lowercase(),
                     _ => value.clone().unwrap_or_default(),
                 };
-                names.iter().map(move |name| (name.to_string(), value.clone()))
+                names
+                    .iter()
+                    .map(move |name| (name.to_string(), value.clone()))
             })
             .collect();
         let covered = s.points.len();

@@ -26,12 +26,20 @@ fn plan_of(text: &str, times: (Nanos, Nanos, usize)) -> Option<CountPlan> {
 
 #[test]
 fn grafana_volume_and_alert_queries_are_counted() {
-    let volume = r#"sum by (level, detected_level) (count_over_time({source="app"} | drop __error__ [5m]))"#;
+    let volume =
+        r#"sum by (level, detected_level) (count_over_time({source="app"} | drop __error__ [5m]))"#;
     let p = plan_of(volume, (100 * 5 * MIN, 5 * MIN, 12)).expect("counted");
     assert_eq!(p.request.by, vec![GroupBy::Level]);
-    assert_eq!(p.labels, vec![(GroupBy::Level, vec!["detected_level", "level"])]);
+    assert_eq!(
+        p.labels,
+        vec![(GroupBy::Level, vec!["detected_level", "level"])]
+    );
     assert_eq!(p.request.buckets.interval_ms, 300_000);
-    assert_eq!(p.request.buckets.start, 99 * 300_000, "first window opens a range before");
+    assert_eq!(
+        p.request.buckets.start,
+        99 * 300_000,
+        "first window opens a range before"
+    );
     assert_eq!(p.request.buckets.end, 111 * 300_000);
     assert_eq!((p.per_step, p.per_window), (1, 1));
     assert_eq!(p.request.sources, Some(vec!["app".to_string()]));
@@ -69,7 +77,11 @@ fn bucket_bounds_do_not_depend_on_the_query_start() {
 fn overlapping_windows_and_offsets_use_narrower_buckets() {
     let q = r#"sum by (source) (rate({provider="kind_a"}[10m] offset 1h))"#;
     let p = plan_of(q, (600 * MIN, 4 * MIN, 5)).expect("counted");
-    assert_eq!(p.request.buckets.interval_ms, 2 * 60_000, "gcd of 4m and 10m");
+    assert_eq!(
+        p.request.buckets.interval_ms,
+        2 * 60_000,
+        "gcd of 4m and 10m"
+    );
     assert_eq!((p.per_step, p.per_window), (2, 5));
     assert_eq!(p.request.buckets.start, (600 - 60 - 10) * 60_000);
     assert_eq!(p.request.buckets.end, (600 + 16 - 60) * 60_000);
