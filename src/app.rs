@@ -171,12 +171,13 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
             max_body_bytes: source.max_body_bytes,
             ..UpstreamPolicy::default()
         };
+        let gate = Arc::new(SourceGate::new(
+            source.rate_limit,
+            source.max_concurrency,
+            source.max_queue_wait,
+        ));
         let mut client = UpstreamClient::new(policy)
-            .with_gate(Arc::new(SourceGate::new(
-                source.rate_limit,
-                source.max_concurrency,
-                source.max_queue_wait,
-            )))
+            .with_gate(gate.clone())
             .with_secrets(all_secrets.clone());
         if let Some(store) = &store {
             client = client.with_cache(store.clone(), name);
@@ -188,7 +189,11 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
             client,
         };
         let adapter = source.provider.adapter(settings);
-        sources.push(Source::new(name, adapter).with_breaker(source.circuit_breaker));
+        sources.push(
+            Source::new(name, adapter)
+                .with_breaker(source.circuit_breaker)
+                .with_gate(gate),
+        );
     }
     let signer = match &config.server.cursor_secret {
         Some(secret) => CursorSigner::new(secret.expose_secret().as_bytes()),

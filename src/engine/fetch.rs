@@ -22,7 +22,7 @@ pub(super) struct Fetched {
 }
 
 /// `ok` or the failure's code.
-pub(super) fn outcome_of(result: &Result<Batch, SourceError>) -> &'static str {
+pub(super) fn outcome_of<T>(result: &Result<T, SourceError>) -> &'static str {
     result.as_ref().map_or_else(|e| e.code(), |_| "ok")
 }
 

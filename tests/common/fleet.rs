@@ -276,7 +276,13 @@ pub async fn start_sims_in(
         let sim = Sim::new_in(registry, *spec, now);
         let server = serve_loopback(sim.router()).await.expect("simulator binds");
         let table = sim.source_table(spec.kind, &server.base_url());
-        toml.push_str(&format!("[sources.{name}]\n{table}{UNLIMITED}\n{extra}\n"));
+        // An `extra` naming its own rate limit replaces the unlimited one.
+        let rate = if extra.contains("rate_limit") {
+            ""
+        } else {
+            UNLIMITED
+        };
+        toml.push_str(&format!("[sources.{name}]\n{table}{rate}\n{extra}\n"));
         sims.push((name.clone(), spec.kind, sim));
         served.push(server);
     }
