@@ -48,6 +48,10 @@ pub struct CursorState {
     /// settle on every call and the cursor outlives the caught-up page.
     #[serde(rename = "w", default, skip_serializing_if = "std::ops::Not::not")]
     pub follow: bool,
+    /// With `follow.late_window` on: per source, the ids it delivered that
+    /// a re-read of the recent past may meet ([`super::late`]).
+    #[serde(rename = "l", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub late: BTreeMap<String, super::late::Delivered>,
 }
 
 /// Signs and verifies cursors with one secret.
@@ -134,6 +138,7 @@ mod tests {
             ]
             .into(),
             follow: false,
+            late: BTreeMap::new(),
         }
     }
 
