@@ -211,6 +211,8 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
             max_queue_wait: config.server.max_queue_wait,
             settle: config.follow.settle,
             pin_rounding: config.cache.pin_rounding,
+            late_window: config.follow.late_window,
+            late_ids: config.follow.late_ids,
         },
     )
 }

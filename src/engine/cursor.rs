@@ -54,6 +54,10 @@ pub struct CursorState {
     /// on page one and in cursors issued before it was added.
     #[serde(rename = "n", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub served: BTreeMap<String, usize>,
+    /// With `follow.late_window` on: per source, the ids it delivered that
+    /// a re-read of the recent past may meet ([`super::late`]).
+    #[serde(rename = "l", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub late: BTreeMap<String, super::late::Delivered>,
 }
 
 /// Signs and verifies cursors with one secret.
@@ -141,6 +145,7 @@ mod tests {
             .into(),
             follow: false,
             served: [("a".to_string(), 3), ("b".to_string(), 0)].into(),
+            late: BTreeMap::new(),
         }
     }
 

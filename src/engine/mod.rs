@@ -13,6 +13,7 @@ mod error;
 mod fetch;
 mod follow;
 pub mod form;
+pub mod late;
 pub mod merge;
 mod page;
 mod params;
@@ -68,6 +69,12 @@ pub struct EngineSettings {
     /// multiple of this (`[cache] pin_rounding`): first pages served within
     /// one step send identical upstream requests (spec §9, README "Cache").
     pub pin_rounding: Duration,
+    /// How far back a follow call re-reads for records that reached their
+    /// upstream late (`follow.late_window`; zero: off) ([`late`]).
+    pub late_window: Duration,
+    /// Most delivered ids a follow cursor carries for that, in all its
+    /// sources (`follow.late_ids`, at most [`late::MAX_LATE_IDS`]).
+    pub late_ids: usize,
 }
 
 /// One served page.
@@ -246,6 +253,11 @@ impl Engine {
             include_raw: request.include_raw,
         });
         let mut sources = self.open_sources(&state, &query, request.limit);
+        if !state.late.is_empty() {
+            for source in &mut sources {
+                source.skip_delivered(late::delivered_set(&state, source.name()));
+            }
+        }
         let logs = self
             .fetch_and_merge(
                 &mut sources,
@@ -261,6 +273,10 @@ impl Engine {
         let mut page = self.finish(&mut state, sources, logs);
         page.room = Some(room);
         if state.follow {
+            let delivered = page.logs.iter().map(|(s, _, r)| (&**s, r));
+            let late_ms = self.late_ms();
+            let shrunk = late::record(&mut state, delivered, late_ms, self.settings.late_ids);
+            page.warnings.extend(shrunk);
             self.follow_page(&state, &mut page);
         }
         Ok(page)
@@ -305,11 +321,15 @@ impl Engine {
                     key: caller.key.clone(),
                     follow: false,
                     served: BTreeMap::new(),
+                    late: BTreeMap::new(),
                 }
             }
         };
         if request.cursor.is_none() && request.follow == Some(true) {
             self.start_follow(&mut state)?;
+        }
+        if state.follow {
+            late::prepare(&mut state, self.late_ms());
         }
         for name in &state.sources {
             if !self.sources.contains_key(name) {

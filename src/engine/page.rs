@@ -43,6 +43,9 @@ pub(super) struct PageSource<'e> {
     /// At most this many records are asked for in its first fetch of the
     /// page: its share of the previous page ([`sizing`]).
     first_want: usize,
+    /// Digests of records a follow cursor delivered already (late_window
+    /// re-reads): dropped when read again ([`super::late`]).
+    delivered: std::collections::HashSet<u64>,
 }
 
 impl Borrow<SourceState> for PageSource<'_> {
@@ -58,6 +61,17 @@ impl BorrowMut<SourceState> for PageSource<'_> {
 }
 
 impl PageSource<'_> {
+    /// The source's name.
+    pub(super) fn name(&self) -> &str {
+        &self.merge.name
+    }
+
+    /// Drops records whose digest is in `delivered` from every fetch
+    /// (a follow cursor's re-read of its late window).
+    pub(super) fn skip_delivered(&mut self, delivered: std::collections::HashSet<u64>) {
+        self.delivered = delivered;
+    }
+
     /// Takes one fetch's outcome into the report and the merge state.
     fn absorb(&mut self, fetch: Fetched, query: &SourceQuery) {
         self.attempted = true;
@@ -79,7 +93,12 @@ impl PageSource<'_> {
             Ok(batch) => {
                 report.scanned += batch.scanned;
                 report.skipped += batch.skipped;
-                let records = checked_records(batch.records, &fetch.from, query, &self.merge.name);
+                let mut records =
+                    checked_records(batch.records, &fetch.from, query, &self.merge.name);
+                if !self.delivered.is_empty() {
+                    let delivered = &self.delivered;
+                    records.retain(|r| !delivered.contains(&super::late::digest(&r.native_id)));
+                }
                 self.merge.accept(records, batch.frontier);
             }
             Err(error) => {
@@ -186,6 +205,7 @@ impl Engine {
                     failure: None,
                     skip_reasons: Vec::new(),
                     first_want: first_want(limit, &state.served, name),
+                    delivered: Default::default(),
                 }
             })
             .collect()
