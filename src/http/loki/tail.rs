@@ -6,31 +6,33 @@
 //! `{"streams": [{"stream": {...}, "values": [["<ns>", "<line>"]]}],
 //! "dropped_entries": null}` — the backfill first (the newest `limit`
 //! entries from `start` up to the tail's starting bound, oldest first),
-//! then what arrives. Nothing is dropped: a slow client's stream polls on
-//! its own until it catches up (see [`crate::tail`]), so `dropped_entries`
-//! is always null. Errors before the upgrade are Loki's plain-text ones.
+//! then what arrives. A client that does not keep up with its shared
+//! poller loses entries, as with Loki: they are reported (labels and
+//! timestamp, at most [`MAX_DROPPED`]) in the next frame's
+//! `dropped_entries`, otherwise `null`. Errors before the upgrade are
+//! Loki's plain-text ones.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::Extension;
-use serde_json::json;
-use tokio::sync::mpsc;
+use serde_json::{json, Map, Value};
 
 use super::params::{Nanos, Params, MS};
 use super::query::{select, streams, SCAN_RECORDS};
 use super::scan::{line_of, scan, Entry, ScanSpec};
 use super::{now_ns, readable, LokiError};
 use crate::engine::query::LogsRequest;
-use crate::engine::{Caller, Page};
+use crate::engine::Caller;
 use crate::http::{ApiError, AppState};
 use crate::logql::labels::{entry_ns, LineMode};
 use crate::logql::parse;
 use crate::logql::plan::{plan_log_query, LogPlan};
-use crate::tail::{run, TailEvent, TailSpec, EVENT_BUFFER};
+use crate::tail::{
+    channel, run, SlowPolicy, TailEvent, TailLog, TailReceiver, TailSpec, MAX_DROPPED,
+};
 
 const TAIL_PARAMS: [&str; 4] = ["query", "start", "limit", "delay_for"];
 const HOUR: Nanos = 3_600 * 1_000_000_000;
@@ -82,10 +84,11 @@ pub async fn tail(
         limit: 1000,
         include_raw: false,
         delay,
+        slow: SlowPolicy::Drop,
     };
     let line_mode = state.loki.line;
     Ok(ws.on_upgrade(move |socket| async move {
-        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        let (tx, rx) = channel(hub.stats.clone());
         tokio::spawn(run(hub, spec, tx, permit));
         serve(socket, rx, backfill, plan, line_mode).await;
     }))
@@ -136,22 +139,27 @@ async fn backfill(
 /// client or the tail goes away.
 async fn serve(
     mut socket: WebSocket,
-    mut rx: mpsc::Receiver<TailEvent>,
+    mut rx: TailReceiver,
     backfill: Vec<Entry>,
     plan: LogPlan,
     line_mode: LineMode,
 ) {
-    if !backfill.is_empty() && send(&mut socket, &backfill).await.is_err() {
+    if !backfill.is_empty() && send(&mut socket, &backfill, &mut Vec::new()).await.is_err() {
         return;
     }
+    let mut dropped: Vec<Entry> = Vec::new();
     loop {
         tokio::select! {
             event = rx.recv() => match event {
                 Some(TailEvent::Logs(page)) => {
-                    let entries = entries_of(&page, &plan, line_mode);
-                    if !entries.is_empty() && send(&mut socket, &entries).await.is_err() {
+                    let entries = entries_of(&page.logs, &plan, line_mode);
+                    if !entries.is_empty() && send(&mut socket, &entries, &mut dropped).await.is_err() {
                         return;
                     }
+                }
+                Some(TailEvent::Dropped(logs)) => {
+                    let room = MAX_DROPPED.saturating_sub(dropped.len());
+                    dropped.extend(entries_of(&logs, &plan, line_mode).into_iter().take(room));
                 }
                 Some(TailEvent::Open { .. } | TailEvent::Status { .. }) => {}
                 Some(TailEvent::End { .. }) | None => break,
@@ -166,9 +174,8 @@ async fn serve(
 }
 
 /// A page's records as Loki entries, those the query's residual keeps.
-fn entries_of(page: &Arc<Page>, plan: &LogPlan, line_mode: LineMode) -> Vec<Entry> {
-    page.logs
-        .iter()
+fn entries_of(logs: &[TailLog], plan: &LogPlan, line_mode: LineMode) -> Vec<Entry> {
+    logs.iter()
         .map(|(source, provider, record)| Entry {
             ns: entry_ns(source, record),
             source: source.clone(),
@@ -180,8 +187,31 @@ fn entries_of(page: &Arc<Page>, plan: &LogPlan, line_mode: LineMode) -> Vec<Entr
         .collect()
 }
 
-/// One Loki tail frame.
-async fn send(socket: &mut WebSocket, entries: &[Entry]) -> Result<(), axum::Error> {
-    let frame = json!({ "streams": streams(entries, false), "dropped_entries": null });
+/// One Loki tail frame, carrying (and emptying) `dropped`: Loki's
+/// `dropped_entries`, `[{"timestamp": "<ns>", "labels": {...}}]`, or
+/// `null` when nothing was dropped (`pkg/loghttp/tail.go`).
+async fn send(
+    socket: &mut WebSocket,
+    entries: &[Entry],
+    dropped: &mut Vec<Entry>,
+) -> Result<(), axum::Error> {
+    let dropped_entries = if dropped.is_empty() {
+        Value::Null
+    } else {
+        let reported = std::mem::take(dropped)
+            .iter()
+            .map(|entry| {
+                let labels: Map<String, Value> = entry
+                    .view()
+                    .stream()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), Value::from(v)))
+                    .collect();
+                json!({ "timestamp": entry.ns.to_string(), "labels": labels })
+            })
+            .collect();
+        Value::Array(reported)
+    };
+    let frame = json!({ "streams": streams(entries, false), "dropped_entries": dropped_entries });
     socket.send(Message::Text(frame.to_string().into())).await
 }
