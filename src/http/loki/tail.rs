@@ -6,7 +6,10 @@
 //! `{"streams": [{"stream": {...}, "values": [["<ns>", "<line>"]]}],
 //! "dropped_entries": null}` — the backfill first (the newest `limit`
 //! entries from `start` up to the tail's starting bound, oldest first),
-//! then what arrives. A client that does not keep up with its shared
+//! then what arrives. Each frame also carries `cursor` (a loggate
+//! extension Loki clients ignore): the follow cursor after it, which the
+//! `cursor` parameter resumes from exactly (instead of `start`'s backfill).
+//! A client that does not keep up with its shared
 //! poller loses entries, as with Loki: they are reported (labels and
 //! timestamp, at most [`MAX_DROPPED`]) in the next frame's
 //! `dropped_entries`, otherwise `null`. Errors before the upgrade are
@@ -34,7 +37,7 @@ use crate::tail::{
     channel, run, SlowPolicy, TailEvent, TailLog, TailReceiver, TailSpec, MAX_DROPPED,
 };
 
-const TAIL_PARAMS: [&str; 4] = ["query", "start", "limit", "delay_for"];
+const TAIL_PARAMS: [&str; 5] = ["query", "start", "limit", "delay_for", "cursor"];
 const HOUR: Nanos = 3_600 * 1_000_000_000;
 /// Loki's largest `delay_for`, in seconds.
 const MAX_DELAY_SECS: u64 = 5;
@@ -48,6 +51,12 @@ pub async fn tail(
 ) -> Result<Response, LokiError> {
     let params = Params::parse(raw.as_deref(), &TAIL_PARAMS)?;
     let text = params.query()?;
+    let resume = params.get("cursor").map(str::to_string);
+    if resume.is_some() && params.get("start").is_some() {
+        return Err(LokiError::bad_request(
+            "cursor: give cursor (to resume) or start (to backfill), not both",
+        ));
+    }
     let start = params.time("start")?.unwrap_or(now_ns() - HOUR);
     let limit = params.limit(100)?;
     let delay = delay_for(params.get("delay_for"))?;
@@ -63,6 +72,7 @@ pub async fn tail(
         filters: plan.filters.clone(),
         limit: 1000,
         partial: true,
+        cursor: resume.clone(),
         ..LogsRequest::default()
     };
     let opened = state.engine.open_tail(&request, &caller)?;
@@ -75,10 +85,13 @@ pub async fn tail(
             message,
         ))
     })?;
-    let backfill = backfill(&state, &caller, &plan, start, bound_ms, limit).await?;
+    let backfill = match resume {
+        Some(_) => None,
+        None => Some(backfill(&state, &caller, &plan, start, bound_ms, limit).await?),
+    };
     let spec = TailSpec {
         caller,
-        cursor: opened.cursor,
+        cursor: opened.cursor.clone(),
         sources: opened.sources,
         query_key: format!("{}|1000|false|{}", opened.query_key, delay.as_millis()),
         limit: 1000,
@@ -90,6 +103,7 @@ pub async fn tail(
     Ok(ws.on_upgrade(move |socket| async move {
         let (tx, rx) = channel(hub.stats.clone());
         tokio::spawn(run(hub, spec, tx, permit));
+        let backfill = backfill.map(|entries| (entries, opened.cursor));
         serve(socket, rx, backfill, plan, line_mode).await;
     }))
 }
@@ -135,17 +149,23 @@ async fn backfill(
     Ok(entries)
 }
 
-/// Sends the backfill, then each new page's matching entries, until the
-/// client or the tail goes away.
+/// Sends the backfill (with the cursor the tail starts from; not when it
+/// resumes), then each new page's matching entries with the cursor after
+/// the page, until the client or the tail goes away.
 async fn serve(
     mut socket: WebSocket,
     mut rx: TailReceiver,
-    backfill: Vec<Entry>,
+    backfill: Option<(Vec<Entry>, String)>,
     plan: LogPlan,
     line_mode: LineMode,
 ) {
-    if !backfill.is_empty() && send(&mut socket, &backfill, &mut Vec::new()).await.is_err() {
-        return;
+    if let Some((entries, cursor)) = backfill {
+        if send(&mut socket, &entries, &mut Vec::new(), Some(&cursor))
+            .await
+            .is_err()
+        {
+            return;
+        }
     }
     let mut dropped: Vec<Entry> = Vec::new();
     loop {
@@ -153,7 +173,8 @@ async fn serve(
             event = rx.recv() => match event {
                 Some(TailEvent::Logs(page)) => {
                     let entries = entries_of(&page.logs, &plan, line_mode);
-                    if !entries.is_empty() && send(&mut socket, &entries, &mut dropped).await.is_err() {
+                    let cursor = page.next_cursor.as_deref();
+                    if !entries.is_empty() && send(&mut socket, &entries, &mut dropped, cursor).await.is_err() {
                         return;
                     }
                 }
@@ -189,11 +210,14 @@ fn entries_of(logs: &[TailLog], plan: &LogPlan, line_mode: LineMode) -> Vec<Entr
 
 /// One Loki tail frame, carrying (and emptying) `dropped`: Loki's
 /// `dropped_entries`, `[{"timestamp": "<ns>", "labels": {...}}]`, or
-/// `null` when nothing was dropped (`pkg/loghttp/tail.go`).
+/// `null` when nothing was dropped (`pkg/loghttp/tail.go`); and loggate's
+/// `cursor`, the follow cursor after the frame (a Loki client ignores it;
+/// passing it back as `cursor` resumes exactly after this frame).
 async fn send(
     socket: &mut WebSocket,
     entries: &[Entry],
     dropped: &mut Vec<Entry>,
+    cursor: Option<&str>,
 ) -> Result<(), axum::Error> {
     let dropped_entries = if dropped.is_empty() {
         Value::Null
@@ -212,6 +236,10 @@ async fn send(
             .collect();
         Value::Array(reported)
     };
-    let frame = json!({ "streams": streams(entries, false), "dropped_entries": dropped_entries });
+    let mut frame =
+        json!({ "streams": streams(entries, false), "dropped_entries": dropped_entries });
+    if let Some(cursor) = cursor {
+        frame["cursor"] = Value::from(cursor);
+    }
     socket.send(Message::Text(frame.to_string().into())).await
 }
