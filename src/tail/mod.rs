@@ -28,7 +28,7 @@ mod subscriber;
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::config::FollowConfig;
 use crate::engine::{Caller, Engine, Page};
@@ -166,6 +166,9 @@ pub struct TailHub {
     pub limits: TailLimits,
     pub groups: group::Groups,
     pub stats: Arc<TailStats>,
+    /// `true` once the gateway shuts down: every stream ends at once with
+    /// `TailEvent::End { reason: "shutdown" }` and its cursor.
+    pub shutdown: watch::Sender<bool>,
 }
 
 impl TailHub {
@@ -177,8 +180,28 @@ impl TailHub {
             groups: group::Groups::new(settings.max_groups),
             stats,
             settings,
+            shutdown: watch::Sender::new(false),
         }
     }
+
+    /// Ends every tail stream (graceful shutdown, issue 17): each sends its
+    /// `end` event with the cursor to resume from, then closes.
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Resolves once no tail stream is open (their subscriber tasks have
+    /// returned); graceful shutdown waits for it within `shutdown_grace`.
+    pub async fn closed(&self) {
+        while self.limits.open() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Resolves when `shutdown` turns `true`.
+pub(crate) async fn shutting_down(mut shutdown: watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|down| *down).await;
 }
 
 /// How long a caught-up tail waits, from `min` doubling to `max` while

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
 use super::group::{Group, Shared};
 use super::{
-    next_wait, SlowPolicy, TailEvent, TailHub, TailLog, TailPermit, TailSpec, TailStats,
-    MAX_DROPPED,
+    next_wait, shutting_down, SlowPolicy, TailEvent, TailHub, TailLog, TailPermit, TailSpec,
+    TailStats, MAX_DROPPED,
 };
 use crate::engine::query::LogsRequest;
 use crate::engine::{Page, ReportStatus};
@@ -33,6 +33,7 @@ pub async fn run(
     _permit: TailPermit,
 ) {
     let mut subscriber = Subscriber {
+        shutdown: hub.shutdown.subscribe(),
         ends_at: Instant::now() + hub.settings.max_duration,
         wait: hub.settings.poll_min,
         cursor: spec.cursor.clone(),
@@ -60,6 +61,8 @@ struct Subscriber {
     forwarding: bool,
     /// Logs dropped since the last event that fit ([`SlowPolicy::Drop`]).
     dropped: Vec<TailLog>,
+    /// The gateway's shutdown ([`TailHub::shut_down`]).
+    shutdown: watch::Receiver<bool>,
 }
 
 impl Subscriber {
@@ -133,7 +136,8 @@ impl Subscriber {
                     changed = watch.changed() => if changed.is_err() { return Ok(false) },
                     () = tokio::time::sleep(self.hub.settings.poll_max * 2) => return Ok(false),
                     () = self.tx.closed() => return Err(Stop),
-                    () = tokio::time::sleep_until(self.ends_at) => return self.end_of_time().await,
+                    () = tokio::time::sleep_until(self.ends_at) => return self.end_with("max_duration").await,
+                    () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
                 },
             }
         }
@@ -155,7 +159,8 @@ impl Subscriber {
             let message = tokio::select! {
                 message = rx.recv() => message,
                 () = self.tx.closed() => return Err(Stop),
-                () = tokio::time::sleep_until(self.ends_at) => return self.end_of_time().await,
+                () = tokio::time::sleep_until(self.ends_at) => return self.end_with("max_duration").await,
+                () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
             };
             let message: Arc<Shared> = match message {
                 Ok(message) => message,
@@ -225,7 +230,7 @@ impl Subscriber {
             }
         };
         if Instant::now() >= self.ends_at {
-            return self.end_of_time().await;
+            return self.end_with("max_duration").await;
         }
         Ok((wait, delivered))
     }
@@ -262,18 +267,20 @@ impl Subscriber {
         tokio::select! {
             () = tokio::time::sleep_until(until) => {}
             () = self.tx.closed() => return Err(Stop),
+            () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
         }
         if Instant::now() >= self.ends_at {
-            return self.end_of_time().await;
+            return self.end_with("max_duration").await;
         }
         Ok(())
     }
 
-    /// `max_duration` passed: the `end` event with the cursor, then stop.
-    async fn end_of_time<T>(&mut self) -> Result<T, Stop> {
+    /// `max_duration` passed (or the gateway shuts down, `reason`): the
+    /// `end` event with the cursor, then stop.
+    async fn end_with<T>(&mut self, reason: &'static str) -> Result<T, Stop> {
         let end = TailEvent::End {
             cursor: Some(self.cursor.clone()),
-            reason: "max_duration",
+            reason,
         };
         // The subscriber may not read any more: do not wait for room.
         let _ = self.offer(end);

@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::Extension;
@@ -183,7 +183,11 @@ async fn serve(
                     dropped.extend(entries_of(&logs, &plan, line_mode).into_iter().take(room));
                 }
                 Some(TailEvent::Open { .. } | TailEvent::Status { .. }) => {}
-                Some(TailEvent::End { .. }) | None => break,
+                Some(TailEvent::End { cursor, reason }) => {
+                    close(&mut socket, &mut dropped, cursor.as_deref(), reason).await;
+                    return;
+                }
+                None => break,
             },
             message = socket.recv() => match message {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return,
@@ -192,6 +196,27 @@ async fn serve(
         }
     }
     let _ = socket.send(Message::Close(None)).await;
+}
+
+/// The end of a tail (`max_duration`, the gateway shutting down, a slow
+/// client): a last frame with the cursor to resume from (and what was
+/// dropped), then a close frame — `1001` going away on shutdown, `1000`
+/// otherwise — whose reason is the `end` event's.
+async fn close(
+    socket: &mut WebSocket,
+    dropped: &mut Vec<Entry>,
+    cursor: Option<&str>,
+    reason: &'static str,
+) {
+    if cursor.is_some() && send(socket, &[], dropped, cursor).await.is_err() {
+        return;
+    }
+    let code = if reason == "shutdown" { 1001 } else { 1000 };
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
 /// A page's records as Loki entries, those the query's residual keeps.
