@@ -69,6 +69,7 @@ impl Application {
         let ready = self.state.ready.clone();
         let grace = self.shutdown_grace;
         let stats = self.state.connections.clone();
+        let tails = self.state.tails.clone();
         let app = router(self.state);
         ready.store(true, Ordering::Relaxed);
         tracing::info!(addr = %self.listener.local_addr()?, "loggate listening");
@@ -82,13 +83,23 @@ impl Application {
             );
             let _ = drain_tx.send(());
         };
+        let draining = tails;
         let serving = crate::server::serve(self.listener, app, self.connections, stats, signal);
         let mut server = tokio::spawn(serving);
         tokio::select! {
             joined = &mut server => return joined.map_err(std::io::Error::other)?,
             _ = drain_rx => {}
         }
-        match tokio::time::timeout(grace, server).await {
+        // Tail streams end now with their resume cursor instead of holding
+        // the drain until the grace period; WebSockets (upgraded, outside
+        // hyper's drain) are waited for too.
+        draining.shut_down();
+        let drained = async move {
+            let served = server.await;
+            draining.closed().await;
+            served
+        };
+        match tokio::time::timeout(grace, drained).await {
             Ok(joined) => joined.map_err(std::io::Error::other)?,
             Err(_) => {
                 tracing::warn!("grace period over: closing remaining connections");

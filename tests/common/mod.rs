@@ -6,6 +6,7 @@
 pub mod counts;
 pub mod fleet;
 mod kinds;
+pub mod metrics;
 pub mod sse;
 
 use std::net::SocketAddr;
