@@ -206,6 +206,7 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
             max_queue_wait: config.server.max_queue_wait,
             settle: config.follow.settle,
             pin_rounding: config.cache.pin_rounding,
+            split: config.cache.split(),
         },
     )
 }

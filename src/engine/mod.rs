@@ -18,6 +18,7 @@ mod page;
 mod params;
 pub mod query;
 mod source;
+mod split;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use follow::TailStart;
 use page::settle_failures;
 use query::LogsRequest;
 pub use source::{Health, HealthSnapshot, Source};
+pub use split::SplitGrid;
 
 use crate::metrics::Metrics;
 
@@ -68,6 +70,10 @@ pub struct EngineSettings {
     /// multiple of this (`[cache] pin_rounding`): first pages served within
     /// one step send identical upstream requests (spec §9, README "Cache").
     pub pin_rounding: Duration,
+    /// Partial-range reuse (`[cache] settled_grid`, README "Cache"): each
+    /// source's window split at a settled boundary; `None` without the
+    /// cache or with `settled_grid = "0s"`.
+    pub split: Option<SplitGrid>,
 }
 
 /// One served page.

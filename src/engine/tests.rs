@@ -114,6 +114,7 @@ fn engine(sources: Vec<(&str, Arc<MemoryAdapter>)>, budget: usize) -> Engine {
             max_queue_wait: Duration::from_secs(1),
             settle: Duration::ZERO,
             pin_rounding: Duration::from_millis(1),
+            split: None,
         },
     )
 }

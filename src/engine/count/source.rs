@@ -172,7 +172,7 @@ impl Engine {
         }
         // One total of the whole window: all zero costs nothing more, and
         // it tells what a scan would cost.
-        let ctx = CallContext::new(deadline);
+        let ctx = counting_context(deadline, base.end);
         let probe = timed(deadline, source.adapter.count(base, &ctx)).await;
         let probe_requests = ctx.requests();
         let total = match probe {
@@ -228,7 +228,7 @@ impl Engine {
                 filters.start = Some(from);
                 filters.end = Some(to - 1);
                 async move {
-                    let ctx = CallContext::new(deadline);
+                    let ctx = counting_context(deadline, Some(to - 1));
                     let result = if Instant::now() + MIN_SEND_WINDOW >= deadline {
                         Err(SourceError::DeadlineExceeded)
                     } else {
@@ -383,4 +383,15 @@ fn budget_error(source: &Source, cells: usize) -> EngineError {
             &*source.name
         ),
     )
+}
+
+/// The context of one total-count request over a window ending at `end`
+/// (inclusive epoch ms): through the answer cache (spec §9), so that a
+/// bucket's total is read once while it is fresh and once per
+/// `settled_ttl` once settled, as `/logs` pages are.
+fn counting_context(deadline: Instant, end: Option<i64>) -> CallContext {
+    match end {
+        Some(end) => CallContext::new(deadline).with_cache_window(end, false),
+        None => CallContext::new(deadline),
+    }
 }
