@@ -200,7 +200,12 @@ async fn a_429_holds_its_source_until_its_retry_after() {
     }
     assert_eq!(faults.seen_count(), 1);
     // Another source is not held by it.
-    let (status, body) = get(&fleet.gateway, &format!("{}&source=s1", settled_window()), &[]).await;
+    let (status, body) = get(
+        &fleet.gateway,
+        &format!("{}&source=s1", settled_window()),
+        &[],
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(fleet.sim("s1").faults().seen_count() > 0);
 }

@@ -70,9 +70,7 @@ impl SplitGrid {
             return None;
         }
         let aligned = start.map(|s| floor(s, self.grid_ms));
-        let in_settled = position
-            .bound_ts()
-            .is_some_and(|ts| ts < boundary)
+        let in_settled = position.bound_ts().is_some_and(|ts| ts < boundary)
             || (query.order == Order::Asc && position.resume == Resume::Start);
         let mut segment = query.clone();
         if in_settled {
@@ -103,8 +101,7 @@ impl SplitGrid {
                 },
                 window_end: end,
                 drop_before: None,
-                handoff: (query.order == Order::Desc)
-                    .then(|| Position::group(boundary - 1, None)),
+                handoff: (query.order == Order::Desc).then(|| Position::group(boundary - 1, None)),
                 want,
             })
         }

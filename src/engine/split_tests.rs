@@ -63,7 +63,11 @@ fn desc_reads_the_fresh_part_then_hands_over_to_the_settled_one() {
     assert_eq!(settled.drop_before, Some(G - 90 * MIN + 7));
     // Records before the real start are dropped, and the source ends there.
     let batch = Batch {
-        records: vec![record(G - 5), record(G - 90 * MIN + 7), record(G - 90 * MIN + 3)],
+        records: vec![
+            record(G - 5),
+            record(G - 90 * MIN + 7),
+            record(G - 90 * MIN + 3),
+        ],
         frontier: Position::group(G - 90 * MIN + 3, None),
         ..Batch::default()
     };
@@ -113,7 +117,10 @@ fn a_position_continues_in_the_part_holding_its_timestamp() {
 #[test]
 fn wholly_fresh_or_wholly_settled_windows_are_not_split() {
     let start = Position::start();
-    assert_eq!(GRID.segment(&query(Some(G), Order::Desc), &start, 5, END), None);
+    assert_eq!(
+        GRID.segment(&query(Some(G), Order::Desc), &start, 5, END),
+        None
+    );
     let settled_long_ago = END + 11 * MIN;
     assert_eq!(
         GRID.segment(&query(None, Order::Desc), &start, 5, settled_long_ago),

@@ -1,8 +1,8 @@
 //! Where answers are kept: the [`AnswerStore`] seam and the in-process
 //! [`MemoryStore`] (moka, weighed in bytes).
 
-use std::future::Future;
 use std::collections::HashMap;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -174,4 +174,3 @@ impl AnswerStore for MemoryStore {
         })
     }
 }
-

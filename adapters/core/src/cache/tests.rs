@@ -202,7 +202,9 @@ async fn a_429_holds_its_whole_source_until_its_retry_after() {
         .await;
     assert_eq!(lookup, Lookup::Miss);
     // The 429 itself is not stored as an answer: the source is held.
-    store.hold("src", "slow down", Duration::from_secs(30)).await;
+    store
+        .hold("src", "slow down", Duration::from_secs(30))
+        .await;
     assert!(answer.result().is_err());
     assert!(store.get(&key("/k"), &wants(NOW)).await.is_none());
     tokio::time::advance(Duration::from_secs(20)).await;
