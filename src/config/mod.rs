@@ -77,7 +77,7 @@ impl CacheConfig {
     /// `settled_grid` is not zero.
     pub fn split(&self) -> Option<crate::engine::SplitGrid> {
         let grid_ms = self.settled_grid.as_millis() as i64;
-        (self.settings.enabled && grid_ms > 0).then(|| crate::engine::SplitGrid {
+        (self.settings.enabled && grid_ms > 0).then_some(crate::engine::SplitGrid {
             grid_ms,
             horizon_ms: self.settings.freshness_horizon.as_millis() as i64,
         })
