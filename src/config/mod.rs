@@ -67,7 +67,9 @@ impl Default for CacheConfig {
         CacheConfig {
             settings: loggate_core::cache::CacheSettings::default(),
             pin_rounding: Duration::from_secs(1),
-            settled_grid: Duration::from_secs(60),
+            // Off until the split's property test passes reliably
+            // (README "Cache": partial-range reuse is experimental).
+            settled_grid: Duration::ZERO,
         }
     }
 }

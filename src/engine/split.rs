@@ -11,8 +11,10 @@
 //!
 //! Exactness does not rest on the split: a [`Position`] is a keyset bound,
 //! and a segment is a time range, so a fetch continues in the segment that
-//! holds the position's timestamp, and a segment's end hands over with the
-//! keyset bound "everything on the far side of `G` is done". Were `G` to
+//! holds the position's timestamp, and the first segment's end (or a
+//! frontier of it past `G`, which speaks only for that segment's window)
+//! hands over with the keyset bound "everything on `G`'s near side is
+//! done", without the segment's offset hint. Were `G` to
 //! differ between two pages, every position would still mean the same.
 
 use loggate_core::{Batch, Order, Position, Resume, SourceQuery};
@@ -120,8 +122,20 @@ impl Segment {
                 batch.frontier = Position::finished();
             }
         }
-        if batch.frontier.done {
-            if let Some(handoff) = &self.handoff {
+        if let Some(handoff) = &self.handoff {
+            // The first part's frontier speaks for its own window only: at
+            // its end, or past the boundary (an adapter may put it at the
+            // window's start, with an offset hint of this part's request),
+            // the other part starts whole.
+            let boundary_ts = handoff.bound_ts().unwrap_or_default();
+            let past = batch
+                .frontier
+                .bound_ts()
+                .is_some_and(|ts| match self.query.order {
+                    Order::Desc => ts <= boundary_ts,
+                    Order::Asc => ts >= boundary_ts,
+                });
+            if batch.frontier.done || past {
                 batch.frontier = handoff.clone();
             }
         }

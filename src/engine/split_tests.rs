@@ -51,6 +51,14 @@ fn desc_reads_the_fresh_part_then_hands_over_to_the_settled_one() {
     };
     let handed = fresh.finish(done).frontier;
     assert_eq!(handed, Position::group(G - 1, None));
+    // A frontier past the boundary (with an offset hint of the fresh
+    // request) hands over the same way: it says nothing of the settled
+    // part, whose records it would otherwise pass.
+    let past = Batch {
+        frontier: Position::group(G - 5 * MIN, Some(40)),
+        ..Batch::default()
+    };
+    assert_eq!(fresh.finish(past).frontier, Position::group(G - 1, None));
     // The hand-over marker starts the settled part from its start: the
     // same native request on every refresh until the boundary moves.
     let settled = GRID.segment(&q, &handed, 3, END + 20_000).unwrap();
