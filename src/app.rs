@@ -224,6 +224,7 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
             pin_rounding: config.cache.pin_rounding,
             late_window: config.follow.late_window,
             late_ids: config.follow.late_ids,
+            split: config.cache.split(),
         },
     )
 }

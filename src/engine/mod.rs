@@ -19,6 +19,7 @@ mod page;
 mod params;
 pub mod query;
 mod source;
+mod split;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub use follow::TailStart;
 use page::settle_failures;
 use query::LogsRequest;
 pub use source::{Health, HealthSnapshot, Source};
+pub use split::SplitGrid;
 
 use crate::metrics::Metrics;
 
@@ -75,6 +77,10 @@ pub struct EngineSettings {
     /// Most delivered ids a follow cursor carries for that, in all its
     /// sources (`follow.late_ids`, at most [`late::MAX_LATE_IDS`]).
     pub late_ids: usize,
+    /// Partial-range reuse (`[cache] settled_grid`, README "Cache"): each
+    /// source's window split at a settled boundary; `None` without the
+    /// cache or with `settled_grid = "0s"`.
+    pub split: Option<SplitGrid>,
 }
 
 /// One served page.

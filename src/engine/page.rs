@@ -295,6 +295,7 @@ impl Engine {
             budget,
             deadline: limits.deadline,
             no_cache: limits.no_cache,
+            split: self.settings.split,
             timeout: self.settings.request_timeout,
         }
     }

@@ -116,6 +116,7 @@ fn engine(sources: Vec<(&str, Arc<MemoryAdapter>)>, budget: usize) -> Engine {
             pin_rounding: Duration::from_millis(1),
             late_window: Duration::ZERO,
             late_ids: super::late::MAX_LATE_IDS,
+            split: None,
         },
     )
 }

@@ -179,6 +179,11 @@ impl Sim {
         self.0.insert(raw)
     }
 
+    /// See [`Simulator::insert_copies`]: `n` records stamped `at_ms`.
+    pub fn insert_copies(&self, n: usize, at_ms: i64) {
+        self.0.insert_copies(n, at_ms)
+    }
+
     pub fn raw_records(&self) -> Vec<Value> {
         self.0.raw_records()
     }
