@@ -66,8 +66,10 @@ pub(super) fn parse_follow(
     let empty = Map::new();
     let mut t = Table::new(map.unwrap_or(&empty), "follow", problems);
     let config = FollowConfig {
-        settle: zero_or_duration(&mut t, "settle").unwrap_or(defaults.settle),
-        late_window: zero_or_duration(&mut t, "late_window").unwrap_or(defaults.late_window),
+        settle: t.zero_or_duration("settle").unwrap_or(defaults.settle),
+        late_window: t
+            .zero_or_duration("late_window")
+            .unwrap_or(defaults.late_window),
         late_ids: t
             .integer("late_ids", 1, crate::engine::late::MAX_LATE_IDS as i64)
             .map_or(defaults.late_ids, |n| n as usize),
@@ -90,19 +92,4 @@ pub(super) fn parse_follow(
     }
     t.finish();
     config
-}
-
-/// A duration from 0 s to 1 h (`"0s"` allowed), or a problem naming `key`.
-fn zero_or_duration(t: &mut Table<'_, '_>, key: &'static str) -> Option<Duration> {
-    let text = t.string(key)?;
-    match humantime::parse_duration(&text) {
-        Ok(d) if d <= Duration::from_secs(3600) => Some(d),
-        _ => {
-            t.problem(
-                key,
-                &format!("expected a duration from 0s to 1h such as \"5s\", got {text:?}"),
-            );
-            None
-        }
-    }
 }

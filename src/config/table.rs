@@ -195,6 +195,22 @@ impl<'a, 'p> Table<'a, 'p> {
         }
     }
 
+    /// A duration from 0 s to 1 h (`"0s"` allowed: the setting is off), or
+    /// a problem naming `key`.
+    pub(super) fn zero_or_duration(&mut self, key: &'static str) -> Option<Duration> {
+        let text = self.string(key)?;
+        match humantime::parse_duration(&text) {
+            Ok(d) if d <= Duration::from_secs(3600) => Some(d),
+            _ => {
+                self.problem(
+                    key,
+                    &format!("expected a duration from 0s to 1h such as \"5s\", got {text:?}"),
+                );
+                None
+            }
+        }
+    }
+
     pub(super) fn url(&mut self, key: &'static str) -> Option<Url> {
         if !self.map.contains_key(key) {
             self.taken.push(key.to_string());
