@@ -69,6 +69,7 @@ impl Application {
         let ready = self.state.ready.clone();
         let grace = self.shutdown_grace;
         let stats = self.state.connections.clone();
+        let tails = self.state.tails.clone();
         let app = router(self.state);
         ready.store(true, Ordering::Relaxed);
         tracing::info!(addr = %self.listener.local_addr()?, "loggate listening");
@@ -82,13 +83,23 @@ impl Application {
             );
             let _ = drain_tx.send(());
         };
+        let draining = tails;
         let serving = crate::server::serve(self.listener, app, self.connections, stats, signal);
         let mut server = tokio::spawn(serving);
         tokio::select! {
             joined = &mut server => return joined.map_err(std::io::Error::other)?,
             _ = drain_rx => {}
         }
-        match tokio::time::timeout(grace, server).await {
+        // Tail streams end now with their resume cursor instead of holding
+        // the drain until the grace period; WebSockets (upgraded, outside
+        // hyper's drain) are waited for too.
+        draining.shut_down();
+        let drained = async move {
+            let served = server.await;
+            draining.closed().await;
+            served
+        };
+        match tokio::time::timeout(grace, drained).await {
             Ok(joined) => joined.map_err(std::io::Error::other)?,
             Err(_) => {
                 tracing::warn!("grace period over: closing remaining connections");
@@ -171,12 +182,13 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
             max_body_bytes: source.max_body_bytes,
             ..UpstreamPolicy::default()
         };
+        let gate = Arc::new(SourceGate::new(
+            source.rate_limit,
+            source.max_concurrency,
+            source.max_queue_wait,
+        ));
         let mut client = UpstreamClient::new(policy)
-            .with_gate(Arc::new(SourceGate::new(
-                source.rate_limit,
-                source.max_concurrency,
-                source.max_queue_wait,
-            )))
+            .with_gate(gate.clone())
             .with_secrets(all_secrets.clone());
         if let Some(store) = &store {
             client = client.with_cache(store.clone(), name);
@@ -188,7 +200,11 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
             client,
         };
         let adapter = source.provider.adapter(settings);
-        sources.push(Source::new(name, adapter).with_breaker(source.circuit_breaker));
+        sources.push(
+            Source::new(name, adapter)
+                .with_breaker(source.circuit_breaker)
+                .with_gate(gate),
+        );
     }
     let signer = match &config.server.cursor_secret {
         Some(secret) => CursorSigner::new(secret.expose_secret().as_bytes()),
@@ -206,6 +222,9 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
             max_queue_wait: config.server.max_queue_wait,
             settle: config.follow.settle,
             pin_rounding: config.cache.pin_rounding,
+            late_window: config.follow.late_window,
+            late_ids: config.follow.late_ids,
+            split: config.cache.split(),
         },
     )
 }

@@ -29,6 +29,7 @@ use crate::config::RateLimit;
 pub struct SourceGate {
     schedule: Mutex<Schedule>,
     concurrency: Arc<Semaphore>,
+    max_concurrency: usize,
     /// The longest a request may wait in this queue (permit and slot).
     max_queue_wait: Duration,
 }
@@ -73,6 +74,18 @@ impl Schedule {
         self.tat = Some(tat + self.interval);
         Ok(slot)
     }
+
+    /// How many slots a run of requests could book from `now` up to
+    /// `latest` (books none): slot `k` is `max(now, tat + k × interval −
+    /// tolerance)`.
+    fn slots_until(&self, now: Instant, latest: Instant) -> u64 {
+        let tat = self.tat.map_or(now, |tat| tat.max(now));
+        let horizon = latest.max(now) + self.tolerance;
+        match horizon.checked_duration_since(tat) {
+            Some(room) => (room.as_nanos() / self.interval.as_nanos().max(1)) as u64 + 1,
+            None => 0,
+        }
+    }
 }
 
 impl SourceGate {
@@ -83,8 +96,31 @@ impl SourceGate {
         SourceGate {
             schedule: Mutex::new(Schedule::new(rate)),
             concurrency: Arc::new(Semaphore::new(max_concurrency.max(1))),
+            max_concurrency: max_concurrency.max(1),
             max_queue_wait,
         }
+    }
+
+    /// Requests the rate limit still lets start before `deadline` (less
+    /// [`MIN_SEND_WINDOW`]), given the slots already booked: what a plan of
+    /// many requests (counting, spec §7) can expect to send.
+    pub fn slots_before(&self, deadline: Instant) -> u64 {
+        let Some(latest) = deadline.checked_sub(MIN_SEND_WINDOW) else {
+            return 0;
+        };
+        let now = Instant::now();
+        if latest < now {
+            return 0;
+        }
+        self.schedule
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .slots_until(now, latest)
+    }
+
+    /// The cap on concurrent upstream requests (`max_concurrency`).
+    pub fn max_concurrency(&self) -> usize {
+        self.max_concurrency
     }
 }
 
@@ -177,6 +213,21 @@ mod tests {
         // The refusal booked nothing: a later deadline gets that slot.
         let later = now + Duration::from_secs(5);
         assert_eq!(s.reserve(now, later), Ok(now + Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn slots_until_counts_the_burst_then_the_rate_and_what_is_booked() {
+        let mut s = schedule(10, 3);
+        let now = Instant::now();
+        assert_eq!(s.slots_until(now, now), 3, "the burst at once");
+        assert_eq!(s.slots_until(now, now + Duration::from_secs(1)), 13);
+        let far = now + Duration::from_secs(60);
+        for _ in 0..5 {
+            s.reserve(now, far).unwrap();
+        }
+        // Booked: 3 at once, then 100 and 200 ms; next free at 300 ms.
+        assert_eq!(s.slots_until(now, now + Duration::from_millis(250)), 0);
+        assert_eq!(s.slots_until(now, now + Duration::from_secs(1)), 8);
     }
 
     #[test]

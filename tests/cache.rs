@@ -164,8 +164,12 @@ async fn no_cache_reads_every_upstream_again() {
 }
 
 #[tokio::test]
-async fn a_429_is_not_retried_before_its_retry_after() {
-    let fleet = Fleet::start(&[Spec::new(Kind::stand_in(), 3, 30, 10)], CACHE_ON, "").await;
+async fn a_429_holds_its_source_until_its_retry_after() {
+    let specs = [
+        Spec::new(Kind::stand_in(), 3, 30, 10),
+        Spec::new(Kind::stand_in(), 4, 30, 10),
+    ];
+    let fleet = Fleet::start(&specs, CACHE_ON, "").await;
     let faults = fleet.sim("s0").faults();
     faults.fail_next(Fault::with_retry_after(
         429,
@@ -176,18 +180,34 @@ async fn a_429_is_not_retried_before_its_retry_after() {
     let (status, body) = get(&fleet.gateway, &query, &[]).await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(faults.seen_count(), 1);
-    // The next requests, no-cache ones too, are answered by the stored
-    // 429 until its Retry-After: the upstream sees nothing more.
-    for headers in [&[][..], &[("cache-control", "no-cache")][..]] {
-        let (status, body) = get(&fleet.gateway, &query, headers).await;
+    // Until its Retry-After the 429 answers every request of that source
+    // (spec §9): the same native request, no-cache or not, and another
+    // native request of the same source (its quota is the source's).
+    let other = format!("{}&source=s0&level=error", settled_window());
+    for (query, headers) in [
+        (&query, &[][..]),
+        (&query, &[("cache-control", "no-cache")][..]),
+        (&other, &[][..]),
+    ] {
+        let (status, body) = get(&fleet.gateway, query, headers).await;
         assert_eq!(status, 502, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("upstream_rate_limited")),
+            "{body}"
+        );
     }
     assert_eq!(faults.seen_count(), 1);
-    // Another request (another native request) is not held by it.
-    let other = format!("{}&source=s0&level=error", settled_window());
-    let (status, _) = get(&fleet.gateway, &other, &[]).await;
-    assert_eq!(status, 200);
-    assert!(faults.seen_count() > 1);
+    // Another source is not held by it.
+    let (status, body) = get(
+        &fleet.gateway,
+        &format!("{}&source=s1", settled_window()),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(fleet.sim("s1").faults().seen_count() > 0);
 }
 
 fn sha256_hex(key: &str) -> String {

@@ -209,6 +209,61 @@ async fn a_key_sees_exactly_its_sources() {
 }
 
 #[tokio::test]
+async fn counts_are_scoped_like_logs() {
+    let setup = start().await;
+    let g = &setup.gateway;
+    let now = loggate_core::time::now_ms();
+    let window = format!(
+        "start={}&end={}&interval=1h",
+        common::enc(&loggate_core::time::format_ms(now - 86_400_000)),
+        common::enc(&loggate_core::time::format_ms(now + 1_000))
+    );
+    // A source outside the key's scope, alone or alongside an allowed one:
+    // 403 naming `source`, no counts.
+    for sources in ["prompts", "app,prompts", "prompts,billing"] {
+        let query = format!("/logs/stats?{window}&source={sources}&by=source");
+        let (status, body) = g.get_with(&query, Some(DASH)).await;
+        assert_error(status, &body, 403, "forbidden", &query);
+        assert_eq!(body["error"]["param"], "source", "{body}");
+        assert!(body.get("series").is_none() && body.get("sources").is_none());
+    }
+    // `source` omitted: exactly the key's sources are counted.
+    let query = format!("/logs/stats?{window}&by=source");
+    let (status, body) = g.get_with(&query, Some(DASH)).await;
+    assert_eq!(status, 200, "{body}");
+    let counted: BTreeSet<String> = body["sources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(counted, set(&["app", "billing"]));
+    let grouped: BTreeSet<String> = body["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["group"]["source"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(grouped, set(&["app", "billing"]));
+    // The same over the Loki API: a selector naming only a source outside
+    // the scope selects nothing (Loki has no 403; the source is not there).
+    let loki = format!(
+        "/loki/api/v1/query?query={}",
+        common::enc(r#"sum(count_over_time({source="prompts"}[8d]))"#)
+    );
+    let (status, body) = g.get_with(&loki, Some(DASH)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["result"], serde_json::json!([]), "{body}");
+    let (status, body) = g.get_with(&loki, Some(ALL)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["result"].as_array().map(Vec::len),
+        Some(1),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn a_cursor_works_only_for_the_key_it_was_issued_to() {
     let setup = start().await;
     let g = &setup.gateway;

@@ -7,30 +7,12 @@
 mod common;
 
 use common::fleet::{start_sims, Kind, Spec};
+use common::metrics::metric;
 use common::sse::{SseEvent, SseStream};
 use common::Gateway;
 use serde_json::Value;
 
 const SERVER: &str = "scan_budget = 10000\n[follow]\nsettle = \"0s\"\npoll_min = \"5ms\"\npoll_max = \"40ms\"\nheartbeat = \"1s\"";
-
-/// A value of `/metrics` (a counter's `_total` series or a gauge).
-async fn metric(gateway: &Gateway, name: &str) -> u64 {
-    let text = gateway
-        .client
-        .get(gateway.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| {
-            let (series, value) = line.split_once(' ')?;
-            (series == name || series == format!("{name}_total")).then(|| value.parse().ok())?
-        })
-        .unwrap_or_else(|| panic!("no {name} in /metrics"))
-}
 
 fn logs_of(event: &SseEvent) -> Vec<String> {
     let page: Value = serde_json::from_str(&event.data).expect("JSON page");

@@ -279,3 +279,39 @@ async fn sse_tail_refuses_bad_input_before_the_stream_starts() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn sse_tail_ends_with_a_resumable_close_on_shutdown() {
+    // A grace far longer than the test's hang guard: the stream must end
+    // because of the shutdown, not because the grace ran out.
+    let server = SERVER.replacen("[follow]", "shutdown_grace = \"300s\"\n[follow]", 1);
+    let specs = specs();
+    let names: Vec<String> = (0..specs.len()).map(|i| format!("s{i}")).collect();
+    let (_sims, _served, toml) =
+        start_sims(&specs, &names, loggate_core::time::now_ms(), &server, "").await;
+    let gateway = Gateway::start(&toml).await;
+    let url = gateway.url(&format!("/logs/tail?{SINCE}"));
+    let mut stream = SseStream::open(&gateway.client, &url, None)
+        .await
+        .unwrap_or_else(|(s, b)| panic!("{s}: {b}"));
+    let opened = stream.next().await.expect("the open event");
+    assert_eq!(opened.event, "open");
+    drop(gateway);
+    let mut last = None;
+    while let Some(event) = stream.next().await {
+        last = Some(event);
+    }
+    let end = last.expect("events before the close");
+    assert_eq!(end.event, "end", "{end:?}");
+    let data: Value = serde_json::from_str(&end.data).unwrap();
+    assert_eq!(data["reason"], "shutdown", "{data}");
+    assert_eq!(data["cursor"].as_str(), end.id.as_deref(), "{data}");
+
+    // The cursor resumes on a gateway started anew.
+    let gateway = Gateway::start(&toml).await;
+    let url = gateway.url("/logs/tail");
+    let mut resumed = SseStream::open(&gateway.client, &url, end.id.as_deref())
+        .await
+        .unwrap_or_else(|(s, b)| panic!("{s}: {b}"));
+    assert_eq!(resumed.next().await.expect("open").event, "open");
+}

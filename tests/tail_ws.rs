@@ -3,19 +3,25 @@
 //! `limit` entries from `start`, oldest first); then every record inserted
 //! while the client listens arrives once, in Loki's frame shape (entries
 //! grouped by label set). `line = "json"` makes each line the record with its id.
-//! Bad input is answered in plain text before the upgrade.
+//! Bad input is answered in plain text before the upgrade. Each frame's
+//! `cursor` resumes exactly: disconnected at random points, and with a
+//! gateway restarted, a client gets every record once.
 
 mod common;
 
-use common::fleet::{start_sims, Kind, Spec};
-use common::{assert_same_ids, reference, Gateway};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::fleet::{start_sims, Kind, Sim, Spec};
+use common::{assert_same_ids, enc, reference, Gateway};
 use futures::StreamExt;
 use loggate::logql::labels::entry_ns;
 use loggate_core::{Filters, Order};
+use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-const SERVER: &str = "scan_budget = 10000\n[follow]\nsettle = \"0s\"\npoll_min = \"5ms\"\npoll_max = \"40ms\"\n[loki]\nline = \"json\"";
+const SERVER: &str = "scan_budget = 10000\ncursor_secret = \"tail-test-secret-0123456789abcdef\"\n[follow]\nsettle = \"0s\"\npoll_min = \"5ms\"\npoll_max = \"40ms\"\n[loki]\nline = \"json\"";
 
 /// The ids of one frame, checking its shape.
 fn ids_of(frame: &Value) -> Vec<(i128, String)> {
@@ -154,4 +160,98 @@ async fn websocket_tail_refuses_bad_input_before_the_upgrade() {
             other => panic!("{query}: expected a 400 before the upgrade, got {other:?}"),
         }
     }
+}
+
+/// Resolves once the writer is done and `have` ids cover what `all` lists.
+async fn finished(writing: &AtomicBool, have: usize, all: &impl Fn() -> Vec<String>) {
+    while writing.load(Ordering::SeqCst) || have < all().len() {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn websocket_tail_is_exactly_once_across_random_disconnects_and_a_restart() {
+    let specs = [
+        Spec::new(Kind::Alloy, 61, 20, 10),
+        Spec::new(Kind::LogtoTimed, 62, 20, 10),
+    ];
+    let names = vec!["s0".to_string(), "s1".to_string()];
+    let (sims, _served, toml) =
+        start_sims(&specs, &names, loggate_core::time::now_ms(), SERVER, "").await;
+    let mut gateways = [Gateway::start(&toml).await, Gateway::start(&toml).await];
+    let all = || -> Vec<String> {
+        let data: Vec<(&str, Vec<_>)> = sims
+            .iter()
+            .map(|(n, _, s)| (n.as_str(), s.snapshot()))
+            .collect();
+        reference(&data, &Filters::default(), Order::Asc)
+    };
+
+    // The writer: 60 inserts of 1 to 3 records into random sources.
+    let writing = Arc::new(AtomicBool::new(true));
+    let writer = {
+        let sims: Vec<Sim> = sims.iter().map(|(_, _, s)| s.clone()).collect();
+        let writing = writing.clone();
+        tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+            for _ in 0..60 {
+                sims[rng.gen_range(0..sims.len())].insert_new(rng.gen_range(1..4));
+                tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+            }
+            writing.store(false, Ordering::SeqCst);
+        })
+    };
+
+    let query = "query=%7Bsource%3D~%22s.%2B%22%7D";
+    let mut rng = rand::rngs::StdRng::seed_from_u64(10);
+    let mut got: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut connections = 0;
+    let mut restarted = false;
+    'outer: for _ in 0..1000 {
+        let gateway = &gateways[connections % gateways.len()];
+        connections += 1;
+        // The first connection backfills everything from 0; the others
+        // resume from the last frame's cursor.
+        let from = match &cursor {
+            Some(c) => format!("cursor={}", enc(c)),
+            None => "start=0&limit=1000".to_string(),
+        };
+        let url = format!("ws://{}/loki/api/v1/tail?{query}&{from}", gateway.addr);
+        let (mut socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("upgrade");
+        let cut_after = rng.gen_range(0..6);
+        for n in 0.. {
+            let have = got.len();
+            let frame = tokio::select! {
+                frame = next_frame(&mut socket) => frame,
+                () = finished(&writing, have, &all) => break 'outer,
+            };
+            got.extend(ids_of(&frame).into_iter().map(|(_, id)| id));
+            cursor = Some(frame["cursor"].as_str().expect("a cursor").to_string());
+            if !writing.load(Ordering::SeqCst) && got.len() >= all().len() {
+                break 'outer;
+            }
+            if n >= cut_after {
+                break;
+            }
+        }
+        drop(socket);
+        if !restarted && connections >= 6 {
+            gateways[0] = Gateway::start(&toml).await;
+            restarted = true;
+        }
+    }
+    writer.await.unwrap();
+    assert!(restarted, "the test disconnected and restarted");
+    let all = all();
+    for source in &names {
+        let mut mine = of_source(&got, source);
+        let mut expected = of_source(&all, source);
+        mine.sort();
+        expected.sort();
+        assert_same_ids(&mine, &expected, source);
+    }
+    assert_eq!(got.len(), all.len(), "nothing delivered twice");
 }

@@ -29,6 +29,15 @@ pub struct FollowConfig {
     /// Most shared pollers (one per distinct tailed query) at once
     /// (default 64); a tail whose query finds no room polls on its own.
     pub max_groups: usize,
+    /// How far back each follow call re-reads for records that reached
+    /// their upstream after their timestamp was `settle` old, dropping the
+    /// ids it delivered already (issue 17 item 5; default 0 s: off; at most
+    /// 1 h). See [`crate::engine::late`].
+    pub late_window: Duration,
+    /// Most delivered ids a follow cursor carries for `late_window`, shared
+    /// evenly by its sources (default and most
+    /// [`crate::engine::late::MAX_LATE_IDS`]).
+    pub late_ids: usize,
 }
 
 impl Default for FollowConfig {
@@ -42,6 +51,8 @@ impl Default for FollowConfig {
             max_streams_per_key: 16,
             max_streams: 256,
             max_groups: 64,
+            late_window: Duration::ZERO,
+            late_ids: crate::engine::late::MAX_LATE_IDS,
         }
     }
 }
@@ -54,21 +65,12 @@ pub(super) fn parse_follow(
     let defaults = FollowConfig::default();
     let empty = Map::new();
     let mut t = Table::new(map.unwrap_or(&empty), "follow", problems);
-    let settle = match t.string("settle") {
-        None => defaults.settle,
-        Some(text) => match humantime::parse_duration(&text) {
-            Ok(d) if d <= Duration::from_secs(3600) => d,
-            _ => {
-                t.problem(
-                    "settle",
-                    &format!("expected a duration from 0s to 1h such as \"5s\", got {text:?}"),
-                );
-                defaults.settle
-            }
-        },
-    };
     let config = FollowConfig {
-        settle,
+        settle: zero_or_duration(&mut t, "settle").unwrap_or(defaults.settle),
+        late_window: zero_or_duration(&mut t, "late_window").unwrap_or(defaults.late_window),
+        late_ids: t
+            .integer("late_ids", 1, crate::engine::late::MAX_LATE_IDS as i64)
+            .map_or(defaults.late_ids, |n| n as usize),
         poll_min: t.duration("poll_min").unwrap_or(defaults.poll_min),
         poll_max: t.duration("poll_max").unwrap_or(defaults.poll_max),
         heartbeat: t.duration("heartbeat").unwrap_or(defaults.heartbeat),
@@ -88,4 +90,19 @@ pub(super) fn parse_follow(
     }
     t.finish();
     config
+}
+
+/// A duration from 0 s to 1 h (`"0s"` allowed), or a problem naming `key`.
+fn zero_or_duration(t: &mut Table<'_, '_>, key: &'static str) -> Option<Duration> {
+    let text = t.string(key)?;
+    match humantime::parse_duration(&text) {
+        Ok(d) if d <= Duration::from_secs(3600) => Some(d),
+        _ => {
+            t.problem(
+                key,
+                &format!("expected a duration from 0s to 1h such as \"5s\", got {text:?}"),
+            );
+            None
+        }
+    }
 }

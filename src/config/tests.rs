@@ -350,3 +350,32 @@ fn the_cache_table_is_validated_with_its_key_paths() {
         std::time::Duration::from_millis(250)
     );
 }
+
+#[test]
+fn late_window_is_off_by_default_and_validated() {
+    let config = load_str(GOOD, env(&[])).unwrap();
+    assert!(config.follow.late_window.is_zero());
+    assert_eq!(config.follow.late_ids, crate::engine::late::MAX_LATE_IDS);
+    let base = "[sources.app]\nkind = \"fake\"\nbase_url = \"http://h\"\ntoken = \"t\"\n";
+    let cases: &[(&str, &str)] = &[
+        (
+            "[follow]\nlate_window = \"2h\"",
+            "follow.late_window: expected a duration from 0s to 1h",
+        ),
+        (
+            "[follow]\nlate_ids = 0",
+            "follow.late_ids: expected an integer from 1 to 256",
+        ),
+        (
+            "[follow]\nlate_ids = 1000",
+            "follow.late_ids: expected an integer from 1 to 256",
+        ),
+    ];
+    for (follow, expected) in cases {
+        let found = problems(&format!("{base}{follow}"));
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "expected a problem starting {expected:?} for\n{follow}\ngot {found:#?}"
+        );
+    }
+}

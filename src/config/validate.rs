@@ -126,6 +126,7 @@ fn parse_cache(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) -> 
             .unwrap_or(d.settings.freshness_horizon),
     };
     let pin_rounding = t.duration("pin_rounding").unwrap_or(d.pin_rounding);
+    let settled_grid = t.duration("settled_grid").unwrap_or(d.settled_grid);
     if settings.settled_ttl < settings.fresh_ttl {
         t.problem(
             "settled_ttl",
@@ -135,10 +136,14 @@ fn parse_cache(map: Option<&Map<String, Value>>, problems: &mut Vec<String>) -> 
     if pin_rounding > Duration::from_secs(60) {
         t.problem("pin_rounding", "expected at most 60s");
     }
+    if settled_grid > Duration::from_secs(86_400) {
+        t.problem("settled_grid", "expected at most 24h");
+    }
     t.finish();
     CacheConfig {
         settings,
         pin_rounding,
+        settled_grid,
     }
 }
 

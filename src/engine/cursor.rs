@@ -48,6 +48,16 @@ pub struct CursorState {
     /// settle on every call and the cursor outlives the caught-up page.
     #[serde(rename = "w", default, skip_serializing_if = "std::ops::Not::not")]
     pub follow: bool,
+    /// How many records each source gave the previous page, when it had
+    /// more than one source (issue 13): the next page sizes each source's
+    /// first request to that share (`engine::page::sizing`). Empty
+    /// on page one and in cursors issued before it was added.
+    #[serde(rename = "n", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub served: BTreeMap<String, usize>,
+    /// With `follow.late_window` on: per source, the ids it delivered that
+    /// a re-read of the recent past may meet ([`super::late`]).
+    #[serde(rename = "l", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub late: BTreeMap<String, super::late::Delivered>,
 }
 
 /// Signs and verifies cursors with one secret.
@@ -134,6 +144,8 @@ mod tests {
             ]
             .into(),
             follow: false,
+            served: [("a".to_string(), 3), ("b".to_string(), 0)].into(),
+            late: BTreeMap::new(),
         }
     }
 

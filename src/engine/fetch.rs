@@ -9,6 +9,7 @@ use loggate_core::{Adapter, Batch, CallContext, FetchRequest, Position, SourceEr
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::split::{Segment, SplitGrid};
 use super::Source;
 use crate::breaker::CircuitBreaker;
 
@@ -22,7 +23,7 @@ pub(super) struct Fetched {
 }
 
 /// `ok` or the failure's code.
-pub(super) fn outcome_of(result: &Result<Batch, SourceError>) -> &'static str {
+pub(super) fn outcome_of<T>(result: &Result<T, SourceError>) -> &'static str {
     result.as_ref().map_or_else(|e| e.code(), |_| "ok")
 }
 
@@ -51,6 +52,8 @@ pub(super) struct FetchJob {
     pub deadline: Instant,
     /// `Cache-Control: no-cache`: no stored upstream answer is used.
     pub no_cache: bool,
+    /// The settled/fresh split of the window (unused with `no_cache`).
+    pub split: Option<SplitGrid>,
     /// The request timeout, named by the error of a fetch cut short.
     pub timeout: Duration,
 }
@@ -61,17 +64,29 @@ impl FetchJob {
     pub(super) async fn run(self) -> Fetched {
         let span = self.span.clone();
         async move {
+            let segment: Option<Segment> = match self.split {
+                Some(grid) if !self.no_cache => {
+                    let now = loggate_core::time::now_ms();
+                    grid.segment(&self.query, &self.from, self.want, now)
+                }
+                _ => None,
+            };
+            let (query, position, want, window_end) = match &segment {
+                Some(s) => (&s.query, &s.position, s.want, Some(s.window_end)),
+                None => (&*self.query, &self.from, self.want, self.query.filters.end),
+            };
             // Every record a fetch returns is stamped at or before the
-            // query's end (the pinned end folded in): the cache's window.
-            let ctx = match self.query.filters.end {
+            // query's end (the pinned end folded in; a segment's end): the
+            // cache's window.
+            let ctx = match window_end {
                 Some(end) => CallContext::new(self.deadline).with_cache_window(end, self.no_cache),
                 None => CallContext::new(self.deadline),
             };
             let started = Instant::now();
             let request = FetchRequest {
-                query: &self.query,
-                position: &self.from,
-                want: self.want,
+                query,
+                position,
+                want,
                 budget: self.budget,
                 ctx: &ctx,
             };
@@ -84,6 +99,10 @@ impl FetchJob {
                             .await
                             .unwrap_or(Err(SourceError::Timeout(self.timeout)));
                     permit.record(&fetched);
+                    let fetched = match &segment {
+                        Some(s) => fetched.map(|batch| s.finish(batch)),
+                        None => fetched,
+                    };
                     if fetched.is_err() {
                         // An answer the adapter could not use is not kept.
                         ctx.cache.forget_used().await;

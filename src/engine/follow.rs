@@ -14,10 +14,13 @@
 //! The guarantee: every matching record that is visible upstream by the
 //! time its timestamp is `settle` old is delivered exactly once, in order
 //! per source. A record that reaches its upstream later than that, stamped
-//! with a time a window has already passed, is not delivered.
+//! with a time a window has already passed, is delivered (once) only with
+//! `follow.late_window` on and only while it is inside that window
+//! ([`super::late`]).
 
 use loggate_core::{Order, Position};
 
+use super::late;
 use super::query::LogsRequest;
 use super::{Caller, CursorState, Engine, EngineError, Page};
 
@@ -46,13 +49,26 @@ impl Engine {
         if bound <= state.pinned_end {
             return;
         }
-        let next_group = state.pinned_end.saturating_add(1);
-        for position in state.positions.values_mut() {
+        let old = state.pinned_end;
+        let late_ms = self.late_ms();
+        for (name, position) in state.positions.iter_mut() {
             if position.done {
-                *position = Position::group(next_group, None);
+                *position = late::restart(&mut state.late, name, old, late_ms);
             }
         }
         state.pinned_end = bound;
+    }
+
+    /// `follow.late_window` in milliseconds (0: off).
+    pub(super) fn late_ms(&self) -> i64 {
+        i64::try_from(self.settings.late_window.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// `follow.late_window` (zero: off). With it on, two follow cursors of
+    /// one query at one bound may differ in what they delivered, so tails
+    /// do not share a poller (each cursor carries its own delivered ids).
+    pub fn late_window(&self) -> std::time::Duration {
+        self.settings.late_window
     }
 
     /// The newest timestamp a follow traversal may read now (epoch ms).
@@ -72,15 +88,14 @@ impl Engine {
     }
 
     /// Marks a follow page: `caught_up` when every source has finished the
-    /// window, and then a follow cursor instead of `null` — unless the
-    /// client's own `end` is behind the window, which ends the follow.
+    /// window, and a follow cursor (encoded again: the page's delivered ids
+    /// are in it) instead of `null` — unless the window is caught up and
+    /// past the client's own `end`, which ends the follow.
     pub(super) fn follow_page(&self, state: &CursorState, page: &mut Page) {
         let caught_up = state.positions.values().all(|p| p.done);
         page.caught_up = Some(caught_up);
-        if caught_up {
-            let ended = state.filters.end.is_some_and(|end| state.pinned_end >= end);
-            page.next_cursor = (!ended).then(|| self.signer.encode(state));
-        }
+        let ended = caught_up && state.filters.end.is_some_and(|end| state.pinned_end >= end);
+        page.next_cursor = (!ended).then(|| self.signer.encode(state));
     }
 }
 
@@ -119,6 +134,10 @@ impl Engine {
             for position in state.positions.values_mut() {
                 *position = Position::finished();
             }
+            // Nothing before the tail's start is delivered: nothing to
+            // re-read there either.
+            state.late.clear();
+            late::prepare(&mut state, self.late_ms());
         }
         Ok(self.tail_start(&state))
     }

@@ -13,11 +13,13 @@ mod error;
 mod fetch;
 mod follow;
 pub mod form;
+pub mod late;
 pub mod merge;
 mod page;
 mod params;
 pub mod query;
 mod source;
+mod split;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,6 +36,7 @@ pub use follow::TailStart;
 use page::settle_failures;
 use query::LogsRequest;
 pub use source::{Health, HealthSnapshot, Source};
+pub use split::SplitGrid;
 
 use crate::metrics::Metrics;
 
@@ -68,6 +71,16 @@ pub struct EngineSettings {
     /// multiple of this (`[cache] pin_rounding`): first pages served within
     /// one step send identical upstream requests (spec §9, README "Cache").
     pub pin_rounding: Duration,
+    /// How far back a follow call re-reads for records that reached their
+    /// upstream late (`follow.late_window`; zero: off) ([`late`]).
+    pub late_window: Duration,
+    /// Most delivered ids a follow cursor carries for that, in all its
+    /// sources (`follow.late_ids`, at most [`late::MAX_LATE_IDS`]).
+    pub late_ids: usize,
+    /// Partial-range reuse (`[cache] settled_grid`, README "Cache"): each
+    /// source's window split at a settled boundary; `None` without the
+    /// cache or with `settled_grid = "0s"`.
+    pub split: Option<SplitGrid>,
 }
 
 /// One served page.
@@ -245,7 +258,12 @@ impl Engine {
             order: state.order,
             include_raw: request.include_raw,
         });
-        let mut sources = self.open_sources(&state, &query);
+        let mut sources = self.open_sources(&state, &query, request.limit);
+        if !state.late.is_empty() {
+            for source in &mut sources {
+                source.skip_delivered(late::delivered_set(&state, source.name()));
+            }
+        }
         let logs = self
             .fetch_and_merge(
                 &mut sources,
@@ -261,6 +279,10 @@ impl Engine {
         let mut page = self.finish(&mut state, sources, logs);
         page.room = Some(room);
         if state.follow {
+            let delivered = page.logs.iter().map(|(s, _, r)| (&**s, r));
+            let late_ms = self.late_ms();
+            let shrunk = late::record(&mut state, delivered, late_ms, self.settings.late_ids);
+            page.warnings.extend(shrunk);
             self.follow_page(&state, &mut page);
         }
         Ok(page)
@@ -304,11 +326,16 @@ impl Engine {
                     pinned_end: pinned_now(self.settings.pin_rounding),
                     key: caller.key.clone(),
                     follow: false,
+                    served: BTreeMap::new(),
+                    late: BTreeMap::new(),
                 }
             }
         };
         if request.cursor.is_none() && request.follow == Some(true) {
             self.start_follow(&mut state)?;
+        }
+        if state.follow {
+            late::prepare(&mut state, self.late_ms());
         }
         for name in &state.sources {
             if !self.sources.contains_key(name) {

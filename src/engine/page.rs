@@ -23,8 +23,10 @@ use super::{CursorState, Engine, EngineError, Page, ReportStatus, Source, Source
 use crate::metrics::FetchObservation;
 
 mod failures;
+mod sizing;
 
 pub(super) use failures::{page_error, settle_failures};
+use sizing::first_want;
 
 /// One requested source within one page: its merge state, its report, and
 /// how its fetches went.
@@ -38,6 +40,12 @@ pub(super) struct PageSource<'e> {
     failure: Option<SourceError>,
     /// Why its skipped records could not be read (distinct).
     skip_reasons: Vec<String>,
+    /// At most this many records are asked for in its first fetch of the
+    /// page: its share of the previous page ([`sizing`]).
+    first_want: usize,
+    /// Digests of records a follow cursor delivered already (late_window
+    /// re-reads): dropped when read again ([`super::late`]).
+    delivered: std::collections::HashSet<u64>,
 }
 
 impl Borrow<SourceState> for PageSource<'_> {
@@ -53,6 +61,17 @@ impl BorrowMut<SourceState> for PageSource<'_> {
 }
 
 impl PageSource<'_> {
+    /// The source's name.
+    pub(super) fn name(&self) -> &str {
+        &self.merge.name
+    }
+
+    /// Drops records whose digest is in `delivered` from every fetch
+    /// (a follow cursor's re-read of its late window).
+    pub(super) fn skip_delivered(&mut self, delivered: std::collections::HashSet<u64>) {
+        self.delivered = delivered;
+    }
+
     /// Takes one fetch's outcome into the report and the merge state.
     fn absorb(&mut self, fetch: Fetched, query: &SourceQuery) {
         self.attempted = true;
@@ -74,7 +93,12 @@ impl PageSource<'_> {
             Ok(batch) => {
                 report.scanned += batch.scanned;
                 report.skipped += batch.skipped;
-                let records = checked_records(batch.records, &fetch.from, query, &self.merge.name);
+                let mut records =
+                    checked_records(batch.records, &fetch.from, query, &self.merge.name);
+                if !self.delivered.is_empty() {
+                    let delivered = &self.delivered;
+                    records.retain(|r| !delivered.contains(&super::late::digest(&r.native_id)));
+                }
                 self.merge.accept(records, batch.frontier);
             }
             Err(error) => {
@@ -149,6 +173,7 @@ impl Engine {
         &self,
         state: &CursorState,
         query: &SourceQuery,
+        limit: usize,
     ) -> Vec<PageSource<'_>> {
         let unsatisfiable = query.filters.is_unsatisfiable();
         state
@@ -179,6 +204,8 @@ impl Engine {
                     attempted: false,
                     failure: None,
                     skip_reasons: Vec::new(),
+                    first_want: first_want(limit, &state.served, name),
+                    delivered: Default::default(),
                 }
             })
             .collect()
@@ -186,8 +213,9 @@ impl Engine {
 
     /// Rounds of fetching and merging until the page is full, every source
     /// is exhausted or failed, or the source holding the page back is out
-    /// of scan budget or time. Round one asks every open source at once;
-    /// later rounds ask only the source whose frontier holds the page back.
+    /// of scan budget or time. Round one asks every open source at once,
+    /// each for its share of the page ([`sizing`]); later rounds ask only
+    /// the source whose frontier holds the page back, for the rest.
     pub(super) async fn fetch_and_merge(
         &self,
         sources: &mut [PageSource<'_>],
@@ -206,6 +234,11 @@ impl Engine {
             let many = to_fetch.len() > 1;
             let fetches = to_fetch.iter().map(|&i| {
                 let s = &sources[i];
+                let want = if s.attempted {
+                    want
+                } else {
+                    want.min(s.first_want)
+                };
                 let job = self.fetch_job(
                     s.source,
                     s.merge.frontier.clone(),
@@ -262,6 +295,7 @@ impl Engine {
             budget,
             deadline: limits.deadline,
             no_cache: limits.no_cache,
+            split: self.settings.split,
             timeout: self.settings.request_timeout,
         }
     }
@@ -326,6 +360,11 @@ impl Engine {
                 .positions
                 .insert(s.merge.name.clone(), s.merge.resume_position());
         }
+        state.served = sizing::served_split(
+            sources
+                .iter()
+                .map(|s| (s.merge.name.as_str(), s.report.returned)),
+        );
         let finished = state.positions.values().all(|p| p.done);
         let next_cursor = (!finished).then(|| self.signer.encode(state));
         let names: Vec<Arc<str>> = sources.iter().map(|s| s.source.name.clone()).collect();
@@ -416,24 +455,4 @@ fn checked_records(
 }
 
 #[cfg(test)]
-mod room_tests {
-    use super::*;
-
-    #[test]
-    fn a_page_waits_for_room_at_most_max_queue_wait() {
-        let now = Instant::now();
-        let timeout = Duration::from_secs(15);
-        let deadline = now + timeout;
-        let until = room_wait_until(now, deadline, timeout, Duration::from_secs(1));
-        assert_eq!(until, now + Duration::from_secs(1));
-    }
-
-    #[test]
-    fn a_long_max_queue_wait_still_leaves_half_the_time_to_the_upstreams() {
-        let now = Instant::now();
-        let timeout = Duration::from_secs(4);
-        let deadline = now + timeout;
-        let until = room_wait_until(now, deadline, timeout, Duration::from_secs(60));
-        assert_eq!(until, now + Duration::from_secs(2));
-    }
-}
+mod room_tests;

@@ -3,9 +3,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use loggate_core::{Adapter, Batch, SourceError};
+use loggate_core::{Adapter, SourceError};
 
 use crate::breaker::{BreakerSettings, CircuitBreaker};
+use crate::gate::SourceGate;
 
 /// One enabled source.
 pub struct Source {
@@ -15,6 +16,10 @@ pub struct Source {
     pub health: Health,
     /// Shared with the metrics, which read its state at scrape time.
     pub breaker: Arc<CircuitBreaker>,
+    /// Its outbound rate limit and concurrency cap (shared with its
+    /// client), which counting weighs against the deadline; `None`:
+    /// unbounded (tests).
+    pub gate: Option<Arc<SourceGate>>,
 }
 
 impl Source {
@@ -25,7 +30,14 @@ impl Source {
             adapter,
             health: Health::default(),
             breaker: Arc::new(CircuitBreaker::default()),
+            gate: None,
         }
+    }
+
+    /// The outbound queue its client goes through.
+    pub fn with_gate(mut self, gate: Arc<SourceGate>) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     pub fn with_breaker(mut self, settings: BreakerSettings) -> Self {
@@ -68,7 +80,8 @@ impl HealthSnapshot {
 }
 
 impl Health {
-    pub fn record(&self, result: &Result<Batch, SourceError>) {
+    /// Notes the outcome of a fetch or a total-count request.
+    pub fn record<T>(&self, result: &Result<T, SourceError>) {
         let now = loggate_core::time::now_ms();
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         match result {

@@ -114,6 +114,9 @@ fn engine(sources: Vec<(&str, Arc<MemoryAdapter>)>, budget: usize) -> Engine {
             max_queue_wait: Duration::from_secs(1),
             settle: Duration::ZERO,
             pin_rounding: Duration::from_millis(1),
+            late_window: Duration::ZERO,
+            late_ids: super::late::MAX_LATE_IDS,
+            split: None,
         },
     )
 }

@@ -44,9 +44,11 @@ use crate::http::{ApiError, AppState, ErrorEnvelope};
 pub async fn get_stats(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: axum::http::HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let request = parse_stats_query(raw.as_deref())?;
+    let mut request = parse_stats_query(raw.as_deref())?;
+    request.no_cache = super::logs::wants_no_cache(&headers);
     let interval = request.interval.clone();
     let stats = state.engine.stats(request, &caller).await?;
     let body = serde_json::to_vec(&StatsPage::new(&stats, &interval)).map_err(|e| {

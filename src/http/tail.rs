@@ -4,7 +4,8 @@
 //! `logs` (a `/logs` page whose logs are new; `id:` = its `next_cursor`,
 //! the follow cursor after the batch), `status` (a source failed or
 //! recovered: `{"source", "status": "ok"|"error", "error"?}`), `end` (the
-//! stream closes; `{"reason", "cursor"}`). Comment lines are heartbeats.
+//! stream closes; `{"reason", "cursor"}`, `reason` one of `max_duration`,
+//! `end`, `slow_subscriber`, `shutdown`). Comment lines are heartbeats.
 //! A client reconnecting with `Last-Event-ID` (or `cursor`) resumes exactly
 //! after the last event it received, on any replica with the same secret.
 
@@ -17,12 +18,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures::stream::{self, Stream};
 use serde_json::json;
-use tokio::sync::mpsc;
 
 use crate::engine::query::{parse_logs_query, LogsRequest};
 use crate::engine::Caller;
 use crate::http::{ApiError, AppState, LogsPage};
-use crate::tail::{run, TailEvent, TailSpec, EVENT_BUFFER};
+use crate::tail::{channel, run, SlowPolicy, TailEvent, TailReceiver, TailSpec};
 
 /// Opens a tail: every check (parameters, sources, the cursor, the limits)
 /// answers its usual status before the stream starts.
@@ -40,7 +40,7 @@ pub async fn get_tail(
         e.retry_after_secs = Some(5);
         e
     })?;
-    let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+    let (tx, rx) = channel(hub.stats.clone());
     let spec = TailSpec {
         caller,
         cursor: start.cursor,
@@ -52,6 +52,7 @@ pub async fn get_tail(
         limit: request.limit,
         include_raw: request.include_raw,
         delay: std::time::Duration::ZERO,
+        slow: SlowPolicy::Close,
     };
     let settings = hub.settings.clone();
     tokio::spawn(run(hub, spec, tx, permit));
@@ -101,7 +102,7 @@ fn tail_request(raw: Option<&str>, headers: &HeaderMap) -> Result<LogsRequest, A
 
 /// The SSE events of a tail's channel; the first carries `retry:`.
 fn events(
-    rx: mpsc::Receiver<TailEvent>,
+    rx: TailReceiver,
     retry: std::time::Duration,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     stream::unfold((rx, true), move |(mut rx, first)| async move {
@@ -139,6 +140,8 @@ fn to_sse(event: TailEvent) -> Event {
                 .id(cursor)
                 .data(data.to_string())
         }
+        // Not sent to a `SlowPolicy::Close` stream.
+        TailEvent::Dropped(_) => Event::default().comment("dropped"),
         TailEvent::End { cursor, reason } => {
             let data = json!({"reason": reason, "cursor": cursor});
             let event = Event::default().event("end").data(data.to_string());

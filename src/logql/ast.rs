@@ -23,7 +23,8 @@ pub enum Expr {
         bool_modifier: bool,
         at: usize,
     },
-    /// `count_over_time(<log expr> [range]) [offset d]` and its kin.
+    /// `count_over_time(<log expr> [range] [offset d])` and its kin (the
+    /// offset, as in Loki, follows the range inside the parentheses).
     RangeAggregation {
         op: String,
         inner: LogExpr,

@@ -49,6 +49,14 @@ pub struct LogPlan {
     pub filters: Filters,
     /// What the gateway evaluates on every entry.
     pub residual: Residual,
+    /// Whether `sources` and `filters` select exactly what the residual
+    /// keeps (every matcher and filter pushed exactly, none only as a
+    /// superset): a count of the unified query is then the query's count,
+    /// and metric queries can be counted without reading entries (spec §7).
+    /// Exact: `source`/`provider`/`level`/`detected_level` matchers and
+    /// label filters, a pushed `service_name="x"`, a pushed `| user_id="x"`,
+    /// `__error__` filters that match the empty string, parsers and `drop`.
+    pub exact: bool,
 }
 
 /// Compiled matchers and filters, evaluated in order.
@@ -193,6 +201,7 @@ pub fn plan_log_expr(
         sources: Vec::new(),
         filters: Filters::default(),
         residual: Residual::default(),
+        exact: true,
     };
     let mut levels = LevelSet::all();
     let mut chosen: Vec<&SourceInfo> = readable.iter().collect();
@@ -204,7 +213,7 @@ pub fn plan_log_expr(
             "provider" => chosen.retain(|s| compiled.matches_value(s.provider)),
             "level" | "detected_level" => levels = levels.intersect(level_set(&compiled)),
             "service_name" if m.op == MatchOp::Eq => services.push(m.value.clone()),
-            _ => {}
+            _ => plan.exact = false,
         }
         plan.residual.matchers.push(compiled);
     }
@@ -222,6 +231,10 @@ pub fn plan_log_expr(
         if !plan.sources.contains(service) && service.chars().count() <= MAX_VALUE_CHARS {
             plan.filters.service = Some(service.clone());
         }
+    }
+    let service_matchers = log.matchers.iter().filter(|m| m.name == "service_name");
+    if service_matchers.count() > usize::from(plan.filters.service.is_some()) {
+        plan.exact = false;
     }
     Ok(plan)
 }
@@ -255,6 +268,8 @@ fn plan_stage(
             if pushable {
                 plan.filters.q = Some(values[0].clone());
             }
+            // `q` is a case-insensitive superset: never exact.
+            plan.exact = false;
             plan.residual.lines.push(check);
         }
         Stage::Parser { .. } => {}
@@ -276,9 +291,8 @@ fn plan_stage(
             let mut group = Vec::new();
             for m in matchers {
                 let compiled = Compiled::new(input, m)?;
-                if !*any {
-                    push_label_filter(plan, levels, m, &compiled);
-                }
+                let exact = !*any && push_label_filter(plan, levels, m, &compiled);
+                plan.exact &= exact || always_true(&compiled);
                 group.push(compiled);
             }
             plan.residual.groups.push((*any, group));
@@ -287,17 +301,28 @@ fn plan_stage(
     Ok(())
 }
 
-/// Pushes one and-joined label filter where that is exact.
-fn push_label_filter(plan: &mut LogPlan, levels: &mut LevelSet, m: &Matcher, c: &Compiled) {
+/// A label filter every entry passes: on a label loggate never sets
+/// (`__error__`, `__error_details__`) with a matcher of the empty string.
+fn always_true(c: &Compiled) -> bool {
+    matches!(c.name.as_str(), "__error__" | "__error_details__") && c.matches_value("")
+}
+
+/// Pushes one and-joined label filter where that is exact (a superset for
+/// `attr_*`); true when the pushed filter selects exactly what it keeps.
+fn push_label_filter(plan: &mut LogPlan, levels: &mut LevelSet, m: &Matcher, c: &Compiled) -> bool {
     let short = (1..=MAX_VALUE_CHARS).contains(&m.value.chars().count());
     match m.name.as_str() {
-        "level" | "detected_level" => *levels = levels.intersect(level_set(c)),
+        "level" | "detected_level" => {
+            *levels = levels.intersect(level_set(c));
+            true
+        }
         "user_id" if m.op == MatchOp::Eq && short && plan.filters.user_id.is_none() => {
             plan.filters.user_id = Some(m.value.clone());
+            true
         }
         name if m.op == MatchOp::Eq && short => {
             let Some(attr) = name.strip_prefix("attr_") else {
-                return;
+                return false;
             };
             let plain = !attr.is_empty()
                 && attr.len() <= 64
@@ -310,8 +335,9 @@ fn push_label_filter(plan: &mut LogPlan, levels: &mut LevelSet, m: &Matcher, c: 
             {
                 plan.filters.attrs.insert(attr.to_string(), m.value.clone());
             }
+            false
         }
-        _ => {}
+        _ => false,
     }
 }
 

@@ -67,6 +67,11 @@ impl TailHub {
             .running
             .lock()
             .unwrap_or_else(|e| e.into_inner());
+        // With late_window on, cursors at one bound may differ in the ids
+        // they delivered: each tail polls on its own (README "Follow").
+        if !self.engine.late_window().is_zero() {
+            return None;
+        }
         if let Some(group) = running.get(&spec.query_key).and_then(Weak::upgrade) {
             return Some(group);
         }

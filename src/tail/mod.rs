@@ -13,8 +13,13 @@
 //! follow cursor after it.
 //!
 //! Memory is bounded per subscriber: its connection is fed through a
-//! channel of [`EVENT_BUFFER`] events, and the group keeps at most
-//! [`group::GROUP_BUFFER`] pages for its slowest subscriber.
+//! channel of [`EVENT_BUFFER`] events ([`channel`]), and the group keeps at
+//! most [`group::GROUP_BUFFER`] pages. A subscriber forwarding a group's
+//! pages never waits for its connection: when the channel has no room it
+//! is slow, and what happens then is its [`SlowPolicy`] — the SSE stream
+//! ends with a resumable `end` event, the WebSocket drops the entries and
+//! reports them in its next frame's `dropped_entries`, as Loki does. It
+//! never polls upstream on its own because it is slow.
 
 pub mod group;
 mod limits;
@@ -22,6 +27,8 @@ mod stats;
 mod subscriber;
 
 use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
 
 use crate::config::FollowConfig;
 use crate::engine::{Caller, Engine, Page};
@@ -32,8 +39,63 @@ pub use limits::{TailLimits, TailPermit};
 pub use stats::TailStats;
 pub use subscriber::run;
 
-/// Events buffered for one subscriber's connection before its task waits.
+use loggate_core::LogRecord;
+
+/// Events buffered for one subscriber's connection: the bound of a slow
+/// subscriber's memory is this many events of at most `limit` logs each.
 pub const EVENT_BUFFER: usize = 4;
+
+/// Most dropped entries a WebSocket subscriber remembers for its next
+/// frame; further ones are counted (`loggate_tail_dropped_entries_total`)
+/// but not reported. Loki's `maxDroppedEntriesPerTailResponse`
+/// (`pkg/querier/tail.go`).
+pub const MAX_DROPPED: usize = 1000;
+
+/// One log of a page: source, provider kind, record.
+pub type TailLog = (Arc<str>, &'static str, LogRecord);
+
+/// What a subscriber does when its connection does not take its events
+/// as fast as its shared poller reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlowPolicy {
+    /// End the stream with `TailEvent::End { reason: "slow_subscriber" }`
+    /// carrying the cursor after the last event queued (SSE: resumable).
+    Close,
+    /// Drop the page and report its logs in a `TailEvent::Dropped` before
+    /// the next page that fits (Loki's WebSocket `dropped_entries`).
+    Drop,
+}
+
+/// The receiving end of a subscriber's channel, keeping
+/// `loggate_tail_buffered_events` (events queued for connections) true.
+pub struct TailReceiver {
+    rx: mpsc::Receiver<TailEvent>,
+    stats: Arc<TailStats>,
+}
+
+impl TailReceiver {
+    /// The next event; `None` once the subscriber stopped.
+    pub async fn recv(&mut self) -> Option<TailEvent> {
+        let event = self.rx.recv().await?;
+        TailStats::sub(&self.stats.buffered_events);
+        Some(event)
+    }
+}
+
+impl Drop for TailReceiver {
+    fn drop(&mut self) {
+        self.rx.close();
+        while self.rx.try_recv().is_ok() {
+            TailStats::sub(&self.stats.buffered_events);
+        }
+    }
+}
+
+/// A subscriber's channel of [`EVENT_BUFFER`] events.
+pub fn channel(stats: Arc<TailStats>) -> (mpsc::Sender<TailEvent>, TailReceiver) {
+    let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+    (tx, TailReceiver { rx, stats })
+}
 
 /// What a tail sends.
 #[derive(Debug)]
@@ -51,8 +113,13 @@ pub enum TailEvent {
         error: Option<(String, String)>,
         cursor: String,
     },
-    /// The stream ends (`max_duration` reached, or the client's `end`
-    /// passed); `cursor` resumes it (`None` when nothing is left).
+    /// Logs of pages that could not be delivered to a slow subscriber
+    /// ([`SlowPolicy::Drop`]), at most [`MAX_DROPPED`]; sent right before
+    /// the next page that fits.
+    Dropped(Vec<TailLog>),
+    /// The stream ends (`max_duration` reached, the client's `end` passed,
+    /// the subscriber was too slow, the gateway shuts down); `cursor`
+    /// resumes it (`None` when nothing is left).
     End {
         cursor: Option<String>,
         reason: &'static str,
@@ -75,6 +142,8 @@ pub struct TailSpec {
     /// Read nothing newer than now − `delay` either (Loki's `delay_for`,
     /// on top of `follow.settle`).
     pub delay: std::time::Duration,
+    /// What to do when the connection does not keep up.
+    pub slow: SlowPolicy,
 }
 
 impl TailSpec {
@@ -97,6 +166,9 @@ pub struct TailHub {
     pub limits: TailLimits,
     pub groups: group::Groups,
     pub stats: Arc<TailStats>,
+    /// `true` once the gateway shuts down: every stream ends at once with
+    /// `TailEvent::End { reason: "shutdown" }` and its cursor.
+    pub shutdown: watch::Sender<bool>,
 }
 
 impl TailHub {
@@ -108,8 +180,28 @@ impl TailHub {
             groups: group::Groups::new(settings.max_groups),
             stats,
             settings,
+            shutdown: watch::Sender::new(false),
         }
     }
+
+    /// Ends every tail stream (graceful shutdown, issue 17): each sends its
+    /// `end` event with the cursor to resume from, then closes.
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Resolves once no tail stream is open (their subscriber tasks have
+    /// returned); graceful shutdown waits for it within `shutdown_grace`.
+    pub async fn closed(&self) {
+        while self.limits.open() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Resolves when `shutdown` turns `true`.
+pub(crate) async fn shutting_down(mut shutdown: watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|down| *down).await;
 }
 
 /// How long a caught-up tail waits, from `min` doubling to `max` while

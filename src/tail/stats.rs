@@ -19,6 +19,12 @@ pub struct TailStats {
     pub shared_subscribers: AtomicU64,
     /// Shared pollers running now.
     pub groups: AtomicU64,
+    /// Streams ended because their client did not keep up (SSE).
+    pub slow_closes: AtomicU64,
+    /// Logs dropped for WebSocket clients that did not keep up.
+    pub dropped_entries: AtomicU64,
+    /// Events queued for connections now (at most `EVENT_BUFFER` each).
+    pub buffered_events: AtomicU64,
 }
 
 impl TailStats {
@@ -44,6 +50,16 @@ impl Collector for TailStats {
                 "Engine pages the shared tail pollers read",
                 &self.group_polls,
             ),
+            (
+                "loggate_tail_slow_closes",
+                "Tail streams ended with a resumable close because the client did not keep up",
+                &self.slow_closes,
+            ),
+            (
+                "loggate_tail_dropped_entries",
+                "Entries dropped for WebSocket tail clients that did not keep up",
+                &self.dropped_entries,
+            ),
         ] {
             ConstCounter::new(value.load(Ordering::Relaxed)).encode(
                 encoder.encode_descriptor(name, help, None, MetricType::Counter)?,
@@ -59,6 +75,11 @@ impl Collector for TailStats {
                 "loggate_tail_groups",
                 "Shared tail pollers running now",
                 &self.groups,
+            ),
+            (
+                "loggate_tail_buffered_events",
+                "Tail events queued for their connections now",
+                &self.buffered_events,
             ),
         ] {
             let value = i64::try_from(value.load(Ordering::Relaxed)).unwrap_or(i64::MAX);

@@ -1,17 +1,22 @@
 //! One tail stream's task: polls on its own until caught up, then joins
-//! its query's shared poller ([`super::group`]) and forwards its pages;
-//! back to its own polls when it falls behind the group's buffer.
+//! its query's shared poller ([`super::group`]) and forwards its pages.
+//! While it forwards it never waits for its connection: a connection
+//! without room for the next event is slow, and the stream's
+//! [`SlowPolicy`] decides (a resumable close, or dropped entries).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
 use super::group::{Group, Shared};
-use super::{next_wait, TailEvent, TailHub, TailPermit, TailSpec, TailStats};
+use super::{
+    next_wait, shutting_down, SlowPolicy, TailEvent, TailHub, TailLog, TailPermit, TailSpec,
+    TailStats, MAX_DROPPED,
+};
 use crate::engine::query::LogsRequest;
 use crate::engine::{Page, ReportStatus};
 
@@ -28,10 +33,13 @@ pub async fn run(
     _permit: TailPermit,
 ) {
     let mut subscriber = Subscriber {
+        shutdown: hub.shutdown.subscribe(),
         ends_at: Instant::now() + hub.settings.max_duration,
         wait: hub.settings.poll_min,
         cursor: spec.cursor.clone(),
         failing: BTreeMap::new(),
+        forwarding: false,
+        dropped: Vec::new(),
         hub,
         spec,
         tx,
@@ -49,6 +57,12 @@ struct Subscriber {
     failing: BTreeMap<String, bool>,
     ends_at: Instant,
     wait: Duration,
+    /// Forwarding a group's pages: sending never waits ([`SlowPolicy`]).
+    forwarding: bool,
+    /// Logs dropped since the last event that fit ([`SlowPolicy::Drop`]).
+    dropped: Vec<TailLog>,
+    /// The gateway's shutdown ([`TailHub::shut_down`]).
+    shutdown: watch::Receiver<bool>,
 }
 
 impl Subscriber {
@@ -122,20 +136,37 @@ impl Subscriber {
                     changed = watch.changed() => if changed.is_err() { return Ok(false) },
                     () = tokio::time::sleep(self.hub.settings.poll_max * 2) => return Ok(false),
                     () = self.tx.closed() => return Err(Stop),
-                    () = tokio::time::sleep_until(self.ends_at) => return self.end_of_time().await,
+                    () = tokio::time::sleep_until(self.ends_at) => return self.end_with("max_duration").await,
+                    () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
                 },
             }
         }
         let _shared = SharedGuard::new(self.hub.stats.clone());
+        self.forwarding = true;
+        let followed = self.forward_group(&mut rx, at).await;
+        self.forwarding = false;
+        followed
+    }
+
+    /// Forwards the group's messages from the one starting at `at`.
+    async fn forward_group(
+        &mut self,
+        rx: &mut broadcast::Receiver<Arc<Shared>>,
+        at: i64,
+    ) -> Result<bool, Stop> {
         let mut started = false;
         loop {
             let message = tokio::select! {
                 message = rx.recv() => message,
                 () = self.tx.closed() => return Err(Stop),
-                () = tokio::time::sleep_until(self.ends_at) => return self.end_of_time().await,
+                () = tokio::time::sleep_until(self.ends_at) => return self.end_with("max_duration").await,
+                () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
             };
             let message: Arc<Shared> = match message {
                 Ok(message) => message,
+                // This task did not keep up with the group (it never waits
+                // for its connection, so only when starved of CPU): as slow.
+                Err(RecvError::Lagged(_)) if started => return self.slow().await,
                 Err(RecvError::Lagged(_) | RecvError::Closed) => return Ok(false),
             };
             if !started && message.from != Some(at) {
@@ -158,7 +189,7 @@ impl Subscriber {
         let Some(after) = after else {
             if let Ok(page) = outcome {
                 if !page.logs.is_empty() {
-                    self.send(TailEvent::Logs(page)).await?;
+                    self.deliver(page).await?;
                 }
             }
             let end = TailEvent::End {
@@ -182,7 +213,7 @@ impl Subscriber {
                     })
                     .collect();
                 if delivered {
-                    self.send(TailEvent::Logs(page)).await?;
+                    self.deliver(page).await?;
                 }
                 self.cursor = after;
                 for (source, failure) in changes {
@@ -199,7 +230,7 @@ impl Subscriber {
             }
         };
         if Instant::now() >= self.ends_at {
-            return self.end_of_time().await;
+            return self.end_with("max_duration").await;
         }
         Ok((wait, delivered))
     }
@@ -236,30 +267,97 @@ impl Subscriber {
         tokio::select! {
             () = tokio::time::sleep_until(until) => {}
             () = self.tx.closed() => return Err(Stop),
+            () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
         }
         if Instant::now() >= self.ends_at {
-            return self.end_of_time().await;
+            return self.end_with("max_duration").await;
         }
         Ok(())
     }
 
-    /// `max_duration` passed: the `end` event with the cursor, then stop.
-    async fn end_of_time<T>(&mut self) -> Result<T, Stop> {
+    /// `max_duration` passed (or the gateway shuts down, `reason`): the
+    /// `end` event with the cursor, then stop.
+    async fn end_with<T>(&mut self, reason: &'static str) -> Result<T, Stop> {
         let end = TailEvent::End {
             cursor: Some(self.cursor.clone()),
-            reason: "max_duration",
+            reason,
         };
         // The subscriber may not read any more: do not wait for room.
-        let _ = self.tx.try_send(end);
+        let _ = self.offer(end);
         Err(Stop)
     }
 
-    /// Sends one event, waiting for room until the stream's end.
+    /// Sends one event. On its own polls it waits for room until the
+    /// stream's end; forwarding a group's pages it does not wait: with
+    /// [`SlowPolicy::Close`] one place stays free for the `end` event (no
+    /// room beyond it: [`Self::slow`]), with [`SlowPolicy::Drop`] an event
+    /// without room is left out (status events carry nothing a WebSocket
+    /// frame shows; pages go through [`Self::deliver`]).
     async fn send(&mut self, event: TailEvent) -> Result<(), Stop> {
-        match tokio::time::timeout_at(self.ends_at, self.tx.send(event)).await {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(Stop),
+        if !self.forwarding {
+            TailStats::add(&self.hub.stats.buffered_events);
+            let sent = tokio::time::timeout_at(self.ends_at, self.tx.send(event)).await;
+            return match sent {
+                Ok(Ok(())) => Ok(()),
+                _ => {
+                    TailStats::sub(&self.hub.stats.buffered_events);
+                    Err(Stop)
+                }
+            };
         }
+        let room = self.tx.capacity();
+        match self.spec.slow {
+            SlowPolicy::Close if room < 2 => self.slow().await,
+            SlowPolicy::Drop if room < 1 => Ok(()),
+            _ => self.offer(event),
+        }
+    }
+
+    /// Queues one event without waiting (the caller checked for room).
+    fn offer(&self, event: TailEvent) -> Result<(), Stop> {
+        TailStats::add(&self.hub.stats.buffered_events);
+        self.tx.try_send(event).map_err(|_| {
+            TailStats::sub(&self.hub.stats.buffered_events);
+            Stop
+        })
+    }
+
+    /// Sends a page of logs; a slow WebSocket's page is dropped and its
+    /// logs reported (with those dropped before) ahead of the next that fits.
+    async fn deliver(&mut self, page: Arc<Page>) -> Result<(), Stop> {
+        if !self.forwarding || self.spec.slow == SlowPolicy::Close {
+            return self.send(TailEvent::Logs(page)).await;
+        }
+        let need = if self.dropped.is_empty() { 1 } else { 2 };
+        if self.tx.capacity() >= need {
+            if !self.dropped.is_empty() {
+                let dropped = std::mem::take(&mut self.dropped);
+                self.offer(TailEvent::Dropped(dropped))?;
+            }
+            return self.offer(TailEvent::Logs(page));
+        }
+        let stats = self.hub.stats.clone();
+        let stats = &stats.dropped_entries;
+        for log in &page.logs {
+            stats.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if self.dropped.len() < MAX_DROPPED {
+                self.dropped.push(log.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// The connection does not keep up ([`SlowPolicy::Close`]): the `end`
+    /// event with the cursor after the last event queued (its place was
+    /// kept free), then stop.
+    async fn slow<T>(&mut self) -> Result<T, Stop> {
+        TailStats::add(&self.hub.stats.slow_closes);
+        let end = TailEvent::End {
+            cursor: Some(self.cursor.clone()),
+            reason: "slow_subscriber",
+        };
+        let _ = self.offer(end);
+        Err(Stop)
     }
 }
 

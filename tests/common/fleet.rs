@@ -179,6 +179,11 @@ impl Sim {
         self.0.insert(raw)
     }
 
+    /// See [`Simulator::insert_copies`]: `n` records stamped `at_ms`.
+    pub fn insert_copies(&self, n: usize, at_ms: i64) {
+        self.0.insert_copies(n, at_ms)
+    }
+
     pub fn raw_records(&self) -> Vec<Value> {
         self.0.raw_records()
     }
@@ -276,7 +281,13 @@ pub async fn start_sims_in(
         let sim = Sim::new_in(registry, *spec, now);
         let server = serve_loopback(sim.router()).await.expect("simulator binds");
         let table = sim.source_table(spec.kind, &server.base_url());
-        toml.push_str(&format!("[sources.{name}]\n{table}{UNLIMITED}\n{extra}\n"));
+        // An `extra` naming its own rate limit replaces the unlimited one.
+        let rate = if extra.contains("rate_limit") {
+            ""
+        } else {
+            UNLIMITED
+        };
+        toml.push_str(&format!("[sources.{name}]\n{table}{rate}\n{extra}\n"));
         sims.push((name.clone(), spec.kind, sim));
         served.push(server);
     }

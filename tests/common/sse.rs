@@ -75,32 +75,42 @@ impl SseStream {
     }
 
     fn parse(&mut self, block: &str) -> Option<SseEvent> {
-        let mut event = SseEvent {
-            event: "message".into(),
-            ..SseEvent::default()
-        };
-        let mut fields = 0;
-        for line in block.lines().filter(|l| !l.is_empty()) {
-            if line.starts_with(':') {
-                self.heartbeats += 1;
-                continue;
-            }
-            let (name, value) = line.split_once(':').unwrap_or((line, ""));
-            let value = value.strip_prefix(' ').unwrap_or(value);
-            fields += 1;
-            match name {
-                "event" => event.event = value.to_string(),
-                "id" => event.id = Some(value.to_string()),
-                "retry" => event.retry = value.parse().ok(),
-                "data" => {
-                    if !event.data.is_empty() {
-                        event.data.push('\n');
-                    }
-                    event.data.push_str(value);
-                }
-                other => panic!("unexpected SSE field {other:?}"),
-            }
-        }
-        (fields > 0).then_some(event)
+        self.heartbeats += block.lines().filter(|l| l.starts_with(':')).count();
+        parse_event(block)
     }
+}
+
+/// The events of a whole `text/event-stream` body.
+pub fn parse_events(body: &str) -> Vec<SseEvent> {
+    body.split("\n\n").filter_map(parse_event).collect()
+}
+
+/// One event block (`None` for comments only).
+fn parse_event(block: &str) -> Option<SseEvent> {
+    let mut event = SseEvent {
+        event: "message".into(),
+        ..SseEvent::default()
+    };
+    let mut fields = 0;
+    for line in block.lines().filter(|l| !l.is_empty()) {
+        if line.starts_with(':') {
+            continue;
+        }
+        let (name, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        fields += 1;
+        match name {
+            "event" => event.event = value.to_string(),
+            "id" => event.id = Some(value.to_string()),
+            "retry" => event.retry = value.parse().ok(),
+            "data" => {
+                if !event.data.is_empty() {
+                    event.data.push('\n');
+                }
+                event.data.push_str(value);
+            }
+            other => panic!("unexpected SSE field {other:?}"),
+        }
+    }
+    (fields > 0).then_some(event)
 }

@@ -137,7 +137,7 @@ impl AlloyAdapter {
             .build()
             .map_err(|e| SourceError::Internal(format!("could not build the request: {e}")))?;
         let response = self.settings.client.execute(request, ctx, classify).await?;
-        let body: LogsResponse = response.json()?;
+        let body: LogsResponse<'_> = response.json_borrowed()?;
         let mut page = Page {
             records: Vec::with_capacity(body.notifications.len()),
             unreadable: Vec::new(),
@@ -146,12 +146,12 @@ impl AlloyAdapter {
             page_size: body.pagination.as_ref().and_then(|p| p.page_size()),
         };
         for raw in &body.notifications {
-            match translate::record_from_native(raw, include_raw) {
+            match translate::record_from_raw(raw, include_raw) {
                 Ok(record) => page.records.push(record),
                 Err(reason) => {
                     tracing::debug!(source = %self.settings.name, %reason, "skipping an unreadable alloy log");
                     ctx.note_skipped(&reason);
-                    page.unreadable.push(raw.to_string());
+                    page.unreadable.push(canonical_text(raw));
                 }
             }
         }
@@ -181,6 +181,36 @@ impl AlloyAdapter {
         let page = self.page_limit as u64;
         let swept = sweep_group(&mut reader, ts, Identity::Unique, page).await?;
         Ok((swept.records, swept.scanned, swept.unreadable))
+    }
+}
+
+impl AlloyAdapter {
+    /// Reads the group at `ts` whole into `batch` and moves its frontier
+    /// past it. Emitted whole, beyond `want`: re-reading a group this
+    /// large is the one expensive request pattern, so it is finished.
+    async fn emit_group(
+        &self,
+        plan: &Plan,
+        request: &FetchRequest<'_>,
+        ts: i64,
+        batch: &mut Batch,
+    ) -> Result<(), SourceError> {
+        let query = request.query;
+        let (group, scanned, skipped) = self
+            .read_group(plan, query.order, ts, query.include_raw, request.ctx)
+            .await?;
+        batch.scanned += scanned;
+        batch.skipped += skipped;
+        keyset::emit(
+            group,
+            &batch.frontier,
+            &query.filters,
+            query.order,
+            usize::MAX,
+            &mut batch.records,
+        );
+        batch.frontier = keyset::past_group(ts, query.order);
+        Ok(())
     }
 }
 
@@ -231,6 +261,13 @@ impl GroupReader for GroupWindow<'_> {
             end,
         })
     }
+}
+
+/// A log's JSON text in `serde_json`'s compact form, whatever spacing the
+/// answer had: the same unreadable log read twice counts once.
+fn canonical_text(raw: &serde_json::value::RawValue) -> String {
+    serde_json::from_str::<serde_json::Value>(raw.get())
+        .map_or_else(|_| raw.get().to_string(), |value| value.to_string())
 }
 
 /// Alloy's errors are `{"message": "..."}` with the status saying what.
@@ -319,23 +356,8 @@ impl Adapter for AlloyAdapter {
             };
             if page.records.iter().all(|r| r.timestamp_ms == frontier) {
                 // One timestamp fills the page: read that group whole.
-                let (group, scanned, skipped) = self
-                    .read_group(&plan, order, frontier, query.include_raw, request.ctx)
+                self.emit_group(&plan, &request, frontier, &mut batch)
                     .await?;
-                batch.scanned += scanned;
-                batch.skipped += skipped;
-                // Emitted whole, beyond `want`: re-reading a group this
-                // large is the one expensive request pattern, so finish it.
-                let all = usize::MAX;
-                keyset::emit(
-                    group,
-                    &batch.frontier,
-                    &query.filters,
-                    order,
-                    all,
-                    &mut batch.records,
-                );
-                batch.frontier = keyset::past_group(frontier, order);
                 continue;
             }
             let complete = keyset::without_group(page.records, frontier);

@@ -32,11 +32,14 @@
 use std::collections::BTreeSet;
 
 use loggate_core::query::contains_case_insensitive;
-use loggate_core::time::{format_ms, format_ms_end, parse_rfc3339_ms};
-use loggate_core::{Filters, Level, LogRecord, Order};
-use serde_json::{Map, Value};
+use loggate_core::time::{format_ms, format_ms_end};
+use loggate_core::{Filters, Level, Order};
 
 use crate::wire::{encode_filters, Column, FilterClause, Operator};
+
+mod record;
+
+pub use record::{created_at_ms, native_id, record_from_native, record_from_raw};
 
 /// The message of a failed execution: the only ERROR log.
 pub const ERROR_MESSAGE: &str = "executionError";
@@ -57,87 +60,6 @@ pub const PUSHDOWN: [&str; 10] = [
     "attr.integrationId",
     "attr.workflowVersion",
 ];
-
-/// `attributes` of a record and where each comes from.
-const ATTRIBUTE_PATHS: [(&str, &[&str]); 10] = [
-    ("workflowId", &["workflowId"]),
-    ("forgeWorkflowId", &["forgeWorkflowId"]),
-    ("executionId", &["data", "executionId"]),
-    ("executionUuid", &["data", "executionUuid"]),
-    ("workflowVersion", &["workflowVersion"]),
-    ("startedAt", &["startedAt"]),
-    ("completedAt", &["completedAt"]),
-    ("teamId", &["teamId"]),
-    ("integrationId", &["forgeWorkflow", "integrationId", "_id"]),
-    (
-        "integrationName",
-        &["forgeWorkflow", "integrationId", "name"],
-    ),
-];
-
-/// Maps one Alloy log; `Err` says why it cannot be (the caller skips it).
-pub fn record_from_native(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
-    if !raw.is_object() {
-        return Err(String::from("log is not a JSON object"));
-    }
-    let native_id = native_id(raw).ok_or("log has no _id")?;
-    let timestamp_ms =
-        created_at_ms(raw).ok_or_else(|| format!("log {native_id} has no readable createdAt"))?;
-    let message = text_at(raw, &["message"]).unwrap_or_default();
-    let level = if message == ERROR_MESSAGE {
-        Level::Error
-    } else {
-        Level::Info
-    };
-    let mut attributes = Map::new();
-    for (name, path) in ATTRIBUTE_PATHS {
-        if let Some(value) = scalar_at(raw, path) {
-            attributes.insert(name.to_string(), value.clone());
-        }
-    }
-    // An unpopulated reference is the bare id string.
-    if !attributes.contains_key("integrationId") {
-        if let Some(id) = text_at(raw, &["forgeWorkflow", "integrationId"]) {
-            attributes.insert("integrationId".into(), Value::String(id));
-        }
-    }
-    Ok(LogRecord {
-        native_id,
-        timestamp_ms,
-        level,
-        message,
-        service: text_at(raw, &["forgeWorkflow", "name"]),
-        user_id: text_at(raw, &["userId"]),
-        attributes,
-        raw: include_raw.then(|| raw.clone()),
-    })
-}
-
-/// `_id` as a string (also the extended-JSON `{"$oid": ...}` form).
-pub fn native_id(raw: &Value) -> Option<String> {
-    match raw.get("_id")? {
-        Value::String(id) if !id.is_empty() => Some(id.clone()),
-        Value::Object(object) => object.get("$oid")?.as_str().map(str::to_string),
-        _ => None,
-    }
-}
-
-pub fn created_at_ms(raw: &Value) -> Option<i64> {
-    raw.get("createdAt")?.as_str().and_then(parse_rfc3339_ms)
-}
-
-fn value_at<'a>(raw: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    path.iter().try_fold(raw, |value, key| value.get(key))
-}
-
-fn text_at(raw: &Value, path: &[&str]) -> Option<String> {
-    value_at(raw, path)?.as_str().map(str::to_string)
-}
-
-/// A string, number or boolean; `null`, objects and arrays are left out.
-fn scalar_at<'a>(raw: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    value_at(raw, path).filter(|v| v.is_string() || v.is_number() || v.is_boolean())
-}
 
 /// What one query pushes down, apart from the time window (which moves
 /// with the position and is added per request).
@@ -201,6 +123,27 @@ pub fn plan(filters: &Filters, search_pushdown: bool) -> Plan {
         clauses.push(FilterClause::new(Column::UserId, Operator::Equals, user));
         pushed.insert("user_id");
     }
+    push_attribute_clauses(filters, &mut clauses, &mut pushed);
+    let pushed = filters
+        .names()
+        .into_iter()
+        .filter(|name| pushed.contains(name.as_str()))
+        .collect();
+    Plan {
+        clauses,
+        pushed,
+        unsatisfiable,
+    }
+}
+
+/// The `equals` clauses of the attribute filters whose values Alloy can
+/// compare: ObjectIds for the id columns, a canonical integer for
+/// `workflowVersion` (anything else is filtered by the gateway alone).
+fn push_attribute_clauses(
+    filters: &Filters,
+    clauses: &mut Vec<FilterClause>,
+    pushed: &mut BTreeSet<&'static str>,
+) {
     let attribute_columns = [
         ("forgeWorkflowId", Column::ForgeWorkflowId),
         ("executionId", Column::ExecutionId),
@@ -224,16 +167,6 @@ pub fn plan(filters: &Filters, search_pushdown: bool) -> Plan {
                 _ => "attr.workflowVersion",
             });
         }
-    }
-    let pushed = filters
-        .names()
-        .into_iter()
-        .filter(|name| pushed.contains(name.as_str()))
-        .collect();
-    Plan {
-        clauses,
-        pushed,
-        unsatisfiable,
     }
 }
 

@@ -1,11 +1,14 @@
 //! Serde of Alloy's `GET /logs` (API version 2025-09): the response
 //! envelope, the `filters` clauses the adapter sends, and error bodies.
 //!
-//! Log objects stay `serde_json::Value` here: one malformed log must not
-//! fail its page, so each is mapped (and possibly skipped) on its own in
-//! `translate.rs`.
+//! Decoded straight from the answer's bytes, borrowing (issue 13): each
+//! log is kept as its raw JSON text here, since one malformed log must not
+//! fail its page; [`Log`] then reads the fields the mapping uses, each as
+//! borrowed raw text, and `translate` maps (or skips) each log on its own.
+//! No `Value` tree is built but the scalars that become attributes.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// Sent as `x-api-version` on every request.
@@ -18,49 +21,123 @@ pub const MAX_PAGE_LIMIT: usize = 100;
 /// The 200 body. `notifications` is required: without it the body is not
 /// a page of logs at all.
 #[derive(Debug, Deserialize)]
-pub struct LogsResponse {
-    /// `null` reads as no logs (spec §10); a missing key still fails.
-    #[serde(deserialize_with = "loggate_core::wire::null_as_empty")]
-    pub notifications: Vec<Value>,
-    #[serde(rename = "lastFetched", default)]
-    pub last_fetched: Option<Value>,
-    #[serde(default)]
-    pub pagination: Option<Pagination>,
+pub struct LogsResponse<'a> {
+    /// `null` reads as no logs (spec §10); a missing key still fails. Each
+    /// log is its raw text, borrowed from the answer.
+    #[serde(borrow, deserialize_with = "loggate_core::wire::null_as_empty")]
+    pub notifications: Vec<&'a RawValue>,
+    #[serde(rename = "lastFetched", default, borrow)]
+    pub last_fetched: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub pagination: Option<Pagination<'a>>,
 }
 
 /// Page-style numbers computed by Alloy from `skip`/`limit`. Read leniently:
-/// only `totalItems` matters and a number sent as a string is tolerated.
+/// only `totalItems` and `pageSize` matter, and a number sent as a string
+/// (or as `12.0`) is tolerated; anything else reads as absent.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Pagination {
-    #[serde(default)]
-    pub total_items: Option<Value>,
-    #[serde(default)]
-    pub total_pages: Option<Value>,
-    #[serde(default)]
-    pub current_page: Option<Value>,
-    #[serde(default)]
-    pub page_size: Option<Value>,
+pub struct Pagination<'a> {
+    #[serde(default, borrow)]
+    pub total_items: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub total_pages: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub current_page: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub page_size: Option<&'a RawValue>,
 }
 
-impl Pagination {
+impl Pagination<'_> {
     pub fn total_items(&self) -> Option<u64> {
-        self.total_items.as_ref().and_then(lenient_count)
+        self.total_items.and_then(lenient_count)
     }
 
     pub fn page_size(&self) -> Option<u64> {
-        self.page_size.as_ref().and_then(lenient_count)
+        self.page_size.and_then(lenient_count)
     }
 }
 
-fn lenient_count(value: &Value) -> Option<u64> {
-    match value {
+fn lenient_count(raw: &RawValue) -> Option<u64> {
+    match loggate_core::wire::raw_scalar(raw)? {
         Value::Number(n) => n
             .as_u64()
             .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
+}
+
+/// The fields of one Alloy log that the mapping reads, each as its raw
+/// text borrowed from the answer (any may be missing, `null` or of an
+/// unexpected type: `translate` says what each means). Other fields
+/// (`user`, `customVersion`, ...) are skipped unread.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Log<'a> {
+    #[serde(rename = "_id", default, borrow)]
+    pub id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub created_at: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub message: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub workflow_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub forge_workflow_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub workflow_version: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub started_at: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub completed_at: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub team_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub user_id: Option<&'a RawValue>,
+    /// `{"executionId", "executionUuid"}`: [`ExecutionData`].
+    #[serde(default, borrow)]
+    pub data: Option<&'a RawValue>,
+    /// `{"name", "integrationId"}`: [`ForgeWorkflow`].
+    #[serde(default, borrow)]
+    pub forge_workflow: Option<&'a RawValue>,
+}
+
+/// A log's `data` object.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionData<'a> {
+    #[serde(default, borrow)]
+    pub execution_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub execution_uuid: Option<&'a RawValue>,
+}
+
+/// A log's `forgeWorkflow` object; `integrationId` is a populated
+/// `{"_id", "name"}` ([`Integration`]) or the bare id string.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForgeWorkflow<'a> {
+    #[serde(default, borrow)]
+    pub name: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub integration_id: Option<&'a RawValue>,
+}
+
+/// A populated integration reference.
+#[derive(Debug, Default, Deserialize)]
+pub struct Integration<'a> {
+    #[serde(rename = "_id", default, borrow)]
+    pub id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub name: Option<&'a RawValue>,
+}
+
+/// An extended-JSON ObjectId, `{"$oid": "..."}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ObjectId<'a> {
+    #[serde(rename = "$oid", default, borrow)]
+    pub oid: Option<&'a RawValue>,
 }
 
 /// The columns of the `filters` grammar.
@@ -181,15 +258,22 @@ mod tests {
 
     #[test]
     fn pagination_is_read_leniently() {
-        let page: LogsResponse = serde_json::from_value(json!({
+        let body = json!({
             "notifications": [],
-            "pagination": {"totalItems": "12", "totalPages": 2, "currentPage": 1, "pageSize": 10}
-        }))
-        .unwrap();
-        assert_eq!(page.pagination.unwrap().total_items(), Some(12));
-        let page: LogsResponse = serde_json::from_value(json!({"notifications": []})).unwrap();
+            "pagination": {"totalItems": "12", "totalPages": 2, "currentPage": 1, "pageSize": 10.0}
+        })
+        .to_string();
+        let page: LogsResponse = serde_json::from_str(&body).unwrap();
+        let pagination = page.pagination.unwrap();
+        assert_eq!(pagination.total_items(), Some(12));
+        assert_eq!(pagination.page_size(), Some(10));
+        let body = r#"{"notifications": null, "pagination": {"totalItems": {}}}"#;
+        let page: LogsResponse = serde_json::from_str(body).unwrap();
+        assert!(page.notifications.is_empty());
+        assert_eq!(page.pagination.unwrap().total_items(), None);
+        let page: LogsResponse = serde_json::from_str(r#"{"notifications": []}"#).unwrap();
         assert!(page.pagination.is_none());
-        assert!(serde_json::from_value::<LogsResponse>(json!({"message": "x"})).is_err());
+        assert!(serde_json::from_str::<LogsResponse>(r#"{"message": "x"}"#).is_err());
     }
 
     #[test]

@@ -162,7 +162,7 @@ impl UpstreamClient {
                 self.execute_cached(store, key, wants, request, ctx, &classify)
                     .await
             }
-            None => self.execute_uncached(request, ctx, &classify).await,
+            None => self.execute_sent(request, ctx, &classify).await,
         }
     }
 

@@ -2,8 +2,12 @@
 //! (spec §10): `null` lists, byte-order marks, and query strings encoded
 //! per RFC 3986.
 
+use std::borrow::Cow;
+
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use serde_json::Value;
 use url::Url;
 
 /// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`)
@@ -58,6 +62,57 @@ where
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// The string a borrowed JSON value is: borrowed when it has no escapes,
+/// `None` when it is not a string (issue 13: typed decoding reads fields
+/// as [`RawValue`]s and turns only those it maps into text).
+pub fn raw_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    if !text.starts_with('"') {
+        return None;
+    }
+    match serde_json::from_str::<&str>(text) {
+        Ok(borrowed) => Some(Cow::Borrowed(borrowed)),
+        Err(_) => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
+    }
+}
+
+/// A borrowed JSON value as a [`Value`] when it is a string, number or
+/// boolean (numbers keep their upstream text, spec §10); `None` for
+/// `null`, objects and arrays.
+pub fn raw_scalar(raw: &RawValue) -> Option<Value> {
+    match raw.get().as_bytes().first()? {
+        b'"' => raw_str(raw).map(|text| Value::String(text.into_owned())),
+        b't' | b'f' | b'-' | b'0'..=b'9' => serde_json::from_str(raw.get()).ok(),
+        _ => None,
+    }
+}
+
+/// The items of a body that is a JSON array, or none for `null` (spec
+/// §10), each as its raw text borrowed from the body; `None` when the body
+/// is anything else.
+pub fn raw_items(body: &RawValue) -> Option<Vec<&RawValue>> {
+    match body.get().as_bytes().first()? {
+        b'n' => Some(Vec::new()),
+        b'[' => serde_json::from_str(body.get()).ok(),
+        _ => None,
+    }
+}
+
+/// Deserialises an object field read as a [`RawValue`] into `T` when it
+/// is an object, `T::default()` when it is absent or of another type (as
+/// a path lookup on a `Value` would find nothing there). `Err` when the
+/// object does not fit `T` (a field repeated, say): the caller then falls
+/// back to reading the whole entry as a `Value`.
+pub fn raw_object<'a, T>(raw: Option<&'a RawValue>) -> Result<T, serde_json::Error>
+where
+    T: Deserialize<'a> + Default,
+{
+    match raw {
+        Some(raw) if raw.get().starts_with('{') => serde_json::from_str(raw.get()),
+        _ => Ok(T::default()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +153,28 @@ mod tests {
     struct Page {
         #[serde(deserialize_with = "null_as_empty")]
         logs: Vec<Value>,
+    }
+
+    #[test]
+    fn raw_fields_read_as_text_and_scalars() {
+        let raw = |text: &str| RawValue::from_string(text.to_string()).unwrap();
+        assert!(matches!(
+            raw_str(&raw(r#""abc""#)),
+            Some(Cow::Borrowed("abc"))
+        ));
+        assert_eq!(raw_str(&raw(r#""a\u00e9""#)).as_deref(), Some("aé"));
+        assert_eq!(raw_str(&raw("12")), None);
+        assert_eq!(raw_scalar(&raw("1.50")).unwrap().to_string(), "1.50");
+        assert_eq!(raw_scalar(&raw("true")), Some(Value::Bool(true)));
+        assert_eq!(raw_scalar(&raw(r#""x""#)), Some(Value::from("x")));
+        for not_scalar in ["null", "{}", "[1]"] {
+            assert_eq!(raw_scalar(&raw(not_scalar)), None);
+        }
+        let items = raw(r#"[{"a": 1}, 2]"#);
+        let items: Vec<&str> = raw_items(&items).unwrap().iter().map(|i| i.get()).collect();
+        assert_eq!(items, [r#"{"a": 1}"#, "2"]);
+        assert_eq!(raw_items(&raw("null")).unwrap().len(), 0);
+        assert!(raw_items(&raw(r#"{"logs": []}"#)).is_none());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use loggate_core::http::CallContext;
 use loggate_core::query::Filters;
 use loggate_core::{Adapter, Batch, Capabilities, FetchRequest, SourceError, SourceSettings};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::auth::Credentials;
 use crate::factory::{LogtoParams, TimeFilter};
@@ -112,16 +112,13 @@ impl LogtoAdapter {
             }
             other => other?,
         };
-        let body: Value = response.json()?;
-        // `null` is no entries (spec §10).
-        let entries = match body {
-            Value::Array(entries) => entries,
-            Value::Null => Vec::new(),
-            _ => {
-                return Err(SourceError::Decode(
-                    "expected a JSON array of log entries".into(),
-                ))
-            }
+        // `null` is no entries (spec §10); each entry read from the
+        // answer's bytes (issue 13).
+        let body: &RawValue = response.json_borrowed()?;
+        let Some(entries) = loggate_core::wire::raw_items(body) else {
+            return Err(SourceError::Decode(
+                "expected a JSON array of log entries".into(),
+            ));
         };
         let total = response
             .header(wire::TOTAL_NUMBER_HEADER)
@@ -141,7 +138,7 @@ impl LogtoAdapter {
         });
         let mut rows = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
-            match translate::to_record(entry, include_raw) {
+            match translate::raw_to_record(entry, include_raw) {
                 Ok(record) => rows.push((index as u64, record)),
                 Err(reason) => {
                     tracing::debug!(source = %self.settings.name, %reason, "skipped a log entry");

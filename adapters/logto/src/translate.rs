@@ -9,6 +9,10 @@ use serde_json::{Map, Value};
 
 use crate::wire::{self, ErrorBody};
 
+mod typed;
+
+pub use typed::raw_to_record;
+
 /// Payload fields copied into `attributes` under the same name.
 const PAYLOAD_ATTRIBUTES: [&str; 6] = [
     "result",
@@ -19,7 +23,8 @@ const PAYLOAD_ATTRIBUTES: [&str; 6] = [
     "error",
 ];
 
-/// Maps one `/api/logs` row; `Err` names what made the row unusable.
+/// Maps one `/api/logs` row given as a `Value`; `Err` names what made the
+/// row unusable.
 pub fn to_record(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
     let row = raw.as_object().ok_or("log entry is not an object")?;
     let id = non_empty_str(row.get("id")).ok_or("log entry has no string id")?;

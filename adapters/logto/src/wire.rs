@@ -1,10 +1,13 @@
 //! Serde shapes of Logto's Management API as documented in
 //! `shared/providers/logto-get-api-logs.txt` and the providers README.
 //!
-//! Log rows stay `serde_json::Value` until `translate` maps them one by one,
-//! so one malformed row can be skipped without failing its page.
+//! Log rows are decoded straight from the answer's bytes (issue 13): each
+//! row is its raw JSON text, read as a [`RawRow`] whose fields borrow from
+//! the answer, and `translate` maps them one by one, so one malformed row
+//! can be skipped without failing its page.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// `GET /api/logs` query parameter names.
@@ -32,6 +35,46 @@ pub struct ErrorBody {
     pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
+}
+
+/// The fields of one `/api/logs` row that the mapping reads, each as its
+/// raw text (any may be missing, `null` or mistyped: `translate` says what
+/// each means).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawRow<'a> {
+    #[serde(default, borrow)]
+    pub id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub key: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub created_at: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub tenant_id: Option<&'a RawValue>,
+    /// The [`RawPayload`] object.
+    #[serde(default, borrow)]
+    pub payload: Option<&'a RawValue>,
+}
+
+/// The payload fields a row's record reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawPayload<'a> {
+    #[serde(default, borrow)]
+    pub result: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub application_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub session_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub ip: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub user_agent: Option<&'a RawValue>,
+    /// An object or a string.
+    #[serde(default, borrow)]
+    pub error: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub user_id: Option<&'a RawValue>,
 }
 
 /// The client-credentials answer of `POST /oidc/token`.

@@ -17,10 +17,13 @@ use loggate_core::{
 };
 use reqwest::header::{ACCEPT, AUTHORIZATION};
 use secrecy::ExposeSecret;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::listing::{prompt_ids, ListMode};
-use crate::translate::{logs_url, pushed_prompt_id, to_record, PromptIdPushdown, PROMPT_ID_FILTER};
+use crate::translate::{
+    logs_url, pushed_prompt_id, raw_to_record, PromptIdPushdown, PROMPT_ID_FILTER,
+};
 use crate::wire::error_message;
 
 /// The configuration `kind`.
@@ -175,16 +178,16 @@ impl PromptCrafterAdapter {
         include_raw: bool,
         ctx: &CallContext,
     ) -> Result<Download, SourceError> {
-        // `null` is no logs (spec §10).
-        let items = match response.json::<Value>()? {
-            Value::Array(items) => items,
-            Value::Null => Vec::new(),
-            _ => return Err(SourceError::Decode("expected a JSON array of logs".into())),
+        // `null` is no logs (spec §10); each item read from the answer's
+        // bytes (issue 13).
+        let body: &RawValue = response.json_borrowed()?;
+        let Some(items) = loggate_core::wire::raw_items(body) else {
+            return Err(SourceError::Decode("expected a JSON array of logs".into()));
         };
         let mut records = Vec::with_capacity(items.len());
         let mut skipped = 0usize;
-        for item in &items {
-            match to_record(item, include_raw) {
+        for item in items.iter().copied() {
+            match raw_to_record(item, include_raw) {
                 Ok(record) => records.push(record),
                 Err(reason) => {
                     skipped += 1;

@@ -7,12 +7,14 @@
 //! null upstream.
 
 use loggate_core::time::parse_rfc3339_ms;
+use loggate_core::wire::{raw_scalar, raw_str};
 use loggate_core::{Filters, Level, LogRecord};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 use url::Url;
 
-use crate::wire::WireLog;
+use crate::wire::{RawLog, WireLog};
 
 /// The one filter PromptCrafter evaluates natively.
 pub const PROMPT_ID_FILTER: &str = "attr.promptId";
@@ -58,8 +60,68 @@ pub fn logs_url(mut endpoint: Url, filters: &Filters, mode: PromptIdPushdown) ->
     loggate_core::wire::with_query(endpoint, pairs)
 }
 
-/// Maps one item of the `GET /logs` array. The error names what is wrong
-/// with the item, for the warning logged when it is skipped.
+/// Maps one item of the `GET /logs` array straight from its JSON text
+/// (issue 13): fields borrowed, only the attribute scalars built as
+/// `Value`s, the item parsed whole only when `include_raw`. An item the
+/// typed reading refuses (a key field missing or mistyped, a field
+/// repeated) is read by [`to_record`], so it is mapped or refused, with the
+/// same reason, as before.
+pub fn raw_to_record(raw: &RawValue, include_raw: bool) -> Result<LogRecord, String> {
+    let Ok(log) = serde_json::from_str::<RawLog<'_>>(raw.get()) else {
+        let value: Value =
+            serde_json::from_str(raw.get()).map_err(|e| format!("bad log item: {e}"))?;
+        return to_record(&value, include_raw);
+    };
+    let timestamp_ms = parse_rfc3339_ms(&log.created_at).ok_or_else(|| {
+        format!(
+            "log {}: createdAt {:?} is not a timestamp",
+            log.id, log.created_at
+        )
+    })?;
+    let message = match log.output {
+        None => String::new(),
+        Some(output) if output.get() == "null" => String::new(),
+        Some(output) => match raw_str(output) {
+            Some(text) => text.into_owned(),
+            None => serde_json::from_str::<Value>(output.get())
+                .map_err(|e| format!("bad log item: {e}"))?
+                .to_string(),
+        },
+    };
+    let mut attributes = Map::new();
+    let fields = [
+        ("promptId", log.prompt_id.and_then(raw_scalar)),
+        ("modelUsed", log.model_used.and_then(raw_scalar)),
+        ("notes", log.notes.and_then(raw_scalar)),
+        (
+            "score",
+            log.score.and_then(raw_scalar).map(normalise_number),
+        ),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value {
+            attributes.insert(name.to_string(), value);
+        }
+    }
+    Ok(LogRecord {
+        native_id: log.id,
+        timestamp_ms,
+        level: Level::Info,
+        message,
+        service: None,
+        user_id: None,
+        attributes,
+        raw: if include_raw {
+            Some(serde_json::from_str(raw.get()).map_err(|e| format!("bad log item: {e}"))?)
+        } else {
+            None
+        },
+    })
+}
+
+/// Maps one item of the `GET /logs` array given as a `Value`. The error
+/// names what is wrong with the item, for the warning logged when it is
+/// skipped.
 pub fn to_record(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
     let log = WireLog::deserialize(raw).map_err(|e| format!("bad log item: {e}"))?;
     let timestamp_ms = parse_rfc3339_ms(&log.created_at).ok_or_else(|| {
@@ -132,6 +194,35 @@ mod tests {
             "notes": "Summary is clear and actionable. Matches requirements.",
             "modelUsed": "GPT-4o", "score": 9, "createdAt": "2024-06-20T13:10:00Z"
         })
+    }
+
+    /// The typed reading of an item's text and the `Value` reading agree,
+    /// on the record and on the reason an item is refused.
+    #[test]
+    fn the_typed_reading_maps_as_the_value_reading_does() {
+        let texts = [
+            docs_example().to_string(),
+            r#"{"_id":"a","createdAt":"2024-06-20T13:10:00Z","output":{"k":[1, 2]},"score":9.0,"notes":null,"modelUsed":true}"#.into(),
+            r#"{ "_id" : "a\u0062" , "createdAt" : "2024-06-20T13:10:00.5Z", "output": 12.50, "score": 9.5, "promptId": ["x"] }"#.into(),
+            r#"{"_id":"a","createdAt":"2024-06-20T13:10:00Z","output":null,"score":"9"}"#.into(),
+            r#"{"_id":"a","createdAt":"yesterday"}"#.into(),
+            r#"{"_id":"a"}"#.into(),
+            r#"{"_id":5,"createdAt":"2024-06-20T13:10:00Z"}"#.into(),
+            r#"{"_id":"a","_id":"b","createdAt":"2024-06-20T13:10:00Z"}"#.into(),
+            r#"[1]"#.into(),
+            r#""log""#.into(),
+        ];
+        for text in &texts {
+            let raw = RawValue::from_string(text.clone()).unwrap();
+            let value: Value = serde_json::from_str(text).unwrap();
+            for include_raw in [false, true] {
+                assert_eq!(
+                    raw_to_record(&raw, include_raw),
+                    to_record(&value, include_raw),
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -3,8 +3,15 @@
 //! Items are read leniently: only `_id` and `createdAt` are required (they
 //! make the record's key); the mapped fields are kept as the JSON values
 //! they arrive as, and unknown fields (`updatedAt`, `__v`) are ignored.
+//!
+//! The answer is decoded straight from its bytes (issue 13): each item is
+//! its raw JSON text ([`RawValue`]) and read as a [`RawLog`], whose
+//! fields borrow from the answer; [`WireLog`] is the same item read from a
+//! `Value` (the simulator's form, and the fallback for an item the typed
+//! reading refuses, so that its error names what is wrong as before).
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// One item of the `GET /logs` array.
@@ -28,6 +35,26 @@ pub struct WireLog {
     /// 0–10, integer or fractional (`9.5`); absent on some records.
     #[serde(default)]
     pub score: Option<Value>,
+}
+
+/// One item of the `GET /logs` array read from the answer's bytes: the
+/// key fields decoded, the mapped ones kept as their raw text.
+#[derive(Debug, Deserialize)]
+pub struct RawLog<'a> {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(rename = "createdAt", borrow)]
+    pub created_at: std::borrow::Cow<'a, str>,
+    #[serde(rename = "promptId", default, borrow)]
+    pub prompt_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub output: Option<&'a RawValue>,
+    #[serde(rename = "modelUsed", default, borrow)]
+    pub model_used: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub notes: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub score: Option<&'a RawValue>,
 }
 
 /// An error body. The docs send `{"error": "..."}`; `message` is accepted

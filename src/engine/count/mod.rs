@@ -9,9 +9,11 @@
 //! as its `covered` range and `reason`, never extrapolated: a series has a
 //! point only for the buckets every source that feeds it covered.
 
+mod choose;
 pub mod params;
 mod series;
 mod source;
+mod total;
 
 use std::collections::BTreeMap;
 

@@ -50,6 +50,9 @@ pub struct StatsRequest {
     pub by: Vec<GroupBy>,
     /// `None`: `auto`, the cheapest exact method.
     pub method: Option<CountMethod>,
+    /// `Cache-Control: no-cache`: no stored upstream answer is used (spec
+    /// §9); set by the handler from the request's headers.
+    pub no_cache: bool,
 }
 
 const fn filter(name: &'static str) -> StatsParam {
@@ -227,6 +230,7 @@ fn finish(draft: Draft) -> Result<StatsRequest, EngineError> {
         interval,
         by: draft.by,
         method: draft.method,
+        no_cache: false,
     })
 }
 

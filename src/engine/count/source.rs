@@ -2,7 +2,8 @@
 //! bucket × group where the adapter counts every filter and the grouping
 //! exactly, else a budgeted ascending scan through [`Adapter::fetch`]),
 //! then its run under the request's deadline. Every upstream request goes
-//! through the source's client, so its rate limit and concurrency cap hold.
+//! through the source's client, so its rate limit and concurrency cap hold,
+//! and its circuit breaker, health and metrics ([`super::total`]).
 //!
 //! [`Adapter::fetch`]: loggate_core::Adapter::fetch
 
@@ -11,21 +12,14 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use loggate_core::http::MIN_SEND_WINDOW;
-use loggate_core::{CallContext, Filters, Level, Order, Position, SourceError, SourceQuery};
+use loggate_core::{Filters, Level, Order, Position, SourceError, SourceQuery};
 use tokio::time::Instant;
 
+use super::choose::{capacity, prefers_pushdown, Weights, PUSHDOWN_CONCURRENCY};
 use super::{split_levels, GroupBy, GroupKey, StatsRequest, MAX_COUNT_REQUESTS};
 use super::{MAX_BUCKETS, SCAN_BUDGET_FACTOR};
 use crate::engine::page::FetchLimits;
 use crate::engine::{Engine, EngineError, Source};
-
-/// Total-count requests one source has in flight at once (its concurrency
-/// cap may lower it).
-const PUSHDOWN_CONCURRENCY: usize = 4;
-
-/// Records one upstream page holds, for comparing a scan's cost with
-/// pushdown's (the providers' largest page is 100).
-const PAGE_RECORDS: u64 = 100;
 
 /// How a source was counted (`method`; `auto` in a request picks one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -172,10 +166,13 @@ impl Engine {
         }
         // One total of the whole window: all zero costs nothing more, and
         // it tells what a scan would cost.
-        let ctx = CallContext::new(deadline);
-        let probe = timed(deadline, source.adapter.count(base, &ctx)).await;
-        let probe_requests = ctx.requests();
-        let total = match probe {
+        let asked = Instant::now();
+        let probe = self
+            .count_total(source, base, deadline, request.no_cache)
+            .await;
+        let latency = asked.elapsed();
+        let probe_requests = probe.requests;
+        let total = match probe.result {
             Ok(Some(total)) => total,
             Ok(None) if request.method.is_none() => {
                 let mut out = self.count_by_scan(source, base, request, deadline).await;
@@ -184,7 +181,13 @@ impl Engine {
             }
             other => return Ok(probe_failed(source, other.err(), probe_requests)),
         };
-        if !prefers_pushdown(request.method, total, cells, self.count_scan_budget()) {
+        let weights = Weights {
+            total,
+            cells,
+            scan_budget: self.count_scan_budget(),
+            capacity: capacity(source, deadline, latency),
+        };
+        if !prefers_pushdown(request.method, weights) {
             let mut out = self.count_by_scan(source, base, request, deadline).await;
             out.upstream_requests += probe_requests;
             return Ok(out);
@@ -228,13 +231,13 @@ impl Engine {
                 filters.start = Some(from);
                 filters.end = Some(to - 1);
                 async move {
-                    let ctx = CallContext::new(deadline);
-                    let result = if Instant::now() + MIN_SEND_WINDOW >= deadline {
-                        Err(SourceError::DeadlineExceeded)
-                    } else {
-                        timed(deadline, source.adapter.count(&filters, &ctx)).await
-                    };
-                    (b, s, result, ctx.requests())
+                    if Instant::now() + MIN_SEND_WINDOW >= deadline {
+                        return (b, s, Err(SourceError::DeadlineExceeded), 0);
+                    }
+                    let total = self
+                        .count_total(source, &filters, deadline, request.no_cache)
+                        .await;
+                    (b, s, total.result, total.requests)
                 }
             })
             .buffered(PUSHDOWN_CONCURRENCY);
@@ -285,7 +288,7 @@ impl Engine {
         });
         let limits = FetchLimits {
             deadline,
-            no_cache: false,
+            no_cache: request.no_cache,
         };
         let budget = self.count_scan_budget();
         let mut position = Position::start();
@@ -348,31 +351,6 @@ fn probe_failed(source: &Source, error: Option<SourceError>, requests: u32) -> S
         None => out.reason = Some("the provider's answer carried no total".into()),
     }
     out
-}
-
-/// Whether to count by totals once the window's `total` is known: when
-/// asked to, when nothing matches, when one request per cell costs no more
-/// than the pages a scan reads, or when a scan would exceed its budget.
-fn prefers_pushdown(
-    method: Option<CountMethod>,
-    total: u64,
-    cells: usize,
-    scan_budget: usize,
-) -> bool {
-    method == Some(CountMethod::Pushdown)
-        || total == 0
-        || cells as u64 <= total.div_ceil(PAGE_RECORDS)
-        || total > scan_budget as u64
-}
-
-/// `fut` bounded by the deadline.
-async fn timed<T>(
-    deadline: Instant,
-    fut: impl std::future::Future<Output = Result<T, SourceError>>,
-) -> Result<T, SourceError> {
-    tokio::time::timeout_at(deadline, fut)
-        .await
-        .unwrap_or(Err(SourceError::DeadlineExceeded))
 }
 
 fn budget_error(source: &Source, cells: usize) -> EngineError {

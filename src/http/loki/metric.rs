@@ -5,13 +5,16 @@
 //! the window. `sum`/`count` then fold the streams by their labels
 //! (`by`: only those kept; `without`: those dropped).
 //!
-//! The entries are read once, oldest first, through the same scan as log
+//! Queries the counting engine can count exactly (Grafana's volume
+//! queries, alert rules) are counted there ([`super::counted`]); the
+//! others' entries are read once, oldest first, through the same scan as log
 //! queries (every selector and filter pushed down as for `/logs`). A scan
 //! stopped by its bound leaves out the evaluation times it did not fully
 //! read, and says so in `warnings`: a sample is never an undercount.
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::counted::evaluate_counted;
 use super::params::{Nanos, MS};
 use super::scan::{scan, ScanSpec};
 use super::{readable, LokiError};
@@ -50,6 +53,9 @@ pub async fn evaluate(
     (first, step, n): (Nanos, Nanos, usize),
 ) -> Result<Evaluated, LokiError> {
     let plan = plan_log_expr(text, query.log, &readable(state, caller), state.loki.line)?;
+    if let Some(counted) = evaluate_counted(state, caller, &plan, query, (first, step, n)).await? {
+        return Ok(counted);
+    }
     let range = Nanos::from(query.range_ms) * MS;
     let offset = Nanos::from(query.offset_ms) * MS;
     let last = first + step * (n as Nanos - 1);
@@ -167,17 +173,22 @@ fn fold(
         out
     };
     match query.aggregation {
-        None => streams
-            .iter()
-            .map(|(labels, stream)| SeriesOut {
-                labels: labels
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.clone()))
-                    .collect(),
-                samples: samples_of(stream),
-            })
-            .filter(|s| !s.samples.is_empty())
-            .collect(),
+        None => {
+            let mut series: Vec<SeriesOut> = streams
+                .iter()
+                .map(|(labels, stream)| SeriesOut {
+                    labels: labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.clone()))
+                        .collect(),
+                    samples: samples_of(stream),
+                })
+                .filter(|s| !s.samples.is_empty())
+                .collect();
+            // Sorted by labels, as Loki sorts a matrix or vector.
+            series.sort_by(|a, b| a.labels.cmp(&b.labels));
+            series
+        }
         Some((op, grouping)) => {
             let mut groups: BTreeMap<BTreeMap<String, String>, BTreeMap<usize, f64>> =
                 BTreeMap::new();

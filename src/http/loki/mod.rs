@@ -7,6 +7,7 @@
 //! they are; authentication and source scopes are those of `/logs`, with
 //! HTTP Basic (the key as password) accepted as well.
 
+mod counted;
 mod meta;
 mod metric;
 mod params;

@@ -6,33 +6,38 @@
 //! `{"streams": [{"stream": {...}, "values": [["<ns>", "<line>"]]}],
 //! "dropped_entries": null}` — the backfill first (the newest `limit`
 //! entries from `start` up to the tail's starting bound, oldest first),
-//! then what arrives. Nothing is dropped: a slow client's stream polls on
-//! its own until it catches up (see [`crate::tail`]), so `dropped_entries`
-//! is always null. Errors before the upgrade are Loki's plain-text ones.
+//! then what arrives. Each frame also carries `cursor` (a loggate
+//! extension Loki clients ignore): the follow cursor after it, which the
+//! `cursor` parameter resumes from exactly (instead of `start`'s backfill).
+//! A client that does not keep up with its shared
+//! poller loses entries, as with Loki: they are reported (labels and
+//! timestamp, at most [`MAX_DROPPED`]) in the next frame's
+//! `dropped_entries`, otherwise `null`. Errors before the upgrade are
+//! Loki's plain-text ones.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::Extension;
-use serde_json::json;
-use tokio::sync::mpsc;
+use serde_json::{json, Map, Value};
 
 use super::params::{Nanos, Params, MS};
 use super::query::{select, streams, SCAN_RECORDS};
 use super::scan::{line_of, scan, Entry, ScanSpec};
 use super::{now_ns, readable, LokiError};
 use crate::engine::query::LogsRequest;
-use crate::engine::{Caller, Page};
+use crate::engine::Caller;
 use crate::http::{ApiError, AppState};
 use crate::logql::labels::{entry_ns, LineMode};
 use crate::logql::parse;
 use crate::logql::plan::{plan_log_query, LogPlan};
-use crate::tail::{run, TailEvent, TailSpec, EVENT_BUFFER};
+use crate::tail::{
+    channel, run, SlowPolicy, TailEvent, TailLog, TailReceiver, TailSpec, MAX_DROPPED,
+};
 
-const TAIL_PARAMS: [&str; 4] = ["query", "start", "limit", "delay_for"];
+const TAIL_PARAMS: [&str; 5] = ["query", "start", "limit", "delay_for", "cursor"];
 const HOUR: Nanos = 3_600 * 1_000_000_000;
 /// Loki's largest `delay_for`, in seconds.
 const MAX_DELAY_SECS: u64 = 5;
@@ -46,6 +51,12 @@ pub async fn tail(
 ) -> Result<Response, LokiError> {
     let params = Params::parse(raw.as_deref(), &TAIL_PARAMS)?;
     let text = params.query()?;
+    let resume = params.get("cursor").map(str::to_string);
+    if resume.is_some() && params.get("start").is_some() {
+        return Err(LokiError::bad_request(
+            "cursor: give cursor (to resume) or start (to backfill), not both",
+        ));
+    }
     let start = params.time("start")?.unwrap_or(now_ns() - HOUR);
     let limit = params.limit(100)?;
     let delay = delay_for(params.get("delay_for"))?;
@@ -61,6 +72,7 @@ pub async fn tail(
         filters: plan.filters.clone(),
         limit: 1000,
         partial: true,
+        cursor: resume.clone(),
         ..LogsRequest::default()
     };
     let opened = state.engine.open_tail(&request, &caller)?;
@@ -73,20 +85,25 @@ pub async fn tail(
             message,
         ))
     })?;
-    let backfill = backfill(&state, &caller, &plan, start, bound_ms, limit).await?;
+    let backfill = match resume {
+        Some(_) => None,
+        None => Some(backfill(&state, &caller, &plan, start, bound_ms, limit).await?),
+    };
     let spec = TailSpec {
         caller,
-        cursor: opened.cursor,
+        cursor: opened.cursor.clone(),
         sources: opened.sources,
         query_key: format!("{}|1000|false|{}", opened.query_key, delay.as_millis()),
         limit: 1000,
         include_raw: false,
         delay,
+        slow: SlowPolicy::Drop,
     };
     let line_mode = state.loki.line;
     Ok(ws.on_upgrade(move |socket| async move {
-        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        let (tx, rx) = channel(hub.stats.clone());
         tokio::spawn(run(hub, spec, tx, permit));
+        let backfill = backfill.map(|entries| (entries, opened.cursor));
         serve(socket, rx, backfill, plan, line_mode).await;
     }))
 }
@@ -132,29 +149,45 @@ async fn backfill(
     Ok(entries)
 }
 
-/// Sends the backfill, then each new page's matching entries, until the
-/// client or the tail goes away.
+/// Sends the backfill (with the cursor the tail starts from; not when it
+/// resumes), then each new page's matching entries with the cursor after
+/// the page, until the client or the tail goes away.
 async fn serve(
     mut socket: WebSocket,
-    mut rx: mpsc::Receiver<TailEvent>,
-    backfill: Vec<Entry>,
+    mut rx: TailReceiver,
+    backfill: Option<(Vec<Entry>, String)>,
     plan: LogPlan,
     line_mode: LineMode,
 ) {
-    if !backfill.is_empty() && send(&mut socket, &backfill).await.is_err() {
-        return;
+    if let Some((entries, cursor)) = backfill {
+        if send(&mut socket, &entries, &mut Vec::new(), Some(&cursor))
+            .await
+            .is_err()
+        {
+            return;
+        }
     }
+    let mut dropped: Vec<Entry> = Vec::new();
     loop {
         tokio::select! {
             event = rx.recv() => match event {
                 Some(TailEvent::Logs(page)) => {
-                    let entries = entries_of(&page, &plan, line_mode);
-                    if !entries.is_empty() && send(&mut socket, &entries).await.is_err() {
+                    let entries = entries_of(&page.logs, &plan, line_mode);
+                    let cursor = page.next_cursor.as_deref();
+                    if !entries.is_empty() && send(&mut socket, &entries, &mut dropped, cursor).await.is_err() {
                         return;
                     }
                 }
+                Some(TailEvent::Dropped(logs)) => {
+                    let room = MAX_DROPPED.saturating_sub(dropped.len());
+                    dropped.extend(entries_of(&logs, &plan, line_mode).into_iter().take(room));
+                }
                 Some(TailEvent::Open { .. } | TailEvent::Status { .. }) => {}
-                Some(TailEvent::End { .. }) | None => break,
+                Some(TailEvent::End { cursor, reason }) => {
+                    close(&mut socket, &mut dropped, cursor.as_deref(), reason).await;
+                    return;
+                }
+                None => break,
             },
             message = socket.recv() => match message {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return,
@@ -165,10 +198,30 @@ async fn serve(
     let _ = socket.send(Message::Close(None)).await;
 }
 
+/// The end of a tail (`max_duration`, the gateway shutting down, a slow
+/// client): a last frame with the cursor to resume from (and what was
+/// dropped), then a close frame — `1001` going away on shutdown, `1000`
+/// otherwise — whose reason is the `end` event's.
+async fn close(
+    socket: &mut WebSocket,
+    dropped: &mut Vec<Entry>,
+    cursor: Option<&str>,
+    reason: &'static str,
+) {
+    if cursor.is_some() && send(socket, &[], dropped, cursor).await.is_err() {
+        return;
+    }
+    let code = if reason == "shutdown" { 1001 } else { 1000 };
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
 /// A page's records as Loki entries, those the query's residual keeps.
-fn entries_of(page: &Arc<Page>, plan: &LogPlan, line_mode: LineMode) -> Vec<Entry> {
-    page.logs
-        .iter()
+fn entries_of(logs: &[TailLog], plan: &LogPlan, line_mode: LineMode) -> Vec<Entry> {
+    logs.iter()
         .map(|(source, provider, record)| Entry {
             ns: entry_ns(source, record),
             source: source.clone(),
@@ -180,8 +233,38 @@ fn entries_of(page: &Arc<Page>, plan: &LogPlan, line_mode: LineMode) -> Vec<Entr
         .collect()
 }
 
-/// One Loki tail frame.
-async fn send(socket: &mut WebSocket, entries: &[Entry]) -> Result<(), axum::Error> {
-    let frame = json!({ "streams": streams(entries, false), "dropped_entries": null });
+/// One Loki tail frame, carrying (and emptying) `dropped`: Loki's
+/// `dropped_entries`, `[{"timestamp": "<ns>", "labels": {...}}]`, or
+/// `null` when nothing was dropped (`pkg/loghttp/tail.go`); and loggate's
+/// `cursor`, the follow cursor after the frame (a Loki client ignores it;
+/// passing it back as `cursor` resumes exactly after this frame).
+async fn send(
+    socket: &mut WebSocket,
+    entries: &[Entry],
+    dropped: &mut Vec<Entry>,
+    cursor: Option<&str>,
+) -> Result<(), axum::Error> {
+    let dropped_entries = if dropped.is_empty() {
+        Value::Null
+    } else {
+        let reported = std::mem::take(dropped)
+            .iter()
+            .map(|entry| {
+                let labels: Map<String, Value> = entry
+                    .view()
+                    .stream()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), Value::from(v)))
+                    .collect();
+                json!({ "timestamp": entry.ns.to_string(), "labels": labels })
+            })
+            .collect();
+        Value::Array(reported)
+    };
+    let mut frame =
+        json!({ "streams": streams(entries, false), "dropped_entries": dropped_entries });
+    if let Some(cursor) = cursor {
+        frame["cursor"] = Value::from(cursor);
+    }
     socket.send(Message::Text(frame.to_string().into())).await
 }

@@ -309,13 +309,8 @@ impl Parser<'_> {
             self.expect(Tok::Comma, "\",\"")?;
         }
         let (inner, range) = self.log_expr(true)?;
-        let range_ms = range.ok_or_else(|| self.unexpected("\"[\" and a range"))?;
+        let (range_ms, offset_ms) = range.ok_or_else(|| self.unexpected("\"[\" and a range"))?;
         self.expect(Tok::RParen, "\")\"")?;
-        let mut offset_ms = 0;
-        if self.is_ident("offset") {
-            self.bump();
-            offset_ms = self.duration()?;
-        }
         if self.is_ident("by") || self.is_ident("without") {
             self.grouping()?;
         }
@@ -375,7 +370,11 @@ impl Parser<'_> {
 
     /// `{matchers} stages`, with a `[range]` before or after the stages when
     /// `ranged` (inside a range aggregation).
-    fn log_expr(&mut self, ranged: bool) -> Result<(LogExpr, Option<i64>), LogqlError> {
+    /// A log expression; `ranged`: inside a range aggregation, with its
+    /// `[range]` and optional `offset d` (ms) before or after the pipeline,
+    /// as Loki's grammar has them (`logRangeExpr` in `syntax.y`: the offset
+    /// follows the range, inside the parentheses).
+    fn log_expr(&mut self, ranged: bool) -> Result<(LogExpr, Option<(i64, i64)>), LogqlError> {
         let at = self.at();
         let matchers = self.selector()?;
         let mut range = None;
@@ -396,10 +395,16 @@ impl Parser<'_> {
         ))
     }
 
-    fn range(&mut self) -> Result<i64, LogqlError> {
+    /// `[d]` and an optional `offset d`: (range, offset) in ms.
+    fn range(&mut self) -> Result<(i64, i64), LogqlError> {
         self.bump();
         let ms = self.duration()?;
         self.expect(Tok::RBracket, "\"]\"")?;
-        Ok(ms)
+        let mut offset_ms = 0;
+        if self.is_ident("offset") {
+            self.bump();
+            offset_ms = self.duration()?;
+        }
+        Ok((ms, offset_ms))
     }
 }

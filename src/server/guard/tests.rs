@@ -207,3 +207,35 @@ async fn handed_over_until_ended(guard: &mut HeadGuard<DuplexStream>) -> (Vec<u8
         }
     }
 }
+
+/// hyper copies every response body into a per-connection buffer unless
+/// its socket takes vectored writes; the guard must not hide them.
+#[tokio::test]
+async fn vectored_writes_pass_through_so_bodies_are_not_copied() {
+    let (mut client, mut guarded, _) = guard(1 << 16);
+    assert!(guarded.is_write_vectored());
+    let parts = [
+        io::IoSlice::new(b"HTTP/1.1 200 OK\r\n\r\n"),
+        io::IoSlice::new(b"body"),
+    ];
+    let written = guarded.write_vectored(&parts).await.unwrap();
+    assert_eq!(written, 23);
+    let mut got = vec![0; written];
+    client.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, b"HTTP/1.1 200 OK\r\n\r\nbody");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_stops_reading_a_vectored_write_is_cut_off() {
+    let (_client, mut stuck, _) = guard(64);
+    let chunk = [b'x'; 4096];
+    let parts = [io::IoSlice::new(&chunk), io::IoSlice::new(&chunk)];
+    // The pipe takes 64 bytes, then no more: the second write stalls.
+    for _ in 0..2 {
+        if let Err(error) = stuck.write_vectored(&parts).await {
+            assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+            return;
+        }
+    }
+    panic!("a stalled vectored write was not cut off");
+}

@@ -3,8 +3,10 @@
 
 use super::*;
 use loggate_core::query::LevelSet;
+use loggate_core::time::parse_rfc3339_ms;
 use proptest::prelude::*;
-use serde_json::json;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
 
 fn documented_log() -> Value {
     json!({
@@ -27,6 +29,56 @@ fn documented_log() -> Value {
                 "blockId": "MuK2Kk9lu0v8N86brS3x", "icon": "https://cdn.runalloy.com/icons/alloy-logo.png"}
         }
     })
+}
+
+/// The typed reading of a log's text and the `Value` reading agree, on
+/// the record and on the reason a log is refused.
+fn assert_same_mapping(text: &str) {
+    let raw = RawValue::from_string(text.to_string()).unwrap();
+    let value: Value = serde_json::from_str(text).unwrap();
+    for include_raw in [false, true] {
+        assert_eq!(
+            record_from_raw(&raw, include_raw),
+            record_from_native(&value, include_raw),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn the_typed_reading_maps_as_the_value_reading_does() {
+    let documented = documented_log();
+    let mut texts = vec![documented.to_string()];
+    let variants = [
+        json!({"_id": {"$oid": "68110feaa81a0e507fbdd36a"}, "createdAt": "2025-04-29T17:44:10Z"}),
+        json!({"_id": "a", "createdAt": "2025-04-29T17:44:10Z", "message": "executionStarted",
+            "forgeWorkflow": {"name": 5, "integrationId": "67d8875977ce6522e517a382"},
+            "data": [1], "workflowVersion": 1.50, "teamId": null, "startedAt": true,
+            "userId": {"x": 1}}),
+        json!({"_id": "a", "createdAt": "2025-04-29T17:44:10Z",
+            "forgeWorkflow": {"integrationId": {"_id": null, "name": "n"}}, "data": "x"}),
+        json!({"_id": "", "createdAt": "2025-04-29T17:44:10Z"}),
+        json!({"_id": "a", "createdAt": 1_745_948_650_432_i64}),
+        json!({"_id": 7, "createdAt": "2025-04-29T17:44:10Z"}),
+        json!({"_id": {"$oid": 7}, "createdAt": "2025-04-29T17:44:10Z"}),
+        json!([1]),
+        json!("log"),
+    ];
+    texts.extend(variants.iter().map(Value::to_string));
+    // Escapes, spacing, upstream number text and a repeated key (the last
+    // one wins in a `Value`; the typed reading falls back to it).
+    texts.extend([
+        r#"{ "_id" : "a\u0062", "createdAt" : "2025-04-29T17:44:10.5Z", "message":"exec\"x" }"#
+            .to_string(),
+        r#"{"_id":"a","createdAt":"2025-04-29T17:44:10Z","workflowVersion":1e2,"teamId":-0.0}"#
+            .to_string(),
+        r#"{"_id":"a","_id":"b","createdAt":"2025-04-29T17:44:10Z"}"#.to_string(),
+        r#"{"_id":"a","createdAt":"2025-04-29T17:44:10Z","data":{"executionId":"x","executionId":"y"}}"#
+            .to_string(),
+    ]);
+    for text in &texts {
+        assert_same_mapping(text);
+    }
 }
 
 #[test]

@@ -9,6 +9,8 @@ use reqwest::header::HeaderMap;
 use tokio::sync::Notify;
 
 use super::*;
+use crate::error::SourceError;
+use crate::http::UpstreamResponse;
 
 const NOW: i64 = 1_700_000_000_000;
 const MINUTE: i64 = 60_000;
@@ -188,40 +190,41 @@ async fn bypass_uses_no_stored_answer_and_stores_its_own() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_429_is_a_negative_entry_until_its_retry_after() {
+async fn a_429_holds_its_whole_source_until_its_retry_after() {
     let store = store();
     let sent = AtomicUsize::new(0);
     let limited = Err(SourceError::RateLimited {
         message: "slow down".into(),
         retry_after: Some(Duration::from_secs(30)),
     });
-    let (_, lookup) = store
+    let (answer, lookup) = store
         .get_or_fetch(key("/k"), wants(NOW), fetch(&sent, NOW, limited))
         .await;
     assert_eq!(lookup, Lookup::Miss);
-    tokio::time::advance(Duration::from_secs(20)).await;
-    for bypass in [false, true] {
-        let wants = Wants {
-            window_end: NOW,
-            bypass,
-        };
-        let (answer, lookup) = store
-            .get_or_fetch(key("/k"), wants, fetch(&sent, NOW, ok("x")))
-            .await;
-        assert_eq!(lookup, Lookup::Hit);
-        match answer.result(Instant::now()) {
-            Err(SourceError::RateLimited { retry_after, .. }) => {
-                assert_eq!(retry_after, Some(Duration::from_secs(10)));
-            }
-            other => panic!("expected the stored 429, got {other:?}"),
-        }
-    }
-    assert_eq!(sent.load(Ordering::SeqCst), 1);
-    tokio::time::advance(Duration::from_secs(11)).await;
-    let (answer, lookup) = store
-        .get_or_fetch(key("/k"), wants(NOW), fetch(&sent, NOW, ok("back")))
+    // The 429 itself is not stored as an answer: the source is held.
+    store
+        .hold("src", "slow down", Duration::from_secs(30))
         .await;
-    assert_eq!((lookup, body(&answer).as_str()), (Lookup::Miss, "back"));
+    assert!(answer.result().is_err());
+    assert!(store.get(&key("/k"), &wants(NOW)).await.is_none());
+    tokio::time::advance(Duration::from_secs(20)).await;
+    match store.held("src").await {
+        Some(SourceError::RateLimited {
+            message,
+            retry_after,
+        }) => {
+            assert_eq!(message, "slow down");
+            assert_eq!(retry_after, Some(Duration::from_secs(10)));
+        }
+        other => panic!("expected the held 429, got {other:?}"),
+    }
+    assert!(store.held("other").await.is_none(), "only its own source");
+    // A shorter Retry-After does not shorten the hold.
+    store.hold("src", "again", Duration::from_secs(1)).await;
+    tokio::time::advance(Duration::from_secs(9)).await;
+    assert!(store.held("src").await.is_some());
+    tokio::time::advance(Duration::from_secs(2)).await;
+    assert!(store.held("src").await.is_none());
 }
 
 #[tokio::test(start_paused = true)]
