@@ -6,6 +6,7 @@
 pub mod counts;
 pub mod fleet;
 mod kinds;
+pub mod page_cost;
 pub mod metrics;
 pub mod sse;
 
