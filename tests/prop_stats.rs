@@ -1,15 +1,17 @@
 //! Property: over the real gateway and any mix of the provider simulators
 //! (every Logto generation), with generated data full of timestamp ties,
 //! random windows (bounds anywhere, on record timestamps or not), any
-//! interval (aligned to `start` only), any grouping of up to two, a level
-//! filter or none and either method, `GET /logs/stats` equals the data
-//! counted by hand, every bucket covered.
+//! interval (aligned to `start` only), any grouping of up to two, any
+//! combination of the level, minimum level, service and search filters
+//! (values taken from the data) and either method, `GET /logs/stats`
+//! equals the data counted by hand, every bucket covered.
 //!
 //! 24 cases by default; `LOGGATE_SOAK=1` runs 256.
 
 mod common;
 
 use common::counts::{reference_counts, response_counts, SourceData};
+use common::enc;
 use common::fleet::{Fleet, Kind, Spec};
 use loggate_core::time::format_ms;
 use loggate_core::{Filters, Level};
@@ -28,6 +30,11 @@ struct Case {
     interval_ms: i64,
     by: Vec<&'static str>,
     level: Option<Level>,
+    min_level: Option<Level>,
+    /// A record whose service becomes the `service` filter.
+    service_of: Option<prop::sample::Index>,
+    /// A record whose message gives the `q` search text.
+    text_of: Option<prop::sample::Index>,
     scan: bool,
 }
 
@@ -52,16 +59,33 @@ fn case() -> impl Strategy<Value = Case> {
         prop_oneof![1i64..=1_000, 1_000i64..=600_000, 600_000i64..=4_000_000],
         groupings,
         prop::option::of(prop::sample::select(Level::ALL.to_vec())),
+        (
+            prop::option::of(prop::sample::select(Level::ALL.to_vec())),
+            prop::option::of(any::<prop::sample::Index>()),
+            prop::option::of(any::<prop::sample::Index>()),
+        ),
         any::<bool>(),
     )
         .prop_map(
-            |(specs, start_offset, end_offset, interval_ms, by, level, scan)| Case {
+            |(
                 specs,
                 start_offset,
                 end_offset,
                 interval_ms,
                 by,
                 level,
+                (min_level, service_of, text_of),
+                scan,
+            )| Case {
+                specs,
+                start_offset,
+                end_offset,
+                interval_ms,
+                by,
+                level,
+                min_level,
+                service_of,
+                text_of,
                 scan,
             },
         )
@@ -95,6 +119,31 @@ async fn check(case: Case) -> Result<(), TestCaseError> {
     if let Some(level) = case.level {
         filters.level = Some([level].into_iter().collect());
         query.push_str(&format!("&level={}", level.as_str()));
+    }
+    if let Some(min) = case.min_level {
+        filters.min_level = Some(min);
+        query.push_str(&format!("&min_level={}", min.as_str()));
+    }
+    let all: Vec<_> = data
+        .iter()
+        .flat_map(|(_, _, records)| records.iter())
+        .collect();
+    if let (Some(pick), false) = (&case.service_of, all.is_empty()) {
+        if let Some(service) = &all[pick.index(all.len())].service {
+            filters.service = Some(service.clone());
+            query.push_str(&format!("&service={}", enc(service)));
+        }
+    }
+    if let (Some(pick), false) = (&case.text_of, all.is_empty()) {
+        let message = &all[pick.index(all.len())].message;
+        // Three characters of the message's longest word: found in it, and
+        // in others that share the word.
+        let word = message.split_whitespace().max_by_key(|w| w.chars().count());
+        let text: String = word.unwrap_or("").chars().take(3).collect();
+        if !text.is_empty() {
+            query.push_str(&format!("&q={}", enc(&text)));
+            filters.q = Some(text);
+        }
     }
     let (status, body) = fleet.gateway.get(&query).await;
     prop_assert_eq!(status, 200, "{}: {}", query, body);

@@ -6,8 +6,8 @@
 pub mod counts;
 pub mod fleet;
 mod kinds;
-pub mod page_cost;
 pub mod metrics;
+pub mod page_cost;
 pub mod sse;
 
 use std::net::SocketAddr;
