@@ -372,7 +372,7 @@ impl Engine {
             .into_iter()
             .map(|(i, record)| (names[i].clone(), sources[i].source.kind, record))
             .collect();
-        let warnings = sources.iter().flat_map(warnings_of).collect();
+        let warnings = sources.iter().flat_map(failures::warnings_of).collect();
         Page {
             logs,
             next_cursor,
@@ -386,32 +386,6 @@ impl Engine {
             room: None,
         }
     }
-}
-
-/// The warnings a source adds to its page (spec §5, §10): records it could
-/// not read, and its failure.
-fn warnings_of(s: &PageSource<'_>) -> Vec<String> {
-    let name = &s.merge.name;
-    let mut warnings = Vec::new();
-    if s.report.skipped > 0 {
-        let n = s.report.skipped;
-        let records = if n == 1 { "record" } else { "records" };
-        let why = if s.skip_reasons.is_empty() {
-            "the adapter gave no reason; each is in the gateway's log".to_string()
-        } else {
-            s.skip_reasons.join("; ")
-        };
-        warnings.push(format!(
-            "{name}: skipped {n} upstream {records} that could not be read: {why}"
-        ));
-    }
-    if let Some(error) = &s.failure {
-        warnings.push(format!(
-            "{name}: failed ({}): {error}; next_cursor resumes it",
-            error.code()
-        ));
-    }
-    warnings
 }
 
 /// Defence in depth: whatever an adapter returns, only records strictly

@@ -74,6 +74,32 @@ pub(in crate::engine) fn page_error(failures: &[(&str, &SourceError)]) -> Engine
     }
 }
 
+/// The warnings a source adds to its page (spec §5, §10): records it could
+/// not read, and its failure.
+pub(super) fn warnings_of(s: &PageSource<'_>) -> Vec<String> {
+    let name = &s.merge.name;
+    let mut warnings = Vec::new();
+    if s.report.skipped > 0 {
+        let n = s.report.skipped;
+        let records = if n == 1 { "record" } else { "records" };
+        let why = if s.skip_reasons.is_empty() {
+            "the adapter gave no reason; each is in the gateway's log".to_string()
+        } else {
+            s.skip_reasons.join("; ")
+        };
+        warnings.push(format!(
+            "{name}: skipped {n} upstream {records} that could not be read: {why}"
+        ));
+    }
+    if let Some(error) = &s.failure {
+        warnings.push(format!(
+            "{name}: failed ({}): {error}; next_cursor resumes it",
+            error.code()
+        ));
+    }
+    warnings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
