@@ -84,6 +84,7 @@ async fn total_count_requests_go_through_the_breaker_health_and_metrics() {
     let (_, sources) = fleet.gateway.get("/sources").await;
     let s0 = &sources["sources"][0];
     assert_eq!(s0["circuit"], "open", "{sources}");
+    assert_eq!(s0["health"]["status"], "error", "{sources}");
     assert_eq!(
         s0["health"]["last_error"]["code"], "upstream_error",
         "{sources}"
@@ -102,8 +103,7 @@ async fn total_count_requests_go_through_the_breaker_health_and_metrics() {
     assert_eq!(faults.seen_count(), 2, "the open circuit sent nothing");
 
     // The metrics saw every total: the healthy ones and the two failures.
-    let text = fleet.gateway.client.get(fleet.gateway.url("/metrics"));
-    let text = text.send().await.unwrap().text().await.unwrap();
+    let text = fleet.gateway.text("/metrics").await;
     let value = |prefix: &str| -> u64 {
         text.lines()
             .find(|l| l.starts_with(prefix))

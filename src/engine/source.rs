@@ -58,23 +58,20 @@ pub struct HealthSnapshot {
     pub last_success: Option<i64>,
     /// Epoch ms, code and message of the last failed fetch.
     pub last_error: Option<(i64, String, String)>,
+    /// Whether the latest outcome recorded was a failure: the order of
+    /// outcomes, which their millisecond stamps cannot tell when a success
+    /// and a failure share one.
+    pub latest_failed: bool,
 }
 
 impl HealthSnapshot {
     /// `ok` when the latest fetch succeeded, `error` when it failed,
     /// `unknown` before any.
     pub fn status(&self) -> &'static str {
-        match (&self.last_success, &self.last_error) {
-            (None, None) => "unknown",
-            (Some(_), None) => "ok",
-            (None, Some(_)) => "error",
-            (Some(ok), Some((failed, _, _))) => {
-                if ok >= failed {
-                    "ok"
-                } else {
-                    "error"
-                }
-            }
+        match (&self.last_success, &self.last_error, self.latest_failed) {
+            (None, None, _) => "unknown",
+            (_, _, true) => "error",
+            _ => "ok",
         }
     }
 }
@@ -88,6 +85,7 @@ impl Health {
             Ok(_) => inner.last_success = Some(now),
             Err(e) => inner.last_error = Some((now, e.code().to_string(), e.to_string())),
         }
+        inner.latest_failed = result.is_err();
     }
 
     pub fn snapshot(&self) -> HealthSnapshot {
@@ -101,13 +99,22 @@ mod tests {
 
     #[test]
     fn status_follows_the_latest_outcome() {
-        let mut h = HealthSnapshot::default();
-        assert_eq!(h.status(), "unknown");
-        h.last_success = Some(5);
-        assert_eq!(h.status(), "ok");
-        h.last_error = Some((6, "upstream_error".into(), "boom".into()));
-        assert_eq!(h.status(), "error");
-        h.last_success = Some(7);
-        assert_eq!(h.status(), "ok");
+        let health = Health::default();
+        assert_eq!(health.snapshot().status(), "unknown");
+        health.record(&Ok::<(), SourceError>(()));
+        assert_eq!(health.snapshot().status(), "ok");
+        // Within one millisecond: the order decides, not the stamps.
+        health.record(&Err::<(), _>(SourceError::Timeout(
+            std::time::Duration::ZERO,
+        )));
+        assert_eq!(health.snapshot().status(), "error");
+        health.record(&Ok::<(), SourceError>(()));
+        assert_eq!(health.snapshot().status(), "ok");
+        health.record(&Err::<(), _>(SourceError::Timeout(
+            std::time::Duration::ZERO,
+        )));
+        let snapshot = health.snapshot();
+        assert_eq!(snapshot.status(), "error");
+        assert!(snapshot.last_success.is_some() && snapshot.last_error.is_some());
     }
 }
