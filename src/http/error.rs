@@ -3,7 +3,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 
 use crate::engine::EngineError;
 
@@ -100,6 +100,41 @@ impl From<EngineError> for ApiError {
             retry_after_secs,
         }
     }
+}
+
+/// The refusals of a route that reads sources with an API key, before
+/// it reads anything (spec §4, §5): each an [`ErrorEnvelope`]. Listed once
+/// and named in each handler's `responses(...)`.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // never built: utoipa reads its variants for the document
+pub enum KeyRefusals {
+    #[response(
+        status = 401,
+        description = "unauthorized: missing or unknown API key",
+        headers(("WWW-Authenticate" = String, description = "`Bearer`: the scheme to authenticate with"))
+    )]
+    Unauthorized(ErrorEnvelope<'static>),
+    #[response(
+        status = 403,
+        description = "forbidden: the key may not read a requested source"
+    )]
+    Forbidden(ErrorEnvelope<'static>),
+    #[response(
+        status = 429,
+        description = "rate_limited: the key is over its rate",
+        headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))
+    )]
+    RateLimited(ErrorEnvelope<'static>),
+    #[response(
+        status = 414,
+        description = "uri_too_long: the query string is over the limit"
+    )]
+    UriTooLong(ErrorEnvelope<'static>),
+    #[response(
+        status = 431,
+        description = "headers_too_large: the request headers are over the limit"
+    )]
+    HeadersTooLarge(ErrorEnvelope<'static>),
 }
 
 /// Every error response (spec §4).
