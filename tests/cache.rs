@@ -146,16 +146,7 @@ async fn no_cache_reads_every_upstream_again() {
         }
     }
     // /metrics counts them per source.
-    let metrics = fleet
-        .gateway
-        .client
-        .get(fleet.gateway.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = fleet.gateway.text("/metrics").await;
     for (name, _, _) in &fleet.sims {
         let n = cache_counts(&second, name).0;
         let line = format!("loggate_cache_lookups_total{{source=\"{name}\",outcome=\"hit\"}} {n}");

@@ -75,16 +75,7 @@ impl Bench {
     }
 
     async fn cache_bytes(&self) -> String {
-        let text = self
-            .gateway
-            .client
-            .get(self.gateway.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = self.gateway.text("/metrics").await;
         text.lines()
             .find(|l| l.starts_with("loggate_cache_bytes "))
             .map_or("-".into(), |l| {

@@ -302,15 +302,7 @@ async fn docs_page_is_served_by_the_gateway() {
         !html.contains("://cdn") && !html.contains("unpkg.com"),
         "{html}"
     );
-    let initializer = gateway
-        .client
-        .get(gateway.url("/docs/swagger-initializer.js"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let initializer = gateway.text("/docs/swagger-initializer.js").await;
     assert!(initializer.contains("/openapi.json"), "{initializer}");
 }
 

@@ -139,15 +139,7 @@ async fn burst_of_pages(
     let (status, sources) = gateway.get("/sources").await;
     assert_eq!(status, 200, "{sources}");
     assert_eq!(sources["sources"][0]["circuit"], "closed", "{sources}");
-    let metrics = gateway
-        .client
-        .get(gateway.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.text("/metrics").await;
     assert!(
         metrics.contains("loggate_circuit_breaker_state{source=\"app\"} 0"),
         "{metrics}"

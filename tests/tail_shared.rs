@@ -8,21 +8,10 @@ mod common;
 
 use common::fleet::{start_sims, Kind, Spec};
 use common::metrics::metric;
-use common::sse::{SseEvent, SseStream};
+use common::sse::SseStream;
 use common::Gateway;
-use serde_json::Value;
 
 const SERVER: &str = "scan_budget = 10000\n[follow]\nsettle = \"0s\"\npoll_min = \"5ms\"\npoll_max = \"40ms\"\nheartbeat = \"1s\"";
-
-fn logs_of(event: &SseEvent) -> Vec<String> {
-    let page: Value = serde_json::from_str(&event.data).expect("JSON page");
-    page["logs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["id"].as_str().unwrap().to_string())
-        .collect()
-}
 
 /// Reads `stream` until it has delivered `n` log ids.
 async fn read_ids(stream: &mut SseStream, n: usize) -> Vec<String> {
@@ -30,7 +19,7 @@ async fn read_ids(stream: &mut SseStream, n: usize) -> Vec<String> {
     while ids.len() < n {
         let event = stream.next().await.expect("the stream goes on");
         if event.event == "logs" {
-            ids.extend(logs_of(&event));
+            ids.extend(event.log_ids());
         }
     }
     ids

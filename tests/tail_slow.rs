@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 
 use common::fleet::{start_sims, Kind, Sim, Spec};
 use common::metrics::metric;
-use common::sse::{parse_events, SseEvent, SseStream};
+use common::sse::{parse_events, SseStream};
 use common::{assert_same_ids, reference, Gateway};
 use futures::StreamExt;
 use loggate::tail::EVENT_BUFFER;
@@ -32,16 +32,6 @@ const SERVER: &str = "scan_budget = 100000\n[follow]\nsettle = \"0s\"\npoll_min 
 /// leveled one in whole seconds stamps each batch a second further on).
 const BATCH: usize = 1000;
 const ROUNDS: usize = 300;
-
-fn logs_of(event: &SseEvent) -> Vec<String> {
-    let page: Value = serde_json::from_str(&event.data).expect("JSON page");
-    page["logs"]
-        .as_array()
-        .expect("logs")
-        .iter()
-        .map(|l| l["id"].as_str().expect("id").to_string())
-        .collect()
-}
 
 /// A connection to `addr` whose receive window stays small (a set
 /// `SO_RCVBUF` is not autotuned), so that a client not reading soon
@@ -147,7 +137,7 @@ async fn a_slow_sse_subscriber_is_closed_with_a_cursor_that_resumes_exactly() {
     let mut end = None;
     for event in parse_events(&body) {
         match event.event.as_str() {
-            "logs" => got.extend(logs_of(&event)),
+            "logs" => got.extend(event.log_ids()),
             "end" => end = Some(event),
             _ => {}
         }
@@ -166,7 +156,7 @@ async fn a_slow_sse_subscriber_is_closed_with_a_cursor_that_resumes_exactly() {
     while got.len() < expected.len() {
         let event = resumed.next().await.expect("the resumed stream goes on");
         if event.event == "logs" {
-            got.extend(logs_of(&event));
+            got.extend(event.log_ids());
         }
     }
     assert_same_ids(&got, &expected, "s0");

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::fleet::{start_sims, Kind, Sim, Spec};
-use common::sse::{SseEvent, SseStream};
+use common::sse::SseStream;
 use common::{assert_same_ids, reference, Gateway};
 use loggate_core::sim::Fault;
 use loggate_core::{Filters, Order};
@@ -22,16 +22,6 @@ use serde_json::Value;
 
 const SERVER: &str = "scan_budget = 10000\ncursor_secret = \"tail-test-secret-0123456789abcdef\"\n[follow]\nsettle = \"0s\"\npoll_min = \"5ms\"\npoll_max = \"40ms\"\nheartbeat = \"1s\"";
 const SINCE: &str = "since=2000-01-01T00:00:00Z";
-
-fn logs_of(event: &SseEvent) -> Vec<String> {
-    let page: Value = serde_json::from_str(&event.data).expect("JSON page");
-    page["logs"]
-        .as_array()
-        .expect("logs")
-        .iter()
-        .map(|l| l["id"].as_str().expect("id").to_string())
-        .collect()
-}
 
 fn of_source(ids: &[String], source: &str) -> Vec<String> {
     let prefix = format!("{source}:");
@@ -102,7 +92,7 @@ async fn sse_tail_is_exactly_once_across_random_disconnects_and_a_restart() {
                 assert!(event.retry.is_some(), "the first event sets retry:");
             }
             match event.event.as_str() {
-                "logs" => got.extend(logs_of(&event)),
+                "logs" => got.extend(event.log_ids()),
                 "open" | "status" => {}
                 other => panic!("unexpected event {other}"),
             }
@@ -150,7 +140,7 @@ async fn sse_tail_reports_a_failing_source_and_goes_on_with_the_others() {
     for _ in 0..10_000 {
         let event = stream.next().await.expect("the stream goes on");
         match event.event.as_str() {
-            "logs" => got.extend(logs_of(&event)),
+            "logs" => got.extend(event.log_ids()),
             "status" => {
                 let v: Value = serde_json::from_str(&event.data).unwrap();
                 statuses.push((

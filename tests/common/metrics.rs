@@ -4,15 +4,7 @@ use super::Gateway;
 
 /// A value of `/metrics` (a counter's `_total` series or a gauge).
 pub async fn metric(gateway: &Gateway, name: &str) -> u64 {
-    let text = gateway
-        .client
-        .get(gateway.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = gateway.text("/metrics").await;
     text.lines()
         .find_map(|line| {
             let (series, value) = line.split_once(' ')?;

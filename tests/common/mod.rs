@@ -68,6 +68,13 @@ impl Gateway {
         format!("http://{}{}", self.addr, path_and_query)
     }
 
+    /// GET without a key and read the body as text (e.g. `/metrics`);
+    /// panics when the request itself fails.
+    pub async fn text(&self, path_and_query: &str) -> String {
+        let response = self.client.get(self.url(path_and_query)).send().await;
+        response.unwrap().text().await.unwrap()
+    }
+
     /// GET and decode; returns (status, body).
     pub async fn get(&self, path_and_query: &str) -> (u16, Value) {
         self.get_with(path_and_query, None).await

@@ -12,6 +12,19 @@ pub struct SseEvent {
     pub retry: Option<u64>,
 }
 
+impl SseEvent {
+    /// The log ids of a batch event (its `data` is a `/logs` page).
+    pub fn log_ids(&self) -> Vec<String> {
+        let page: serde_json::Value = serde_json::from_str(&self.data).expect("JSON page");
+        page["logs"]
+            .as_array()
+            .expect("logs")
+            .iter()
+            .map(|l| l["id"].as_str().expect("id").to_string())
+            .collect()
+    }
+}
+
 /// An open event stream.
 pub struct SseStream {
     response: reqwest::Response,
