@@ -18,6 +18,9 @@ the run:
   query's "log queries are not supported as an instant query type".
 - /loki/api/v1 `end` not after `start` (or `since`), two parameters
   together: "end timestamp must not be before or equal to start time".
+- /loki/api/v1/query_range `step` against `end - start` (three parameters
+  together, said in the `step` description): Loki's "exceeded maximum
+  resolution of 11,000 points per timeseries".
 
 And one hook drops the "server error" (ST101) that is loggate's documented
 load shedding, not a fault: `503` with `Retry-After` and the envelope code
@@ -41,6 +44,7 @@ atexit.register(
 LOKI_LOGQL_PREFIXES = ("parse error at line ", "query: ", "match[]: ")
 LOKI_LOGQL_MESSAGES = ("log queries are not supported as an instant query type",)
 LOKI_WINDOW = "end timestamp must not be before or equal to start time"
+LOKI_RESOLUTION = "exceeded maximum resolution of 11,000 points per timeseries"
 
 
 def _logs_inexpressible(text):
@@ -75,6 +79,8 @@ def _loki_inexpressible(text):
         return "loki LogQL grammar"
     if text == LOKI_WINDOW:
         return "loki end not after start"
+    if text.startswith(LOKI_RESOLUTION):
+        return "loki step over 11,000 points"
     return None
 
 
