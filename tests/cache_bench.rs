@@ -26,10 +26,10 @@ struct Bench {
 
 async fn bench(cache: &str, latency: Duration) -> Bench {
     let kinds = [
-        Kind::Leveled,
-        Kind::PromptCrafter,
-        Kind::Alloy,
-        Kind::LogtoTimed,
+        Kind::COUNTS_TOTALS,
+        Kind::SCAN_ONLY,
+        Kind::COUNTS_LEVELS,
+        Kind::INCLUSIVE_BOUNDS,
     ];
     let specs: Vec<Spec> = kinds
         .iter()

@@ -158,13 +158,7 @@ async fn pushdown_costs_one_request_per_bucket_and_group_and_equals_a_scan() {
         .sims
         .iter()
         .filter(|(_, kind, _)| {
-            [
-                Kind::Leveled,
-                Kind::Alloy,
-                Kind::LogtoTimed,
-                Kind::LogtoExclusive,
-            ]
-            .contains(kind)
+            Kind::counting_exactly().contains(kind)
         })
         .map(|(name, _, _)| name.as_str())
         .collect();
@@ -196,32 +190,32 @@ async fn pushdown_costs_one_request_per_bucket_and_group_and_equals_a_scan() {
         assert_eq!(scanned["sources"][name]["method"], "scan");
         assert_counts(&scanned, &expected, name);
     }
-    // Alloy pushes the level grouping too (ERROR or not is its message).
-    let alloy = fleet
+    // One pushes the level grouping too (ERROR or not is its message).
+    let by_level = fleet
         .sims
         .iter()
-        .find(|s| s.1 == Kind::Alloy)
+        .find(|s| s.1 == Kind::COUNTS_LEVELS)
         .unwrap()
         .0
         .as_str();
-    let mine: Vec<SourceData<'_>> = data.iter().filter(|d| d.0 == alloy).cloned().collect();
+    let mine: Vec<SourceData<'_>> = data.iter().filter(|d| d.0 == by_level).cloned().collect();
     let (status, body) = stats(
         &fleet,
         w,
-        &format!("&source={alloy}&by=level&method=pushdown"),
+        &format!("&source={by_level}&by=level&method=pushdown"),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     assert_counts(
         &body,
         &reference_counts(&mine, &Filters::default(), w, &["level"]),
-        "alloy by level",
+        "by level",
     );
     // A source that cannot count a grouping from totals says so.
     let prompts = fleet
         .sims
         .iter()
-        .find(|s| s.1 == Kind::PromptCrafter)
+        .find(|s| s.1 == Kind::SCAN_ONLY)
         .unwrap()
         .0
         .as_str();
@@ -232,10 +226,10 @@ async fn pushdown_costs_one_request_per_bucket_and_group_and_equals_a_scan() {
     let (_, body) = stats(
         &fleet,
         w,
-        &format!("&source={alloy}&method=pushdown&user_id={}", "a".repeat(24)),
+        &format!("&source={by_level}&method=pushdown&user_id={}", "a".repeat(24)),
     )
     .await;
-    assert_eq!(body["sources"][alloy]["upstream_requests"], 1, "{body}");
+    assert_eq!(body["sources"][by_level]["upstream_requests"], 1, "{body}");
     assert_eq!(
         body["series"][0]["points"].as_array().unwrap().len() as u64,
         n
@@ -245,7 +239,7 @@ async fn pushdown_costs_one_request_per_bucket_and_group_and_equals_a_scan() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_out_of_budget_reports_what_it_covered_and_no_more() {
     // scan_budget 5 → counting scans at most 50 records per source.
-    let specs = [Spec::new(Kind::PromptCrafter, 3, 120, 120)];
+    let specs = [Spec::new(Kind::SCAN_ONLY, 3, 120, 120)];
     let fleet = Fleet::start(&specs, "scan_budget = 5", "").await;
     let data = data(&fleet);
     let w = window();
@@ -282,10 +276,10 @@ async fn a_scan_out_of_budget_reports_what_it_covered_and_no_more() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_hold_while_records_arrive_during_the_count() {
     let specs = [
-        Spec::new(Kind::Leveled, 5, 300, 90),
-        Spec::new(Kind::Alloy, 6, 300, 90),
-        Spec::new(Kind::LogtoExclusive, 7, 300, 90),
-        Spec::new(Kind::PromptCrafter, 8, 300, 90),
+        Spec::new(Kind::COUNTS_TOTALS, 5, 300, 90),
+        Spec::new(Kind::COUNTS_LEVELS, 6, 300, 90),
+        Spec::new(Kind::EXCLUSIVE_BOUNDS, 7, 300, 90),
+        Spec::new(Kind::SCAN_ONLY, 8, 300, 90),
     ];
     let fleet = Fleet::start(&specs, "", "").await;
     let data = data(&fleet);
@@ -318,7 +312,7 @@ async fn counts_hold_while_records_arrive_during_the_count() {
 
 #[tokio::test]
 async fn bad_requests_are_clear_400s_naming_the_parameter() {
-    let fleet = Fleet::start(&[Spec::new(Kind::Alloy, 1, 10, 5)], "", "").await;
+    let fleet = Fleet::start(&[Spec::new(Kind::COUNTS_LEVELS, 1, 10, 5)], "", "").await;
     let cases: [(&str, &str, &str); 8] = [
         ("/logs/stats?end=2025-01-01T00:00:00Z&interval=1m", "start", "required"),
         ("/logs/stats?start=2025-01-01T00:00:00Z&interval=1m", "end", "required"),

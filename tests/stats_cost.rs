@@ -31,7 +31,7 @@ async fn auto_weighs_the_rate_limit_against_the_deadline() {
     // 300 records, a counting scan budget of 100 (scan_budget 10 × 10):
     // a scan covers a third of the window in a page or two; pushdown needs
     // 1 + 62 totals.
-    let specs = [Spec::new(Kind::Leveled, 41, 300, 300)];
+    let specs = [Spec::new(Kind::COUNTS_TOTALS, 41, 300, 300)];
     let open = Fleet::start(&specs, "scan_budget = 10", "").await;
     let (status, body) = stats_by_minute(&open, "").await;
     assert_eq!(status, 200, "{body}");
@@ -59,7 +59,7 @@ async fn auto_weighs_the_rate_limit_against_the_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn total_count_requests_go_through_the_breaker_health_and_metrics() {
-    let specs = [Spec::new(Kind::Leveled, 42, 50, 50)];
+    let specs = [Spec::new(Kind::COUNTS_TOTALS, 42, 50, 50)];
     let extra = "retries = 0\ncircuit_breaker = { failures = 2, cool_down = \"1h\" }";
     let fleet = Fleet::start(&specs, "", extra).await;
     let faults = fleet.sim("s0").faults();
@@ -152,7 +152,7 @@ async fn volume(fleet: &Fleet, start: i64, end: i64) -> Vec<(i64, u64)> {
 async fn loki_volume_queries_are_counted_from_totals_and_refreshes_reuse_settled_buckets() {
     // 3,000 records over the last hour; the panel ends 20 minutes ago, so
     // every bucket is settled (older than the cache's freshness horizon).
-    let specs = [Spec::new(Kind::Leveled, 43, 3_000, 3_000)];
+    let specs = [Spec::new(Kind::COUNTS_TOTALS, 43, 3_000, 3_000)];
     let fleet = Fleet::start(&specs, "[cache]\nenabled = true", "").await;
     let faults = fleet.sim("s0").faults();
     let records = fleet.sim("s0").snapshot();
@@ -206,8 +206,8 @@ async fn loki_volume_queries_are_counted_from_totals_and_refreshes_reuse_settled
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_stream_metric_series_are_sorted_by_labels() {
     let specs = [
-        Spec::new(Kind::Leveled, 44, 200, 200),
-        Spec::new(Kind::Alloy, 45, 200, 200),
+        Spec::new(Kind::COUNTS_TOTALS, 44, 200, 200),
+        Spec::new(Kind::COUNTS_LEVELS, 45, 200, 200),
     ];
     let fleet = Fleet::start(&specs, "", "").await;
     let query = r#"count_over_time({source=~"s0|s1"}[2h])"#;

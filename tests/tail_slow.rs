@@ -108,7 +108,7 @@ async fn flood_until(gateway: &Gateway, sim: &Sim, counter: &str) {
 #[tokio::test]
 async fn a_slow_sse_subscriber_is_closed_with_a_cursor_that_resumes_exactly() {
     let names = vec!["s0".to_string()];
-    let specs = [Spec::new(Kind::Alloy, 51, 20, 10)];
+    let specs = [Spec::new(Kind::MILLIS_STAMPS, 51, 20, 10)];
     let (sims, _served, toml) =
         start_sims(&specs, &names, loggate_core::time::now_ms(), SERVER, "").await;
     let sim = &sims[0].2;
@@ -204,7 +204,7 @@ async fn next_frame(socket: &mut Socket) -> Value {
 #[tokio::test]
 async fn a_slow_websocket_subscriber_gets_dropped_entries_as_loki_sends_them() {
     let names = vec!["s0".to_string()];
-    let specs = [Spec::new(Kind::Alloy, 52, 20, 10)];
+    let specs = [Spec::new(Kind::MILLIS_STAMPS, 52, 20, 10)];
     let (sims, _served, toml) =
         start_sims(&specs, &names, loggate_core::time::now_ms(), SERVER, "").await;
     let sim = &sims[0].2;

@@ -172,8 +172,8 @@ async fn finished(writing: &AtomicBool, have: usize, all: &impl Fn() -> Vec<Stri
 #[tokio::test]
 async fn websocket_tail_is_exactly_once_across_random_disconnects_and_a_restart() {
     let specs = [
-        Spec::new(Kind::Alloy, 61, 20, 10),
-        Spec::new(Kind::LogtoTimed, 62, 20, 10),
+        Spec::new(Kind::MILLIS_STAMPS, 61, 20, 10),
+        Spec::new(Kind::INCLUSIVE_BOUNDS, 62, 20, 10),
     ];
     let names = vec!["s0".to_string(), "s1".to_string()];
     let (sims, _served, toml) =
