@@ -5,6 +5,7 @@
 
 pub mod counts;
 pub mod fleet;
+pub mod injection;
 mod kinds;
 pub mod metrics;
 pub mod page_cost;
