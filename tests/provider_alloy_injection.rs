@@ -56,7 +56,14 @@ async fn start() -> (Setup, Served) {
     let sim = AlloySim::new(c);
     let served = serve_loopback(sim.router()).await.unwrap();
     let table = "token = \"alloy-token\"\n";
-    let setup = Setup::start("alloy", &served.base_url(), table, sim.faults().clone(), wire()).await;
+    let setup = Setup::start(
+        "alloy",
+        &served.base_url(),
+        table,
+        sim.faults().clone(),
+        wire(),
+    )
+    .await;
     (setup, served)
 }
 

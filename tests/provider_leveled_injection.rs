@@ -36,7 +36,14 @@ async fn start() -> (Setup, LeveledSim, Served) {
     let sim = LeveledSim::new(c);
     let served = serve_loopback(sim.router()).await.unwrap();
     let table = format!("token = \"{}\"\n", sim.token());
-    let setup = Setup::start("leveled", &served.base_url(), &table, sim.faults().clone(), wire()).await;
+    let setup = Setup::start(
+        "leveled",
+        &served.base_url(),
+        &table,
+        sim.faults().clone(),
+        wire(),
+    )
+    .await;
     (setup, sim, served)
 }
 

@@ -42,7 +42,14 @@ async fn start() -> (Setup, Served) {
         "client_id = \"{}\"\nclient_secret = \"{}\"\n",
         c.client_id, c.client_secret
     );
-    let setup = Setup::start("logto", &served.base_url(), &table, sim.faults().clone(), wire()).await;
+    let setup = Setup::start(
+        "logto",
+        &served.base_url(),
+        &table,
+        sim.faults().clone(),
+        wire(),
+    )
+    .await;
     (setup, served)
 }
 

@@ -25,7 +25,14 @@ async fn start() -> (Setup, Served) {
     let sim = PromptCrafterSim::new(c);
     let served = serve_loopback(sim.router()).await.unwrap();
     let table = "token = \"pc-token\"\n";
-    let setup = Setup::start("promptcrafter", &served.base_url(), table, sim.faults().clone(), wire()).await;
+    let setup = Setup::start(
+        "promptcrafter",
+        &served.base_url(),
+        table,
+        sim.faults().clone(),
+        wire(),
+    )
+    .await;
     (setup, served)
 }
 

@@ -157,9 +157,7 @@ async fn pushdown_costs_one_request_per_bucket_and_group_and_equals_a_scan() {
     let countable: Vec<&str> = fleet
         .sims
         .iter()
-        .filter(|(_, kind, _)| {
-            Kind::counting_exactly().contains(kind)
-        })
+        .filter(|(_, kind, _)| Kind::counting_exactly().contains(kind))
         .map(|(name, _, _)| name.as_str())
         .collect();
     assert_eq!(countable.len(), 4);
@@ -226,7 +224,10 @@ async fn pushdown_costs_one_request_per_bucket_and_group_and_equals_a_scan() {
     let (_, body) = stats(
         &fleet,
         w,
-        &format!("&source={by_level}&method=pushdown&user_id={}", "a".repeat(24)),
+        &format!(
+            "&source={by_level}&method=pushdown&user_id={}",
+            "a".repeat(24)
+        ),
     )
     .await;
     assert_eq!(body["sources"][by_level]["upstream_requests"], 1, "{body}");

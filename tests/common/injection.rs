@@ -91,8 +91,9 @@ impl Setup {
         faults: Faults,
         wire: Wire,
     ) -> Setup {
-        let toml =
-            format!("[sources.s0]\nkind = \"{kind}\"\nbase_url = \"{base_url}\"\n{table}{UNLIMITED}\n");
+        let toml = format!(
+            "[sources.s0]\nkind = \"{kind}\"\nbase_url = \"{base_url}\"\n{table}{UNLIMITED}\n"
+        );
         Setup {
             gateway: Gateway::start(&toml).await,
             faults,
@@ -127,7 +128,10 @@ impl Setup {
                     let found = logs.iter().any(|log| {
                         log["service"] == *value && log["message"] == format!("<{value}>")
                     });
-                    assert!(found, "{param}={value:?}: the inserted record is missing: {body}");
+                    assert!(
+                        found,
+                        "{param}={value:?}: the inserted record is missing: {body}"
+                    );
                 }
                 // Every match really carries the value (the gateway
                 // applies every filter again).
