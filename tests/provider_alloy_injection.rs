@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 
 use common::injection::{Setup, Wire};
 use loggate_alloy::sim::{AlloySim, SimConfig};
-use loggate_core::sim::{serve_loopback, Served};
 use loggate_core::time::now_ms;
 use serde_json::Value;
 
@@ -50,31 +49,14 @@ fn check_filters(pairs: &[(String, String)], value: &str, what: &str) {
     }
 }
 
-async fn start() -> (Setup, Served) {
+#[tokio::test]
+async fn hostile_values_reach_alloy_as_literal_data() {
     let mut c = SimConfig::demo(now_ms());
     (c.records, c.token) = (30, "alloy-token".into());
     let sim = AlloySim::new(c);
-    let served = serve_loopback(sim.router()).await.unwrap();
     let table = "token = \"alloy-token\"\n";
-    let setup = Setup::start(
-        "alloy",
-        &served.base_url(),
-        table,
-        sim.faults().clone(),
-        wire(),
-    )
-    .await;
-    (setup, served)
-}
-
-#[tokio::test]
-async fn hostile_values_reach_alloy_as_literal_data() {
-    let (setup, _served) = start().await;
-    setup.hostile_values(false).await;
-}
-
-#[tokio::test]
-async fn bad_encodings_stay_literal_at_alloy() {
-    let (setup, _served) = start().await;
-    setup.bad_encodings_stay_literal().await;
+    Setup::serve("alloy", &sim, table, wire())
+        .await
+        .run(false)
+        .await;
 }

@@ -7,7 +7,6 @@
 mod common;
 
 use common::injection::{no_check, Setup, Wire, HOSTILE};
-use loggate_core::sim::{serve_loopback, Served};
 use loggate_core::time::{format_ms, now_ms};
 use loggate_leveled::sim::{LeveledSim, SimConfig};
 
@@ -30,27 +29,12 @@ fn wire() -> Wire {
     }
 }
 
-async fn start() -> (Setup, LeveledSim, Served) {
-    let mut c = SimConfig::demo(now_ms());
-    c.records = 30;
-    let sim = LeveledSim::new(c);
-    let served = serve_loopback(sim.router()).await.unwrap();
-    let table = format!("token = \"{}\"\n", sim.token());
-    let setup = Setup::start(
-        "leveled",
-        &served.base_url(),
-        &table,
-        sim.faults().clone(),
-        wire(),
-    )
-    .await;
-    (setup, sim, served)
-}
-
 #[tokio::test]
 async fn hostile_values_reach_leveled_as_literal_data() {
-    let (setup, sim, _served) = start().await;
     let now = now_ms();
+    let mut c = SimConfig::demo(now);
+    c.records = 30;
+    let sim = LeveledSim::new(c);
     for (i, value) in HOSTILE.iter().enumerate() {
         sim.insert(serde_json::json!({
             "timestamp": format_ms(now - 1000 * (i as i64 + 1)),
@@ -60,11 +44,9 @@ async fn hostile_values_reach_leveled_as_literal_data() {
             "details": {},
         }));
     }
-    setup.hostile_values(true).await;
-}
-
-#[tokio::test]
-async fn bad_encodings_stay_literal_at_leveled() {
-    let (setup, _sim, _served) = start().await;
-    setup.bad_encodings_stay_literal().await;
+    let table = format!("token = \"{}\"\n", sim.token());
+    Setup::serve("leveled", &sim, &table, wire())
+        .await
+        .run(true)
+        .await;
 }

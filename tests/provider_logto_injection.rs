@@ -6,7 +6,6 @@
 mod common;
 
 use common::injection::{no_check, Setup, Wire};
-use loggate_core::sim::{serve_loopback, Served};
 use loggate_core::time::now_ms;
 use loggate_logto::sim::{LogtoSim, SimConfig};
 
@@ -33,34 +32,17 @@ fn wire() -> Wire {
     }
 }
 
-async fn start() -> (Setup, Served) {
+#[tokio::test]
+async fn hostile_values_reach_logto_as_literal_data() {
     let mut c = SimConfig::demo(now_ms());
     c.records = 30;
     let sim = LogtoSim::new(c.clone());
-    let served = serve_loopback(sim.router()).await.unwrap();
     let table = format!(
         "client_id = \"{}\"\nclient_secret = \"{}\"\n",
         c.client_id, c.client_secret
     );
-    let setup = Setup::start(
-        "logto",
-        &served.base_url(),
-        &table,
-        sim.faults().clone(),
-        wire(),
-    )
-    .await;
-    (setup, served)
-}
-
-#[tokio::test]
-async fn hostile_values_reach_logto_as_literal_data() {
-    let (setup, _served) = start().await;
-    setup.hostile_values(false).await;
-}
-
-#[tokio::test]
-async fn bad_encodings_stay_literal_at_logto() {
-    let (setup, _served) = start().await;
-    setup.bad_encodings_stay_literal().await;
+    Setup::serve("logto", &sim, &table, wire())
+        .await
+        .run(false)
+        .await;
 }

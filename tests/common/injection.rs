@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use loggate_core::query::ascii_search_is_superset;
-use loggate_core::sim::{Faults, SeenRequest};
+use loggate_core::sim::{serve_loopback, Faults, SeenRequest, Served, Simulator};
 
 use super::fleet::UNLIMITED;
 use super::Gateway;
@@ -79,27 +79,32 @@ pub struct Setup {
     pub faults: Faults,
     pub wire: Wire,
     pub kind: &'static str,
+    _served: Served,
 }
 
 impl Setup {
-    /// A gateway whose source `s0` is `kind` at `base_url` with the keys
-    /// `table` (its credentials, as TOML lines).
-    pub async fn start(
-        kind: &'static str,
-        base_url: &str,
-        table: &str,
-        faults: Faults,
-        wire: Wire,
-    ) -> Setup {
+    /// Serves `sim` on loopback behind a gateway whose source `s0` is
+    /// `kind` with the keys `table` (its credentials, as TOML lines).
+    pub async fn serve(kind: &'static str, sim: &dyn Simulator, table: &str, wire: Wire) -> Setup {
+        let served = serve_loopback(sim.router()).await.expect("simulator binds");
         let toml = format!(
-            "[sources.s0]\nkind = \"{kind}\"\nbase_url = \"{base_url}\"\n{table}{UNLIMITED}\n"
+            "[sources.s0]\nkind = \"{kind}\"\nbase_url = \"{}\"\n{table}{UNLIMITED}\n",
+            served.base_url()
         );
         Setup {
             gateway: Gateway::start(&toml).await,
-            faults,
+            faults: sim.faults().clone(),
             wire,
             kind,
+            _served: served,
         }
+    }
+
+    /// Both checks: [`Setup::hostile_values`], then
+    /// [`Setup::bad_encodings_stay_literal`].
+    pub async fn run(&self, inserted: bool) {
+        self.hostile_values(inserted).await;
+        self.bad_encodings_stay_literal().await;
     }
 
     /// Every hostile value in every parameter: answered 200 and complete,
