@@ -12,6 +12,17 @@ the run:
   invalid_parameter naming `end` (said in the parameter descriptions).
 - /logs `follow=true` without `order=asc` (two parameters together): 400
   invalid_parameter naming `follow` (said in its description).
+- /logs/stats `end` not after `start` (two parameters together): 400
+  invalid_parameter naming `end`, "must be after start".
+- /logs/stats more than 1,000 buckets, (end - start) / interval (three
+  parameters together): 400 invalid_parameter naming `interval`, "cuts
+  the window into N buckets, more than 1000".
+- /logs/stats a plan over a source's counting budget (buckets x groups
+  against the source's size, known only once it answered): 400
+  invalid_parameter naming `interval`, "more than its budget".
+- /logs/stats `method=pushdown` where a source cannot count the filters
+  and grouping exactly from its totals (the provider's capabilities): 400
+  invalid_parameter naming `method`, "cannot count these filters".
 - /loki/api/v1 `query` and `match[]`: LogQL, a grammar, not a pattern; the
   document only says non-blank. Refusals name the LogQL text: `parse error
   at line L, col C: ...`, `query: ...` / `match[]: ...`, or the instant
@@ -70,6 +81,28 @@ def _logs_inexpressible(text):
     return None
 
 
+STATS_RULES = (
+    ("end", "must be after start", "/logs/stats end not after start"),
+    ("interval", "buckets, more than 1000;", "/logs/stats over 1,000 buckets"),
+    ("interval", "more than its budget", "/logs/stats over the counting budget"),
+    ("method", "cannot count these filters", "/logs/stats pushdown not exact"),
+)
+
+
+def _stats_inexpressible(text):
+    """The rule that refused, or None."""
+    try:
+        error = json.loads(text)["error"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if error.get("code") != "invalid_parameter":
+        return None
+    for param, words, rule in STATS_RULES:
+        if error.get("param") == param and words in error.get("message", ""):
+            return rule
+    return None
+
+
 def _loki_inexpressible(text):
     """The rule that refused, or None."""
     text = text.strip()
@@ -107,6 +140,8 @@ def filter_failure(ctx, failure, case, response):
     rule = None
     if path == "/logs":
         rule = _logs_inexpressible(response.text)
+    elif path == "/logs/stats":
+        rule = _stats_inexpressible(response.text)
     elif path.startswith("/loki/api/v1/"):
         rule = _loki_inexpressible(response.text)
     if rule is None:

@@ -300,9 +300,10 @@ pub async fn openapi_json(
     Json(doc)
 }
 
-/// The `/logs` `source` pattern naming exactly the configured sources
-/// (a name that is not configured is answered 400 unknown_source): the
-/// generic `[a-z0-9_]{1,32}` list pattern with `names` in place of a name.
+/// The `source` pattern of `/logs` and `/logs/stats` naming exactly the
+/// configured sources (a name that is not configured is answered 400
+/// unknown_source by both): the generic `[a-z0-9_]{1,32}` list pattern
+/// with `names` in place of a name.
 pub fn configured_sources(doc: &mut utoipa::openapi::OpenApi, names: &[String]) {
     use utoipa::openapi::{RefOr, Schema};
     if names.is_empty() {
@@ -310,20 +311,17 @@ pub fn configured_sources(doc: &mut utoipa::openapi::OpenApi, names: &[String]) 
     }
     let name = format!("(?:{})", names.join("|"));
     let pattern = format!("^ *{name} *(?:, *{name} *)*$");
-    let Some(get) = doc
-        .paths
-        .paths
-        .get_mut("/logs")
-        .and_then(|i| i.get.as_mut())
-    else {
-        return;
-    };
-    for parameter in get.parameters.iter_mut().flatten() {
-        if parameter.name != "source" {
+    for path in ["/logs", "/logs/stats"] {
+        let Some(get) = doc.paths.paths.get_mut(path).and_then(|i| i.get.as_mut()) else {
             continue;
-        }
-        if let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut() {
-            object.pattern = Some(pattern.clone());
+        };
+        for parameter in get.parameters.iter_mut().flatten() {
+            if parameter.name != "source" {
+                continue;
+            }
+            if let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut() {
+                object.pattern = Some(pattern.clone());
+            }
         }
     }
 }

@@ -23,6 +23,26 @@ pub use constant::{eval_constant, Constant};
 pub use error::{ErrorKind, LogqlError};
 pub use parser::parse;
 
+/// The regex text (unanchored, no spaces) of the durations
+/// [`duration_ms`] reads exactly: one to four groups of a number (up to 3
+/// fraction digits) and `ms`, `s`, `m`, `h`, `d`, `w`, `y` (`5m`, `1h30m`,
+/// Go's `1m0s`, `1.5s`, Grafana's `14000ms`), the first at least 1 ms,
+/// each at most 10^15 ms ([`duration_ms`]'s bound); `ns`/`us` and
+/// sub-millisecond values left out. A macro so that `concat!` can build
+/// the Loki `since`/`step` pattern and the `/logs/stats` `interval`
+/// pattern from this one text.
+macro_rules! duration_groups_pattern {
+    () => {
+        concat!(
+            // The first group, at least 1 ms.
+            r"(?:[1-9][0-9]{0,14}(?:\.[0-9]{1,3})?ms|[1-9][0-9]{0,11}(?:\.[0-9]{1,3})?s|[1-9][0-9]{0,9}(?:\.[0-9]{1,3})?m|[1-9][0-9]{0,7}(?:\.[0-9]{1,3})?h|[1-9][0-9]{0,6}(?:\.[0-9]{1,3})?d|[1-9][0-9]{0,5}(?:\.[0-9]{1,3})?w|[1-9][0-9]{0,3}(?:\.[0-9]{1,3})?y|0?\.[0-9]{0,2}[1-9](?:s|m|h|d|w|y))",
+            // Up to three more; each unit capped at 10^15 ms, the parser's bound.
+            r"(?:[0-9]{1,15}(?:\.[0-9]{1,3})?ms|[0-9]{1,12}(?:\.[0-9]{1,3})?s|[0-9]{1,10}(?:\.[0-9]{1,3})?m|[0-9]{1,8}(?:\.[0-9]{1,3})?h|[0-9]{1,7}(?:\.[0-9]{1,3})?d|[0-9]{1,6}(?:\.[0-9]{1,3})?w|[0-9]{1,4}(?:\.[0-9]{1,3})?y){0,3}"
+        )
+    };
+}
+pub(crate) use duration_groups_pattern;
+
 /// A Prometheus-style duration (`90s`, `1h30m`, `2d`, `500ms`) in
 /// milliseconds; `None` when malformed, zero or out of range. Units: `ms`,
 /// `s`, `m`, `h`, `d`, `w`, `y` (365 days); `us`/`µs`/`ns` round down.

@@ -5,13 +5,32 @@
 //! the OpenAPI document derive from this one table.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use loggate_core::Filters;
+use regex::Regex;
 
 use super::{Buckets, CountMethod, GroupBy, MAX_BUCKETS};
 use crate::engine::form::decode_pairs;
 use crate::engine::query::{param, LogsRequest, ParamDoc, ParamSchema};
 use crate::engine::EngineError;
+
+/// What `interval` accepts (gate and OpenAPI pattern): the durations
+/// [`crate::logql::duration_ms`] reads exactly, as the Loki routes' `step`
+/// without its plain seconds; no spaces.
+pub const INTERVAL_PATTERN: &str = concat!("^", crate::logql::duration_groups_pattern!(), "$");
+
+static INTERVAL_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(INTERVAL_PATTERN).expect("INTERVAL_PATTERN compiles"));
+
+/// What `by` accepts: one grouping, or two different ones, comma-separated,
+/// spaces around each ignored (as [`parse_by`] reads it).
+pub const BY_PATTERN: &str = concat!(
+    "^ *(?:level *(?:, *(?:source|provider|service) *)?",
+    "|source *(?:, *(?:level|provider|service) *)?",
+    "|provider *(?:, *(?:level|source|service) *)?",
+    "|service *(?:, *(?:level|source|provider) *)?)$"
+);
 
 /// One parameter of `GET /logs/stats`.
 pub struct StatsParam {
@@ -102,12 +121,12 @@ pub static STATS_PARAMS: &[StatsParam] = &[
         own: Some(OwnParam {
             parse: parse_interval,
             doc: ParamDoc {
-                description: "Required. The width of a bucket, a Prometheus-style duration (`500ms`, `1m`, `5m`, `1h`, `1d`, `1h30m`); buckets are half-open `[bucket start, bucket start + interval)`. At most 1000 buckets.",
+                description: "Required. The width of a bucket, a Prometheus-style duration (`500ms`, `1m`, `5m`, `1h`, `1d`, `1h30m`; one to four number-and-unit groups, units `ms`, `s`, `m`, `h`, `d`, `w`, `y`, at least 1ms); buckets are half-open `[bucket start, bucket start + interval)`. At most 1000 buckets: (end - start) / interval is refused with a 400 above that.",
                 example: Some("1h"),
                 schema: ParamSchema::Text {
                     min_length: 2,
-                    max_length: 32,
-                    pattern: Some("^([0-9]+(ms|s|m|h|d|w|y))+$"),
+                    max_length: 0,
+                    pattern: Some(INTERVAL_PATTERN),
                 },
             },
         }),
@@ -118,12 +137,12 @@ pub static STATS_PARAMS: &[StatsParam] = &[
         own: Some(OwnParam {
             parse: parse_by,
             doc: ParamDoc {
-                description: "Up to two of `level`, `source`, `provider`, `service`, comma-separated: one series per group. Default: one series of everything.",
+                description: "Up to two different ones of `level`, `source`, `provider`, `service`, comma-separated (spaces around a name ignored): one series per group. Default: one series of everything.",
                 example: Some("source,level"),
                 schema: ParamSchema::Text {
                     min_length: 1,
-                    max_length: 32,
-                    pattern: Some("^(level|source|provider|service)(,(level|source|provider|service))?$"),
+                    max_length: 0,
+                    pattern: Some(BY_PATTERN),
                 },
             },
         }),
@@ -255,21 +274,22 @@ fn time(name: &str, value: &str) -> Result<i64, EngineError> {
 }
 
 fn parse_interval(draft: &mut Draft, value: &str) -> Result<(), EngineError> {
-    let ms = crate::logql::duration_ms(value.trim())
-        .filter(|ms| *ms >= 1)
+    let ms = Some(value)
+        .filter(|v| INTERVAL_RE.is_match(v))
+        .and_then(crate::logql::duration_ms)
         .ok_or_else(|| {
             EngineError::invalid(
                 "interval",
-                format!("expected a duration such as 1m, 5m or 1h (at least 1ms), got {value:?}"),
+                format!("expected a duration such as 1m, 5m or 1h30m (units ms, s, m, h, d, w, y; at least 1ms), got {value:?}"),
             )
         })?;
-    draft.interval = Some((value.trim().to_string(), ms));
+    draft.interval = Some((value.to_string(), ms));
     Ok(())
 }
 
 fn parse_by(draft: &mut Draft, value: &str) -> Result<(), EngineError> {
     let mut by = Vec::new();
-    for part in value.split(',').map(str::trim) {
+    for part in value.split(',').map(|part| part.trim_matches(' ')) {
         let group = GroupBy::ALL
             .into_iter()
             .find(|g| g.as_str() == part)
