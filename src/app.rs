@@ -30,13 +30,14 @@ impl Application {
     /// Builds the engine and binds the listener (port 0 picks a free one).
     pub async fn build(config: &Config) -> std::io::Result<Self> {
         let state = app_state(config, false);
+        let listener = TcpListener::bind(config.server.listen).await?;
         if state.keys.is_open() {
+            // The bound address: with port 0, the port actually taken.
             tracing::warn!(
                 "no API keys configured: anyone who can reach {} can read every source",
-                config.server.listen
+                listener.local_addr()?
             );
         }
-        let listener = TcpListener::bind(config.server.listen).await?;
         Ok(Application {
             listener,
             state,

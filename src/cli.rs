@@ -42,6 +42,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Built-in simulators of every provider on loopback and the gateway in front of them.
     Demo {
+        /// The gateway's address (`127.0.0.1:0` picks a free port); the
+        /// simulators always take free loopback ports.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// Keep the seeded data fixed (no live writes): for tests that
@@ -51,11 +53,14 @@ pub enum Command {
     },
     /// The gateway.
     Serve {
+        /// The TOML configuration (`config/loggate.example.toml` lists
+        /// every key).
         #[arg(long, default_value = "config/loggate.toml")]
         config: PathBuf,
     },
     /// Validates a configuration and prints every problem, or `ok` and its sources.
     CheckConfig {
+        /// The TOML configuration to check.
         #[arg(long, default_value = "config/loggate.toml")]
         config: PathBuf,
     },
@@ -64,6 +69,7 @@ pub enum Command {
     /// Probes a running gateway (exit 0 when it answers 2xx): the container
     /// health check, so the runtime image needs no curl.
     Healthcheck {
+        /// The URL to probe with GET.
         #[arg(long, default_value = DEFAULT_HEALTHCHECK_URL)]
         url: String,
     },

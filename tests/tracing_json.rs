@@ -169,3 +169,28 @@ rate_limit = {{ per_second = 100000, burst = 100000 }}
     assert!(!text.contains("secret-token-of-broken"));
     assert!(!text.contains(&app.token()));
 }
+
+/// The open-access warning names the address actually bound (with
+/// `--listen 127.0.0.1:0` it said `127.0.0.1:0`, a port nobody can reach).
+#[tokio::test]
+async fn the_open_access_warning_names_the_bound_port() {
+    let buffer = Buffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buffer.clone())
+        .json()
+        .flatten_event(true)
+        .finish();
+    // This thread only (the runtime of a `#[tokio::test]` is this thread):
+    // the other test installs the global subscriber.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (gateway, _sim) = common::one_open_source().await;
+    let warnings: Vec<String> = lines(&buffer)
+        .iter()
+        .filter_map(|line| line["message"].as_str())
+        .filter(|message| message.starts_with("no API keys configured"))
+        .map(str::to_string)
+        .collect();
+    let reach = format!("anyone who can reach {} can", gateway.addr);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains(&reach), "{warnings:?} lacks {reach}");
+}
