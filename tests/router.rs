@@ -191,3 +191,33 @@ async fn a_client_request_id_is_echoed_and_a_bad_one_replaced() {
     let id = response.headers()["x-request-id"].to_str().unwrap();
     assert!(!id.is_empty() && id != "a b\tc");
 }
+
+/// An empty or hostile parameter name is named readably: `(empty name)`,
+/// or its first 64 characters, not the whole text back (`param` keeps it).
+#[tokio::test]
+async fn an_odd_parameter_name_is_shown_readably() {
+    let empty = get("/logs?=x", Some(KEY)).await;
+    empty.assert_error(400, "unknown_parameter", Some(""));
+    let message = empty.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.starts_with("(empty name): unknown parameter"),
+        "{message}"
+    );
+    let long = "z".repeat(3000);
+    for path in ["/logs", "/logs/stats"] {
+        let answer = get(&format!("{path}?{long}=1"), Some(KEY)).await;
+        answer.assert_error(400, "unknown_parameter", Some(&long));
+        let message = answer.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let shown = format!(
+            "{}...: unknown parameter; expected source, ",
+            "z".repeat(64)
+        );
+        assert!(message.starts_with(&shown), "{path}: {message}");
+    }
+}

@@ -7,11 +7,11 @@ use thiserror::Error;
 pub enum EngineError {
     #[error("{param}: {message}")]
     InvalidParameter { param: String, message: String },
-    #[error("{0}: unknown parameter; expected {list}", list = super::query::expected_parameters())]
+    #[error("{}: unknown parameter; expected {list}", shown(.0), list = super::query::expected_parameters())]
     UnknownParameter(String),
     /// An unknown parameter of an endpoint other than `/logs`, with the
     /// list of the parameters it takes.
-    #[error("{name}: unknown parameter; expected {expected}")]
+    #[error("{}: unknown parameter; expected {expected}", shown(.name))]
     UnknownParameterOf { name: String, expected: String },
     #[error("source: no source named {0:?} is configured")]
     UnknownSource(String),
@@ -40,6 +40,22 @@ pub enum EngineError {
         message: String,
         retry_after_secs: u64,
     },
+}
+
+/// Longest parameter name an error message repeats, in characters.
+const SHOWN_NAME: usize = 64;
+
+/// A parameter name as an error message shows it: `(empty name)` for
+/// `?=x`, and at most [`SHOWN_NAME`] characters (then `...`), so that a
+/// hostile name does not come back whole.
+fn shown(name: &str) -> String {
+    if name.is_empty() {
+        return "(empty name)".to_string();
+    }
+    match name.char_indices().nth(SHOWN_NAME) {
+        Some((cut, _)) => format!("{}...", &name[..cut]),
+        None => name.to_string(),
+    }
 }
 
 impl EngineError {
