@@ -18,7 +18,6 @@ use loggate_core::{
 use reqwest::header::{ACCEPT, AUTHORIZATION};
 use secrecy::ExposeSecret;
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use crate::listing::{prompt_ids, ListMode};
 use crate::translate::{
@@ -129,7 +128,7 @@ impl PromptCrafterAdapter {
                 classify(response, excerpt, false, client)
             })
             .await?;
-        let (ids, unusable) = prompt_ids(&response.json::<Value>()?)
+        let (ids, unusable) = prompt_ids(response.json_borrowed::<&RawValue>()?)
             .map_err(|e| SourceError::Decode(format!("GET /prompts: {e}")))?;
         if unusable > 0 {
             tracing::debug!(source = %self.settings.name, unusable, "prompts without a 24-hex _id were not read");
@@ -314,7 +313,7 @@ mod tests {
     use super::*;
     use loggate_core::{Level, Order};
     use proptest::prelude::*;
-    use serde_json::Map;
+    use serde_json::{Map, Value};
 
     fn record(ts: i64, id: &str, prompt: &str) -> LogRecord {
         let mut attributes = Map::new();

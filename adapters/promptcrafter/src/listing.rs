@@ -22,6 +22,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::translate::is_object_id;
@@ -77,29 +79,76 @@ impl FromStr for ListMode {
 /// The prompt ids of a `GET /prompts` answer (an array of prompts, each
 /// with `_id`, a string or `{"$oid": "..."}`), deduplicated, only those
 /// safe to send; the second value counts the prompts skipped.
-pub fn prompt_ids(body: &Value) -> Result<(Vec<String>, usize), String> {
+///
+/// Read straight from the answer's bytes (issue 13), as the `GET /logs`
+/// items are: each prompt is a [`RawValue`] and only its `_id` is decoded
+/// ([`WirePrompt`]); a prompt the typed reading refuses (a key repeated)
+/// is read as a `Value` instead, so every answer reads as it did.
+pub fn prompt_ids(body: &RawValue) -> Result<(Vec<String>, usize), String> {
     // `null` is no prompts (spec §10: `null` where a list is expected).
-    let prompts = match body {
-        Value::Array(prompts) => prompts.as_slice(),
-        Value::Null => &[],
-        _ => return Err("expected a JSON array of prompts".into()),
-    };
+    let prompts = loggate_core::wire::raw_items(body).ok_or("expected a JSON array of prompts")?;
     let mut ids = BTreeSet::new();
     let mut skipped = 0;
     for prompt in prompts {
-        let id = match prompt.get("_id") {
-            Some(Value::String(id)) => Some(id.as_str()),
-            Some(Value::Object(oid)) => oid.get("$oid").and_then(Value::as_str),
-            _ => None,
-        };
+        let id = typed_prompt_id(prompt).unwrap_or_else(|_| value_prompt_id(prompt));
         match id.filter(|id| is_object_id(id)) {
             Some(id) => {
-                ids.insert(id.to_string());
+                ids.insert(id);
             }
             None => skipped += 1,
         }
     }
     Ok((ids.into_iter().collect(), skipped))
+}
+
+/// One prompt of `GET /prompts`: only its `_id` is read, kept as its raw
+/// text until its form (a string or an extended-JSON `{"$oid"}`) is known.
+#[derive(Debug, Default, Deserialize)]
+struct WirePrompt<'a> {
+    #[serde(rename = "_id", default, borrow)]
+    id: Option<&'a RawValue>,
+}
+
+/// MongoDB's extended-JSON ObjectId, `{"$oid": "..."}`.
+#[derive(Debug, Default, Deserialize)]
+struct ExtendedId<'a> {
+    #[serde(rename = "$oid", default, borrow)]
+    oid: Option<&'a RawValue>,
+}
+
+/// The `_id` of one prompt read typed: `Ok(None)` when it has none in a
+/// usable form (absent, a number, a prompt that is not an object), `Err`
+/// when an object does not fit the typed form (a key repeated).
+fn typed_prompt_id(prompt: &RawValue) -> Result<Option<String>, serde_json::Error> {
+    let prompt: WirePrompt<'_> = loggate_core::wire::raw_object(Some(prompt))?;
+    let Some(id) = prompt.id else {
+        return Ok(None);
+    };
+    let text = if id.get().starts_with('{') {
+        let extended: ExtendedId<'_> = loggate_core::wire::raw_object(Some(id))?;
+        match extended.oid {
+            Some(oid) => oid,
+            None => return Ok(None),
+        }
+    } else {
+        id
+    };
+    if text.get().starts_with('"') {
+        serde_json::from_str(text.get()).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The `_id` of one prompt read through a `Value`: the fallback of
+/// [`typed_prompt_id`], with the same rules (the last of repeated keys).
+fn value_prompt_id(prompt: &RawValue) -> Option<String> {
+    let prompt: Value = serde_json::from_str(prompt.get()).ok()?;
+    match prompt.get("_id")? {
+        Value::String(id) => Some(id.clone()),
+        Value::Object(oid) => oid.get("$oid")?.as_str().map(str::to_string),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -131,13 +180,51 @@ mod tests {
             {"_id": 7},
             {"title": "no id"}
         ]);
-        let (ids, skipped) = prompt_ids(&body).unwrap();
+        let (ids, skipped) = prompt_ids(&raw(&body.to_string())).unwrap();
         assert_eq!(
             ids,
             vec!["65F1C0FFEE0000000000000B", "65f1c0ffee0000000000000a"]
         );
         assert_eq!(skipped, 4);
-        assert!(prompt_ids(&json!({"prompts": []})).is_err());
-        assert_eq!(prompt_ids(&json!([])).unwrap(), (Vec::new(), 0));
+        let error = prompt_ids(&raw(r#"{"prompts": []}"#)).unwrap_err();
+        assert_eq!(error, "expected a JSON array of prompts");
+        assert_eq!(prompt_ids(&raw("[]")).unwrap(), (Vec::new(), 0));
+        assert_eq!(prompt_ids(&raw("null")).unwrap(), (Vec::new(), 0));
+    }
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_string()).unwrap()
+    }
+
+    /// Every shape a `Value` lookup reads the same way: escapes decoded,
+    /// a repeated key's last value, non-object prompts and ids skipped,
+    /// `null` ids and `$oid`s of other types skipped.
+    #[test]
+    fn typed_reading_reads_every_shape_as_the_value_lookup() {
+        let a = "65f1c0ffee0000000000000a";
+        let body = format!(
+            r#"[
+                {{"_id": "\u0036{rest}"}},
+                {{"_id": "prompt1", "_id": "{b}"}},
+                {{"_id": {{"$oid": "{c}", "$oid": 7}}}},
+                {{"_id": {{"$oid": "{d}", "extra": [1]}}}},
+                ["{a}"],
+                {{"_id": ["{a}"]}},
+                {{"_id": {{"$oid": null}}}},
+                {{"_id": null}},
+                null,
+                "{a}"
+            ]"#,
+            rest = &a[1..],
+            b = "65f1c0ffee0000000000000b",
+            c = "65f1c0ffee0000000000000c",
+            d = "65f1c0ffee0000000000000d",
+        );
+        let (ids, skipped) = prompt_ids(&raw(&body)).unwrap();
+        assert_eq!(
+            ids,
+            vec![a, "65f1c0ffee0000000000000b", "65f1c0ffee0000000000000d"]
+        );
+        assert_eq!(skipped, 7);
     }
 }
