@@ -87,9 +87,17 @@ impl Application {
         let draining = tails;
         let serving = crate::server::serve(self.listener, app, self.connections, stats, signal);
         let mut server = tokio::spawn(serving);
+        // `biased`, the drain first: once shutdown began, the server task
+        // may well have finished too (its loop ends at once when no HTTP
+        // connection is open, an upgraded WebSocket not being one), and an
+        // unbiased select returning through that branch left every tail
+        // open, never told to end (the WebSocket close on shutdown hung
+        // about one time in two under load). A server that ends without a
+        // shutdown drops `drain_tx`: the tails are ended all the same.
         tokio::select! {
-            joined = &mut server => return joined.map_err(std::io::Error::other)?,
+            biased;
             _ = drain_rx => {}
+            joined = &mut server => return joined.map_err(std::io::Error::other)?,
         }
         // Tail streams end now with their resume cursor instead of holding
         // the drain until the grace period; WebSockets (upgraded, outside

@@ -15,48 +15,17 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use base64::Engine as _;
-use common::fleet::{start_sims, Kind, Sim, Spec};
+use common::fleet::{start_sims, Kind, Spec};
+use common::late::{expected, Inserted, MINUTE};
 use common::sse::SseStream;
-use common::{assert_same_ids, reference, Gateway};
-use loggate_core::{Filters, Order};
+use common::{assert_same_ids, Gateway};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 const SERVER: &str = "scan_budget = 10000\ncursor_secret = \"late-test-secret-0123456789abcdef\"\n[follow]\nsettle = \"0s\"\nlate_window = \"1h\"\npoll_min = \"5ms\"\npoll_max = \"40ms\"\nheartbeat = \"1s\"";
-const MINUTE: i64 = 60_000;
 /// The gateway's `MAX_QUERY_BYTES`: a cursor must fit a query string.
 const MAX_QUERY_BYTES: usize = 8 * 1024;
-
-/// What the writer inserted that the follow must not deliver.
-#[derive(Default)]
-struct Inserted {
-    /// `(source, timestamp)` of records stamped beyond the window.
-    beyond: BTreeSet<(String, i64)>,
-    /// `(source, timestamp)` of records stamped in the past within it.
-    late: BTreeSet<(String, i64)>,
-    /// Timestamps used per source (one record per instant, so that
-    /// content-hash ids stay distinct).
-    used: BTreeMap<String, HashSet<i64>>,
-}
-
-impl Inserted {
-    /// Writes one record into `sim` stamped `back_ms` before now.
-    fn insert_past(&mut self, name: &str, sim: &Sim, back_ms: i64, beyond: bool) {
-        let used = self.used.entry(name.to_string()).or_default();
-        let mut at = loggate_core::time::now_ms() - back_ms;
-        while !used.insert(at) {
-            at -= 1;
-        }
-        sim.0.insert_copies(1, at);
-        let set = if beyond {
-            &mut self.beyond
-        } else {
-            &mut self.late
-        };
-        set.insert((name.to_string(), at));
-    }
-}
 
 /// `(id, source, timestamp)` of one delivered log.
 fn entries(page: &Value) -> Vec<(String, String, String)> {
@@ -79,33 +48,6 @@ fn assert_page_in_order(page: &[(String, String, String)]) {
             assert!(previous <= ts.as_str(), "{id} at {ts} after {previous}");
         }
     }
-}
-
-/// The ids the follow must deliver (every record but those stamped
-/// beyond the window), in reference order, and the late ones among them.
-fn expected(sims: &[(String, Kind, Sim)], inserted: &Inserted) -> (Vec<String>, HashSet<String>) {
-    let data: Vec<(&str, Vec<_>)> = sims
-        .iter()
-        .map(|(n, _, s)| (n.as_str(), s.snapshot()))
-        .collect();
-    let mut late = HashSet::new();
-    let mut skip = HashSet::new();
-    for (name, records) in &data {
-        for r in records {
-            let key = (name.to_string(), r.timestamp_ms);
-            let id = format!("{name}:{}", r.native_id);
-            if inserted.beyond.contains(&key) {
-                skip.insert(id);
-            } else if inserted.late.contains(&key) {
-                late.insert(id);
-            }
-        }
-    }
-    let all = reference(&data, &Filters::default(), Order::Asc);
-    (
-        all.into_iter().filter(|id| !skip.contains(id)).collect(),
-        late,
-    )
 }
 
 /// Exactly once; the records that were not late in reference order per

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::fleet::{start_sims, Kind, Sim, Spec};
+use common::late::{expected, Inserted, MINUTE};
 use common::{assert_same_ids, enc, reference, Gateway};
 use futures::StreamExt;
 use loggate::logql::labels::entry_ns;
@@ -254,4 +255,186 @@ async fn websocket_tail_is_exactly_once_across_random_disconnects_and_a_restart(
         assert_same_ids(&mine, &expected, source);
     }
     assert_eq!(got.len(), all.len(), "nothing delivered twice");
+}
+
+/// `what`, or a clear failure after a minute instead of a hung test (a
+/// guard, not a timing assumption: each step answers in milliseconds).
+async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(60), future)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing within 60 s"))
+}
+
+#[tokio::test]
+async fn websocket_tail_ends_with_a_cursor_and_close_1001_on_shutdown() {
+    // A grace far longer than the hang guard: the socket must close
+    // because of the shutdown, not because the grace ran out.
+    let server = SERVER.replacen("[follow]", "shutdown_grace = \"300s\"\n[follow]", 1);
+    let specs = [Spec::new(Kind::paged()[0], 71, 20, 10)];
+    let names = vec!["s0".to_string()];
+    let (sims, _served, toml) =
+        start_sims(&specs, &names, loggate_core::time::now_ms(), &server, "").await;
+    let gateway = Gateway::start(&toml).await;
+    let query = "query=%7Bsource%3D%22s0%22%7D";
+    let url = format!(
+        "ws://{}/loki/api/v1/tail?{query}&start=0&limit=5",
+        gateway.addr
+    );
+    let (mut socket, _) = within("the upgrade", tokio_tungstenite::connect_async(url))
+        .await
+        .expect("upgrade");
+    // The backfill frame: the tail is running before the shutdown.
+    let backfill = within("the backfill frame", next_frame(&mut socket)).await;
+    assert_eq!(ids_of(&backfill).len(), 5, "{backfill}");
+    drop(gateway);
+    let mut last_cursor = None;
+    let close = loop {
+        let message = within("the close frame", socket.next()).await;
+        match message.expect("a close frame before the socket ends") {
+            Ok(Message::Text(text)) => {
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                ids_of(&frame);
+                last_cursor = frame["cursor"].as_str().map(str::to_string);
+            }
+            Ok(Message::Close(frame)) => break frame.expect("a close code"),
+            Ok(_) => {}
+            Err(e) => panic!("the socket failed before its close frame: {e}"),
+        }
+    };
+    assert_eq!(u16::from(close.code), 1001, "going away: {close:?}");
+    assert_eq!(close.reason.as_str(), "shutdown", "{close:?}");
+    let cursor = last_cursor.expect("a last frame with the cursor before the close");
+
+    // The cursor resumes exactly on a gateway started anew: what is
+    // inserted now arrives, and nothing of the backfill again.
+    let gateway = Gateway::start(&toml).await;
+    let before = reference(
+        &[("s0", sims[0].2.snapshot())],
+        &Filters::default(),
+        Order::Asc,
+    );
+    sims[0].2.insert_new(3);
+    let after = reference(
+        &[("s0", sims[0].2.snapshot())],
+        &Filters::default(),
+        Order::Asc,
+    );
+    let inserted: Vec<String> = after
+        .into_iter()
+        .filter(|id| !before.contains(id))
+        .collect();
+    let url = format!(
+        "ws://{}/loki/api/v1/tail?{query}&cursor={}",
+        gateway.addr,
+        enc(&cursor)
+    );
+    let (mut socket, _) = within("the resumed upgrade", tokio_tungstenite::connect_async(url))
+        .await
+        .expect("upgrade");
+    let mut got: Vec<String> = Vec::new();
+    while got.len() < inserted.len() {
+        let frame = within("the inserted records", next_frame(&mut socket)).await;
+        got.extend(ids_of(&frame).into_iter().map(|(_, id)| id));
+    }
+    got.sort();
+    let mut inserted = inserted;
+    inserted.sort();
+    assert_eq!(
+        got, inserted,
+        "exactly the records inserted after the close"
+    );
+}
+
+#[tokio::test]
+async fn websocket_tail_delivers_late_records_within_the_window_once() {
+    // `late_window = "1h"`: records stamped in the past but after the
+    // tail's start arrive once, however late; records two days back
+    // (beyond the window, and before the start) never.
+    let server = SERVER.replacen("[follow]", "[follow]\nlate_window = \"1h\"", 1);
+    let specs: Vec<Spec> = Kind::paged()[..2]
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| Spec::new(*kind, 80 + i as u64, 20, 10))
+        .collect();
+    let names = vec!["s0".to_string(), "s1".to_string()];
+    let (sims, _served, toml) =
+        start_sims(&specs, &names, loggate_core::time::now_ms(), &server, "").await;
+    let gateway = Gateway::start(&toml).await;
+    let query = "query=%7Bsource%3D~%22s.%2B%22%7D";
+    let mut inserted = Inserted::default();
+    let (before, _) = expected(&sims, &inserted);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(23);
+    let mut got: Vec<String> = Vec::new();
+    // `limit=1` from now: the backfill frame is at most one old record.
+    let mut from = "limit=1".to_string();
+    let mut connection = 0;
+    let mut writes = 0;
+    let mut t0 = i64::MAX;
+    while writes < 40 {
+        connection += 1;
+        let url = format!("ws://{}/loki/api/v1/tail?{query}&{from}", gateway.addr);
+        let (mut socket, _) = within("the upgrade", tokio_tungstenite::connect_async(url))
+            .await
+            .expect("upgrade");
+        if connection == 1 {
+            let backfill = within("the backfill frame", next_frame(&mut socket)).await;
+            from = format!(
+                "cursor={}",
+                enc(backfill["cursor"].as_str().expect("cursor"))
+            );
+            t0 = loggate_core::time::now_ms();
+        }
+        for _ in 0..rng.gen_range(1..8) {
+            writes += 1;
+            let (name, _, sim) = &sims[rng.gen_range(0..sims.len())];
+            // Late: stamped after the tail started (`t0`; a tail delivers
+            // nothing older, late or not) but behind what it has read.
+            let room = loggate_core::time::now_ms() - t0 - 20;
+            match rng.gen_range(0..4) {
+                3 => inserted.insert_past(name, sim, 2 * 1440 * MINUTE, true),
+                1 | 2 if room > 0 => {
+                    let back = rng.gen_range(0..room);
+                    inserted.insert_past(name, sim, back, false);
+                }
+                _ => sim.insert_new(rng.gen_range(1..3)),
+            }
+            // Read until everything written so far arrived (a record
+            // beyond the window sends no frame: nothing to wait for).
+            let want = expected(&sims, &inserted).0.len() - before.len();
+            while got.len() < want {
+                let frame = within("the late records", next_frame(&mut socket)).await;
+                got.extend(ids_of(&frame).into_iter().map(|(_, id)| id));
+                from = format!("cursor={}", enc(frame["cursor"].as_str().expect("cursor")));
+            }
+        }
+    }
+    // A last new record on a last connection: anything delivered twice
+    // would come before it.
+    sims[0].2.insert_new(1);
+    let url = format!("ws://{}/loki/api/v1/tail?{query}&{from}", gateway.addr);
+    let (mut socket, _) = within("the upgrade", tokio_tungstenite::connect_async(url))
+        .await
+        .expect("upgrade");
+    let (all, late) = expected(&sims, &inserted);
+    let want: Vec<String> = all.into_iter().filter(|id| !before.contains(id)).collect();
+    while got.len() < want.len() {
+        let frame = within("the last record", next_frame(&mut socket)).await;
+        got.extend(ids_of(&frame).into_iter().map(|(_, id)| id));
+    }
+    assert!(
+        !late.is_empty() && !inserted.beyond.is_empty(),
+        "the writer wrote late records and records beyond the window"
+    );
+    let mut seen = std::collections::HashSet::new();
+    for id in &got {
+        assert!(seen.insert(id), "{id} delivered twice");
+    }
+    let mut want = want;
+    want.sort();
+    got.sort();
+    assert_same_ids(
+        &got,
+        &want,
+        "every record within the window once, none beyond",
+    );
 }

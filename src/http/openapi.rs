@@ -52,6 +52,8 @@ use crate::engine::{CacheReport, ReportStatus, SourceFailure, SourceReport};
         super::loki::series,
         super::loki::index_stats,
         super::loki::buildinfo,
+        super::tail::get_tail,
+        super::loki::tail::tail,
     ),
     components(schemas(
         LogsPage,
@@ -123,7 +125,42 @@ impl Modify for LogsParameters {
             return;
         };
         get.parameters = Some(PARAMS.iter().map(parameter).collect());
+        tail_parameters(openapi);
     }
+}
+
+/// The `/logs/tail` query parameters: those of `/logs` (spec §8: "the
+/// `/logs` filters, plus `cursor` or `since`"), `order` only `asc` (a tail
+/// is ascending), and `since`, an alias of `start`; after them the
+/// `Last-Event-ID` header declared on the handler.
+fn tail_parameters(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{RefOr, Schema};
+    let Some(get) = openapi
+        .paths
+        .paths
+        .get_mut("/logs/tail")
+        .and_then(|item| item.get.as_mut())
+    else {
+        return;
+    };
+    let mut parameters: Vec<Parameter> = PARAMS.iter().map(parameter).collect();
+    for p in parameters.iter_mut().filter(|p| p.name == "order") {
+        if let Some(RefOr::T(Schema::Object(object))) = p.schema.as_mut() {
+            object.enum_values = Some(vec![json!("asc")]);
+        }
+        p.description = Some("`asc` (a tail is ascending; `desc` is 400)".into());
+    }
+    if let Some(start) = logs_param("start") {
+        let mut since = doc_parameter("since", &start.doc, false);
+        since.description = Some(
+            "An alias of `start` (spec §8): deliver from this instant; not with `start`. \
+             Without `since`, `start` or `cursor` the tail begins at now - `follow.settle`"
+                .into(),
+        );
+        parameters.push(since);
+    }
+    parameters.extend(get.parameters.take().unwrap_or_default());
+    get.parameters = Some(parameters);
 }
 
 /// The `/logs/stats` query parameters, from their one declaration
@@ -300,10 +337,10 @@ pub async fn openapi_json(
     Json(doc)
 }
 
-/// The `source` pattern of `/logs` and `/logs/stats` naming exactly the
-/// configured sources (a name that is not configured is answered 400
-/// unknown_source by both): the generic `[a-z0-9_]{1,32}` list pattern
-/// with `names` in place of a name.
+/// The `source` pattern of `/logs`, `/logs/stats` and `/logs/tail` naming
+/// exactly the configured sources (a name that is not configured is
+/// answered 400 unknown_source by each): the generic `[a-z0-9_]{1,32}`
+/// list pattern with `names` in place of a name.
 pub fn configured_sources(doc: &mut utoipa::openapi::OpenApi, names: &[String]) {
     use utoipa::openapi::{RefOr, Schema};
     if names.is_empty() {
@@ -311,7 +348,7 @@ pub fn configured_sources(doc: &mut utoipa::openapi::OpenApi, names: &[String]) 
     }
     let name = format!("(?:{})", names.join("|"));
     let pattern = format!("^ *{name} *(?:, *{name} *)*$");
-    for path in ["/logs", "/logs/stats"] {
+    for path in ["/logs", "/logs/stats", "/logs/tail"] {
         let Some(get) = doc.paths.paths.get_mut(path).and_then(|i| i.get.as_mut()) else {
             continue;
         };

@@ -21,11 +21,33 @@ use serde_json::json;
 
 use crate::engine::query::{parse_logs_query, LogsRequest};
 use crate::engine::Caller;
-use crate::http::{ApiError, AppState, LogsPage};
+use crate::http::{ApiError, AppState, ErrorEnvelope, LogsPage};
 use crate::tail::{channel, run, SlowPolicy, TailEvent, TailReceiver, TailSpec};
 
 /// Opens a tail: every check (parameters, sources, the cursor, the limits)
 /// answers its usual status before the stream starts.
+#[utoipa::path(
+    get,
+    path = "/logs/tail",
+    tag = "logs",
+    security(("bearer" = [])),
+    params(
+        ("Last-Event-ID" = Option<String>, Header, description = "The `id:` of the last event received: resumes exactly after it (wins over `cursor`; a browser's EventSource sends it when it reconnects)"),
+    ),
+    responses(
+        (status = 200, description = "A stream of Server-Sent Events (spec §8) that stays open. \
+            The first event carries `retry:` (milliseconds: `follow.poll_min`, at least 100). \
+            `event: open`, `data: {}`: the stream is set up; its `id:` resumes from here. \
+            `event: logs`: `data:` a `/logs` page (the `LogsPage` schema) of new logs, oldest first; `id:` its `next_cursor`, the signed follow cursor after the batch. \
+            `event: status`: `data: {\"source\", \"status\": \"ok\"|\"error\", \"error\"?: {\"code\", \"message\"}}`, a source failing or recovering; `id:` the cursor at that point. \
+            `event: end`: `data: {\"reason\", \"cursor\"}`, the last event before the server closes the stream; `reason` is `max_duration` (`follow.max_duration`), `end` (the `end` parameter was reached; `cursor` null), `slow_subscriber` (the client did not read) or `shutdown` (the gateway stops); `id:` and `cursor` resume it. \
+            Comment lines `: heartbeat` every `follow.heartbeat` keep proxies from closing an idle stream. \
+            Every `id:` may be sent back as `Last-Event-ID` or `cursor`, on any replica with the same `cursor_secret`.",
+            content_type = "text/event-stream", body = String),
+        (status = 400, description = "Before the stream starts: invalid_parameter (also `since` with `start`, `order=desc`), unknown_parameter, unknown_source, invalid_cursor (not signed here, or not a follow cursor) or cursor_mismatch; `param` names the parameter", body = ErrorEnvelope),
+        crate::http::error::KeyRefusals,
+    )
+)]
 pub async fn get_tail(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

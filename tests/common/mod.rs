@@ -7,6 +7,7 @@ pub mod counts;
 pub mod fleet;
 pub mod injection;
 mod kinds;
+pub mod late;
 pub mod leaks;
 pub mod metrics;
 pub mod page_cost;

@@ -14,7 +14,7 @@ mod params;
 mod query;
 mod scan;
 pub mod schema;
-mod tail;
+pub(crate) mod tail;
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};

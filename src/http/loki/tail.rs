@@ -43,6 +43,34 @@ const HOUR: Nanos = 3_600 * 1_000_000_000;
 const MAX_DELAY_SECS: u64 = 5;
 
 /// Checks everything, reads the backfill, then upgrades.
+#[utoipa::path(
+    get,
+    path = "/loki/api/v1/tail",
+    tag = "loki",
+    security(("bearer" = [])),
+    params(
+        ("query" = String, Query, description = "LogQL log query (a metric query is refused)"),
+        ("start" = Option<String>, Query, description = "Backfill from (inclusive): integer ns (at most 10 digits: seconds), float seconds or RFC 3339; default an hour ago. Not with `cursor`"),
+        ("limit" = Option<u32>, Query, description = "Most backfilled entries, 1 to 5000, default 100"),
+        ("delay_for" = Option<u8>, Query, minimum = 0, maximum = 5, description = "Whole seconds 0 to 5 (Loki's limit), added to `follow.settle`: nothing newer than now - settle - delay_for is sent"),
+        ("cursor" = Option<String>, Query, min_length = 1, description = "loggate extension: the `cursor` of a frame received before; resumes exactly after it, without a backfill. Not with `start`; 400 when not signed here"),
+        ("Connection" = String, Header, description = "`Upgrade` (a WebSocket handshake, RFC 6455); without it the answer is 400"),
+        ("Upgrade" = String, Header, description = "`websocket`"),
+        ("Sec-WebSocket-Version" = String, Header, description = "`13`"),
+        ("Sec-WebSocket-Key" = String, Header, description = "The handshake key (RFC 6455 §4.1)"),
+    ),
+    responses(
+        (status = 101, description = "Switching to a WebSocket that stays open (spec §8). Each text frame is Loki's \
+            `{\"streams\": [{\"stream\": {labels}, \"values\": [[\"<ns>\", \"<line>\"], ...]}], \"dropped_entries\": null | [{\"timestamp\": \"<ns>\", \"labels\": {labels}}]}` \
+            plus `cursor`, a loggate extension Loki clients ignore: the follow cursor after the frame, which the `cursor` parameter resumes from. \
+            The first frame is the backfill: the newest `limit` entries from `start` up to the tail's starting bound, oldest first (none when resuming). \
+            Then each frame carries entries that arrived, grouped by label set. `dropped_entries` lists (at most 1000) entries left out because the client did not keep up with the shared poller; `null` when none. \
+            The stream ends with a last frame carrying the cursor to resume from, then a close frame: code 1001 (going away) with reason `shutdown` when the gateway stops, 1000 with reason `max_duration` or `end` otherwise."),
+        (status = 400, description = "Before the upgrade, in plain text: malformed LogQL (`parse error at line 1, col N: ...`), a metric query, bad times, limit outside 1 to 5000, `delay_for` outside 0 to 5, `cursor` with `start`, a cursor not signed here, unknown parameters, or no source the key may read; also a request that is not a WebSocket handshake", content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
+        (status = 429, description = "The key is over its rate limit, or the tail stream limits (`follow.max_streams_per_key`, `follow.max_streams`) are reached", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn tail(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
