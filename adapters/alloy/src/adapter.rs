@@ -179,6 +179,8 @@ impl AlloyAdapter {
             told_size: true,
         };
         let page = self.page_limit as u64;
+        // Live reads only: a stored page would repeat its order forever.
+        let _live = ctx.live_reads();
         let swept = sweep_group(&mut reader, ts, Identity::Unique, page).await?;
         Ok((swept.records, swept.scanned, swept.unreadable))
     }

@@ -18,7 +18,7 @@ use crate::error::SourceError;
 mod context;
 mod status;
 
-pub use context::{CallContext, RequestGate, MAX_SKIP_REASONS, MIN_SEND_WINDOW};
+pub use context::{CallContext, LiveReads, RequestGate, MAX_SKIP_REASONS, MIN_SEND_WINDOW};
 pub use status::{classify_status, retry_after};
 use status::{network_error, short_cause};
 

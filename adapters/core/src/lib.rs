@@ -44,7 +44,7 @@ pub mod testkit;
 
 pub use adapter::{Adapter, Batch, Capabilities, FetchRequest};
 pub use error::{Culprit, SourceError};
-pub use http::{CallContext, UpstreamClient, UpstreamPolicy};
+pub use http::{CallContext, LiveReads, UpstreamClient, UpstreamPolicy};
 pub use position::{Position, Resume};
 pub use provider::{
     Problem, ProviderConfig, ProviderFactory, ProviderParams, TypedProviderFactory, UpstreamPaging,

@@ -323,6 +323,8 @@ async fn read_group(
         request,
         ts,
     };
+    // Live reads only: a stored page would repeat its order forever.
+    let _live = request.ctx.live_reads();
     let swept = sweep_group(&mut reader, ts, Identity::Content, PAGE_LIMIT).await?;
     run.scanned += swept.scanned as u64;
     run.skipped += swept.unreadable as u64;

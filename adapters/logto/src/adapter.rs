@@ -270,6 +270,10 @@ impl PageReader for FetchReader<'_> {
         }
         Ok(got)
     }
+
+    fn live_reads(&self) -> Option<loggate_core::LiveReads<'_>> {
+        Some(self.ctx.live_reads())
+    }
 }
 
 #[async_trait]

@@ -41,6 +41,9 @@ impl Scan<'_> {
             len: None,
             ignored: false,
         };
+        // Live reads only: Logto reshuffles a group on every request, and
+        // a stored page would repeat one order forever.
+        let _live = self.reader.live_reads();
         let swept = sweep_group(&mut rows, ts, Identity::Unique, MAX_PAGE_SIZE).await;
         if rows.ignored {
             return Err(ScanError::TimeFilterIgnored);

@@ -45,6 +45,12 @@ pub struct Page {
 #[async_trait]
 pub trait PageReader: Send + Sync {
     async fn page(&self, query: &NativeQuery, page: u64, size: u64) -> Result<Page, ScanError>;
+
+    /// While the guard lives, pages are read live, never from the answer
+    /// cache ([`loggate_core::CallContext::live_reads`]: a tie-group sweep).
+    fn live_reads(&self) -> Option<loggate_core::LiveReads<'_>> {
+        None
+    }
 }
 
 /// A page in traversal order.

@@ -48,8 +48,21 @@ pub struct CallContext {
     /// `(window end in epoch ms, bypass)` when this fetch's requests may
     /// use the answer cache (spec §9); see [`CallContext::with_cache_window`].
     cache_window: Option<(i64, bool)>,
+    /// Guards of [`CallContext::live_reads`] alive now.
+    live_reads: AtomicU32,
     /// How this fetch's cache lookups were answered.
     pub cache: crate::cache::LookupCounts,
+}
+
+/// See [`CallContext::live_reads`]: stored answers serve again once dropped.
+#[derive(Debug)]
+#[must_use = "stored answers serve again as soon as the guard is dropped"]
+pub struct LiveReads<'a>(&'a AtomicU32);
+
+impl Drop for LiveReads<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Most distinct reasons for skipped records one fetch keeps.
@@ -65,6 +78,7 @@ impl CallContext {
             gate_waits: AtomicU32::new(0),
             skip_reasons: Mutex::new(Vec::new()),
             cache_window: None,
+            live_reads: AtomicU32::new(0),
             cache: crate::cache::LookupCounts::default(),
         }
     }
@@ -79,9 +93,26 @@ impl CallContext {
         self
     }
 
-    /// What [`CallContext::with_cache_window`] set.
+    /// What [`CallContext::with_cache_window`] set; `bypass` also while a
+    /// [`CallContext::live_reads`] guard lives.
     pub fn cache_window(&self) -> Option<(i64, bool)> {
+        let live = self.live_reads.load(Ordering::Relaxed) > 0;
         self.cache_window
+            .map(|(window_end, bypass)| (window_end, bypass || live))
+    }
+
+    /// While the returned guard lives, this fetch's requests use no stored
+    /// answer (as `Cache-Control: no-cache`: they still join an identical
+    /// request in flight, and their answers are stored). A tie-group sweep
+    /// ([`crate::group::sweep_group`]) takes it: it pages over a group
+    /// whose order the upstream may reshuffle on every request (Logto,
+    /// Loki) and proves the group whole from several reads; a stored page
+    /// is an older read that repeats forever, so beside live pages it
+    /// hides some rows for good (README "Cache and request coalescing":
+    /// partial-range reuse made such stored pages common).
+    pub fn live_reads(&self) -> LiveReads<'_> {
+        self.live_reads.fetch_add(1, Ordering::Relaxed);
+        LiveReads(&self.live_reads)
     }
 
     /// Notes why an upstream record was skipped (the adapter still counts
