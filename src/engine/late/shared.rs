@@ -152,7 +152,128 @@ fn further(a: &Position, b: &Position) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use loggate_core::Key;
+    use crate::engine::late::{digest, Delivered};
+    use crate::engine::{CursorSigner, EngineSettings};
+    use loggate_core::{Filters, Key, Order};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn engine() -> Engine {
+        let settings = EngineSettings {
+            request_timeout: Duration::from_secs(1),
+            scan_budget: 1000,
+            max_queue_wait: Duration::from_secs(1),
+            settle: Duration::ZERO,
+            pin_rounding: Duration::from_millis(1),
+            late_window: Duration::from_millis(1000),
+            late_ids: 256,
+            split: None,
+        };
+        Engine::new(Vec::new(), CursorSigner::new(b"s"), settings)
+    }
+
+    /// A caught-up cursor of source `a` at `bound` that delivered `ids`.
+    fn cursor(bound: i64, floor: i64, ids: &[(i64, &str)]) -> CursorState {
+        let ids = ids.iter().map(|(ts, id)| (*ts, digest(id))).collect();
+        CursorState {
+            sources: vec!["a".into()],
+            filters: Filters::default(),
+            order: Order::Asc,
+            pinned_end: bound,
+            key: None,
+            positions: [("a".to_string(), Position::finished())].into(),
+            follow: true,
+            served: BTreeMap::new(),
+            late: [(
+                "a".to_string(),
+                Delivered {
+                    floor,
+                    reread_end: i64::MIN,
+                    ids,
+                },
+            )]
+            .into(),
+        }
+    }
+
+    fn rec(ts: i64, id: &str) -> (Arc<str>, &'static str, LogRecord) {
+        let record = LogRecord {
+            native_id: id.into(),
+            timestamp_ms: ts,
+            level: loggate_core::Level::Info,
+            message: String::new(),
+            service: None,
+            user_id: None,
+            attributes: Default::default(),
+            raw: None,
+        };
+        (Arc::from("a"), "test", record)
+    }
+
+    fn ids(page: &Page) -> Vec<String> {
+        page.logs
+            .iter()
+            .map(|(_, _, r)| r.native_id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn each_subscriber_takes_what_its_own_cursor_would_deliver() {
+        let engine = engine();
+        // The group re-read its window from 10 001 − 1 000 up to 11 000.
+        let group = engine.signer.encode(&cursor(11_000, i64::MIN, &[]));
+        let page = Page {
+            logs: vec![rec(8_000, "old"), rec(9_500, "x"), rec(10_500, "y")],
+            next_cursor: Some(group.clone()),
+            partial: false,
+            caught_up: Some(true),
+            sources: BTreeMap::new(),
+            warnings: Vec::new(),
+            room: None,
+        };
+        // One delivered the late `x` already, one did not, one started
+        // after its time (its floor): only the second gets `x` now.
+        let had_x = engine
+            .signer
+            .encode(&cursor(10_000, 9_001, &[(9_500, "x")]));
+        let missed_x = engine.signer.encode(&cursor(10_000, 9_001, &[]));
+        let started_later = engine.signer.encode(&cursor(10_000, 9_900, &[]));
+        let mut got = Vec::new();
+        for mine in [&had_x, &missed_x, &started_later] {
+            let shared = engine.share_late_page(mine, &page, Some(&group)).unwrap();
+            got.push(ids(&shared));
+            let next = engine
+                .signer
+                .decode(shared.next_cursor.as_deref().unwrap())
+                .unwrap();
+            assert_eq!(next.pinned_end, 11_000);
+            assert!(next.positions["a"].done);
+            // Kept: what a later re-read (from 11 001 − 1 000) may meet.
+            assert_eq!(next.late["a"].ids, vec![(10_500, digest("y"))]);
+            assert_eq!(shared.caught_up, Some(true));
+        }
+        assert_eq!(got, [vec!["y"], vec!["x", "y"], vec!["y"]]);
+    }
+
+    #[test]
+    fn a_follow_that_ended_gives_the_records_and_no_cursor() {
+        let engine = engine();
+        let page = Page {
+            logs: vec![rec(9_500, "x"), rec(10_500, "y")],
+            next_cursor: None,
+            partial: false,
+            caught_up: Some(true),
+            sources: BTreeMap::new(),
+            warnings: Vec::new(),
+            room: None,
+        };
+        let mine = engine
+            .signer
+            .encode(&cursor(10_000, 9_001, &[(9_500, "x")]));
+        let shared = engine.share_late_page(&mine, &page, None).unwrap();
+        assert_eq!(ids(&shared), ["y"]);
+        assert_eq!(shared.next_cursor, None);
+    }
 
     #[test]
     fn further_orders_ascending_positions() {
