@@ -95,6 +95,7 @@ impl TailHub {
             hub: self.clone(),
             spec: spec.clone(),
             shared_poll,
+            partial: false,
             cursor,
             from: Some(at),
             tx,
@@ -109,8 +110,12 @@ impl TailHub {
 struct Poller {
     hub: Arc<TailHub>,
     spec: TailSpec,
-    /// `late_window` is on: pages keep every record ([`Shared`]).
+    /// `late_window` is on: pages keep every record ([`Shared`]), and a
+    /// window is finished before it moves (unless a source failed:
+    /// `partial`), else each source would restart as soon as it finished.
     shared_poll: bool,
+    /// The last page missed a source.
+    partial: bool,
     cursor: String,
     from: Option<i64>,
     tx: broadcast::Sender<Arc<Shared>>,
@@ -145,12 +150,17 @@ impl Poller {
     /// or a failed source), and whether it delivered logs.
     async fn poll(&mut self) -> (Shared, bool, bool) {
         self.at.send_replace(None);
+        let engine = &self.hub.engine;
+        let hold = match self.shared_poll && !self.partial {
+            true => engine.window_in_progress(&self.cursor),
+            false => None,
+        };
         let request = LogsRequest {
             cursor: Some(self.cursor.clone()),
             limit: self.spec.limit,
             include_raw: self.spec.include_raw,
             partial: true,
-            follow_to: self.spec.follow_to(None),
+            follow_to: self.spec.follow_to(hold),
             shared_poll: self.shared_poll,
             ..LogsRequest::default()
         };
@@ -160,6 +170,7 @@ impl Poller {
         {
             Ok(page) => {
                 let wait = page.caught_up != Some(false) || page.partial;
+                self.partial = page.partial;
                 let delivered = !page.logs.is_empty();
                 let after = page.next_cursor.clone();
                 let outcome = Ok(Arc::new(page));
@@ -174,6 +185,7 @@ impl Poller {
                 )
             }
             Err(error) => {
+                self.partial = true;
                 let outcome = Err((error.code().to_string(), error.to_string()));
                 let after = Some(self.cursor.clone());
                 (

@@ -19,6 +19,12 @@
 //! would have read; what the subscriber's cursor passed or delivered
 //! already is dropped. A subscriber leaving the group continues on its own
 //! from its own cursor, which is an ordinary follow cursor.
+//!
+//! Since the group's pages hold the records already delivered too, its
+//! re-read of a busy window takes several pages; it finishes its window
+//! before moving it ([`Engine::window_in_progress`]): a window moved at
+//! every page would restart each source as soon as it finished, and the
+//! group would re-read forever without ever being caught up.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -39,6 +45,15 @@ impl Engine {
             set.ids.clear();
         }
         Some(self.signer.encode(&state))
+    }
+
+    /// The bound of a follow cursor in the middle of its window (`None`
+    /// when every source finished it, or for any other cursor): a shared
+    /// poller with `late_window` on pages up to it before moving on.
+    pub fn window_in_progress(&self, cursor: &str) -> Option<i64> {
+        let state = self.signer.decode(cursor).ok()?;
+        let caught_up = state.positions.values().all(|p| p.done);
+        (state.follow && !caught_up).then_some(state.pinned_end)
     }
 
     /// A subscriber's own page from its group's `page` (paged with
