@@ -212,7 +212,8 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
         sources.push(
             Source::new(name, adapter)
                 .with_breaker(source.circuit_breaker)
-                .with_gate(gate),
+                .with_gate(gate)
+                .with_paging(source.provider.upstream_paging()),
         );
     }
     let signer = match &config.server.cursor_secret {

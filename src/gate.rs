@@ -118,6 +118,16 @@ impl SourceGate {
             .slots_until(now, latest)
     }
 
+    /// The time between two requests at the sustained rate
+    /// (`rate_limit.per_second`): a tail of the source polls no faster
+    /// than a few of these ([`crate::tail::Pace`]).
+    pub fn interval(&self) -> Duration {
+        self.schedule
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .interval
+    }
+
     /// The cap on concurrent upstream requests (`max_concurrency`).
     pub fn max_concurrency(&self) -> usize {
         self.max_concurrency

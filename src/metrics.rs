@@ -102,14 +102,16 @@ pub struct Metrics {
     returned: Family<SourceLabel, Counter>,
     retries: Family<SourceLabel, Counter>,
     gate_waits: Family<SourceLabel, Counter>,
+    late_shrinks: Family<SourceLabel, Counter>,
     cache_lookups: Family<SourceOutcome, Counter>,
     breakers: Arc<Breakers>,
 }
 
 /// Registers the per-source counters: records scanned, records returned,
-/// retries, rate-limit waits (in that order in `families`).
-fn register_per_source(registry: &mut Registry, families: [&Family<SourceLabel, Counter>; 4]) {
-    let per_source: [(&str, &str, &Family<SourceLabel, Counter>); 4] = [
+/// retries, rate-limit waits, late-window shrinks (in that order in
+/// `families`).
+fn register_per_source(registry: &mut Registry, families: [&Family<SourceLabel, Counter>; 5]) {
+    let per_source: [(&str, &str, &Family<SourceLabel, Counter>); 5] = [
         (
             "loggate_records_scanned",
             "Upstream records read, by source",
@@ -129,6 +131,11 @@ fn register_per_source(registry: &mut Registry, families: [&Family<SourceLabel, 
             "loggate_upstream_rate_limit_waits",
             "Upstream requests that waited for the source's outbound rate limit, by source",
             families[3],
+        ),
+        (
+            "loggate_follow_late_window_shrinks",
+            "Follow pages whose source delivered more records within follow.late_window than its share of follow.late_ids, so that its window shrank (README \"Late arrivals\"), by source",
+            families[4],
         ),
     ];
     for (name, help, family) in per_source {
@@ -151,7 +158,7 @@ impl Metrics {
         let upstream_fetches = Family::default();
         let cache_lookups = Family::default();
         let upstream_duration = Histograms::new_with_constructor(latency_histogram as fn() -> _);
-        let (scanned, returned, retries, gate_waits) = Default::default();
+        let (scanned, returned, retries, gate_waits, late_shrinks) = Default::default();
         let breakers = Arc::new(Breakers::default());
         // `register` appends `_total` to counters.
         registry.register(
@@ -184,7 +191,8 @@ impl Metrics {
             "Time one source fetch took (its upstream requests, retries and waits), by source",
             upstream_duration.clone(),
         );
-        register_per_source(&mut registry, [&scanned, &returned, &retries, &gate_waits]);
+        let families = [&scanned, &returned, &retries, &gate_waits, &late_shrinks];
+        register_per_source(&mut registry, families);
         registry.register_collector(Box::new(breakers.clone()));
         Metrics {
             registry,
@@ -197,6 +205,7 @@ impl Metrics {
             returned,
             retries,
             gate_waits,
+            late_shrinks,
             cache_lookups,
             breakers,
         }
@@ -220,6 +229,7 @@ impl Metrics {
             &self.returned,
             &self.retries,
             &self.gate_waits,
+            &self.late_shrinks,
         ] {
             drop(family.get_or_create(&label));
         }
@@ -300,6 +310,15 @@ impl Metrics {
                 source: source.clone(),
             })
             .inc_by(returned as u64);
+    }
+
+    /// A follow page shrank `source`'s late window (its delivered ids
+    /// exceeded its share of `follow.late_ids`: [`crate::engine::late`]).
+    pub fn observe_late_shrink(&self, source: &str) {
+        let source = Arc::from(source);
+        self.late_shrinks
+            .get_or_create(&SourceLabel { source })
+            .inc();
     }
 
     /// The Prometheus text exposition (version 0.0.4, [`CONTENT_TYPE`]).

@@ -327,6 +327,15 @@ async fn a_full_set_shrinks_the_window_with_a_warning_and_never_repeats() {
         shrunk.is_some(),
         "a warning names the shrunk window: {warnings:?}"
     );
+    let metrics = gateway.text("/metrics").await;
+    let counted = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("loggate_follow_late_window_shrinks_total{source=\"s0\"} "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(
+        counted.is_some_and(|n| n >= 1),
+        "the shrink is counted: {counted:?}"
+    );
 }
 
 #[tokio::test]

@@ -15,6 +15,11 @@ pub struct FollowConfig {
     pub settle: Duration,
     /// Shortest wait between two polls of a caught-up tail (default 1 s).
     pub poll_min: Duration,
+    /// Shortest wait between two polls of a caught-up tail reading a
+    /// source whose upstream sends its whole log on every request
+    /// (`UpstreamPaging::WholeLog`, PromptCrafter; default 5 s; never less
+    /// than `poll_min`). See [`crate::tail::Pace`].
+    pub whole_log_poll_min: Duration,
     /// Longest wait between two polls of an idle tail (default 10 s).
     pub poll_max: Duration,
     /// Interval of the SSE comment heartbeats (default 15 s).
@@ -22,6 +27,11 @@ pub struct FollowConfig {
     /// A tail stream is closed after this long, its last event carrying
     /// the cursor to resume from (default 1 h).
     pub max_duration: Duration,
+    /// A tail stream that delivered no logs for this long (since it opened
+    /// or since its last logs) is closed, its last event carrying the
+    /// cursor to resume from (`end` reason `idle`; default `0s`: off, as
+    /// Loki's tail; heartbeats do not count as logs).
+    pub idle_timeout: Duration,
     /// Most tail streams one API key may hold open at once (default 16).
     pub max_streams_per_key: usize,
     /// Most tail streams open at once in the gateway (default 256).
@@ -45,9 +55,11 @@ impl Default for FollowConfig {
         FollowConfig {
             settle: Duration::from_secs(5),
             poll_min: Duration::from_secs(1),
+            whole_log_poll_min: Duration::from_secs(5),
             poll_max: Duration::from_secs(10),
             heartbeat: Duration::from_secs(15),
             max_duration: Duration::from_secs(3600),
+            idle_timeout: Duration::ZERO,
             max_streams_per_key: 16,
             max_streams: 256,
             max_groups: 64,
@@ -74,9 +86,15 @@ pub(super) fn parse_follow(
             .integer("late_ids", 1, crate::engine::late::MAX_LATE_IDS as i64)
             .map_or(defaults.late_ids, |n| n as usize),
         poll_min: t.duration("poll_min").unwrap_or(defaults.poll_min),
+        whole_log_poll_min: t
+            .duration("whole_log_poll_min")
+            .unwrap_or(defaults.whole_log_poll_min),
         poll_max: t.duration("poll_max").unwrap_or(defaults.poll_max),
         heartbeat: t.duration("heartbeat").unwrap_or(defaults.heartbeat),
         max_duration: t.duration("max_duration").unwrap_or(defaults.max_duration),
+        idle_timeout: t
+            .zero_or_duration("idle_timeout")
+            .unwrap_or(defaults.idle_timeout),
         max_streams_per_key: t
             .integer("max_streams_per_key", 1, 100_000)
             .map_or(defaults.max_streams_per_key, |n| n as usize),

@@ -45,7 +45,13 @@ impl Engine {
     /// nothing new.
     pub(super) fn advance_follow(&self, state: &mut CursorState, to: Option<i64>) {
         let now_bound = self.follow_bound();
-        let bound = to.map_or(now_bound, |to| to.min(now_bound));
+        self.advance_to(state, to.map_or(now_bound, |to| to.min(now_bound)));
+    }
+
+    /// Moves a follow cursor's window forward to `bound` (epoch ms): every
+    /// source that had finished the window restarts after the old bound
+    /// (less the late window). A bound not past the old one changes nothing.
+    pub(super) fn advance_to(&self, state: &mut CursorState, bound: i64) {
         if bound <= state.pinned_end {
             return;
         }
@@ -59,14 +65,34 @@ impl Engine {
         state.pinned_end = bound;
     }
 
+    /// After a follow page: remembers the ids `delivered` (with the late
+    /// window on), counting each source whose window shrank in
+    /// `loggate_follow_late_window_shrinks_total`; the page's warnings.
+    pub(super) fn record_late<'a>(
+        &self,
+        state: &mut CursorState,
+        delivered: impl Iterator<Item = (&'a str, &'a loggate_core::LogRecord)>,
+    ) -> Vec<String> {
+        let (late_ms, max_ids) = (self.late_ms(), self.settings.late_ids);
+        let shrunk = late::record(state, delivered, late_ms, max_ids);
+        shrunk
+            .into_iter()
+            .map(|(source, warning)| {
+                self.metrics.observe_late_shrink(&source);
+                warning
+            })
+            .collect()
+    }
+
     /// `follow.late_window` in milliseconds (0: off).
     pub(super) fn late_ms(&self) -> i64 {
         i64::try_from(self.settings.late_window.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// `follow.late_window` (zero: off). With it on, two follow cursors of
-    /// one query at one bound may differ in what they delivered, so tails
-    /// do not share a poller (each cursor carries its own delivered ids).
+    /// one query at one bound may differ in what they delivered: a shared
+    /// poller then keeps every record it re-reads and each subscriber drops
+    /// what its own cursor delivered ([`late::shared`]).
     pub fn late_window(&self) -> std::time::Duration {
         self.settings.late_window
     }

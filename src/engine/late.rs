@@ -32,6 +32,8 @@ use sha2::{Digest, Sha256};
 
 use super::CursorState;
 
+pub mod shared;
+
 /// The most delivered ids one follow cursor may carry in all
 /// (`follow.late_ids` is at most this): 256 ids take about 4.6 KB of the
 /// cursor, which then still fits the 8 KiB query string.
@@ -137,13 +139,14 @@ fn first_undelivered(position: &Position, bound: i64) -> i64 {
 
 /// After a follow page: remembers what it delivered, forgets what no later
 /// re-read can meet, and bounds each source's set to its share of
-/// `max_ids`. Returns a warning per source whose window had to shrink.
+/// `max_ids`. Returns `(source, warning)` per source whose window had to
+/// shrink.
 pub fn record<'a>(
     state: &mut CursorState,
     delivered: impl Iterator<Item = (&'a str, &'a LogRecord)>,
     late_ms: i64,
     max_ids: usize,
-) -> Vec<String> {
+) -> Vec<(String, String)> {
     if late_ms <= 0 || state.late.is_empty() {
         return Vec::new();
     }
@@ -168,7 +171,7 @@ pub fn record<'a>(
                 loggate_core::time::format_ms(floor)
             );
             tracing::warn!(source = %name, share, floor, "late_window set full: window shrunk");
-            warnings.push(message);
+            warnings.push((name.clone(), message));
         }
     }
     warnings

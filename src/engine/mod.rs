@@ -259,7 +259,7 @@ impl Engine {
             include_raw: request.include_raw,
         });
         let mut sources = self.open_sources(&state, &query, request.limit);
-        if !state.late.is_empty() {
+        if !state.late.is_empty() && !request.shared_poll {
             for source in &mut sources {
                 source.skip_delivered(late::delivered_set(&state, source.name()));
             }
@@ -279,10 +279,11 @@ impl Engine {
         let mut page = self.finish(&mut state, sources, logs);
         page.room = Some(room);
         if state.follow {
-            let delivered = page.logs.iter().map(|(s, _, r)| (&**s, r));
-            let late_ms = self.late_ms();
-            let shrunk = late::record(&mut state, delivered, late_ms, self.settings.late_ids);
-            page.warnings.extend(shrunk);
+            if !request.shared_poll {
+                let delivered = page.logs.iter().map(|(s, _, r)| (&**s, r));
+                page.warnings
+                    .extend(self.record_late(&mut state, delivered));
+            }
             self.follow_page(&state, &mut page);
         }
         Ok(page)

@@ -42,6 +42,10 @@ pub struct LogsRequest {
     /// Not a parameter: with a follow cursor, move its window no further
     /// than this bound (epoch ms); a tail aligning with its shared poller.
     pub follow_to: Option<i64>,
+    /// Not a parameter: a shared tail poller's page while
+    /// `follow.late_window` is on — no delivered id is dropped or
+    /// remembered; each subscriber drops its own ([`super::late::shared`]).
+    pub shared_poll: bool,
     /// `Cache-Control: no-cache` (a header, not a parameter): no stored
     /// upstream answer is used for this page (spec §9).
     pub no_cache: bool,

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use loggate_core::{Adapter, SourceError};
+use loggate_core::{Adapter, SourceError, UpstreamPaging};
 
 use crate::breaker::{BreakerSettings, CircuitBreaker};
 use crate::gate::SourceGate;
@@ -20,6 +20,9 @@ pub struct Source {
     /// client), which counting weighs against the deadline; `None`:
     /// unbounded (tests).
     pub gate: Option<Arc<SourceGate>>,
+    /// How its upstream pages its log (the provider's declaration): a tail
+    /// polls a whole-log upstream less often ([`crate::tail::Pace`]).
+    pub paging: UpstreamPaging,
 }
 
 impl Source {
@@ -31,7 +34,14 @@ impl Source {
             health: Health::default(),
             breaker: Arc::new(CircuitBreaker::default()),
             gate: None,
+            paging: UpstreamPaging::Paged,
         }
+    }
+
+    /// How its upstream pages ([`ProviderConfig::upstream_paging`](loggate_core::ProviderConfig)).
+    pub fn with_paging(mut self, paging: UpstreamPaging) -> Self {
+        self.paging = paging;
+        self
     }
 
     /// The outbound queue its client goes through.

@@ -5,7 +5,8 @@
 //! the follow cursor after the batch), `status` (a source failed or
 //! recovered: `{"source", "status": "ok"|"error", "error"?}`), `end` (the
 //! stream closes; `{"reason", "cursor"}`, `reason` one of `max_duration`,
-//! `end`, `slow_subscriber`, `shutdown`). Comment lines are heartbeats.
+//! `idle`, `end`, `slow_subscriber`, `shutdown`). Comment lines are
+//! heartbeats.
 //! A client reconnecting with `Last-Event-ID` (or `cursor`) resumes exactly
 //! after the last event it received, on any replica with the same secret.
 

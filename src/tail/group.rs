@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
-use super::{next_wait, TailHub, TailSpec, TailStats};
+use super::{TailHub, TailSpec, TailStats};
 use crate::engine::query::LogsRequest;
 use crate::engine::Page;
 
@@ -25,7 +25,9 @@ use crate::engine::Page;
 /// polls on its own again from its last cursor.
 pub const GROUP_BUFFER: usize = 16;
 
-/// One page of a group, as every subscriber forwards it.
+/// One page of a group, as every subscriber forwards it (with
+/// `late_window` on, each takes its own part of it and keeps its own
+/// cursor: [`crate::engine::late::shared`]).
 #[derive(Debug)]
 pub struct Shared {
     /// The caught-up bound the group's cursor stood at before this page
@@ -67,11 +69,6 @@ impl TailHub {
             .running
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        // With late_window on, cursors at one bound may differ in the ids
-        // they delivered: each tail polls on its own (README "Follow").
-        if !self.engine.late_window().is_zero() {
-            return None;
-        }
         if let Some(group) = running.get(&spec.query_key).and_then(Weak::upgrade) {
             return Some(group);
         }
@@ -85,11 +82,21 @@ impl TailHub {
             tx: tx.clone(),
             at: at_rx,
         });
+        // With late_window on, subscribers at one bound may differ in the
+        // ids they delivered: the group keeps every record it re-reads and
+        // each subscriber drops its own (`engine::late::shared`).
+        let shared_poll = !self.engine.late_window().is_zero();
+        let cursor = match shared_poll {
+            true => self.engine.shared_late_cursor(cursor)?,
+            false => cursor.to_string(),
+        };
         running.insert(spec.query_key.clone(), Arc::downgrade(&group));
         let poller = Poller {
             hub: self.clone(),
             spec: spec.clone(),
-            cursor: cursor.to_string(),
+            shared_poll,
+            partial: false,
+            cursor,
             from: Some(at),
             tx,
             at: at_tx,
@@ -103,6 +110,12 @@ impl TailHub {
 struct Poller {
     hub: Arc<TailHub>,
     spec: TailSpec,
+    /// `late_window` is on: pages keep every record ([`Shared`]), and a
+    /// window is finished before it moves (unless a source failed:
+    /// `partial`), else each source would restart as soon as it finished.
+    shared_poll: bool,
+    /// The last page missed a source.
+    partial: bool,
     cursor: String,
     from: Option<i64>,
     tx: broadcast::Sender<Arc<Shared>>,
@@ -113,8 +126,8 @@ impl Poller {
     /// Polls until no subscriber holds the group (or the follow ended).
     async fn run(mut self, group: Weak<Group>) {
         TailStats::add(&self.hub.stats.groups);
-        let settings = self.hub.settings.clone();
-        let mut wait = settings.poll_min;
+        let pace = self.hub.pace(&self.spec.sources);
+        let mut wait = pace.min;
         let mut pause = wait;
         loop {
             tokio::time::sleep(pause).await;
@@ -127,7 +140,7 @@ impl Poller {
             if ended {
                 break;
             }
-            wait = next_wait(wait, settings.poll_min, settings.poll_max, delivered);
+            wait = pace.next(wait, delivered);
             pause = if wait_next { wait } else { Duration::ZERO };
         }
         TailStats::sub(&self.hub.stats.groups);
@@ -137,12 +150,18 @@ impl Poller {
     /// or a failed source), and whether it delivered logs.
     async fn poll(&mut self) -> (Shared, bool, bool) {
         self.at.send_replace(None);
+        let engine = &self.hub.engine;
+        let hold = match self.shared_poll && !self.partial {
+            true => engine.window_in_progress(&self.cursor),
+            false => None,
+        };
         let request = LogsRequest {
             cursor: Some(self.cursor.clone()),
             limit: self.spec.limit,
             include_raw: self.spec.include_raw,
             partial: true,
-            follow_to: self.spec.follow_to(None),
+            follow_to: self.spec.follow_to(hold),
+            shared_poll: self.shared_poll,
             ..LogsRequest::default()
         };
         TailStats::add(&self.hub.stats.group_polls);
@@ -151,6 +170,7 @@ impl Poller {
         {
             Ok(page) => {
                 let wait = page.caught_up != Some(false) || page.partial;
+                self.partial = page.partial;
                 let delivered = !page.logs.is_empty();
                 let after = page.next_cursor.clone();
                 let outcome = Ok(Arc::new(page));
@@ -165,6 +185,7 @@ impl Poller {
                 )
             }
             Err(error) => {
+                self.partial = true;
                 let outcome = Err((error.code().to_string(), error.to_string()));
                 let after = Some(self.cursor.clone());
                 (

@@ -23,6 +23,7 @@
 
 pub mod group;
 mod limits;
+mod pace;
 mod stats;
 mod subscriber;
 
@@ -36,6 +37,7 @@ use crate::engine::{Caller, Engine, Page};
 pub use crate::engine::TailStart;
 
 pub use limits::{TailLimits, TailPermit};
+pub use pace::Pace;
 pub use stats::TailStats;
 pub use subscriber::run;
 
@@ -182,6 +184,15 @@ impl TailHub {
             settings,
             shutdown: watch::Sender::new(false),
         }
+    }
+
+    /// The pace of a poller reading `sources` ([`Pace`]).
+    pub fn pace(&self, sources: &[String]) -> Pace {
+        let sources = self
+            .engine
+            .sources()
+            .filter(|source| sources.iter().any(|name| **name == *source.name));
+        Pace::of(&self.settings, sources)
     }
 
     /// Ends every tail stream (graceful shutdown, issue 17): each sends its

@@ -21,6 +21,9 @@ pub struct TailStats {
     pub groups: AtomicU64,
     /// Streams ended because their client did not keep up (SSE).
     pub slow_closes: AtomicU64,
+    /// Streams ended because they delivered no logs for
+    /// `follow.idle_timeout`.
+    pub idle_closes: AtomicU64,
     /// Logs dropped for WebSocket clients that did not keep up.
     pub dropped_entries: AtomicU64,
     /// Events queued for connections now (at most `EVENT_BUFFER` each).
@@ -54,6 +57,11 @@ impl Collector for TailStats {
                 "loggate_tail_slow_closes",
                 "Tail streams ended with a resumable close because the client did not keep up",
                 &self.slow_closes,
+            ),
+            (
+                "loggate_tail_idle_closes",
+                "Tail streams ended with a resumable close because they delivered no logs for follow.idle_timeout",
+                &self.idle_closes,
             ),
             (
                 "loggate_tail_dropped_entries",

@@ -14,8 +14,8 @@ use tokio::time::Instant;
 
 use super::group::{Group, Shared};
 use super::{
-    next_wait, shutting_down, SlowPolicy, TailEvent, TailHub, TailLog, TailPermit, TailSpec,
-    TailStats, MAX_DROPPED,
+    shutting_down, Pace, SlowPolicy, TailEvent, TailHub, TailLog, TailPermit, TailSpec, TailStats,
+    MAX_DROPPED,
 };
 use crate::engine::query::LogsRequest;
 use crate::engine::{Page, ReportStatus};
@@ -32,10 +32,13 @@ pub async fn run(
     tx: mpsc::Sender<TailEvent>,
     _permit: TailPermit,
 ) {
+    let pace = hub.pace(&spec.sources);
     let mut subscriber = Subscriber {
         shutdown: hub.shutdown.subscribe(),
+        pace,
         ends_at: Instant::now() + hub.settings.max_duration,
-        wait: hub.settings.poll_min,
+        idle_at: idle_at(hub.settings.idle_timeout),
+        wait: pace.min,
         cursor: spec.cursor.clone(),
         failing: BTreeMap::new(),
         forwarding: false,
@@ -56,7 +59,12 @@ struct Subscriber {
     /// Sources whose last answer was a failure.
     failing: BTreeMap<String, bool>,
     ends_at: Instant,
+    /// When the stream ends for having delivered no logs for
+    /// `follow.idle_timeout` (`None`: off); moved on by every page of logs.
+    idle_at: Option<Instant>,
     wait: Duration,
+    /// How long it waits between its own polls ([`Pace`]).
+    pace: Pace,
     /// Forwarding a group's pages: sending never waits ([`SlowPolicy`]).
     forwarding: bool,
     /// Logs dropped since the last event that fit ([`SlowPolicy::Drop`]).
@@ -134,9 +142,9 @@ impl Subscriber {
                 // failing source must not hold this stream back).
                 _ => tokio::select! {
                     changed = watch.changed() => if changed.is_err() { return Ok(false) },
-                    () = tokio::time::sleep(self.hub.settings.poll_max * 2) => return Ok(false),
+                    () = tokio::time::sleep(self.pace.max * 2) => return Ok(false),
                     () = self.tx.closed() => return Err(Stop),
-                    () = tokio::time::sleep_until(self.ends_at) => return self.end_with("max_duration").await,
+                    () = tokio::time::sleep_until(self.deadline().0) => return self.end_at_deadline().await,
                     () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
                 },
             }
@@ -159,7 +167,7 @@ impl Subscriber {
             let message = tokio::select! {
                 message = rx.recv() => message,
                 () = self.tx.closed() => return Err(Stop),
-                () = tokio::time::sleep_until(self.ends_at) => return self.end_with("max_duration").await,
+                () = tokio::time::sleep_until(self.deadline().0) => return self.end_at_deadline().await,
                 () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
             };
             let message: Arc<Shared> = match message {
@@ -173,9 +181,38 @@ impl Subscriber {
                 continue;
             }
             started = true;
-            let outcome = message.outcome.clone();
-            self.forward(outcome, message.after.clone()).await?;
+            let Some((outcome, after)) = self.own_part(&message) else {
+                return Ok(false);
+            };
+            self.forward(outcome, after).await?;
         }
+    }
+
+    /// What this subscriber forwards of a group's message, and its cursor
+    /// after it: the message itself, or with `late_window` on the part its
+    /// own cursor would have delivered ([`crate::engine::late::shared`]);
+    /// `None` if that cannot be made (then it polls on its own).
+    #[allow(clippy::type_complexity)]
+    fn own_part(
+        &self,
+        message: &Shared,
+    ) -> Option<(Result<Arc<Page>, (String, String)>, Option<String>)> {
+        if self.hub.engine.late_window().is_zero() {
+            return Some((message.outcome.clone(), message.after.clone()));
+        }
+        let page = match &message.outcome {
+            Ok(page) => page,
+            Err(failure) => return Some((Err(failure.clone()), Some(self.cursor.clone()))),
+        };
+        let engine = &self.hub.engine;
+        let mine = engine.share_late_page(&self.cursor, page, message.after.as_deref());
+        let mine = mine
+            .inspect_err(
+                |e| tracing::warn!(error = %e, "tail: cannot take its part of a shared page"),
+            )
+            .ok()?;
+        let after = mine.next_cursor.clone();
+        Some((Ok(Arc::new(mine)), after))
     }
 
     /// Sends the events of one page (its logs, then status changes) and
@@ -229,8 +266,8 @@ impl Subscriber {
                 (true, false)
             }
         };
-        if Instant::now() >= self.ends_at {
-            return self.end_with("max_duration").await;
+        if Instant::now() >= self.deadline().0 {
+            return self.end_at_deadline().await;
         }
         Ok((wait, delivered))
     }
@@ -258,25 +295,42 @@ impl Subscriber {
         self.send(event).await
     }
 
-    /// Waits before the next own poll: `poll_min` after logs, doubling up
-    /// to `poll_max` while nothing arrives.
+    /// Waits before the next own poll: the pace's minimum after logs,
+    /// doubling up to its maximum while nothing arrives.
     async fn pause(&mut self, delivered: bool) -> Result<(), Stop> {
-        let settings = &self.hub.settings;
-        self.wait = next_wait(self.wait, settings.poll_min, settings.poll_max, delivered);
-        let until = (Instant::now() + self.wait).min(self.ends_at);
+        self.wait = self.pace.next(self.wait, delivered);
+        let until = (Instant::now() + self.wait).min(self.deadline().0);
         tokio::select! {
             () = tokio::time::sleep_until(until) => {}
             () = self.tx.closed() => return Err(Stop),
             () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
         }
-        if Instant::now() >= self.ends_at {
-            return self.end_with("max_duration").await;
+        if Instant::now() >= self.deadline().0 {
+            return self.end_at_deadline().await;
         }
         Ok(())
     }
 
-    /// `max_duration` passed (or the gateway shuts down, `reason`): the
-    /// `end` event with the cursor, then stop.
+    /// When the stream ends unless it delivers logs before, and why:
+    /// `max_duration`, or `idle` when `follow.idle_timeout` comes first.
+    fn deadline(&self) -> (Instant, &'static str) {
+        match self.idle_at {
+            Some(idle) if idle < self.ends_at => (idle, "idle"),
+            _ => (self.ends_at, "max_duration"),
+        }
+    }
+
+    /// The deadline passed: the `end` event with its reason and the cursor.
+    async fn end_at_deadline<T>(&mut self) -> Result<T, Stop> {
+        let (_, reason) = self.deadline();
+        if reason == "idle" {
+            TailStats::add(&self.hub.stats.idle_closes);
+        }
+        self.end_with(reason).await
+    }
+
+    /// `max_duration` or `idle_timeout` passed, or the gateway shuts down
+    /// (`reason`): the `end` event with the cursor, then stop.
     async fn end_with<T>(&mut self, reason: &'static str) -> Result<T, Stop> {
         let end = TailEvent::End {
             cursor: Some(self.cursor.clone()),
@@ -325,6 +379,7 @@ impl Subscriber {
     /// Sends a page of logs; a slow WebSocket's page is dropped and its
     /// logs reported (with those dropped before) ahead of the next that fits.
     async fn deliver(&mut self, page: Arc<Page>) -> Result<(), Stop> {
+        self.idle_at = idle_at(self.hub.settings.idle_timeout);
         if !self.forwarding || self.spec.slow == SlowPolicy::Close {
             return self.send(TailEvent::Logs(page)).await;
         }
@@ -359,6 +414,12 @@ impl Subscriber {
         let _ = self.offer(end);
         Err(Stop)
     }
+}
+
+/// When a stream that delivers nothing from now on ends
+/// (`follow.idle_timeout`; zero: never).
+fn idle_at(idle_timeout: Duration) -> Option<Instant> {
+    (!idle_timeout.is_zero()).then(|| Instant::now() + idle_timeout)
 }
 
 /// Counts a subscriber as forwarding a group's pages while it lives.

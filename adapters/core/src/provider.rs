@@ -156,6 +156,10 @@ pub trait ProviderConfig: fmt::Debug + Send + Sync {
     /// See [`TypedProviderFactory::secrets`].
     fn secrets(&self) -> Vec<SecretString>;
     fn adapter(&self, settings: SourceSettings) -> Arc<dyn Adapter>;
+    /// How its upstream pages its log ([`TypedProviderFactory::upstream_paging`]):
+    /// the gateway polls a tail of a [`UpstreamPaging::WholeLog`] source
+    /// less often (README "Follow and live tail").
+    fn upstream_paging(&self) -> UpstreamPaging;
     /// The typed settings, for a caller that knows the provider
     /// (`params().downcast_ref::<LogtoParams>()`).
     fn params(&self) -> &dyn Any;
@@ -266,6 +270,10 @@ impl<F: TypedProviderFactory> ProviderConfig for Configured<F> {
             settings.token = Some(token.clone());
         }
         self.factory.adapter(&self.params, settings)
+    }
+
+    fn upstream_paging(&self) -> UpstreamPaging {
+        TypedProviderFactory::upstream_paging(&self.factory)
     }
 
     fn params(&self) -> &dyn Any {

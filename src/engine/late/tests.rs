@@ -115,10 +115,13 @@ fn a_full_set_shrinks_the_window_with_a_warning() {
     let warnings = record(&mut s, records.iter().map(|r| ("a", r)), 1000, 8);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        warnings[0].starts_with("a: late_window: more than 4 records"),
-        "{}",
         warnings[0]
+            .1
+            .starts_with("a: late_window: more than 4 records"),
+        "{}",
+        warnings[0].1
     );
+    assert_eq!(warnings[0].0, "a");
     assert_eq!(s.late["a"].ids.len(), 4);
     assert_eq!(s.late["a"].floor, 906);
     assert!(s.late["b"].ids.is_empty());
