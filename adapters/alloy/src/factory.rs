@@ -3,31 +3,20 @@
 
 use std::sync::Arc;
 
-use loggate_core::provider::{de, ProviderParams, TypedProviderFactory};
+use loggate_core::provider::{TokenSearchParams, TypedProviderFactory};
 use loggate_core::{Adapter, SourceSettings};
-use secrecy::SecretString;
-use serde::Deserialize;
 
 use crate::adapter::{AlloyAdapter, KIND};
+#[cfg(feature = "sim")]
+use crate::sim::AlloySim;
+#[cfg(feature = "sim")]
+use loggate_core::sim::{DemoSource, SimSpec, Simulator, SpecSimulator};
 
-/// The keys an Alloy source takes besides the common ones.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlloyParams {
-    /// The provider's API token, sent as a bearer token (required).
-    #[serde(default, deserialize_with = "de::secret")]
-    pub token: Option<SecretString>,
-    /// Push `q` down as a `message` clause (default `true`); see
-    /// [`crate::translate`] for when it is pushed at all.
-    #[serde(default)]
-    pub search_pushdown: Option<bool>,
-}
-
-impl ProviderParams for AlloyParams {
-    fn token(&self) -> Option<&SecretString> {
-        self.token.as_ref()
-    }
-}
+/// The keys an Alloy source takes besides the common ones: `token`, the
+/// API key sent as a bearer token (required), and `search_pushdown`, whether
+/// `q` is pushed down as a `message` clause (default `true`; see
+/// [`crate::translate`] for when it is pushed at all).
+pub type AlloyParams = TokenSearchParams;
 
 /// The factory of Alloy sources.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,26 +30,20 @@ impl TypedProviderFactory for AlloyFactory {
     }
 
     fn adapter(&self, params: &AlloyParams, settings: SourceSettings) -> Arc<dyn Adapter> {
-        Arc::new(
-            AlloyAdapter::new(settings)
-                .with_search_pushdown(params.search_pushdown.unwrap_or(true)),
-        )
+        Arc::new(AlloyAdapter::new(settings).with_search_pushdown(params.search_pushdown()))
     }
 
     #[cfg(feature = "sim")]
-    fn simulator(
-        &self,
-        spec: &loggate_core::sim::SimSpec,
-    ) -> Option<Arc<dyn loggate_core::sim::Simulator>> {
-        let c = crate::sim::SimConfig::from_spec(spec);
-        Some(Arc::new(crate::sim::AlloySim::new(c)))
+    fn simulator(&self, spec: &SimSpec) -> Option<Arc<dyn Simulator>> {
+        AlloySim::for_spec(spec)
     }
 
     #[cfg(feature = "sim")]
-    fn demo_sources(&self, now_ms: i64) -> Vec<loggate_core::sim::DemoSource> {
-        let mut config = crate::sim::SimConfig::demo(now_ms);
-        config.token = "demo-alloy-token".into();
-        let sim = crate::sim::AlloySim::new(config);
-        vec![loggate_core::sim::DemoSource::of("workflows", sim)]
+    fn demo_sources(&self, now_ms: i64) -> Vec<DemoSource> {
+        vec![AlloySim::demo_source(
+            "workflows",
+            now_ms,
+            "demo-alloy-token",
+        )]
     }
 }

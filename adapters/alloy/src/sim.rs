@@ -58,7 +58,7 @@ pub struct SimConfig {
     pub clamp_reports_page_size: bool,
 }
 
-loggate_core::sim_config_from_spec!(SimConfig);
+loggate_core::sim_config_from_spec!(SimConfig => AlloySim);
 
 impl SimConfig {
     /// The `loggate demo` account: 2,500 logs over the last 7 days, many

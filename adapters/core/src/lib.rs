@@ -47,7 +47,8 @@ pub use error::{Culprit, SourceError};
 pub use http::{CallContext, LiveReads, UpstreamClient, UpstreamPolicy};
 pub use position::{Position, Resume};
 pub use provider::{
-    Problem, ProviderConfig, ProviderFactory, ProviderParams, TypedProviderFactory, UpstreamPaging,
+    Problem, ProviderConfig, ProviderFactory, ProviderParams, TokenSearchParams,
+    TypedProviderFactory, UpstreamPaging,
 };
 pub use query::{Filters, Order, SourceQuery};
 pub use record::{Key, Level, LogRecord};

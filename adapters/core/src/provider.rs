@@ -29,6 +29,9 @@ use crate::settings::SourceSettings;
 
 pub mod de;
 mod fields;
+mod token;
+
+pub use token::TokenSearchParams;
 
 /// The message of a key a provider does not take.
 pub const UNKNOWN_KEY: &str = "unknown key";

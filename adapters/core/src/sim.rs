@@ -409,7 +409,7 @@ mod store;
 pub use query::{first, query_pairs};
 pub use rng::SeededRng;
 pub use serve::{serve, serve_loopback, Served};
-pub use spec::{DemoSource, SimSpec};
+pub use spec::{DemoSource, SimConfigure, SimSpec, SpecSimulator};
 pub use store::{SimData, SimStore};
 
 /// `key = "value"` as one TOML line (for [`Simulator::source_toml`]), the

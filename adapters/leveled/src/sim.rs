@@ -69,7 +69,7 @@ pub struct SimConfig {
     pub page_cap: Option<u64>,
 }
 
-loggate_core::sim_config_from_spec!(SimConfig);
+loggate_core::sim_config_from_spec!(SimConfig => LeveledSim);
 
 impl SimConfig {
     /// 2,500 entries over the last 7 days on 800 distinct seconds.

@@ -131,6 +131,7 @@ impl TypedProviderFactory for LogtoFactory {
         &self,
         spec: &loggate_core::sim::SimSpec,
     ) -> Option<Arc<dyn loggate_core::sim::Simulator>> {
+        use loggate_core::sim::SimConfigure as _;
         let c = crate::sim::SimConfig::from_spec(spec);
         let generation = match spec.variant.as_str() {
             "untimed" => crate::sim::Generation::IgnoresTime,

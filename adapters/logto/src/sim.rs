@@ -73,7 +73,7 @@ impl Generation {
     ];
 }
 
-loggate_core::sim_config_from_spec!(SimConfig);
+loggate_core::sim_config_from_spec!(SimConfig => LogtoSim);
 
 impl SimConfig {
     /// This configuration on a server of `generation`.

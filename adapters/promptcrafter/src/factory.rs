@@ -10,6 +10,10 @@ use serde::Deserialize;
 
 use crate::adapter::{PromptCrafterAdapter, KIND};
 use crate::listing::ListMode;
+#[cfg(feature = "sim")]
+use crate::sim::PromptCrafterSim;
+#[cfg(feature = "sim")]
+use loggate_core::sim::{DemoSource, SimSpec, Simulator, SpecSimulator};
 
 /// The keys a PromptCrafter source takes besides the common ones.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -51,19 +55,13 @@ impl TypedProviderFactory for PromptCrafterFactory {
     }
 
     #[cfg(feature = "sim")]
-    fn simulator(
-        &self,
-        spec: &loggate_core::sim::SimSpec,
-    ) -> Option<Arc<dyn loggate_core::sim::Simulator>> {
-        let c = crate::sim::SimConfig::from_spec(spec);
-        Some(Arc::new(crate::sim::PromptCrafterSim::new(c)))
+    fn simulator(&self, spec: &SimSpec) -> Option<Arc<dyn Simulator>> {
+        PromptCrafterSim::for_spec(spec)
     }
 
     #[cfg(feature = "sim")]
-    fn demo_sources(&self, now_ms: i64) -> Vec<loggate_core::sim::DemoSource> {
-        let mut config = crate::sim::SimConfig::demo(now_ms);
-        config.token = "demo-promptcrafter-token".into();
-        let sim = crate::sim::PromptCrafterSim::new(config);
-        vec![loggate_core::sim::DemoSource::of("prompts", sim)]
+    fn demo_sources(&self, now_ms: i64) -> Vec<DemoSource> {
+        let token = "demo-promptcrafter-token";
+        vec![PromptCrafterSim::demo_source("prompts", now_ms, token)]
     }
 }

@@ -60,17 +60,55 @@ impl DemoSource {
     }
 }
 
-/// Expands to `impl $config { pub fn from_spec(spec: &SimSpec) -> Self }`:
-/// the provider's `$config::demo(spec.now_ms)` with the knobs every
-/// simulator configuration has (`seed`, `records`, `span_ms`,
-/// `distinct_timestamps`, `token`) taken from the [`SimSpec`]; the rest
-/// (and `spec.variant`) is the provider's.
+/// A provider's simulator configuration as the factory helpers of
+/// [`SpecSimulator`] build it; `sim_config_from_spec!` writes it.
+pub trait SimConfigure: Sized {
+    /// The `loggate demo` data set, its newest record at most `now_ms`.
+    fn demo_at(now_ms: i64) -> Self;
+    /// The demo configuration with `spec`'s common knobs (`seed`,
+    /// `records`, `now_ms`, `span_ms`, `distinct_timestamps`, `token`);
+    /// `spec.variant` is the provider's to read.
+    fn from_spec(spec: &SimSpec) -> Self;
+    /// Sets the API token the simulator accepts.
+    fn set_token(&mut self, token: &str);
+}
+
+/// A simulator built from its provider's configuration: what a factory's
+/// `simulator` and `demo_sources` return, written once.
+pub trait SpecSimulator: Simulator + Sized {
+    type Config: SimConfigure;
+
+    /// The simulator serving `config`.
+    fn from_config(config: Self::Config) -> Self;
+
+    /// A simulator of `spec`'s data set (a factory's `simulator`).
+    fn for_spec(spec: &SimSpec) -> Option<Arc<dyn Simulator>> {
+        Some(Arc::new(Self::from_config(Self::Config::from_spec(spec))))
+    }
+
+    /// The demo source `name`: the demo data set at `now_ms`, accepting
+    /// `token`.
+    fn demo_source(name: &'static str, now_ms: i64, token: &str) -> DemoSource {
+        let mut config = Self::Config::demo_at(now_ms);
+        config.set_token(token);
+        DemoSource::of(name, Self::from_config(config))
+    }
+}
+
+/// Expands to `impl SimConfigure for $config` and
+/// `impl SpecSimulator for $sim`: `$config::demo(spec.now_ms)` with the
+/// knobs every simulator configuration has (`seed`, `records`, `span_ms`,
+/// `distinct_timestamps`, `token`) taken from the [`SimSpec`], and
+/// `$sim::new(config)`; the rest (and `spec.variant`) is the provider's.
 #[macro_export]
 macro_rules! sim_config_from_spec {
-    ($config:ty) => {
-        impl $config {
-            /// The demo configuration with `spec`'s data set and token.
-            pub fn from_spec(spec: &$crate::sim::SimSpec) -> Self {
+    ($config:ty => $sim:ty) => {
+        impl $crate::sim::SimConfigure for $config {
+            fn demo_at(now_ms: i64) -> Self {
+                <$config>::demo(now_ms)
+            }
+
+            fn from_spec(spec: &$crate::sim::SimSpec) -> Self {
                 let mut config = <$config>::demo(spec.now_ms);
                 config.seed = spec.seed;
                 config.records = spec.records;
@@ -78,6 +116,18 @@ macro_rules! sim_config_from_spec {
                 config.distinct_timestamps = spec.distinct_timestamps;
                 config.token = spec.token.clone();
                 config
+            }
+
+            fn set_token(&mut self, token: &str) {
+                self.token = token.to_string();
+            }
+        }
+
+        impl $crate::sim::SpecSimulator for $sim {
+            type Config = $config;
+
+            fn from_config(config: $config) -> Self {
+                <$sim>::new(config)
             }
         }
     };

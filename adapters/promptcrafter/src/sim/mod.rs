@@ -84,7 +84,7 @@ impl Default for SimConfig {
     }
 }
 
-loggate_core::sim_config_from_spec!(SimConfig);
+loggate_core::sim_config_from_spec!(SimConfig => PromptCrafterSim);
 
 impl SimConfig {
     /// The `loggate demo` data set: 2,400 logs over the last 7 days with
