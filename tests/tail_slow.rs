@@ -228,12 +228,20 @@ async fn a_slow_websocket_subscriber_gets_dropped_entries_as_loki_sends_them() {
         got.extend(ids.into_iter().filter(|(_, id)| !before.contains(id)));
         // Loki's cap is per response (`maxDroppedEntriesPerTailResponse`):
         // drops spread over several frames may add up to more.
-        assert!(dropped.len() <= 1000, "{} dropped in one frame", dropped.len());
+        assert!(
+            dropped.len() <= 1000,
+            "{} dropped in one frame",
+            dropped.len()
+        );
         reported.extend(dropped);
         let inserted = all_ids(sim).len() - before.len();
         let lost = metric(&gateway, "loggate_tail_dropped_entries").await as usize;
         if !reported.is_empty() && got.len() + lost == inserted {
-            assert!(reported.len() <= lost, "{} reported, {lost} counted", reported.len());
+            assert!(
+                reported.len() <= lost,
+                "{} reported, {lost} counted",
+                reported.len()
+            );
             break;
         }
         if reported.is_empty() {
