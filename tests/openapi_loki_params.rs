@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::schema::{parameter_schema, schema_allows};
 use common::{enc, one_open_source, Gateway};
 use serde_json::Value;
 
@@ -18,36 +19,7 @@ fn schema_of<'a>(doc: &'a Value, path: &str, name: &str) -> &'a Value {
         Some(_) => "/loki/api/v1/label/{name}/values",
         None => path,
     };
-    let params = doc["paths"][path]["get"]["parameters"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{path}: no parameters"));
-    let param = params
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("{path}: {name} undocumented"));
-    &param["schema"]
-}
-
-/// Whether `value` (as sent in the query) is valid per `schema`
-/// (`pattern` is searched, as JSON Schema does).
-fn schema_allows(schema: &Value, value: &str) -> bool {
-    match schema["type"].as_str().unwrap() {
-        "integer" => value.parse::<i64>().is_ok_and(|n| {
-            schema["minimum"].as_i64().is_none_or(|m| n >= m)
-                && schema["maximum"].as_i64().is_none_or(|m| n <= m)
-        }),
-        "string" => {
-            let chars = value.chars().count() as u64;
-            schema["minLength"].as_u64().is_none_or(|m| chars >= m)
-                && schema["maxLength"].as_u64().is_none_or(|m| chars <= m)
-                && schema["pattern"].as_str().is_none_or(|p| {
-                    regex::Regex::new(p)
-                        .expect("the pattern compiles")
-                        .is_match(value)
-                })
-        }
-        other => panic!("unexpected type {other}"),
-    }
+    parameter_schema(doc, path, name)
 }
 
 /// Sends `path?<base>&<name>=<value>` and checks that the schema and the

@@ -8,48 +8,17 @@
 
 mod common;
 
+use common::schema::{parameter_schema, schema_allows};
 use common::{enc, one_open_source, Gateway};
 use serde_json::Value;
-
-/// The schema of the documented `/logs` parameter `name`.
-fn schema_of<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    let params = doc["paths"]["/logs"]["get"]["parameters"]
-        .as_array()
-        .unwrap();
-    let param = params.iter().find(|p| p["name"] == name).unwrap();
-    &param["schema"]
-}
-
-/// Whether `value` (as sent in the query) is valid per `schema`.
-fn schema_allows(schema: &Value, value: &str) -> bool {
-    match schema["type"].as_str().unwrap() {
-        "integer" => value.parse::<i64>().is_ok_and(|n| {
-            schema["minimum"].as_i64().is_none_or(|m| n >= m)
-                && schema["maximum"].as_i64().is_none_or(|m| n <= m)
-        }),
-        "string" => {
-            let chars = value.chars().count() as u64;
-            schema["minLength"].as_u64().is_none_or(|m| chars >= m)
-                && schema["maxLength"].as_u64().is_none_or(|m| chars <= m)
-                && schema["pattern"].as_str().is_none_or(|p| {
-                    regex::Regex::new(p)
-                        .expect("the pattern compiles")
-                        .is_match(value)
-                })
-                && (schema["format"] != "date-time"
-                    || chrono::DateTime::parse_from_rfc3339(value).is_ok())
-        }
-        other => panic!("unexpected type {other}"),
-    }
-}
 
 /// Sends `/logs?<name>=<value>` and checks that
 /// the schema and the gateway agree on `value`.
 async fn agree(gateway: &Gateway, doc: &Value, name: &str, value: &str, allowed: bool) {
     let documented = if name.starts_with("attr.") {
-        schema_of(doc, "attr.NAME")
+        parameter_schema(doc, "/logs", "attr.NAME")
     } else {
-        schema_of(doc, name)
+        parameter_schema(doc, "/logs", name)
     };
     assert_eq!(
         schema_allows(documented, value),

@@ -8,36 +8,12 @@
 
 mod common;
 
+use common::schema::{parameter_schema, schema_allows};
 use common::{enc, one_open_source, Gateway};
 use serde_json::Value;
 
 /// A window of one day: any interval of at least 87 s fits in 1000 buckets.
 const BASE: &str = "/logs/stats?start=2025-04-29T00:00:00Z&end=2025-04-30T00:00:00Z";
-
-fn schema_of<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    let params = doc["paths"]["/logs/stats"]["get"]["parameters"]
-        .as_array()
-        .expect("/logs/stats has parameters");
-    let param = params
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("{name} undocumented"));
-    &param["schema"]
-}
-
-/// Whether `value` is valid per the string `schema` (`pattern` searched,
-/// as JSON Schema does).
-fn schema_allows(schema: &Value, value: &str) -> bool {
-    assert_eq!(schema["type"], "string", "{schema}");
-    let chars = value.chars().count() as u64;
-    schema["minLength"].as_u64().is_none_or(|m| chars >= m)
-        && schema["maxLength"].as_u64().is_none_or(|m| chars <= m)
-        && schema["pattern"].as_str().is_none_or(|p| {
-            regex::Regex::new(p)
-                .expect("the pattern compiles")
-                .is_match(value)
-        })
-}
 
 async fn agree(
     gateway: &Gateway,
@@ -45,7 +21,7 @@ async fn agree(
     rest: &str,
     (name, value, allowed): (&str, &str, bool),
 ) {
-    let documented = schema_of(doc, name);
+    let documented = parameter_schema(doc, "/logs/stats", name);
     assert_eq!(
         schema_allows(documented, value),
         allowed,

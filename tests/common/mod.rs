@@ -11,6 +11,7 @@ pub mod late;
 pub mod leaks;
 pub mod metrics;
 pub mod page_cost;
+pub mod schema;
 pub mod sse;
 
 use std::net::SocketAddr;
