@@ -72,8 +72,12 @@ async fn send(method: Method, uri: &str, key: Option<&str>) -> Answer {
     if let Some(key) = key {
         request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
     }
+    answer_of(request.body(Body::empty()).unwrap()).await
+}
+
+async fn answer_of(request: Request<Body>) -> Answer {
     let response = router()
-        .oneshot(request.body(Body::empty()).unwrap())
+        .oneshot(request)
         .await
         .expect("the router is infallible");
     let status = response.status();
@@ -220,4 +224,28 @@ async fn an_odd_parameter_name_is_shown_readably() {
         );
         assert!(message.starts_with(&shown), "{path}: {message}");
     }
+}
+
+/// A tail resumed with a `Last-Event-ID` this gateway did not sign is
+/// refused naming the header the client sent, not `cursor`.
+#[tokio::test]
+async fn a_bad_last_event_id_is_named_as_sent() {
+    let request = |id: &str, query: &str| {
+        Request::get(format!("/logs/tail{query}"))
+            .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
+            .header("last-event-id", id)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let answer = answer_of(request("garbage", "")).await;
+    answer.assert_error(400, "invalid_cursor", Some("Last-Event-ID"));
+    let message = answer.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.starts_with("Last-Event-ID: "), "{message}");
+    // An empty header is no resumption: the query's cursor is the one named.
+    answer_of(request(" ", "?cursor=garbage"))
+        .await
+        .assert_error(400, "invalid_cursor", Some("cursor"));
 }

@@ -56,7 +56,10 @@ pub async fn get_tail(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let request = tail_request(raw.as_deref(), &headers)?;
-    let start = state.engine.open_tail(&request, &caller)?;
+    let start = state
+        .engine
+        .open_tail(&request, &caller)
+        .map_err(|e| resumed_from(e, &headers))?;
     let hub = state.tails.clone();
     let permit = hub.limits.admit(caller.key.as_deref()).map_err(|message| {
         let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
@@ -118,9 +121,28 @@ fn tail_request(raw: Option<&str>, headers: &HeaderMap) -> Result<LogsRequest, A
         let id = id
             .to_str()
             .map_err(|_| ApiError::invalid("Last-Event-ID", "expected an event id of this tail"))?;
-        request.cursor = Some(id.trim().to_string()).filter(|c| !c.is_empty());
+        // A blank header is no resumption: `cursor` (if sent) still counts.
+        let id = id.trim();
+        if !id.is_empty() {
+            request.cursor = Some(id.to_string());
+        }
     }
     Ok(request)
+}
+
+/// A refused cursor named as the client sent it: `Last-Event-ID` when
+/// the header carried it (an EventSource never sends `cursor` itself).
+fn resumed_from(error: crate::engine::EngineError, headers: &HeaderMap) -> ApiError {
+    let mut error = ApiError::from(error);
+    let sent = headers
+        .get("last-event-id")
+        .and_then(|id| id.to_str().ok())
+        .is_some_and(|id| !id.trim().is_empty());
+    if sent && error.param.as_deref() == Some("cursor") {
+        error.param = Some("Last-Event-ID".into());
+        error.message = error.message.replacen("cursor", "Last-Event-ID", 1);
+    }
+    error
 }
 
 /// The SSE events of a tail's channel; the first carries `retry:`.
