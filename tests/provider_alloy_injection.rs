@@ -52,7 +52,7 @@ fn check_filters(pairs: &[(String, String)], value: &str, what: &str) {
 #[tokio::test]
 async fn hostile_values_reach_alloy_as_literal_data() {
     let mut c = SimConfig::demo(now_ms());
-    (c.records, c.token) = (30, "alloy-token".into());
+    (c.spec.records, c.spec.token) = (30, "alloy-token".into());
     let sim = AlloySim::new(c);
     let table = "token = \"alloy-token\"\n";
     Setup::serve("alloy", &sim, table, wire())

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{assert_same_ids, reference, source_toml, Gateway};
-use loggate_core::sim::serve_loopback;
+use loggate_core::sim::{serve_loopback, SimSpec};
 use loggate_core::{Filters, Order};
 
 #[tokio::test]
@@ -13,9 +13,12 @@ async fn alloy_short_pages_from_a_silently_clamped_limit_are_not_the_end() {
     for reports_page_size in [false, true] {
         let now = loggate_core::time::now_ms() - 60_000;
         let sim = AlloySim::new(SimConfig {
-            records: 200,
-            span_ms: 3_600_000,
-            distinct_timestamps: Some(150),
+            spec: SimSpec {
+                records: 200,
+                span_ms: 3_600_000,
+                distinct_timestamps: Some(150),
+                ..SimConfig::demo(now).spec
+            },
             clamp_limit: Some(30),
             clamp_reports_page_size: reports_page_size,
             ..SimConfig::demo(now)

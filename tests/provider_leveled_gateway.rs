@@ -23,10 +23,10 @@ impl Setup {
         let mut toml = String::from("[server]\nscan_budget = 10000\n");
         for (i, name) in ["app", "billing"].into_iter().enumerate() {
             let mut config = SimConfig::demo(now);
-            config.seed = 7 + i as u64;
-            config.records = records;
-            config.span_ms = 3_600_000;
-            config.distinct_timestamps = Some(distinct_timestamps);
+            config.spec.seed = 7 + i as u64;
+            config.spec.records = records;
+            config.spec.span_ms = 3_600_000;
+            config.spec.distinct_timestamps = Some(distinct_timestamps);
             let sim = LeveledSim::new(config);
             let server = serve_loopback(sim.router()).await.unwrap();
             toml.push_str(&format!(

@@ -33,7 +33,7 @@ fn wire() -> Wire {
 async fn hostile_values_reach_leveled_as_literal_data() {
     let now = now_ms();
     let mut c = SimConfig::demo(now);
-    c.records = 30;
+    c.spec.records = 30;
     let sim = LeveledSim::new(c);
     for (i, value) in HOSTILE.iter().enumerate() {
         sim.insert(serde_json::json!({

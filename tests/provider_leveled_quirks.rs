@@ -13,7 +13,7 @@ use serde_json::json;
 /// older and one newer log, behind a leveled upstream.
 async fn healthz(copies: usize) -> (Gateway, loggate_leveled::LeveledSim, Served) {
     let mut config = loggate_leveled::SimConfig::demo(0);
-    config.records = 0;
+    config.spec.records = 0;
     let sim = loggate_leveled::LeveledSim::new(config);
     sim.insert(
         json!({"timestamp": "2024-06-03T10:00:00Z", "level": "INFO", "service": "lb",

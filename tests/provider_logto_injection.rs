@@ -35,7 +35,7 @@ fn wire() -> Wire {
 #[tokio::test]
 async fn hostile_values_reach_logto_as_literal_data() {
     let mut c = SimConfig::demo(now_ms());
-    c.records = 30;
+    c.spec.records = 30;
     let sim = LogtoSim::new(c.clone());
     let table = format!(
         "client_id = \"{}\"\nclient_secret = \"{}\"\n",

@@ -72,7 +72,7 @@ async fn no_logto_credential_leaks_through_logs_responses_or_debug_output() {
     captured_logs();
     tracing::trace!("capture works");
     let mut c = SimConfig::demo(now_ms());
-    (c.records, c.span_ms, c.token) = (40, 3_600_000, String::new());
+    (c.spec.records, c.spec.span_ms, c.spec.token) = (40, 3_600_000, String::new());
     (c.client_id, c.client_secret) = (LOGTO_ID.into(), LOGTO_SECRET.into());
     let auth = LogtoSim::new(c);
     let served = serve_loopback(auth.router()).await.unwrap();

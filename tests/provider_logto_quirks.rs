@@ -16,8 +16,8 @@ async fn logto_bounds_are_right_on_all_three_generations() {
     let now = loggate_core::time::now_ms() - 60_000;
     for generation in Generation::ALL {
         let mut config = SimConfig::demo(now).with_generation(generation);
-        config.records = 40;
-        config.span_ms = 3_600_000;
+        config.spec.records = 40;
+        config.spec.span_ms = 3_600_000;
         let sim = LogtoSim::new(config);
         let (start, end) = (now - 2_000_000, now - 1_000_000);
         for (i, ts) in [start - 1, start, end, end + 1].into_iter().enumerate() {

@@ -27,13 +27,17 @@ impl LogtoAndApp {
         let distinct = Some(records / 4);
 
         let mut c = loggate_logto::sim::SimConfig::demo(now);
-        (c.records, c.span_ms, c.distinct_timestamps) = (records, hour, distinct);
+        (c.spec.records, c.spec.span_ms, c.spec.distinct_timestamps) = (records, hour, distinct);
         (c.client_id, c.client_secret) = ("cid".into(), "logto-client-secret".into());
         c.honours_time_filter = logto_honours_time_filter;
         let auth = loggate_logto::sim::LogtoSim::new(c);
         let mut c = loggate_leveled::sim::SimConfig::demo(now);
-        (c.records, c.span_ms, c.distinct_timestamps, c.token) =
-            (records, hour, distinct, "leveled-token".into());
+        (
+            c.spec.records,
+            c.spec.span_ms,
+            c.spec.distinct_timestamps,
+            c.spec.token,
+        ) = (records, hour, distinct, "leveled-token".into());
         let app = loggate_leveled::sim::LeveledSim::new(c);
 
         let served = vec![

@@ -21,7 +21,7 @@ fn wire() -> Wire {
 #[tokio::test]
 async fn hostile_values_reach_promptcrafter_as_literal_data() {
     let mut c = SimConfig::demo(now_ms());
-    (c.records, c.token) = (30, "pc-token".into());
+    (c.spec.records, c.spec.token) = (30, "pc-token".into());
     let sim = PromptCrafterSim::new(c);
     let table = "token = \"pc-token\"\n";
     Setup::serve("promptcrafter", &sim, table, wire())

@@ -5,16 +5,19 @@ mod common;
 
 use common::{assert_same_ids, reference, source_toml, Gateway};
 use loggate::config;
-use loggate_core::sim::{serve_loopback, Served};
+use loggate_core::sim::{serve_loopback, Served, SimSpec};
 use loggate_core::{Filters, LogRecord, Order};
 
 async fn promptcrafter(list_mode: Option<&str>) -> (Gateway, Vec<LogRecord>, Served) {
     use loggate_promptcrafter::{PromptCrafterSim, Quirks, SimConfig};
     let token = "promptcrafter-test-token";
     let sim = PromptCrafterSim::new(SimConfig {
-        token: token.into(),
-        records: 80,
-        now_ms: loggate_core::time::now_ms() - 60_000,
+        spec: SimSpec {
+            token: token.into(),
+            records: 80,
+            now_ms: loggate_core::time::now_ms() - 60_000,
+            ..SimConfig::default().spec
+        },
         quirks: Quirks::AsBuilt,
         unfiltered_null_prompt: true,
         ..SimConfig::default()

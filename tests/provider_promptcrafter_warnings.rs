@@ -16,8 +16,8 @@ async fn an_unreadable_record_is_named_in_warnings() {
     use loggate_promptcrafter::sim::{PromptCrafterSim, SimConfig};
     let now = now_ms() - 1000;
     let mut config = SimConfig::demo(now);
-    config.records = 20;
-    config.token = "pc-token".into();
+    config.spec.records = 20;
+    config.spec.token = "pc-token".into();
     let sim = PromptCrafterSim::new(config);
     sim.insert(json!({"createdAt": format_ms(now - 5000), "output": "no id"}));
     let served = serve_loopback(sim.router()).await.unwrap();

@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use loggate_core::sim::{first, query_pairs, SeededRng, SimStore};
+use loggate_core::sim::{first, query_pairs, SeededRng, SimSpec, SimStore};
 use loggate_core::time::{format_ms, now_ms, parse_rfc3339_ms};
 use serde_json::{json, Value};
 
@@ -33,16 +33,10 @@ use filter::{clause_matches, parse_filters};
 /// The simulated account and its switches.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    pub seed: u64,
-    pub records: usize,
-    /// The newest generated log is at most this recent.
-    pub now_ms: i64,
-    /// Logs are spread over `[now_ms - span_ms, now_ms]`.
-    pub span_ms: i64,
-    /// At most this many distinct `createdAt` values (fewer = more ties).
-    pub distinct_timestamps: Option<usize>,
-    /// The API key expected after `bearer `.
-    pub token: String,
+    /// The common knobs: logs spread over `[now_ms - span_ms, now_ms]` on
+    /// at most `distinct_timestamps` distinct `createdAt` values (fewer =
+    /// more ties); `token` is the API key expected after `bearer `.
+    pub spec: SimSpec,
     /// Largest accepted `limit` (undocumented; above it → 400).
     pub max_limit: usize,
     /// `limit` when none is sent (undocumented; the docs' example uses 10).
@@ -65,12 +59,15 @@ impl SimConfig {
     /// sharing a millisecond, about one in six an `executionError`.
     pub fn demo(now_ms: i64) -> Self {
         SimConfig {
-            seed: 202_509,
-            records: 2_500,
-            now_ms,
-            span_ms: 7 * 86_400_000,
-            distinct_timestamps: Some(1_600),
-            token: String::from("alloy-demo-key"),
+            spec: SimSpec {
+                seed: 202_509,
+                records: 2_500,
+                now_ms,
+                span_ms: 7 * 86_400_000,
+                distinct_timestamps: Some(1_600),
+                token: String::from("alloy-demo-key"),
+                variant: String::new(),
+            },
             max_limit: 100,
             default_limit: 10,
             contains_case_sensitive: true,
@@ -101,16 +98,17 @@ loggate_core::sim_data_in_vec!(SimState, logs, |raw| record_from_native(raw, fal
 
 impl AlloySim {
     pub fn new(config: SimConfig) -> Self {
-        let mut generator = Generator::new(config.seed, config.now_ms - config.span_ms);
-        let mut rng = SeededRng::new(config.seed.rotate_left(17) ^ 0x5EED);
-        let span = config.span_ms.max(0) as u64 + 1;
-        let oldest = config.now_ms - config.span_ms.max(0);
-        let stamps: Option<Vec<i64>> = config.distinct_timestamps.map(|n| {
+        let mut generator =
+            Generator::new(config.spec.seed, config.spec.now_ms - config.spec.span_ms);
+        let mut rng = SeededRng::new(config.spec.seed.rotate_left(17) ^ 0x5EED);
+        let span = config.spec.span_ms.max(0) as u64 + 1;
+        let oldest = config.spec.now_ms - config.spec.span_ms.max(0);
+        let stamps: Option<Vec<i64>> = config.spec.distinct_timestamps.map(|n| {
             (0..n.max(1))
                 .map(|_| oldest + rng.below(span) as i64)
                 .collect()
         });
-        let logs = (0..config.records)
+        let logs = (0..config.spec.records)
             .map(|_| {
                 let at = match &stamps {
                     Some(stamps) => *rng.pick(stamps),
@@ -120,12 +118,15 @@ impl AlloySim {
             })
             .collect();
         AlloySim {
+            store: SimStore::new(
+                SimState {
+                    logs,
+                    generator,
+                    requests: 0,
+                },
+                &config.spec.token,
+            ),
             config: Arc::new(config),
-            store: SimStore::new(SimState {
-                logs,
-                generator,
-                requests: 0,
-            }),
         }
     }
 
@@ -148,7 +149,7 @@ impl AlloySim {
             .filter_map(created_ms)
             .max()
             .unwrap_or(i64::MIN);
-        let at = now_ms().max(self.config.now_ms).max(newest) + 1;
+        let at = now_ms().max(self.config.spec.now_ms).max(newest) + 1;
         for _ in 0..n {
             let log = state.generator.log(at);
             state.logs.push(log);
@@ -160,7 +161,7 @@ impl AlloySim {
     pub fn insert_copies(&self, n: usize, at_ms: i64) {
         let mut state = self.lock();
         let log = state.generator.log(at_ms);
-        let mut ids = SeededRng::new(self.config.seed ^ at_ms as u64 ^ n as u64);
+        let mut ids = SeededRng::new(self.config.spec.seed ^ at_ms as u64 ^ n as u64);
         for _ in 0..n {
             let mut copy = log.clone();
             copy["_id"] = Value::String(ids.hex(24));
@@ -276,7 +277,7 @@ async fn list_logs(
     RawQuery(query): RawQuery,
 ) -> Response {
     let config = &sim.config;
-    if let Some(message) = refusal(&headers, &config.token) {
+    if let Some(message) = refusal(&headers, &config.spec.token) {
         return error(StatusCode::UNAUTHORIZED, message);
     }
     let params = match parse_params(query.as_deref().unwrap_or(""), config) {
@@ -315,7 +316,8 @@ async fn list_logs(
             .map(|log| (sort_key(log, params.sort_by), log))
             .collect();
         // No tie-breaker: shuffle, then sort stably by the key alone.
-        let mut rng = SeededRng::new(config.seed ^ request.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng =
+            SeededRng::new(config.spec.seed ^ request.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         for i in (1..matched.len()).rev() {
             let j = rng.below(i as u64 + 1) as usize;
             matched.swap(i, j);
@@ -350,10 +352,6 @@ async fn list_logs(
 
 impl loggate_core::sim::Simulator for AlloySim {
     loggate_core::simulator_delegates!(AlloySim);
-
-    fn source_toml(&self) -> String {
-        loggate_core::sim::toml_line("token", &self.config.token)
-    }
 
     fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
         let mut raw = raw.clone();
@@ -401,7 +399,10 @@ mod tests {
     #[test]
     fn inserts_land_after_everything() {
         let sim = AlloySim::new(SimConfig {
-            records: 10,
+            spec: SimSpec {
+                records: 10,
+                ..SimConfig::demo(1_000_000).spec
+            },
             ..SimConfig::demo(1_000_000)
         });
         let before = now_ms();

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use common::{settings, TOKEN};
 use loggate_alloy::{AlloyAdapter, AlloySim, SimConfig};
+use loggate_core::sim::SimSpec;
 use loggate_core::testkit::{
     run_conformance, run_conformance_with, ConformanceOptions, DataSet, Harness, HarnessFactory,
     SimHarness,
@@ -26,12 +27,15 @@ impl HarnessFactory for Factory {
         // Data in the past: the suite pins `end` at the real now.
         let now = now_ms() - 60_000;
         let sim = AlloySim::new(SimConfig {
-            seed: data.seed,
-            records: data.records,
-            now_ms: now,
-            span_ms: 3 * 86_400_000,
-            distinct_timestamps: Some(data.distinct_timestamps),
-            token: TOKEN.to_string(),
+            spec: SimSpec {
+                seed: data.seed,
+                records: data.records,
+                now_ms: now,
+                span_ms: 3 * 86_400_000,
+                distinct_timestamps: Some(data.distinct_timestamps),
+                token: TOKEN.to_string(),
+                variant: String::new(),
+            },
             ..SimConfig::demo(now)
         });
         let page_limit = self.page_limit;

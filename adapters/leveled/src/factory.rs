@@ -43,8 +43,8 @@ impl TypedProviderFactory for LeveledFactory {
     #[cfg(feature = "sim")]
     fn demo_sources(&self, now_ms: i64) -> Vec<DemoSource> {
         let mut billing = crate::sim::SimConfig::demo(now_ms);
-        billing.token = "demo-leveled-token".into();
-        billing.seed ^= 0xB111;
+        billing.spec.token = "demo-leveled-token".into();
+        billing.spec.seed ^= 0xB111;
         vec![
             LeveledSim::demo_source("app", now_ms, "demo-leveled-token"),
             DemoSource::of("billing", LeveledSim::new(billing)),

@@ -22,7 +22,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use loggate_core::sim::{SeededRng, SimData, SimStore};
+use loggate_core::sim::{SeededRng, SimData, SimSpec, SimStore};
 use loggate_core::time::{now_ms, parse_rfc3339_ms, parse_timestamp_ns};
 use loggate_core::LogRecord;
 use serde_json::{json, Value};
@@ -49,13 +49,9 @@ pub enum NextOffsetForm {
 /// The simulator's data set and switches.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    pub seed: u64,
-    pub records: usize,
-    pub now_ms: i64,
-    pub span_ms: i64,
-    /// Caps the number of distinct timestamps (default: a third of `records`).
-    pub distinct_timestamps: Option<usize>,
-    pub token: String,
+    /// The common knobs; `distinct_timestamps` `None` here means a third
+    /// of `records`.
+    pub spec: SimSpec,
     pub next_offset: NextOffsetForm,
     /// `search` matches case-sensitively (the provider leaves it open).
     pub search_case_sensitive: bool,
@@ -75,12 +71,15 @@ impl SimConfig {
     /// 2,500 entries over the last 7 days on 800 distinct seconds.
     pub fn demo(now_ms: i64) -> Self {
         SimConfig {
-            seed: 0x01e7_e1ed,
-            records: 2500,
-            now_ms,
-            span_ms: 7 * 24 * 3_600_000,
-            distinct_timestamps: Some(800),
-            token: "leveled-demo-token".to_string(),
+            spec: SimSpec {
+                seed: 0x01e7_e1ed,
+                records: 2500,
+                now_ms,
+                span_ms: 7 * 24 * 3_600_000,
+                distinct_timestamps: Some(800),
+                token: "leveled-demo-token".to_string(),
+                variant: String::new(),
+            },
             next_offset: NextOffsetForm::Null,
             search_case_sensitive: false,
             millis: false,
@@ -132,25 +131,28 @@ impl SimData for SimState {
 impl LeveledSim {
     pub fn new(config: SimConfig) -> Self {
         let distinct = config
+            .spec
             .distinct_timestamps
-            .unwrap_or(config.records / 3)
+            .unwrap_or(config.spec.records / 3)
             .max(1);
         let raw = sim_data::generate(
-            config.seed,
-            config.records,
+            config.spec.seed,
+            config.spec.records,
             distinct,
-            config.now_ms,
-            config.span_ms,
+            config.spec.now_ms,
+            config.spec.span_ms,
             config.millis,
         );
         let entries = raw.into_iter().map(stored).collect();
+        let token = config.spec.token.clone();
+        let state = SimState {
+            rng: SeededRng::new(config.spec.seed ^ 0x5eed_1a7e),
+            config,
+            entries,
+            requests: 0,
+        };
         LeveledSim {
-            store: SimStore::new(SimState {
-                rng: SeededRng::new(config.seed ^ 0x5eed_1a7e),
-                config,
-                entries,
-                requests: 0,
-            }),
+            store: SimStore::new(state, &token),
         }
     }
 
@@ -173,7 +175,7 @@ impl LeveledSim {
         let after = latest
             .unwrap_or(i64::MIN)
             .max(now_ms())
-            .max(state.config.now_ms);
+            .max(state.config.spec.now_ms);
         let unit = if state.config.millis { 1 } else { 1000 };
         let ts = (after.div_euclid(unit) + 1) * unit;
         let millis = state.config.millis;
@@ -205,10 +207,6 @@ impl LeveledSim {
 
     pub fn set_millis(&self, millis: bool) {
         self.lock().config.millis = millis;
-    }
-
-    pub fn token(&self) -> String {
-        self.lock().config.token.clone()
     }
 }
 
@@ -243,7 +241,7 @@ async fn get_logs(
     RawQuery(query): RawQuery,
 ) -> Response {
     let mut state = sim.lock();
-    if !authorized(&headers, &state.config.token) {
+    if !authorized(&headers, &state.config.spec.token) {
         return error(StatusCode::UNAUTHORIZED, UNAUTHORIZED_MESSAGE);
     }
     let query = match parse_query(query.as_deref().unwrap_or(""), state.config.max_limit) {
@@ -257,7 +255,7 @@ async fn get_logs(
     let case_sensitive = state.config.search_case_sensitive;
     state.requests += 1;
     let mut rng =
-        SeededRng::new(state.config.seed ^ state.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        SeededRng::new(state.config.spec.seed ^ state.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut matching: Vec<(i128, &Value)> = state
         .entries
         .iter()
@@ -302,10 +300,6 @@ fn shuffle_ties(entries: &mut [(i128, &Value)], rng: &mut SeededRng) {
 
 impl loggate_core::sim::Simulator for LeveledSim {
     loggate_core::simulator_delegates!(LeveledSim);
-
-    fn source_toml(&self) -> String {
-        loggate_core::sim::toml_line("token", &self.lock().config.token)
-    }
 
     /// The native id is a hash of the content: the planted value makes it new.
     fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 /// A simulator holding `entries` and one generated entry from 2000.
 async fn with_entries(entries: &[Value]) -> common::Setup {
     let mut cfg = config(91, 1, 1);
-    cfg.now_ms = parse_rfc3339_ms("2001-01-01T00:00:00Z").unwrap();
+    cfg.spec.now_ms = parse_rfc3339_ms("2001-01-01T00:00:00Z").unwrap();
     let setup = common::start(cfg).await;
     for entry in entries {
         setup.sim.insert(entry.clone());

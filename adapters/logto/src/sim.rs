@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use axum::routing::{get, post};
 use axum::Router;
-use loggate_core::sim::{SeededRng, SimData, SimStore};
+use loggate_core::sim::{SeededRng, SimData, SimSpec, SimStore};
 use loggate_core::LogRecord;
 use serde_json::Value;
 
@@ -31,14 +31,10 @@ use data::Pools;
 /// The simulated deployment.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    pub seed: u64,
-    pub records: usize,
-    pub now_ms: i64,
-    pub span_ms: i64,
-    /// Caps the distinct `createdAt` values (fewer = more ties).
-    pub distinct_timestamps: Option<usize>,
-    /// A Management API access token accepted as is (never expires).
-    pub token: String,
+    /// The common knobs: `distinct_timestamps` caps the distinct
+    /// `createdAt` values (fewer = more ties); `token` is a Management API
+    /// access token accepted as is (never expires).
+    pub spec: SimSpec,
     /// v1.40+: `start_time`/`end_time` are honoured; older: ignored.
     pub honours_time_filter: bool,
     /// v1.40–v1.41 (with `honours_time_filter`): both bounds exclusive and
@@ -86,12 +82,15 @@ impl SimConfig {
     /// 2,400 logs over the last 7 days, about three per timestamp.
     pub fn demo(now_ms: i64) -> Self {
         SimConfig {
-            seed: 7,
-            records: 2400,
-            now_ms,
-            span_ms: 7 * 24 * 3600 * 1000,
-            distinct_timestamps: Some(800),
-            token: "logto-demo-token".into(),
+            spec: SimSpec {
+                seed: 7,
+                records: 2400,
+                now_ms,
+                span_ms: 7 * 24 * 3600 * 1000,
+                distinct_timestamps: Some(800),
+                token: "logto-demo-token".into(),
+                variant: String::new(),
+            },
             honours_time_filter: true,
             exclusive_time_bounds: false,
             client_id: "m2m-demo-client".into(),
@@ -153,22 +152,23 @@ impl SimData for SimState {
 
 impl LogtoSim {
     pub fn new(config: SimConfig) -> Self {
-        let mut rng = SeededRng::new(config.seed);
+        let mut rng = SeededRng::new(config.spec.seed);
         let pools = Pools::new(
             &mut rng,
-            config.now_ms,
-            config.span_ms,
-            config.distinct_timestamps,
-            config.records,
+            config.spec.now_ms,
+            config.spec.span_ms,
+            config.spec.distinct_timestamps,
+            config.spec.records,
         );
-        let records = (0..config.records)
+        let records = (0..config.spec.records)
             .map(|_| {
                 let ts = pools.timestamp(&mut rng);
                 data::log_row(&mut rng, &pools, &config.tenant_id, ts)
             })
             .collect();
+        let token = config.spec.token.clone();
         let state = SimState {
-            now_ms: config.now_ms,
+            now_ms: config.spec.now_ms,
             config,
             records,
             rng,
@@ -179,7 +179,7 @@ impl LogtoSim {
             clock_offset_ms: 0,
         };
         LogtoSim {
-            store: SimStore::new(state),
+            store: SimStore::new(state, &token),
         }
     }
 
@@ -264,13 +264,9 @@ impl LogtoSim {
 }
 
 impl loggate_core::sim::Simulator for LogtoSim {
+    // `source_toml`: a static token; `time_filter` stays `auto` (the
+    // adapter finds out which server generation this is).
     loggate_core::simulator_delegates!(LogtoSim);
-
-    /// A static token; `time_filter` stays `auto` (the adapter finds out
-    /// which server generation this is).
-    fn source_toml(&self) -> String {
-        loggate_core::sim::toml_line("token", &self.lock().config.token)
-    }
 
     fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
         let mut raw = raw.clone();

@@ -6,6 +6,7 @@ mod common;
 
 use async_trait::async_trait;
 use common::*;
+use loggate_core::sim::SimSpec;
 use loggate_core::testkit::{run_conformance, DataSet, Harness, HarnessFactory, SimHarness};
 use loggate_logto::sim::Generation;
 use loggate_logto::TimeFilter;
@@ -17,11 +18,14 @@ struct Factory {
 #[async_trait]
 impl HarnessFactory for Factory {
     async fn start(&self, data: DataSet) -> Box<dyn Harness> {
+        let base =
+            config(data.records, data.distinct_timestamps, true).with_generation(self.generation);
         let config = loggate_logto::sim::SimConfig {
-            seed: data.seed,
-            records: data.records,
-            distinct_timestamps: Some(data.distinct_timestamps),
-            ..config(data.records, data.distinct_timestamps, true).with_generation(self.generation)
+            spec: SimSpec {
+                seed: data.seed,
+                ..base.spec
+            },
+            ..base
         };
         let env = start(config, Creds::Static, TimeFilter::Auto).await;
         SimHarness {

@@ -128,7 +128,7 @@ async fn tokens_expiring_during_a_traversal_lose_nothing() {
 async fn a_rejected_static_token_is_not_retried() {
     let mut cfg = config(10, 5, true);
     let env = start(cfg.clone(), Creds::Static, TimeFilter::On).await;
-    cfg.token = "wrong-token".into();
+    cfg.spec.token = "wrong-token".into();
     let adapter = adapter(&env.served.base_url(), &cfg, Creds::Static, TimeFilter::On);
     let error = fetch(
         &adapter,

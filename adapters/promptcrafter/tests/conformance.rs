@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use common::{settings, TOKEN};
+use loggate_core::sim::SimSpec;
 use loggate_core::testkit::{run_conformance, DataSet, Harness, HarnessFactory, SimHarness};
 use loggate_promptcrafter::{ListMode, PromptCrafterAdapter, PromptCrafterSim, Quirks, SimConfig};
 
@@ -20,10 +21,13 @@ struct Factory(Quirks, bool, ListMode);
 impl HarnessFactory for Factory {
     async fn start(&self, data: DataSet) -> Box<dyn Harness> {
         let sim = PromptCrafterSim::new(SimConfig {
-            seed: data.seed,
-            records: data.records,
-            distinct_timestamps: Some(data.distinct_timestamps),
-            token: TOKEN.into(),
+            spec: SimSpec {
+                seed: data.seed,
+                records: data.records,
+                distinct_timestamps: Some(data.distinct_timestamps),
+                token: TOKEN.into(),
+                ..SimConfig::default().spec
+            },
             quirks: self.0,
             unfiltered_null_prompt: self.1,
             ..SimConfig::default()

@@ -104,7 +104,7 @@ async fn every_record_once_in_both_orders_under_ties_and_inserts() {
         // set keeps its hundreds of full downloads quick.
         for (want, records) in [(1, 48), (7, 240), (50, 240)] {
             let mut sim_config = config(Quirks::AsBuilt, records);
-            sim_config.distinct_timestamps = Some(9);
+            sim_config.spec.distinct_timestamps = Some(9);
             let setup = start(sim_config).await;
             let (expected, seen, late) = traverse(&setup, order, Filters::default(), want).await;
             assert_eq!(expected.len(), records);
@@ -136,7 +136,7 @@ async fn filtered_traversals_are_exactly_once_too() {
 #[tokio::test]
 async fn a_group_position_rereads_its_whole_tie_group() {
     let mut sim_config = config(Quirks::AsBuilt, 120);
-    sim_config.distinct_timestamps = Some(3);
+    sim_config.spec.distinct_timestamps = Some(3);
     let setup = start(sim_config).await;
     let mut snapshot = setup.sim.snapshot();
     sort_records(&mut snapshot, Order::Asc);

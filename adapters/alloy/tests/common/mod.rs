@@ -9,7 +9,7 @@ use loggate_alloy::{AlloyAdapter, AlloySim, SimConfig};
 use loggate_core::adapter::{Adapter, Batch, FetchRequest};
 use loggate_core::http::CallContext;
 use loggate_core::record::cmp_in_order;
-use loggate_core::sim::{serve_loopback, SeenRequest, Served};
+use loggate_core::sim::{serve_loopback, SeenRequest, Served, SimSpec};
 use loggate_core::{Filters, LogRecord, Order, Position, SourceError, SourceQuery, SourceSettings};
 
 use serde_json::Value;
@@ -21,12 +21,15 @@ pub const NOW: i64 = 1_750_000_000_000;
 
 pub fn config(seed: u64, records: usize, distinct_timestamps: Option<usize>) -> SimConfig {
     SimConfig {
-        seed,
-        records,
-        now_ms: NOW,
-        span_ms: 86_400_000,
-        distinct_timestamps,
-        token: TOKEN.to_string(),
+        spec: SimSpec {
+            seed,
+            records,
+            now_ms: NOW,
+            span_ms: 86_400_000,
+            distinct_timestamps,
+            token: TOKEN.to_string(),
+            variant: String::new(),
+        },
         ..SimConfig::demo(NOW)
     }
 }

@@ -4,11 +4,13 @@
 
 /// Expands, inside `impl loggate_core::sim::Simulator for $sim`, to the
 /// trait methods `router`, `faults`, `insert_new`, `insert_copies`,
-/// `snapshot`, `insert` and `raw_records`: `router`, `insert_new` and
-/// `insert_copies` call `$sim`'s inherent method of the same name (which
-/// tests call without the trait in scope), the others its
-/// [`SimStore`](super::SimStore) (`$sim` derefs to one).
-/// The provider writes the rest (`source_toml`, `planted`, …) itself.
+/// `snapshot`, `insert`, `raw_records` and `source_toml`: `router`,
+/// `insert_new` and `insert_copies` call `$sim`'s inherent method of the
+/// same name (which tests call without the trait in scope), the others its
+/// [`SimStore`](super::SimStore) (`$sim` derefs to one); `source_toml` is
+/// the one line `token = "…"` naming the store's token (a provider whose
+/// source table needs more writes its own impl instead of this macro).
+/// The provider writes the rest (`planted`, …) itself.
 #[macro_export]
 macro_rules! simulator_delegates {
     ($sim:ty) => {
@@ -38,6 +40,10 @@ macro_rules! simulator_delegates {
 
         fn raw_records(&self) -> ::std::vec::Vec<::serde_json::Value> {
             ::std::ops::Deref::deref(self).raw_records()
+        }
+
+        fn source_toml(&self) -> ::std::string::String {
+            $crate::sim::toml_line("token", ::std::ops::Deref::deref(self).token())
         }
     };
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use super::Simulator;
 
 /// The data set of one simulator: the knobs every provider's simulator
-/// has. Records are spread over `span_ms` milliseconds ending at `now_ms`
+/// has, embedded as the field `spec` of each provider's `SimConfig`.
+/// Records are spread over `span_ms` milliseconds ending at `now_ms`
 /// (epoch ms), on at most `distinct_timestamps` distinct instants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimSpec {
@@ -18,12 +19,15 @@ pub struct SimSpec {
     pub distinct_timestamps: Option<usize>,
     /// The API token the simulator accepts.
     pub token: String,
-    /// One of the factory's `sim_variants()`; empty for the first.
+    /// One of the factory's `sim_variants()`; empty for the first. Read
+    /// by the factory's `simulator` (it sets the provider's own switches);
+    /// the simulator itself does not look at it.
     pub variant: String,
 }
 
 impl SimSpec {
-    /// `records` records of seed `seed` over the hour before `now_ms`.
+    /// `records` records of seed `seed` over the hour before `now_ms`,
+    /// token `sim-token`.
     pub fn new(seed: u64, records: usize, now_ms: i64) -> Self {
         SimSpec {
             seed,
@@ -60,17 +64,23 @@ impl DemoSource {
     }
 }
 
-/// A provider's simulator configuration as the factory helpers of
-/// [`SpecSimulator`] build it; `sim_config_from_spec!` writes it.
+/// A provider's simulator configuration: the common knobs ([`SimSpec`],
+/// embedded as its field `spec`) and the provider's own switches.
+/// `sim_config_from_spec!` writes it.
 pub trait SimConfigure: Sized {
     /// The `loggate demo` data set, its newest record at most `now_ms`.
     fn demo_at(now_ms: i64) -> Self;
-    /// The demo configuration with `spec`'s common knobs (`seed`,
-    /// `records`, `now_ms`, `span_ms`, `distinct_timestamps`, `token`);
+    /// The common knobs (`seed`, `records`, `now_ms`, `span_ms`,
+    /// `distinct_timestamps`, `token`, `variant`).
+    fn spec_mut(&mut self) -> &mut SimSpec;
+
+    /// The demo configuration with `spec` as its common knobs;
     /// `spec.variant` is the provider's to read.
-    fn from_spec(spec: &SimSpec) -> Self;
-    /// Sets the API token the simulator accepts.
-    fn set_token(&mut self, token: &str);
+    fn from_spec(spec: &SimSpec) -> Self {
+        let mut config = Self::demo_at(spec.now_ms);
+        *config.spec_mut() = spec.clone();
+        config
+    }
 }
 
 /// A simulator built from its provider's configuration: what a factory's
@@ -90,15 +100,14 @@ pub trait SpecSimulator: Simulator + Sized {
     /// `token`.
     fn demo_source(name: &'static str, now_ms: i64, token: &str) -> DemoSource {
         let mut config = Self::Config::demo_at(now_ms);
-        config.set_token(token);
+        config.spec_mut().token = token.to_string();
         DemoSource::of(name, Self::from_config(config))
     }
 }
 
 /// Expands to `impl SimConfigure for $config` and
-/// `impl SpecSimulator for $sim`: `$config::demo(spec.now_ms)` with the
-/// knobs every simulator configuration has (`seed`, `records`, `span_ms`,
-/// `distinct_timestamps`, `token`) taken from the [`SimSpec`], and
+/// `impl SpecSimulator for $sim`: `$config::demo(now_ms)` as the demo data
+/// set, `$config`'s field `spec: SimSpec` as its common knobs, and
 /// `$sim::new(config)`; the rest (and `spec.variant`) is the provider's.
 #[macro_export]
 macro_rules! sim_config_from_spec {
@@ -108,18 +117,8 @@ macro_rules! sim_config_from_spec {
                 <$config>::demo(now_ms)
             }
 
-            fn from_spec(spec: &$crate::sim::SimSpec) -> Self {
-                let mut config = <$config>::demo(spec.now_ms);
-                config.seed = spec.seed;
-                config.records = spec.records;
-                config.span_ms = spec.span_ms;
-                config.distinct_timestamps = spec.distinct_timestamps;
-                config.token = spec.token.clone();
-                config
-            }
-
-            fn set_token(&mut self, token: &str) {
-                self.token = token.to_string();
+            fn spec_mut(&mut self) -> &mut $crate::sim::SimSpec {
+                &mut self.spec
             }
         }
 

@@ -24,11 +24,12 @@ pub trait SimData: Send + 'static {
     fn snapshot(&self) -> Vec<LogRecord>;
 }
 
-/// A simulator's data (`S`) behind one mutex and its fault switches;
-/// clones share both.
+/// A simulator's data (`S`) behind one mutex, its fault switches and the
+/// API token it accepts; clones share them.
 pub struct SimStore<S> {
     state: Arc<Mutex<S>>,
     faults: Faults,
+    token: Arc<str>,
 }
 
 impl<S> Clone for SimStore<S> {
@@ -36,17 +37,25 @@ impl<S> Clone for SimStore<S> {
         SimStore {
             state: Arc::clone(&self.state),
             faults: self.faults.clone(),
+            token: Arc::clone(&self.token),
         }
     }
 }
 
 impl<S: SimData> SimStore<S> {
-    /// A store holding `state`, every fault switch off.
-    pub fn new(state: S) -> Self {
+    /// A store holding `state` of a simulator accepting `token` (its
+    /// configuration's `spec.token`), every fault switch off.
+    pub fn new(state: S, token: &str) -> Self {
         SimStore {
             state: Arc::new(Mutex::new(state)),
             faults: Faults::default(),
+            token: Arc::from(token),
         }
+    }
+
+    /// The API token the simulator accepts.
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     /// The data, locked (a handler that panicked leaves it usable).

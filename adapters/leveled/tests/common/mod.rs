@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use loggate_core::sim::Faults;
+use loggate_core::sim::{Faults, SimSpec};
 use loggate_core::testkit::{test_settings, DataSet, Harness, HarnessFactory, SimHarness};
 use loggate_core::time::now_ms;
 use loggate_core::{Adapter, SourceSettings};
@@ -16,12 +16,15 @@ pub const TOKEN: &str = "test-token-5d1c";
 /// A small data set ending a second before now.
 pub fn config(seed: u64, records: usize, distinct: usize) -> SimConfig {
     SimConfig {
-        seed,
-        records,
-        now_ms: now_ms() - 1000,
-        span_ms: 3_600_000,
-        distinct_timestamps: Some(distinct),
-        token: TOKEN.to_string(),
+        spec: SimSpec {
+            seed,
+            records,
+            now_ms: now_ms() - 1000,
+            span_ms: 3_600_000,
+            distinct_timestamps: Some(distinct),
+            token: TOKEN.to_string(),
+            variant: String::new(),
+        },
         ..SimConfig::demo(0)
     }
 }
@@ -46,7 +49,7 @@ pub async fn start(config: SimConfig) -> Setup {
 }
 
 pub async fn start_with_pushdown(config: SimConfig, search_pushdown: bool) -> Setup {
-    let token = config.token.clone();
+    let token = config.spec.token.clone();
     SimHarness::start(LeveledSim::new(config), |url| {
         Arc::new(adapter(url, &token, search_pushdown))
     })

@@ -90,7 +90,7 @@ pub(super) async fn get_logs(
     // No tie-breaker: each request sees equal timestamps in a new order.
     state.requests += 1;
     let mut shuffle =
-        SeededRng::new(state.config.seed ^ state.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        SeededRng::new(state.config.spec.seed ^ state.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut rows = matching_rows(&state, &param, window);
     shuffle_ties(&mut rows, &mut shuffle);
     let total = rows.len() as u64;
@@ -143,7 +143,7 @@ fn matching_rows<'s, 'a>(
 fn token_ok(state: &SimState, auth: &str) -> bool {
     match auth.strip_prefix("Bearer ") {
         Some(token) if !token.is_empty() => {
-            (token == state.config.token && !state.config.token.is_empty())
+            (token == state.config.spec.token && !state.config.spec.token.is_empty())
                 || state
                     .tokens
                     .get(token)

@@ -9,7 +9,7 @@ use std::time::Duration;
 use loggate_core::http::{CallContext, UpstreamClient, UpstreamPolicy};
 use loggate_core::query::Filters;
 use loggate_core::record::{cmp_in_order, sort_records};
-use loggate_core::sim::{serve_loopback, Served};
+use loggate_core::sim::{serve_loopback, Served, SimSpec};
 use loggate_core::{
     Adapter, Batch, FetchRequest, Key, LogRecord, Order, Position, SourceError, SourceQuery,
     SourceSettings,
@@ -23,11 +23,14 @@ pub const NOW: i64 = 1_760_000_000_000;
 
 pub fn config(records: usize, distinct: usize, honours: bool) -> SimConfig {
     SimConfig {
-        seed: 42,
-        records,
-        now_ms: NOW,
-        span_ms: 3_600_000,
-        distinct_timestamps: Some(distinct),
+        spec: SimSpec {
+            seed: 42,
+            records,
+            now_ms: NOW,
+            span_ms: 3_600_000,
+            distinct_timestamps: Some(distinct),
+            ..SimConfig::demo(NOW).spec
+        },
         honours_time_filter: honours,
         token_expires_in: 3600,
         ..SimConfig::demo(NOW)
@@ -60,7 +63,7 @@ pub fn settings(
     };
     let params = match creds {
         Creds::Static => LogtoParams {
-            token: Some(SecretString::from(sim.token.clone())),
+            token: Some(SecretString::from(sim.spec.token.clone())),
             time_filter,
             ..LogtoParams::default()
         },

@@ -2,11 +2,11 @@
 //! model outputs, reviewer notes and scores, and `createdAt` values that
 //! share timestamps often (batch test runs log several outputs at once).
 
-use loggate_core::sim::SeededRng;
+use loggate_core::sim::{SeededRng, SimSpec};
 use loggate_core::time::format_ms;
 use serde_json::{json, Value};
 
-use super::{Quirks, SimConfig};
+use super::Quirks;
 
 const MODELS: &[&str] = &[
     "GPT-4o",
@@ -122,25 +122,25 @@ pub fn prompts(rng: &mut SeededRng, records: usize) -> Vec<Prompt> {
 /// many shared values. Roughly one in five falls on a whole second, so
 /// that the as-built service's second-precision form (`...:00Z`) ties with
 /// the millisecond form of the same instant.
-pub fn timestamps(rng: &mut SeededRng, config: &SimConfig) -> Vec<i64> {
-    let span = config.span_ms.max(0);
+pub fn timestamps(rng: &mut SeededRng, spec: &SimSpec) -> Vec<i64> {
+    let span = spec.span_ms.max(0);
     let fresh = |rng: &mut SeededRng| {
-        let ts = config.now_ms - rng.below(span as u64 + 1) as i64;
+        let ts = spec.now_ms - rng.below(span as u64 + 1) as i64;
         let whole = ts - ts.rem_euclid(1000);
-        if rng.chance(20) && whole >= config.now_ms - span {
+        if rng.chance(20) && whole >= spec.now_ms - span {
             whole
         } else {
             ts
         }
     };
-    match config.distinct_timestamps {
+    match spec.distinct_timestamps {
         Some(distinct) => {
             let pool: Vec<i64> = (0..distinct.max(1)).map(|_| fresh(rng)).collect();
-            (0..config.records).map(|_| *rng.pick(&pool)).collect()
+            (0..spec.records).map(|_| *rng.pick(&pool)).collect()
         }
         None => {
-            let mut out: Vec<i64> = Vec::with_capacity(config.records);
-            for _ in 0..config.records {
+            let mut out: Vec<i64> = Vec::with_capacity(spec.records);
+            for _ in 0..spec.records {
                 let ts = if !out.is_empty() && rng.chance(30) {
                     *rng.pick(&out)
                 } else {
@@ -212,26 +212,27 @@ fn created_at(rng: &mut SeededRng, ms: i64, quirks: Quirks) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::SimConfig;
 
     #[test]
     fn timestamps_stay_in_the_window_and_tie() {
-        let config = SimConfig {
+        let spec = SimSpec {
             records: 500,
             distinct_timestamps: Some(40),
-            ..SimConfig::default()
+            ..SimConfig::default().spec
         };
-        let stamps = timestamps(&mut SeededRng::new(3), &config);
+        let stamps = timestamps(&mut SeededRng::new(3), &spec);
         assert_eq!(stamps.len(), 500);
         assert!(stamps
             .iter()
-            .all(|t| (config.now_ms - config.span_ms..=config.now_ms).contains(t)));
+            .all(|t| (spec.now_ms - spec.span_ms..=spec.now_ms).contains(t)));
         let distinct: std::collections::BTreeSet<_> = stamps.iter().collect();
         assert!(distinct.len() <= 40);
         let free = timestamps(
             &mut SeededRng::new(3),
-            &SimConfig {
+            &SimSpec {
                 records: 500,
-                ..SimConfig::default()
+                ..SimConfig::default().spec
             },
         );
         let distinct: std::collections::BTreeSet<_> = free.iter().collect();

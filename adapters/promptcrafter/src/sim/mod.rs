@@ -29,7 +29,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use loggate_core::sim::{SeededRng, SimStore};
+use loggate_core::sim::{SeededRng, SimSpec, SimStore};
 use loggate_core::time::{now_ms, parse_rfc3339_ms};
 use serde_json::{json, Value};
 
@@ -48,16 +48,11 @@ pub enum Quirks {
 /// The simulator's data set and switches.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    pub seed: u64,
-    pub records: usize,
-    /// The newest initial record is at most this (epoch ms).
-    pub now_ms: i64,
-    /// Initial records lie within [now_ms - span_ms, now_ms].
-    pub span_ms: i64,
-    /// Caps the distinct `createdAt` values of the initial records.
-    pub distinct_timestamps: Option<usize>,
-    /// The JWT the simulator accepts as `Authorization: Bearer <token>`.
-    pub token: String,
+    /// The common knobs: initial records lie within
+    /// `[now_ms - span_ms, now_ms]` on at most `distinct_timestamps`
+    /// distinct `createdAt` values; `token` is the JWT the simulator
+    /// accepts as `Authorization: Bearer <token>`.
+    pub spec: SimSpec,
     pub quirks: Quirks,
     /// The service as built: an unfiltered `GET /logs` queries
     /// `{promptId: null}` and so answers only the logs without a prompt
@@ -72,12 +67,15 @@ const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
-            seed: 1,
-            records: 200,
-            now_ms: 1_748_736_000_000, // 2025-06-01T00:00:00Z
-            span_ms: WEEK_MS,
-            distinct_timestamps: None,
-            token: "promptcrafter-test-token".into(),
+            spec: SimSpec {
+                seed: 1,
+                records: 200,
+                now_ms: 1_748_736_000_000, // 2025-06-01T00:00:00Z
+                span_ms: WEEK_MS,
+                distinct_timestamps: None,
+                token: "promptcrafter-test-token".into(),
+                variant: String::new(),
+            },
             quirks: Quirks::Documented,
             unfiltered_null_prompt: false,
         }
@@ -91,12 +89,15 @@ impl SimConfig {
     /// heavy ties and failed generations, behaving as the real service.
     pub fn demo(now_ms: i64) -> Self {
         SimConfig {
-            seed: 0x5052_4f4d_5054,
-            records: 2400,
-            now_ms,
-            span_ms: WEEK_MS,
-            distinct_timestamps: Some(700),
-            token: "demo-promptcrafter-token".into(),
+            spec: SimSpec {
+                seed: 0x5052_4f4d_5054,
+                records: 2400,
+                now_ms,
+                span_ms: WEEK_MS,
+                distinct_timestamps: Some(700),
+                token: "demo-promptcrafter-token".into(),
+                variant: String::new(),
+            },
             quirks: Quirks::AsBuilt,
             unfiltered_null_prompt: false,
         }
@@ -126,9 +127,9 @@ loggate_core::sim_data_in_vec!(SimState, logs, |raw| to_record(raw, false).ok())
 
 impl PromptCrafterSim {
     pub fn new(config: SimConfig) -> Self {
-        let mut rng = SeededRng::new(config.seed);
-        let prompts = data::prompts(&mut rng, config.records);
-        let stamps = data::timestamps(&mut rng, &config);
+        let mut rng = SeededRng::new(config.spec.seed);
+        let prompts = data::prompts(&mut rng, config.spec.records);
+        let stamps = data::timestamps(&mut rng, &config.spec);
         let logs = stamps
             .into_iter()
             .map(|ts| {
@@ -136,6 +137,7 @@ impl PromptCrafterSim {
                 data::log(&mut rng, &prompt, ts, config.quirks)
             })
             .collect();
+        let token = config.spec.token.clone();
         let state = SimState {
             config,
             logs,
@@ -144,7 +146,7 @@ impl PromptCrafterSim {
             rng,
         };
         PromptCrafterSim {
-            store: SimStore::new(state),
+            store: SimStore::new(state, &token),
         }
     }
 
@@ -280,7 +282,7 @@ fn refuse(headers: &HeaderMap, config: &SimConfig) -> Option<Response> {
             "No token",
             "Authentication token is missing",
         )),
-        Some(t) if t != config.token => Some(unauthorized(
+        Some(t) if t != config.spec.token => Some(unauthorized(
             quirks,
             "Invalid token",
             "Authentication token is expired or invalid",
@@ -379,10 +381,6 @@ async fn not_found(uri: Uri) -> Response {
 
 impl loggate_core::sim::Simulator for PromptCrafterSim {
     loggate_core::simulator_delegates!(PromptCrafterSim);
-
-    fn source_toml(&self) -> String {
-        loggate_core::sim::toml_line("token", &self.lock().config.token)
-    }
 
     fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
         let mut raw = raw.clone();

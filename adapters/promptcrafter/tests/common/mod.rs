@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use loggate_core::sim::{serve_loopback, Served};
+use loggate_core::sim::{serve_loopback, Served, SimSpec};
 use loggate_core::{
     Adapter, Batch, CallContext, Filters, Order, Position, SourceError, SourceQuery, SourceSettings,
 };
@@ -28,10 +28,13 @@ pub struct Setup {
 
 pub fn config(quirks: Quirks, records: usize) -> SimConfig {
     SimConfig {
-        seed: 7,
-        records,
-        distinct_timestamps: Some(records / 6 + 1),
-        token: TOKEN.into(),
+        spec: SimSpec {
+            seed: 7,
+            records,
+            distinct_timestamps: Some(records / 6 + 1),
+            token: TOKEN.into(),
+            ..SimConfig::default().spec
+        },
         quirks,
         ..SimConfig::default()
     }
