@@ -22,7 +22,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use loggate_core::sim::{first, query_pairs, SeededRng, SimSpec, SimStore};
+use loggate_core::sim::{
+    answer_times_at, first, planted_object_id, query_pairs, set_nested, SeededRng, SimSpec,
+    SimStore,
+};
 use loggate_core::time::{format_ms, now_ms, parse_rfc3339_ms};
 use serde_json::{json, Value};
 
@@ -355,11 +358,8 @@ impl loggate_core::sim::Simulator for AlloySim {
 
     fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
         let mut raw = raw.clone();
-        raw["_id"] = Value::from(format!("{:024x}", 0xfeed_0000_0000u64 + n as u64));
-        if !raw.get("data").is_some_and(Value::is_object) {
-            raw["data"] = json!({});
-        }
-        raw["data"]["executionUuid"] = Value::from(value);
+        raw["_id"] = planted_object_id(n);
+        set_nested(&mut raw, "data", "executionUuid", value);
         (raw, "executionUuid")
     }
 
@@ -373,8 +373,7 @@ impl loggate_core::sim::Simulator for AlloySim {
     }
 
     fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
-        let logs = body.get("notifications")?.as_array()?;
-        Some(logs.iter().filter_map(created_ms).collect())
+        answer_times_at(body, "/notifications", created_ms)
     }
 }
 

@@ -401,11 +401,13 @@ pub trait Simulator: Send + Sync + 'static {
 }
 
 mod delegate;
+mod parts;
 mod query;
 mod rng;
 mod serve;
 mod spec;
 mod store;
+pub use parts::{answer_times_at, planted_object_id, set_nested};
 pub use query::{first, query_pairs};
 pub use rng::SeededRng;
 pub use serve::{serve, serve_loopback, Served};

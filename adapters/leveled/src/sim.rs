@@ -22,7 +22,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use loggate_core::sim::{SeededRng, SimData, SimSpec, SimStore};
+use loggate_core::sim::{answer_times_at, set_nested, SeededRng, SimData, SimSpec, SimStore};
 use loggate_core::time::{now_ms, parse_rfc3339_ms, parse_timestamp_ns};
 use loggate_core::LogRecord;
 use serde_json::{json, Value};
@@ -304,11 +304,8 @@ impl loggate_core::sim::Simulator for LeveledSim {
     /// The native id is a hash of the content: the planted value makes it new.
     fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
         let mut raw = raw.clone();
-        if !raw.get("details").is_some_and(Value::is_object) {
-            raw["details"] = Value::Object(Default::default());
-        }
-        raw["details"]["needle"] = Value::from(value);
-        raw["details"]["needle_n"] = Value::from(n);
+        set_nested(&mut raw, "details", "needle", value);
+        set_nested(&mut raw, "details", "needle_n", n);
         (raw, "needle")
     }
 
@@ -325,12 +322,8 @@ impl loggate_core::sim::Simulator for LeveledSim {
     }
 
     fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
-        let entries = body.pointer("/data/logs")?.as_array()?;
-        Some(
-            entries
-                .iter()
-                .filter_map(|e| e.get("timestamp")?.as_str().and_then(parse_rfc3339_ms))
-                .collect(),
-        )
+        answer_times_at(body, "/data/logs", |e| {
+            e.get("timestamp")?.as_str().and_then(parse_rfc3339_ms)
+        })
     }
 }

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use axum::routing::{get, post};
 use axum::Router;
-use loggate_core::sim::{SeededRng, SimData, SimSpec, SimStore};
+use loggate_core::sim::{answer_times_at, set_nested, SeededRng, SimData, SimSpec, SimStore};
 use loggate_core::LogRecord;
 use serde_json::Value;
 
@@ -271,10 +271,7 @@ impl loggate_core::sim::Simulator for LogtoSim {
     fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
         let mut raw = raw.clone();
         raw["id"] = Value::from(format!("needle{n:016}"));
-        if !raw.get("payload").is_some_and(Value::is_object) {
-            raw["payload"] = Value::Object(Default::default());
-        }
-        raw["payload"]["sessionId"] = Value::from(value);
+        set_nested(&mut raw, "payload", "sessionId", value);
         (raw, "sessionId")
     }
 
@@ -288,11 +285,6 @@ impl loggate_core::sim::Simulator for LogtoSim {
     }
 
     fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
-        let logs = body.as_array()?;
-        Some(
-            logs.iter()
-                .filter_map(|l| l.get("createdAt")?.as_i64())
-                .collect(),
-        )
+        answer_times_at(body, "", |l| l.get("createdAt")?.as_i64())
     }
 }

@@ -29,7 +29,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use loggate_core::sim::{SeededRng, SimSpec, SimStore};
+use loggate_core::sim::{answer_times_at, planted_object_id, SeededRng, SimSpec, SimStore};
 use loggate_core::time::{now_ms, parse_rfc3339_ms};
 use serde_json::{json, Value};
 
@@ -384,7 +384,7 @@ impl loggate_core::sim::Simulator for PromptCrafterSim {
 
     fn planted(&self, raw: &Value, n: usize, value: &str) -> (Value, &'static str) {
         let mut raw = raw.clone();
-        raw["_id"] = Value::from(format!("{:024x}", 0xfeed_0000_0000u64 + n as u64));
+        raw["_id"] = planted_object_id(n);
         raw["notes"] = Value::from(value);
         (raw, "notes")
     }
@@ -399,12 +399,9 @@ impl loggate_core::sim::Simulator for PromptCrafterSim {
     }
 
     fn answer_times(&self, body: &Value) -> Option<Vec<i64>> {
-        let logs = body.as_array()?;
-        Some(
-            logs.iter()
-                .filter_map(|l| l.get("createdAt")?.as_str().and_then(parse_rfc3339_ms))
-                .collect(),
-        )
+        answer_times_at(body, "", |l| {
+            l.get("createdAt")?.as_str().and_then(parse_rfc3339_ms)
+        })
     }
 }
 
