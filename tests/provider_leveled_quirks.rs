@@ -26,7 +26,7 @@ async fn healthz(copies: usize) -> (Gateway, loggate_leveled::LeveledSim, Served
                       "message": "newer"}),
     );
     let served = serve_loopback(sim.router()).await.unwrap();
-    let toml = source_toml("app", "leveled", &served, &sim.token(), "");
+    let toml = source_toml("app", "leveled", &served, sim.token(), "");
     (Gateway::start(&toml).await, sim, served)
 }
 

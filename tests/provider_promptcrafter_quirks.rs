@@ -20,7 +20,6 @@ async fn promptcrafter(list_mode: Option<&str>) -> (Gateway, Vec<LogRecord>, Ser
         },
         quirks: Quirks::AsBuilt,
         unfiltered_null_prompt: true,
-        ..SimConfig::default()
     });
     let served = serve_loopback(sim.router()).await.unwrap();
     let extra = list_mode.map_or(String::new(), |m| format!("list_mode = \"{m}\""));

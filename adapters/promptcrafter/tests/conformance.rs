@@ -30,7 +30,6 @@ impl HarnessFactory for Factory {
             },
             quirks: self.0,
             unfiltered_null_prompt: self.1,
-            ..SimConfig::default()
         });
         let mode = self.2;
         // `settings` turns retries off and keeps the default body cap.
