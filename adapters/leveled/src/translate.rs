@@ -17,6 +17,8 @@ use std::collections::HashMap;
 
 use loggate_core::query::{ascii_search_is_superset, Filters};
 use loggate_core::time::{format_ms, format_ms_end, parse_rfc3339_ms};
+// The string a JSON value is, borrowed when it has no escapes.
+use loggate_core::wire::raw_str as text_of;
 use loggate_core::{Level, LogRecord};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -188,19 +190,6 @@ pub fn map_raw(raw: &RawValue, include_raw: bool) -> Result<LogRecord, String> {
             None
         },
     })
-}
-
-/// The string a JSON value is, borrowed when it has no escapes; `None`
-/// when it is not a string.
-fn text_of(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
-    if !text.starts_with('"') {
-        return None;
-    }
-    match serde_json::from_str::<&str>(text) {
-        Ok(borrowed) => Some(Cow::Borrowed(borrowed)),
-        Err(_) => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
-    }
 }
 
 fn value_of(raw: &RawValue) -> Result<Value, String> {
