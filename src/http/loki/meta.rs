@@ -14,16 +14,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Extension;
 use loggate_core::query::LevelSet;
 use loggate_core::Level;
-use serde_json::{json, Value};
 
 use super::params::{Nanos, Params};
-use super::query::success;
 use super::scan::{scan, Scan, ScanSpec};
+use super::schema::{json_response, BuildInfo, IndexStats, LokiSeries, LokiStrings};
 use super::{now_ns, readable, LokiError};
 use crate::engine::Caller;
 use crate::http::AppState;
@@ -109,7 +107,7 @@ pub async fn labels(
     } else {
         STREAM_LABELS.to_vec()
     };
-    Ok(success(json!(names), &[]))
+    Ok(json_response(&LokiStrings::new(names)))
 }
 
 /// `GET /loki/api/v1/label/<name>/values`
@@ -164,7 +162,7 @@ pub async fn label_values(
             .collect(),
         _ => BTreeSet::new(),
     };
-    Ok(success(json!(values), &[]))
+    Ok(json_response(&LokiStrings::new(values)))
 }
 
 /// `GET /loki/api/v1/series`
@@ -198,7 +196,7 @@ pub async fn series(
         let found = read(&state, &caller, &plan, window, None).await?;
         sets.extend(found.entries.iter().map(|e| e.view().stream()));
     }
-    Ok(success(json!(sets), &[]))
+    Ok(json_response(&LokiSeries::new(sets)))
 }
 
 /// `GET /loki/api/v1/index/stats`: counted over the newest [`META_SCAN`]
@@ -239,13 +237,12 @@ pub async fn index_stats(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "index stats"
     );
-    let body = json!({
-        "streams": streams.len(),
-        "chunks": streams.len(),
-        "entries": entries.round() as u64,
-        "bytes": bytes.round() as u64,
-    });
-    Ok(json_response(body))
+    Ok(json_response(&IndexStats {
+        streams: streams.len() as u64,
+        chunks: streams.len() as u64,
+        entries: entries.round() as u64,
+        bytes: bytes.round() as u64,
+    }))
 }
 
 /// `GET /loki/api/v1/status/buildinfo`
@@ -260,20 +257,12 @@ pub async fn index_stats(
     )
 )]
 pub async fn buildinfo() -> Response {
-    json_response(json!({
-        "version": BUILD_VERSION,
-        "revision": "loggate",
-        "branch": "loggate",
-        "buildUser": "loggate",
-        "buildDate": "",
-        "goVersion": "",
-    }))
-}
-
-fn json_response(body: Value) -> Response {
-    (
-        [(CONTENT_TYPE, "application/json; charset=utf-8")],
-        body.to_string(),
-    )
-        .into_response()
+    json_response(&BuildInfo {
+        version: BUILD_VERSION,
+        revision: "loggate",
+        branch: "loggate",
+        build_user: "loggate",
+        build_date: "",
+        go_version: "",
+    })
 }

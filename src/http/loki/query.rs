@@ -4,15 +4,15 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::extract::{RawQuery, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Extension;
 use serde_json::{json, Map, Value};
 
 use super::metric::evaluate;
 use super::params::{Nanos, Params, MS};
 use super::scan::{scan, Entry, ScanSpec};
+use super::schema::{json_response, LokiAnswer};
 use super::{now_ns, readable, LokiError};
 use crate::engine::Caller;
 use crate::http::AppState;
@@ -193,15 +193,7 @@ async fn metric_vector(
 
 /// `{"status":"success","data":...}` plus `warnings` when there are any.
 pub fn success(data: Value, warnings: &[String]) -> Response {
-    let mut body = json!({ "status": "success", "data": data });
-    if !warnings.is_empty() {
-        body["warnings"] = json!(warnings);
-    }
-    (
-        [(CONTENT_TYPE, "application/json; charset=utf-8")],
-        body.to_string(),
-    )
-        .into_response()
+    json_response(&LokiAnswer::new(data, warnings))
 }
 
 fn wants_categorized(headers: &HeaderMap) -> bool {

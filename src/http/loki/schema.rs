@@ -1,8 +1,12 @@
-//! OpenAPI shapes of the Loki answers (Loki's own API reference is the
-//! authority; these name the top level so the document is complete).
-#![allow(dead_code)] // described, not constructed: the handlers write JSON
+//! The Loki answers' top level (Loki's own API reference is the
+//! authority): the structs the handlers serialise are the ones the OpenAPI
+//! document describes (issue 12 item 5: no mirrors).
 
 use std::collections::BTreeMap;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 
 use utoipa::openapi::path::Parameter;
 use utoipa::openapi::{ObjectBuilder, OpenApi, Type};
@@ -14,6 +18,7 @@ use super::params::{DIRECTION_PATTERN, DURATION_PATTERN, MAX_LIMIT, TIME_PATTERN
 /// body (Loki's HTTP API returns errors as text). Listed once and named in
 /// each handler's `responses(...)`.
 #[derive(IntoResponses)]
+#[allow(dead_code)] // never built: utoipa reads its variants for the document
 pub enum LokiRefusals {
     #[response(
         status = 400,
@@ -38,6 +43,7 @@ pub enum LokiRefusals {
 /// The answers of a Loki route that reads sources when none answered
 /// (a partial answer is a `200` with `warnings`).
 #[derive(IntoResponses)]
+#[allow(dead_code)] // never built: utoipa reads its variants for the document
 pub enum LokiSourceFailures {
     #[response(
         status = 502,
@@ -53,39 +59,76 @@ pub enum LokiSourceFailures {
     AllTimedOut(String),
 }
 
+/// `body` as a `200` JSON answer (`application/json; charset=utf-8`, as
+/// Loki sends it).
+pub fn json_response(body: &impl Serialize) -> Response {
+    let text = serde_json::to_string(body).expect("a Loki answer serialises");
+    ([(CONTENT_TYPE, "application/json; charset=utf-8")], text).into_response()
+}
+
 /// `{"status": "success", "data": ..., "warnings"?: [...]}`.
-#[derive(ToSchema)]
-pub struct LokiAnswer {
+#[derive(Serialize, ToSchema)]
+pub struct LokiAnswer<'a> {
     /// Always `success` on a 200.
-    status: String,
+    #[schema(value_type = String)]
+    status: &'static str,
     /// `{"resultType", "result", "stats", "encodingFlags"?}`.
     #[schema(value_type = Object)]
     data: serde_json::Value,
-    /// One line per failed source (a partial answer).
-    warnings: Option<Vec<String>>,
+    /// One line per failed source (a partial answer); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>)]
+    warnings: Option<&'a [String]>,
+}
+
+impl<'a> LokiAnswer<'a> {
+    pub fn new(data: serde_json::Value, warnings: &'a [String]) -> Self {
+        LokiAnswer {
+            status: "success",
+            data,
+            warnings: (!warnings.is_empty()).then_some(warnings),
+        }
+    }
 }
 
 /// `GET /labels` and `GET /label/<name>/values`: `{"status": "success",
 /// "data": ["name", ...]}`.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct LokiStrings {
     /// Always `success` on a 200.
-    status: String,
+    #[schema(value_type = String)]
+    status: &'static str,
     /// Label names, or the values of one label, sorted.
     data: Vec<String>,
-    /// One line per failed source (a partial answer).
-    warnings: Option<Vec<String>>,
+}
+
+impl LokiStrings {
+    pub fn new<S: Into<String>>(data: impl IntoIterator<Item = S>) -> Self {
+        LokiStrings {
+            status: "success",
+            data: data.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 /// `GET /series`: `{"status": "success", "data": [{"label": "value"}, ...]}`.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct LokiSeries {
     /// Always `success` on a 200.
-    status: String,
+    #[schema(value_type = String)]
+    status: &'static str,
     /// One label set per stream.
-    data: Vec<BTreeMap<String, String>>,
-    /// One line per failed source (a partial answer).
-    warnings: Option<Vec<String>>,
+    #[schema(value_type = Vec<BTreeMap<String, String>>)]
+    data: Vec<BTreeMap<&'static str, String>>,
+}
+
+impl LokiSeries {
+    pub fn new(data: impl IntoIterator<Item = BTreeMap<&'static str, String>>) -> Self {
+        LokiSeries {
+            status: "success",
+            data: data.into_iter().collect(),
+        }
+    }
 }
 
 /// The Loki query parameters' schemas, as strict as [`super::params`]
@@ -132,25 +175,29 @@ fn tighten(parameter: &mut Parameter) {
 }
 
 /// `GET /index/stats` (estimated).
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct IndexStats {
-    streams: u64,
-    chunks: u64,
-    entries: u64,
-    bytes: u64,
+    pub streams: u64,
+    pub chunks: u64,
+    pub entries: u64,
+    pub bytes: u64,
 }
 
 /// `GET /status/buildinfo`.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct BuildInfo {
     /// `3.4.0+loggate.<loggate version>`.
-    version: String,
-    revision: String,
-    branch: String,
-    #[schema(rename = "buildUser")]
-    build_user: String,
-    #[schema(rename = "buildDate")]
-    build_date: String,
-    #[schema(rename = "goVersion")]
-    go_version: String,
+    #[schema(value_type = String)]
+    pub version: &'static str,
+    #[schema(value_type = String)]
+    pub revision: &'static str,
+    #[schema(value_type = String)]
+    pub branch: &'static str,
+    #[schema(value_type = String)]
+    pub build_user: &'static str,
+    #[schema(value_type = String)]
+    pub build_date: &'static str,
+    #[schema(value_type = String)]
+    pub go_version: &'static str,
 }
