@@ -164,7 +164,11 @@ async fn an_integer_parameter_is_digits_only() {
         let loki = format!("/loki/api/v1/query_range?query=%7Bsource%3D%22app%22%7D&limit={limit}");
         let answer = get(&loki, Some(KEY)).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{limit}");
-        assert!(answer.text().starts_with("limit: expected an integer"), "{}", answer.text());
+        assert!(
+            answer.text().starts_with("limit: expected an integer"),
+            "{}",
+            answer.text()
+        );
     }
 }
 
@@ -177,12 +181,24 @@ async fn an_interval_over_its_bound_names_the_bound() {
     )
     .await;
     answer.assert_error(400, "invalid_parameter", Some("interval"));
-    let message = answer.json()["error"]["message"].as_str().unwrap().to_string();
-    assert!(message.contains("is too large") && message.contains("10^15 ms"), "{message}");
+    let message = answer.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("is too large") && message.contains("10^15 ms"),
+        "{message}"
+    );
     let loki = "/loki/api/v1/query_range?query=%7Bsource%3D%22app%22%7D&step=99999999999999999999h";
     let answer = get(loki, Some(KEY)).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    assert!(answer.text().starts_with("step: \"99999999999999999999h\" is too large"), "{}", answer.text());
+    assert!(
+        answer
+            .text()
+            .starts_with("step: \"99999999999999999999h\" is too large"),
+        "{}",
+        answer.text()
+    );
 }
 
 /// The Loki routes' path segment and handshake refusals are Loki's plain
@@ -199,15 +215,32 @@ async fn loki_path_and_handshake_refusals_are_named() {
         ("%FF", "name: not valid UTF-8 once percent-decoded"),
     ] {
         let answer = get(&format!("/loki/api/v1/label/{name}/values"), Some(KEY)).await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{name}: {}", answer.text());
-        assert_eq!(answer.headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{name}: {}",
+            answer.text()
+        );
+        assert_eq!(
+            answer.headers[header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
         assert!(answer.text().starts_with(says), "{name}: {}", answer.text());
     }
-    let answer = get("/loki/api/v1/tail?query=%7Bsource%3D%22app%22%7D", Some(KEY)).await;
+    let answer = get(
+        "/loki/api/v1/tail?query=%7Bsource%3D%22app%22%7D",
+        Some(KEY),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    assert_eq!(answer.headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+    assert_eq!(
+        answer.headers[header::CONTENT_TYPE],
+        "text/plain; charset=utf-8"
+    );
     assert!(
-        answer.text().starts_with("not a WebSocket handshake (RFC 6455), which this route requires: connection header"),
+        answer.text().starts_with(
+            "not a WebSocket handshake (RFC 6455), which this route requires: connection header"
+        ),
         "{}",
         answer.text()
     );

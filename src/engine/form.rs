@@ -70,7 +70,17 @@ mod tests {
         assert_eq!(decimal("5"), Some(5));
         assert_eq!(decimal("0050"), Some(50));
         assert_eq!(decimal("18446744073709551615"), Some(u64::MAX));
-        for refused in ["", "+5", "-5", " 5", "5 ", "5e0", "0x5", "٥", "18446744073709551616"] {
+        for refused in [
+            "",
+            "+5",
+            "-5",
+            " 5",
+            "5 ",
+            "5e0",
+            "0x5",
+            "٥",
+            "18446744073709551616",
+        ] {
             assert_eq!(decimal(refused), None, "{refused:?}");
         }
     }

@@ -376,8 +376,14 @@ mod tests {
     fn never_before_a_stored_entry_nor_at_now() {
         let ahead = i128::from(NOW + 3_400) * 1_000_000;
         assert_eq!(next_stamp(Some(ahead), NOW, false), 1_700_000_004_000);
-        assert_eq!(next_stamp(None, 1_700_000_000_000, false), 1_700_000_001_000);
+        assert_eq!(
+            next_stamp(None, 1_700_000_000_000, false),
+            1_700_000_001_000
+        );
         assert_eq!(next_stamp(None, NOW, true), NOW + 1);
-        assert_eq!(next_stamp(Some(i128::from(NOW + 1) * 1_000_000), NOW, true), NOW + 1);
+        assert_eq!(
+            next_stamp(Some(i128::from(NOW + 1) * 1_000_000), NOW, true),
+            NOW + 1
+        );
     }
 }

@@ -330,7 +330,10 @@ mod tests {
         assert_eq!(delay_for(Some("5")).unwrap(), Duration::from_secs(5));
         for refused in ["+3", " 3", "3 ", "-0", "6", "1.5", ""] {
             let e = delay_for(Some(refused)).unwrap_err();
-            assert!(e.message.starts_with("delay_for: expected whole seconds"), "{refused:?}");
+            assert!(
+                e.message.starts_with("delay_for: expected whole seconds"),
+                "{refused:?}"
+            );
         }
     }
 }
