@@ -93,20 +93,26 @@ async fn three_hundred_records_sharing_one_timestamp() {
 async fn inserts_between_pages_change_nothing_in_the_traversal() {
     let setup = Setup::start(100, 20).await;
     for order in [Order::Desc, Order::Asc] {
-        // The reference: the data as it is when the first page is served,
-        // up to the bound the gateway pins then (inserts are stamped later).
+        // The reference: the data as it is before the first page, up to
+        // the bound the gateway pinned then (read from its first cursor;
+        // inserts are stamped later). The wall clock read here is no such
+        // bound: the batches the first order's traversal stamped ahead of
+        // the clock lie at whole seconds, and the pin (the first page's
+        // time rounded down to a second) takes in the one at a second
+        // passing between this line and the first page.
         let data = setup.snapshot();
-        let pinned = Filters {
-            end: Some(loggate_core::time::now_ms()),
-            ..Filters::default()
-        };
-        let expected = reference(&data, &pinned, order);
-        let got = setup
+        let (got, pinned) = setup
             .gateway
-            .traverse(&format!("order={}", order.as_str()), 9, |page| {
+            .traverse_pinned(&format!("order={}", order.as_str()), 9, |page| {
                 setup.sims[page % 2].1.insert_new(3);
             })
             .await;
+        let pinned = Filters {
+            end: Some(pinned),
+            ..Filters::default()
+        };
+        let expected = reference(&data, &pinned, order);
+        assert!(expected.len() >= 200, "the 200 seeded entries");
         assert_same_ids(&got, &expected, &format!("inserts, order {order:?}"));
     }
 }

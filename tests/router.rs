@@ -47,6 +47,10 @@ struct Answer {
 }
 
 impl Answer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("a JSON body")
     }
@@ -142,6 +146,103 @@ async fn bad_parameters_are_named_before_any_upstream_call() {
         400,
         "invalid_cursor",
         Some("cursor"),
+    );
+}
+
+/// An integer parameter is digits only, as the document's `type: integer`
+/// spells one: `str::parse` would take a sign (`limit=+5`) and loggate
+/// did; every integer parameter reads through one function.
+#[tokio::test]
+async fn an_integer_parameter_is_digits_only() {
+    for limit in ["%2B5", "%205", "5%20", "-5", "5e0", "0x5", ""] {
+        get(&format!("/logs?limit={limit}"), Some(KEY))
+            .await
+            .assert_error(400, "invalid_parameter", Some("limit"));
+        get(&format!("/logs/tail?limit={limit}"), Some(KEY))
+            .await
+            .assert_error(400, "invalid_parameter", Some("limit"));
+        let loki = format!("/loki/api/v1/query_range?query=%7Bsource%3D%22app%22%7D&limit={limit}");
+        let answer = get(&loki, Some(KEY)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{limit}");
+        assert!(
+            answer.text().starts_with("limit: expected an integer"),
+            "{}",
+            answer.text()
+        );
+    }
+}
+
+/// A duration over its bound is refused naming the bound, not its form.
+#[tokio::test]
+async fn an_interval_over_its_bound_names_the_bound() {
+    let answer = get(
+        "/logs/stats?start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z&interval=99999999999999999999h",
+        Some(KEY),
+    )
+    .await;
+    answer.assert_error(400, "invalid_parameter", Some("interval"));
+    let message = answer.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("is too large") && message.contains("10^15 ms"),
+        "{message}"
+    );
+    let loki = "/loki/api/v1/query_range?query=%7Bsource%3D%22app%22%7D&step=99999999999999999999h";
+    let answer = get(loki, Some(KEY)).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer
+            .text()
+            .starts_with("step: \"99999999999999999999h\" is too large"),
+        "{}",
+        answer.text()
+    );
+}
+
+/// The Loki routes' path segment and handshake refusals are Loki's plain
+/// text in the gateway's words, never axum's own text: an empty or odd
+/// label name, one that is not UTF-8 once decoded, a tail that is not a
+/// WebSocket handshake.
+#[tokio::test]
+async fn loki_path_and_handshake_refusals_are_named() {
+    for (name, says) in [
+        ("", "name: expected a label name"),
+        ("%20", "name: expected a label name"),
+        ("a%2Fb", "name: expected a label name"),
+        ("9lives", "name: expected a label name"),
+        ("%FF", "name: not valid UTF-8 once percent-decoded"),
+    ] {
+        let answer = get(&format!("/loki/api/v1/label/{name}/values"), Some(KEY)).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{name}: {}",
+            answer.text()
+        );
+        assert_eq!(
+            answer.headers[header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        assert!(answer.text().starts_with(says), "{name}: {}", answer.text());
+    }
+    let answer = get(
+        "/loki/api/v1/tail?query=%7Bsource%3D%22app%22%7D",
+        Some(KEY),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answer.headers[header::CONTENT_TYPE],
+        "text/plain; charset=utf-8"
+    );
+    assert!(
+        answer.text().starts_with(
+            "not a WebSocket handshake (RFC 6455), which this route requires: connection header"
+        ),
+        "{}",
+        answer.text()
     );
 }
 

@@ -28,6 +28,17 @@ pub fn decode_pairs(raw: &str) -> Result<Vec<(String, String)>, EngineError> {
     Ok(pairs)
 }
 
+/// The value of an integer parameter: ASCII digits only (leading zeros
+/// allowed), as the OpenAPI document's `type: integer` spells one in a
+/// query string; no sign (`+5`, which `str::parse` takes, is refused), no
+/// spaces, no exponent. `None` also when over `u64::MAX`.
+pub fn decimal(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 fn not_utf8(param: &str) -> EngineError {
     EngineError::invalid(
         param,
@@ -52,6 +63,26 @@ mod tests {
 
     fn pairs(raw: &str) -> Vec<(String, String)> {
         decode_pairs(raw).unwrap()
+    }
+
+    #[test]
+    fn an_integer_is_digits_only() {
+        assert_eq!(decimal("5"), Some(5));
+        assert_eq!(decimal("0050"), Some(50));
+        assert_eq!(decimal("18446744073709551615"), Some(u64::MAX));
+        for refused in [
+            "",
+            "+5",
+            "-5",
+            " 5",
+            "5 ",
+            "5e0",
+            "0x5",
+            "٥",
+            "18446744073709551616",
+        ] {
+            assert_eq!(decimal(refused), None, "{refused:?}");
+        }
     }
 
     #[test]

@@ -190,8 +190,8 @@ pub(super) fn parse_order(value: &str) -> Result<Order, EngineError> {
 }
 
 pub(super) fn parse_limit(value: &str) -> Result<usize, EngineError> {
-    match value.parse::<usize>() {
-        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+    match super::form::decimal(value).and_then(|n| usize::try_from(n).ok()) {
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
         _ => Err(EngineError::invalid(
             "limit",
             format!(

@@ -83,5 +83,32 @@ pub fn duration_ms(text: &str) -> Option<i64> {
     (total > 0).then_some(total)
 }
 
+/// The largest number of milliseconds one number-and-unit group of a
+/// duration may stand for ([`duration_ms`] and [`duration_groups_pattern`]).
+pub const MAX_DURATION_GROUP_MS: f64 = 1e15;
+
+/// What a refusal of an over-large duration says of the bound.
+pub const DURATION_BOUND: &str =
+    "at most 10^15 ms (about 31,700 years) in each number-and-unit group";
+
+/// True when `text` is a duration in form (numbers with units, as
+/// [`duration_ms`] reads them) with a group over
+/// [`MAX_DURATION_GROUP_MS`]: its refusal then names the bound instead of
+/// the form (`99999999999999999999h`).
+pub fn duration_over_bound(text: &str) -> bool {
+    static GROUP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w|y)").expect("GROUP compiles")
+    });
+    static WHOLE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d|w|y))+$").expect("WHOLE compiles")
+    });
+    WHOLE.is_match(text)
+        && GROUP.captures_iter(text).any(|group| {
+            let number: f64 = group[1].parse().unwrap_or(f64::INFINITY);
+            number * duration_ms(&format!("1{}", &group[2])).unwrap_or(1) as f64
+                > MAX_DURATION_GROUP_MS
+        })
+}
+
 #[cfg(test)]
 mod tests;

@@ -202,3 +202,16 @@ fn durations_read_like_prometheus() {
     assert_eq!(duration_ms("5x"), None);
     assert_eq!(duration_ms("0s"), None);
 }
+
+#[test]
+fn a_duration_over_its_bound_is_told_from_a_malformed_one() {
+    use super::duration_over_bound;
+    assert!(duration_over_bound("99999999999999999999h"));
+    assert!(duration_over_bound("1h99999999999999999ms"));
+    assert!(duration_over_bound("31710y"));
+    assert!(!duration_over_bound("31709y"));
+    assert!(!duration_over_bound("1h30m"));
+    assert!(!duration_over_bound("99999999999999999999x"));
+    assert!(!duration_over_bound("-99999999999999999999h"));
+    assert!(!duration_over_bound(""));
+}

@@ -161,23 +161,21 @@ impl LeveledSim {
         self.serve(Router::new().route("/logs", get(get_logs)), self.clone())
     }
 
-    /// Writes `n` entries sharing one timestamp strictly after both the
-    /// wall clock and every stored entry (the next whole second unless
-    /// `millis`).
+    /// Writes `n` entries sharing one timestamp: the next whole second
+    /// after the wall clock (the next millisecond when `millis`), or the
+    /// latest stored timestamp when that is later still. A batch is never
+    /// stamped before a stored entry nor at or before the wall clock, and
+    /// never more than one unit past it: successive batches in one second
+    /// share that second (a tie) instead of marching a second each into
+    /// the future, where a later reader's wall clock would overtake them
+    /// one whole second at a time.
     pub fn insert_new(&self, n: usize) {
         let mut state = self.lock();
-        let latest = state
-            .entries
-            .iter()
-            .filter_map(|e| e.timestamp_ns)
-            .max()
-            .map(|ns| ns.div_euclid(1_000_000) as i64);
-        let after = latest
-            .unwrap_or(i64::MIN)
-            .max(now_ms())
-            .max(state.config.spec.now_ms);
-        let unit = if state.config.millis { 1 } else { 1000 };
-        let ts = (after.div_euclid(unit) + 1) * unit;
+        let ts = next_stamp(
+            state.entries.iter().filter_map(|e| e.timestamp_ns).max(),
+            now_ms().max(state.config.spec.now_ms),
+            state.config.millis,
+        );
         let millis = state.config.millis;
         for _ in 0..n {
             let raw = sim_data::entry(&mut state.rng, ts, millis);
@@ -208,6 +206,16 @@ impl LeveledSim {
     pub fn set_millis(&self, millis: bool) {
         self.lock().config.millis = millis;
     }
+}
+
+/// The stamp of a new batch in ms: the next unit (a second, or a
+/// millisecond with `millis`) after `now_ms`, or the latest stored stamp
+/// (`latest_ns`, rounded up to a unit) when that is later.
+fn next_stamp(latest_ns: Option<i128>, now_ms: i64, millis: bool) -> i64 {
+    let unit: i128 = if millis { 1_000_000 } else { 1_000_000_000 };
+    let after_now = (i128::from(now_ms) * 1_000_000).div_euclid(unit) * unit + unit;
+    let latest = latest_ns.map_or(i128::MIN, |ns| (ns + unit - 1).div_euclid(unit) * unit);
+    (after_now.max(latest) / 1_000_000) as i64
 }
 
 fn stored(raw: Value) -> Stored {
@@ -325,5 +333,44 @@ impl loggate_core::sim::Simulator for LeveledSim {
         answer_times_at(body, "/data/logs", |e| {
             e.get("timestamp")?.as_str().and_then(parse_rfc3339_ms)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_stamp;
+
+    const NOW: i64 = 1_700_000_000_250;
+
+    /// Whole-second mode: the next second after now, and batches written
+    /// within one second share it; they do not march a second each into
+    /// the future (the cause of `provider_leveled_gateway`'s flaky
+    /// `inserts_between_pages_change_nothing_in_the_traversal`: batches
+    /// stamped seconds ahead became past one second at a time while the
+    /// next traversal's reference and pin were taken).
+    #[test]
+    fn batches_in_one_second_share_the_next_second() {
+        let first = next_stamp(Some(i128::from(NOW - 5_000) * 1_000_000), NOW, false);
+        assert_eq!(first, 1_700_000_001_000);
+        let second = next_stamp(Some(i128::from(first) * 1_000_000), NOW + 10, false);
+        assert_eq!(second, first, "a second batch in the same second ties");
+        assert!(second - NOW <= 1_000, "never more than a unit ahead of now");
+    }
+
+    /// Never before a stored entry (one already in the future, or at a
+    /// sub-second instant, is rounded up), never at or before now.
+    #[test]
+    fn never_before_a_stored_entry_nor_at_now() {
+        let ahead = i128::from(NOW + 3_400) * 1_000_000;
+        assert_eq!(next_stamp(Some(ahead), NOW, false), 1_700_000_004_000);
+        assert_eq!(
+            next_stamp(None, 1_700_000_000_000, false),
+            1_700_000_001_000
+        );
+        assert_eq!(next_stamp(None, NOW, true), NOW + 1);
+        assert_eq!(
+            next_stamp(Some(i128::from(NOW + 1) * 1_000_000), NOW, true),
+            NOW + 1
+        );
     }
 }

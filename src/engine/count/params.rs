@@ -278,10 +278,16 @@ fn parse_interval(draft: &mut Draft, value: &str) -> Result<(), EngineError> {
         .filter(|v| INTERVAL_RE.is_match(v))
         .and_then(crate::logql::duration_ms)
         .ok_or_else(|| {
-            EngineError::invalid(
-                "interval",
-                format!("expected a duration such as 1m, 5m or 1h30m (units ms, s, m, h, d, w, y; at least 1ms), got {value:?}"),
-            )
+            let shown: String = value.chars().take(64).collect();
+            let message = if crate::logql::duration_over_bound(value) {
+                format!(
+                    "{shown:?} is too large: an interval takes {}; one longer than the window gives one bucket",
+                    crate::logql::DURATION_BOUND
+                )
+            } else {
+                format!("expected a duration such as 1m, 5m or 1h30m (units ms, s, m, h, d, w, y; at least 1ms), got {shown:?}")
+            };
+            EngineError::invalid("interval", message)
         })?;
     draft.interval = Some((value.to_string(), ms));
     Ok(())

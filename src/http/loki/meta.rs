@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::Extension;
@@ -116,7 +117,7 @@ pub async fn labels(
     path = "/loki/api/v1/label/{name}/values",
     tag = "loki",
     security(("bearer" = [])),
-    params(("name" = String, Path, description = "A label name"), ("query" = Option<String>, Query, description = "A stream selector"), ("start" = Option<String>, Query, description = "Inclusive: integer ns (at most 10 digits: seconds), float seconds or RFC 3339"), ("end" = Option<String>, Query, description = "Exclusive; default now"), ("since" = Option<String>, Query, description = "Duration back from end when start is absent")),
+    params(("name" = String, Path, description = "A label name (`[a-zA-Z_][a-zA-Z0-9_]*`); a name no entry carries has no values"), ("query" = Option<String>, Query, description = "A stream selector"), ("start" = Option<String>, Query, description = "Inclusive: integer ns (at most 10 digits: seconds), float seconds or RFC 3339"), ("end" = Option<String>, Query, description = "Exclusive; default now"), ("since" = Option<String>, Query, description = "Duration back from end when start is absent")),
     responses(
         (status = 200, description = "Label values: `{\"status\":\"success\",\"data\":[...]}`", content_type = "application/json", body = super::schema::LokiStrings),
         super::schema::LokiRefusals,
@@ -125,9 +126,10 @@ pub async fn labels(
 pub async fn label_values(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, LokiError> {
+    let name = super::params::label_name(name)?;
     let params = Params::parse(raw.as_deref(), &LABEL_PARAMS)?;
     let window = params.window(now_ns(), SIX_HOURS)?;
     let mut plan = selection(&state, &caller, params.get("query"), "query")?;

@@ -41,10 +41,18 @@ pub const DURATION_PATTERN: &str = concat!(
 pub const DIRECTION_PATTERN: &str =
     "^(?:[Bb][Aa][Cc][Kk][Ww][Aa][Rr][Dd]|[Ff][Oo][Rr][Ww][Aa][Rr][Dd]|[Ss][Cc][Aa][Nn])$";
 
+/// What a label name in `/label/<name>/values` must be: a Prometheus
+/// label name, as LogQL's stream selectors spell one (Loki's
+/// `model.LabelName`); any other text could name no label.
+pub const LABEL_NAME_PATTERN: &str = "^[a-zA-Z_][a-zA-Z0-9_]*$";
+
 static TIME_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(TIME_PATTERN).expect("TIME_PATTERN compiles"));
 static DURATION_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(DURATION_PATTERN).expect("DURATION_PATTERN compiles"));
+
+static LABEL_NAME_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(LABEL_NAME_PATTERN).expect("LABEL_NAME_PATTERN compiles"));
 
 /// Nanoseconds since the epoch.
 pub type Nanos = i128;
@@ -138,11 +146,11 @@ impl Params {
         let Some(text) = self.get("limit") else {
             return Ok(default);
         };
-        match text.trim().parse::<i64>() {
-            Ok(n) if n > MAX_LIMIT as i64 => Err(LokiError::bad_request(format!(
+        match crate::engine::form::decimal(text) {
+            Some(n) if n > MAX_LIMIT as u64 => Err(LokiError::bad_request(format!(
                 "limit: max entries limit per query exceeded, limit > max_entries_limit ({n} > {MAX_LIMIT})"
             ))),
-            Ok(n) if n >= 1 => Ok(n as usize),
+            Some(n) if n >= 1 => Ok(n as usize),
             _ => Err(LokiError::bad_request(format!(
                 "limit: expected an integer from 1 to {MAX_LIMIT}, got {}",
                 quote(text)
@@ -252,10 +260,50 @@ pub fn duration_ns(name: &str, text: &str) -> Result<Nanos, LokiError> {
 }
 
 fn bad_duration(name: &str, text: &str) -> LokiError {
+    if crate::logql::duration_over_bound(text) {
+        return LokiError::bad_request(format!(
+            "{name}: {} is too large: a duration takes {}",
+            quote(text),
+            crate::logql::DURATION_BOUND
+        ));
+    }
     LokiError::bad_request(format!(
         "{name}: expected a positive duration such as 5m or 1h30m, or seconds such as 30 or 0.5, got {}",
         quote(text)
     ))
+}
+
+/// The `name` path segment of `/label/<name>/values`, percent-decoded by
+/// axum: refused when it is not UTF-8 once decoded (axum's own refusal
+/// is plain text of its own) or not a label name ([`LABEL_NAME_PATTERN`]:
+/// an empty segment, `label//values`, is no name either).
+pub fn label_name(
+    sent: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<String, LokiError> {
+    use axum::extract::path::ErrorKind;
+    use axum::extract::rejection::PathRejection;
+    let name = sent.map_err(|rejection| match rejection {
+        PathRejection::FailedToDeserializePathParams(e)
+            if matches!(e.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+        {
+            LokiError::bad_request(
+                "name: not valid UTF-8 once percent-decoded; percent-encode the UTF-8 bytes of the label name",
+            )
+        }
+        // Programming errors (axum answers them 500): kept, in our shape.
+        other => LokiError {
+            status: other.status(),
+            message: format!("name: {}", other.body_text()),
+            retry_after_secs: None,
+        },
+    })?;
+    if !LABEL_NAME_RE.is_match(&name) {
+        return Err(LokiError::bad_request(format!(
+            "name: expected a label name ([a-zA-Z_][a-zA-Z0-9_]*), got {}",
+            quote(&name)
+        )));
+    }
+    Ok(name.0)
 }
 
 /// A client value quoted for a message, cut to 64 characters.

@@ -12,7 +12,9 @@ use utoipa::openapi::path::Parameter;
 use utoipa::openapi::{ObjectBuilder, OpenApi, Type};
 use utoipa::{IntoResponses, Modify, ToSchema};
 
-use super::params::{DIRECTION_PATTERN, DURATION_PATTERN, MAX_LIMIT, TIME_PATTERN};
+use super::params::{
+    DIRECTION_PATTERN, DURATION_PATTERN, LABEL_NAME_PATTERN, MAX_LIMIT, TIME_PATTERN,
+};
 
 /// The refusals every Loki route answers, in Loki's manner: a plain-text
 /// body (Loki's HTTP API returns errors as text). Listed once and named in
@@ -165,6 +167,7 @@ fn tighten(parameter: &mut Parameter) {
         "since" | "step" | "interval" => text(DURATION_PATTERN),
         "direction" => text(DIRECTION_PATTERN),
         "query" | "match[]" => text(r"\S"),
+        "name" => text(LABEL_NAME_PATTERN),
         "limit" => ObjectBuilder::new()
             .schema_type(Type::Integer)
             .minimum(Some(1u64))

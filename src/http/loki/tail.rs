@@ -17,6 +17,7 @@
 
 use std::time::Duration;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
@@ -72,11 +73,12 @@ const MAX_DELAY_SECS: u64 = 5;
     )
 )]
 pub async fn tail(
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, LokiError> {
+    let ws = ws.map_err(not_a_handshake)?;
     let params = Params::parse(raw.as_deref(), &TAIL_PARAMS)?;
     let text = params.query()?;
     let resume = params.get("cursor").map(str::to_string);
@@ -136,15 +138,35 @@ pub async fn tail(
     }))
 }
 
+/// axum's refusal of a request that is not a WebSocket handshake, in
+/// Loki's plain-text manner and the gateway's words (its status kept:
+/// 400, or 426 when the connection cannot be upgraded).
+fn not_a_handshake(rejection: WebSocketUpgradeRejection) -> LokiError {
+    let mut e = LokiError::bad_request(format!(
+        "not a WebSocket handshake (RFC 6455), which this route requires: {}",
+        lowercase_first(&rejection.body_text())
+    ));
+    e.status = rejection.status();
+    e
+}
+
+/// `Connection header ...` as `connection header ...`.
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_lowercase().chain(chars).collect()
+    })
+}
+
 /// `delay_for`: whole seconds from 0 to 5, as Loki takes it.
 fn delay_for(value: Option<&str>) -> Result<Duration, LokiError> {
     let Some(text) = value else {
         return Ok(Duration::ZERO);
     };
-    match text.trim().parse::<u64>() {
-        Ok(secs) if secs <= MAX_DELAY_SECS => Ok(Duration::from_secs(secs)),
+    match crate::engine::form::decimal(text) {
+        Some(secs) if secs <= MAX_DELAY_SECS => Ok(Duration::from_secs(secs)),
         _ => Err(LokiError::bad_request(format!(
-            "delay_for: expected whole seconds from 0 to {MAX_DELAY_SECS}, got {text:?}"
+            "delay_for: expected whole seconds from 0 to {MAX_DELAY_SECS} (digits only), got {text:?}"
         ))),
     }
 }
@@ -295,4 +317,23 @@ async fn send(
         frame["cursor"] = Value::from(cursor);
     }
     socket.send(Message::Text(frame.to_string().into())).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whole seconds 0 to 5, digits only (no sign: `+3` was taken).
+    #[test]
+    fn delay_for_is_whole_seconds_in_digits() {
+        assert_eq!(delay_for(None).unwrap(), Duration::ZERO);
+        assert_eq!(delay_for(Some("5")).unwrap(), Duration::from_secs(5));
+        for refused in ["+3", " 3", "3 ", "-0", "6", "1.5", ""] {
+            let e = delay_for(Some(refused)).unwrap_err();
+            assert!(
+                e.message.starts_with("delay_for: expected whole seconds"),
+                "{refused:?}"
+            );
+        }
+    }
 }

@@ -292,7 +292,12 @@ impl Parser<'_> {
             Tok::Unit(text) => {
                 self.bump();
                 super::duration_ms(&text).ok_or_else(|| {
-                    LogqlError::invalid(self.input, at, &format!("invalid duration {text:?}"))
+                    let why = if super::duration_over_bound(&text) {
+                        format!("duration {text:?} is too large: {}", super::DURATION_BOUND)
+                    } else {
+                        format!("invalid duration {text:?}")
+                    };
+                    LogqlError::invalid(self.input, at, &why)
                 })
             }
             _ => Err(self.unexpected("DURATION")),
