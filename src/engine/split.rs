@@ -14,8 +14,10 @@
 //! holds the position's timestamp, and the first segment's end (or a
 //! frontier of it past `G`, which speaks only for that segment's window)
 //! hands over with the keyset bound "everything on `G`'s near side is
-//! done", without the segment's offset hint. Were `G` to
-//! differ between two pages, every position would still mean the same.
+//! done", without the segment's offset hint. That bound is passed to the
+//! other segment unchanged (never rewritten to `Start`: an adapter's own
+//! frontier may equal it). Were `G` to differ between two pages, every
+//! position would still mean the same.
 
 use loggate_core::{Batch, Order, Position, Resume, SourceQuery};
 
@@ -74,18 +76,21 @@ impl SplitGrid {
         let aligned = start.map(|s| floor(s, self.grid_ms));
         let in_settled = position.bound_ts().is_some_and(|ts| ts < boundary)
             || (query.order == Order::Asc && position.resume == Resume::Start);
+        // The position goes to the adapter as it is, a hand-over included:
+        // it means the same in either part (a keyset bound), and a
+        // hand-over is the same position on every refresh, so the settled
+        // request stays the same. (Remapping the hand-over to `Start` once
+        // also remapped an adapter's own frontier that happened to equal
+        // it — in `desc` a fresh part stopped at the group at `G`, in `asc`
+        // a settled part stopped at `G − 1` — and re-read that part from
+        // its top, emitting records twice.)
         let mut segment = query.clone();
         if in_settled {
             segment.filters.start = aligned;
             segment.filters.end = Some(boundary - 1);
-            let marker = Position::group(boundary - 1, None);
             Some(Segment {
                 query: segment,
-                position: if *position == marker {
-                    Position::start()
-                } else {
-                    position.clone()
-                },
+                position: position.clone(),
                 window_end: boundary - 1,
                 drop_before: start.filter(|s| Some(*s) != aligned),
                 handoff: (query.order == Order::Asc).then(|| Position::group(boundary, None)),
@@ -93,14 +98,9 @@ impl SplitGrid {
             })
         } else {
             segment.filters.start = Some(boundary);
-            let marker = Position::group(boundary, None);
             Some(Segment {
                 query: segment,
-                position: if *position == marker {
-                    Position::start()
-                } else {
-                    position.clone()
-                },
+                position: position.clone(),
                 window_end: end,
                 drop_before: None,
                 handoff: (query.order == Order::Desc).then(|| Position::group(boundary - 1, None)),
