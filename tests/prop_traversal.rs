@@ -383,6 +383,17 @@ fn explain(fleet: &Fleet, got: &[String], expected: &[String], pinned: i64) {
     let missing = relative(expected.iter().filter(|id| !got.contains(id)).collect());
     let extra = relative(got.iter().filter(|id| !expected.contains(id)).collect());
     eprintln!("(id, (ms after the pinned end, ms after G)): missing {missing:?}, extra {extra:?}");
+    let first = got
+        .iter()
+        .zip(expected)
+        .position(|(a, b)| a != b)
+        .unwrap_or(0);
+    let around = |ids: &[String]| relative(ids.iter().skip(first).take(4).collect());
+    eprintln!(
+        "from the first difference ({first}): got {:?}, expected {:?}",
+        around(got),
+        around(expected)
+    );
 }
 
 fn run(case: Case) -> Result<(), TestCaseError> {
@@ -457,5 +468,36 @@ fn regression_window_after_every_log_with_inserts() {
         for _ in 0..20 {
             run(case.clone()).unwrap();
         }
+    }
+}
+
+/// Shrunk by the soak (seed `f61c9ff`): an untimed Logto source (offset
+/// paging over its whole log, its 158 logs on 3 instants) and a
+/// PromptCrafter one under the split, `asc`, limit 31. Between the two
+/// traversals, the logs written at the boundary moved the offset of every
+/// newer log; the second traversal's settled part, read from the first's
+/// stored pages (whole-log requests: the same as the fresh part's), placed
+/// a 58-log tie group two rows off, its live sweep never found the whole
+/// group, and the source failed a page (its logs came after the other
+/// source's). A source that does not push `end` down is no longer split.
+#[test]
+fn regression_untimed_logto_is_not_split() {
+    let case = Case {
+        specs: vec![
+            Spec::new(Kind::new("logto", "untimed"), 4572603846787610122, 158, 3),
+            Spec::new(Kind::new("promptcrafter", "default"), 0, 1, 1),
+        ],
+        anchor: 3725045,
+        filters: vec![FilterPick {
+            what: 0,
+            pick: 12961484904456720238,
+            absent: false,
+        }],
+        asc: true,
+        limit: 31,
+        inserts: vec![(1, 1), (0, 0), (1, 0), (1, 3), (1, 1)],
+    };
+    for _ in 0..3 {
+        runtime().block_on(check_split(case.clone())).unwrap();
     }
 }

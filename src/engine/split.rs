@@ -7,7 +7,8 @@
 //! `G = floor(E − freshness_horizon, settled_grid)`: the settled segment
 //! is `[floor(start, settled_grid), G − 1]`, the fresh one `[G, E]`. A
 //! moving `start` is aligned down to the grid for the settled request and
-//! the records before the real `start` are dropped here.
+//! the records before the real `start` are dropped here. Only a source
+//! that sends the end upstream is split ([`bounds_upstream`]).
 //!
 //! Exactness does not rest on the split: a [`Position`] is a keyset bound,
 //! and a segment is a time range, so a fetch continues in the segment that
@@ -19,7 +20,7 @@
 //! frontier may equal it). Were `G` to differ between two pages, every
 //! position would still mean the same.
 
-use loggate_core::{Batch, Order, Position, Resume, SourceQuery};
+use loggate_core::{Adapter, Batch, Order, Position, Resume, SourceQuery};
 
 /// `[cache] settled_grid` and `freshness_horizon`, in epoch ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +142,18 @@ impl Segment {
         }
         batch
     }
+}
+
+/// Whether `adapter` sends `query`'s end upstream (it pushes `end` down):
+/// only then are a settled part's native requests about the settled
+/// window alone, so that their answers stay true for `settled_ttl`. A
+/// source whose requests read its whole log (PromptCrafter, Logto without
+/// a time filter in use) is not split: its settled part would send the
+/// same requests as the fresh one, and a stored page of the whole log
+/// holds offsets that any late log moves (a tie-group sweep over them
+/// never found the whole group: soak seed `f61c9ff`).
+pub(super) fn bounds_upstream(adapter: &dyn Adapter, query: &SourceQuery) -> bool {
+    query.filters.end.is_some() && adapter.pushed(&query.filters).iter().any(|n| n == "end")
 }
 
 /// `t` rounded down to a multiple of `grid` (both ms).
