@@ -186,6 +186,7 @@ fn check_config(path: &std::path::Path) -> ExitCode {
                 let state = if source.enabled { "" } else { " (disabled)" };
                 println!("  {name}: {} at {}{state}", source.kind, source.base_url);
             }
+            println!("{}", cache_summary(&config.cache));
             ExitCode::SUCCESS
         }
         Err(problems) => {
@@ -193,6 +194,27 @@ fn check_config(path: &std::path::Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The answer cache as `check-config` reports it (README "Cache"): on or
+/// off, and whether windows are split for partial-range reuse.
+fn cache_summary(cache: &config::CacheConfig) -> String {
+    let settings = &cache.settings;
+    if !settings.enabled {
+        return "cache: off".into();
+    }
+    let split = match cache.split() {
+        Some(_) => format!(
+            "settled_grid {} (partial-range reuse)",
+            humantime::format_duration(cache.settled_grid)
+        ),
+        None => "settled_grid 0s (no partial-range reuse)".into(),
+    };
+    format!(
+        "cache: on, max_bytes {}, freshness_horizon {}, {split}",
+        settings.max_bytes,
+        humantime::format_duration(settings.freshness_horizon)
+    )
 }
 
 /// A new API key (`lg_` + 32 random bytes, base64url) and its hex SHA-256.

@@ -65,6 +65,10 @@ fn check_config_accepts_the_example() {
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("ok: 4 source(s)"), "{stdout}");
+    assert!(
+        stdout.contains("cache: on, max_bytes 33554432, freshness_horizon 10m, settled_grid 5m (partial-range reuse)"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -57,19 +57,23 @@ pub struct CacheConfig {
     pub pin_rounding: Duration,
     /// Partial-range reuse: each source's window is split at
     /// `now − freshness_horizon` rounded down to a multiple of this, and a
-    /// moving `start` is aligned down to it for the settled part (`0s`:
-    /// no split; README "Cache").
+    /// moving `start` is aligned down to it for the settled part (default
+    /// 5 min; `0s`: no split; README "Cache").
     pub settled_grid: Duration,
 }
+
+/// The default `cache.settled_grid`: a window's settled part keeps its
+/// native request for this long (README "Cache": partial-range reuse).
+pub const DEFAULT_SETTLED_GRID: Duration = Duration::from_secs(300);
 
 impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
             settings: loggate_core::cache::CacheSettings::default(),
             pin_rounding: Duration::from_secs(1),
-            // Off until the split's property test passes reliably
-            // (README "Cache": partial-range reuse is experimental).
-            settled_grid: Duration::ZERO,
+            // Partial-range reuse on (README "Cache"): a 30 s dashboard
+            // panel's settled part is read once per 5 minutes.
+            settled_grid: DEFAULT_SETTLED_GRID,
         }
     }
 }

@@ -349,6 +349,16 @@ fn the_cache_table_is_validated_with_its_key_paths() {
         config.cache.pin_rounding,
         std::time::Duration::from_millis(250)
     );
+    // Partial-range reuse is on by default (5 min grid, 10 min horizon),
+    // off with `settled_grid = "0s"` or without the cache.
+    let split = load_str(base, Vec::new()).unwrap().cache.split();
+    assert_eq!(
+        split.map(|g| (g.grid_ms, g.horizon_ms)),
+        Some((300_000, 600_000))
+    );
+    let off = format!("{base}[cache]\nsettled_grid = \"0s\"");
+    assert_eq!(load_str(&off, Vec::new()).unwrap().cache.split(), None);
+    assert_eq!(config.cache.split(), None, "the cache is off");
 }
 
 #[test]

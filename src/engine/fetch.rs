@@ -9,7 +9,7 @@ use loggate_core::{Adapter, Batch, CallContext, FetchRequest, Position, SourceEr
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::split::{Segment, SplitGrid};
+use super::split::{self, Segment, SplitGrid};
 use super::Source;
 use crate::breaker::CircuitBreaker;
 
@@ -65,7 +65,9 @@ impl FetchJob {
         let span = self.span.clone();
         async move {
             let segment: Option<Segment> = match self.split {
-                Some(grid) if !self.no_cache => {
+                Some(grid)
+                    if !self.no_cache && split::bounds_upstream(&*self.adapter, &self.query) =>
+                {
                     let now = loggate_core::time::now_ms();
                     grid.segment(&self.query, &self.from, self.want, now)
                 }

@@ -7,17 +7,20 @@
 //! `G = floor(E − freshness_horizon, settled_grid)`: the settled segment
 //! is `[floor(start, settled_grid), G − 1]`, the fresh one `[G, E]`. A
 //! moving `start` is aligned down to the grid for the settled request and
-//! the records before the real `start` are dropped here.
+//! the records before the real `start` are dropped here. Only a source
+//! that sends the end upstream is split ([`bounds_upstream`]).
 //!
 //! Exactness does not rest on the split: a [`Position`] is a keyset bound,
 //! and a segment is a time range, so a fetch continues in the segment that
 //! holds the position's timestamp, and the first segment's end (or a
 //! frontier of it past `G`, which speaks only for that segment's window)
 //! hands over with the keyset bound "everything on `G`'s near side is
-//! done", without the segment's offset hint. Were `G` to
-//! differ between two pages, every position would still mean the same.
+//! done", without the segment's offset hint. That bound is passed to the
+//! other segment unchanged (never rewritten to `Start`: an adapter's own
+//! frontier may equal it). Were `G` to differ between two pages, every
+//! position would still mean the same.
 
-use loggate_core::{Batch, Order, Position, Resume, SourceQuery};
+use loggate_core::{Adapter, Batch, Order, Position, Resume, SourceQuery};
 
 /// `[cache] settled_grid` and `freshness_horizon`, in epoch ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,18 +77,21 @@ impl SplitGrid {
         let aligned = start.map(|s| floor(s, self.grid_ms));
         let in_settled = position.bound_ts().is_some_and(|ts| ts < boundary)
             || (query.order == Order::Asc && position.resume == Resume::Start);
+        // The position goes to the adapter as it is, a hand-over included:
+        // it means the same in either part (a keyset bound), and a
+        // hand-over is the same position on every refresh, so the settled
+        // request stays the same. (Remapping the hand-over to `Start` once
+        // also remapped an adapter's own frontier that happened to equal
+        // it — in `desc` a fresh part stopped at the group at `G`, in `asc`
+        // a settled part stopped at `G − 1` — and re-read that part from
+        // its top, emitting records twice.)
         let mut segment = query.clone();
         if in_settled {
             segment.filters.start = aligned;
             segment.filters.end = Some(boundary - 1);
-            let marker = Position::group(boundary - 1, None);
             Some(Segment {
                 query: segment,
-                position: if *position == marker {
-                    Position::start()
-                } else {
-                    position.clone()
-                },
+                position: position.clone(),
                 window_end: boundary - 1,
                 drop_before: start.filter(|s| Some(*s) != aligned),
                 handoff: (query.order == Order::Asc).then(|| Position::group(boundary, None)),
@@ -93,14 +99,9 @@ impl SplitGrid {
             })
         } else {
             segment.filters.start = Some(boundary);
-            let marker = Position::group(boundary, None);
             Some(Segment {
                 query: segment,
-                position: if *position == marker {
-                    Position::start()
-                } else {
-                    position.clone()
-                },
+                position: position.clone(),
                 window_end: end,
                 drop_before: None,
                 handoff: (query.order == Order::Desc).then(|| Position::group(boundary - 1, None)),
@@ -141,6 +142,18 @@ impl Segment {
         }
         batch
     }
+}
+
+/// Whether `adapter` sends `query`'s end upstream (it pushes `end` down):
+/// only then are a settled part's native requests about the settled
+/// window alone, so that their answers stay true for `settled_ttl`. A
+/// source whose requests read its whole log (PromptCrafter, Logto without
+/// a time filter in use) is not split: its settled part would send the
+/// same requests as the fresh one, and a stored page of the whole log
+/// holds offsets that any late log moves (a tie-group sweep over them
+/// never found the whole group: soak seed `f61c9ff`).
+pub(super) fn bounds_upstream(adapter: &dyn Adapter, query: &SourceQuery) -> bool {
+    query.filters.end.is_some() && adapter.pushed(&query.filters).iter().any(|n| n == "end")
 }
 
 /// `t` rounded down to a multiple of `grid` (both ms).

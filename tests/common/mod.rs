@@ -113,19 +113,21 @@ impl Gateway {
     }
 
     /// Like [`Gateway::traverse`], also returning the upper time bound the
-    /// gateway pinned at the first page (read from the first cursor;
-    /// `i64::MAX` for a single page).
+    /// gateway pinned at the first page ([`Pinned`]).
     pub async fn traverse_pinned(
         &self,
         query: &str,
         limit: usize,
         mut between: impl FnMut(usize),
-    ) -> (Vec<String>, i64) {
-        let mut pinned = i64::MAX;
+    ) -> (Vec<String>, Pinned) {
+        let mut pinned = Pinned::around(loggate_core::time::now_ms(), i64::MAX);
         let mut ids = Vec::new();
         let mut path = format!("/logs?{query}&limit={limit}");
         for page in 0..100_000 {
             let (status, body) = self.get(&path).await;
+            if page == 0 {
+                pinned = Pinned::around(pinned.earliest, loggate_core::time::now_ms());
+            }
             assert_eq!(status, 200, "page {page} of {query}: {body}");
             let logs = body["logs"].as_array().expect("logs array");
             assert!(logs.len() <= limit, "page over limit");
@@ -137,7 +139,11 @@ impl Gateway {
             match body["next_cursor"].as_str() {
                 Some(cursor) => {
                     if page == 0 {
-                        pinned = pinned_end(cursor);
+                        let end = pinned_end(cursor);
+                        pinned = Pinned {
+                            earliest: end,
+                            latest: end,
+                        };
                     }
                     path = format!("/logs?cursor={cursor}&limit={limit}")
                 }
@@ -145,6 +151,53 @@ impl Gateway {
             }
         }
         panic!("traversal of {query} did not end");
+    }
+}
+
+/// The default `cache.pin_rounding` (ms): a traversal's pinned end is the
+/// first page's time rounded down to a multiple of it (README "Cache").
+pub const PIN_ROUNDING_MS: i64 = 1_000;
+
+/// The end a traversal pinned at its first page, as its client knows it:
+/// read from the first cursor, or — a single page has no cursor — one of
+/// the multiples of [`PIN_ROUNDING_MS`] the clock reached while that page
+/// was served. (A log stamped in the second before the first page is not
+/// part of the traversal: bounding the reference of a single page by
+/// nothing expected it; the soak's seed `ed94274`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pinned {
+    pub earliest: i64,
+    pub latest: i64,
+}
+
+impl Pinned {
+    /// The pins possible for a first page sent at `sent` and answered at
+    /// `answered` (epoch ms).
+    fn around(sent: i64, answered: i64) -> Pinned {
+        let floor = |t: i64| t.div_euclid(PIN_ROUNDING_MS) * PIN_ROUNDING_MS;
+        Pinned {
+            earliest: floor(sent),
+            latest: floor(answered),
+        }
+    }
+
+    /// The reference (`reference_at(pin)`) that `got` equals among the
+    /// possible pins, else the one of the latest pin (for the assertion
+    /// to explain).
+    pub fn expected(
+        &self,
+        got: &[String],
+        reference_at: impl Fn(i64) -> Vec<String>,
+    ) -> Vec<String> {
+        let mut pin = self.earliest;
+        while pin < self.latest {
+            let expected = reference_at(pin);
+            if got == expected.as_slice() {
+                return expected;
+            }
+            pin += PIN_ROUNDING_MS;
+        }
+        reference_at(self.latest)
     }
 }
 
