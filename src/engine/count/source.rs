@@ -2,8 +2,9 @@
 //! bucket × group where the adapter counts every filter and the grouping
 //! exactly, else a budgeted ascending scan through [`Adapter::fetch`]:
 //! [`super::scan`]), then its run under the request's deadline. Every
-//! upstream request goes through the source's client, so its rate limit and concurrency cap hold,
-//! and its circuit breaker, health and metrics ([`super::total`]).
+//! upstream request goes through the source's client, so its rate limit
+//! and concurrency cap hold, and its circuit breaker, health and metrics
+//! ([`super::total`]).
 //!
 //! [`Adapter::fetch`]: loggate_core::Adapter::fetch
 
