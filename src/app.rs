@@ -235,6 +235,11 @@ pub fn build_engine_with(config: &Config, store: Option<Arc<dyn AnswerStore>>) -
             late_window: config.follow.late_window,
             late_ids: config.follow.late_ids,
             split: config.cache.split(),
+            freshness_horizon: config
+                .cache
+                .settings
+                .enabled
+                .then_some(config.cache.settings.freshness_horizon),
         },
     )
 }

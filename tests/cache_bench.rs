@@ -68,10 +68,16 @@ impl Bench {
 
     /// One GET of `path`; its latency.
     async fn get_path(&self, path: &str) -> Duration {
+        self.get_counted(path).await.0
+    }
+
+    /// One GET of `path`: its latency and the upstream requests its
+    /// answer reports, by kind.
+    async fn get_counted(&self, path: &str) -> (Duration, Breakdown) {
         let started = Instant::now();
         let (status, body) = self.gateway.get(path).await;
         assert_eq!(status, 200, "{path}: {body}");
-        started.elapsed()
+        (started.elapsed(), Breakdown::of(path, &body))
     }
 
     async fn cache_bytes(&self) -> String {
@@ -81,6 +87,74 @@ impl Bench {
             .map_or("-".into(), |l| {
                 l.trim_start_matches("loggate_cache_bytes ").into()
             })
+    }
+}
+
+/// Upstream requests by what asked for them, as the gateway's answers
+/// report them (`sources.*.upstream_requests`; `/logs` also reports its
+/// cache lookups, `/logs/stats` its counting method).
+#[derive(Debug, Default, Clone, Copy)]
+struct Breakdown {
+    /// `/logs` pages: upstream requests (settled and fresh parts).
+    log_pages: u64,
+    /// `/logs` cache lookups answered from the store.
+    log_hits: u64,
+    /// `/logs/stats` sources counted by totals: upstream requests (the
+    /// whole-window probe and one total per bucket).
+    stats_pushdown: u64,
+    /// `/logs/stats` sources counted by a scan: upstream requests (the
+    /// probe, when the source counts these filters, and the scan's pages).
+    stats_scan: u64,
+    /// `/logs/stats` sources counted by totals / by a scan.
+    pushdown_sources: u64,
+    scan_sources: u64,
+}
+
+impl Breakdown {
+    fn of(path: &str, body: &serde_json::Value) -> Self {
+        let mut out = Breakdown::default();
+        let sources = body["sources"].as_object().into_iter().flatten();
+        for (_, source) in sources {
+            let requests = source["upstream_requests"].as_u64().unwrap_or(0);
+            if path.starts_with("/logs/stats") {
+                if source["method"] == "pushdown" {
+                    out.stats_pushdown += requests;
+                    out.pushdown_sources += 1;
+                } else {
+                    out.stats_scan += requests;
+                    out.scan_sources += 1;
+                }
+            } else {
+                out.log_pages += requests;
+                out.log_hits += source["cache"]["hit"].as_u64().unwrap_or(0);
+            }
+        }
+        out
+    }
+
+    fn add(mut self, other: Breakdown) -> Self {
+        self.log_pages += other.log_pages;
+        self.log_hits += other.log_hits;
+        self.stats_pushdown += other.stats_pushdown;
+        self.stats_scan += other.stats_scan;
+        self.pushdown_sources += other.pushdown_sources;
+        self.scan_sources += other.scan_sources;
+        self
+    }
+}
+
+impl std::fmt::Display for Breakdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "/logs pages {} upstream ({} cache hits); /logs/stats by totals {} upstream over {} source counts, by scan {} upstream over {} source counts",
+            self.log_pages,
+            self.log_hits,
+            self.stats_pushdown,
+            self.pushdown_sources,
+            self.stats_scan,
+            self.scan_sources
+        )
     }
 }
 
@@ -163,32 +237,45 @@ fn refresh_of(panel: &str, panels: Panels) -> Vec<String> {
     }
 }
 
+/// What one simulated dashboard cost.
+struct Run {
+    /// Upstream requests, as the simulators counted them, per source.
+    upstream: Vec<(String, usize)>,
+    /// Gateway requests.
+    requests: usize,
+    p50: f64,
+    p90: f64,
+    /// Upstream requests as the gateway's answers report them, by kind.
+    breakdown: Breakdown,
+}
+
 /// 3 viewers each refreshing the 10 panels every `period` for `rounds`,
-/// the viewers a third of a period apart: (upstream total, requests, p50,
-/// p90).
-async fn dashboard(
-    b: &Bench,
-    panels: Panels,
-    period: Duration,
-    rounds: u32,
-) -> (usize, usize, f64, f64) {
+/// the viewers a third of a period apart.
+async fn dashboard(b: &Bench, panels: Panels, period: Duration, rounds: u32) -> Run {
     b.upstream();
     let start = tokio::time::Instant::now();
     let viewers = (0..3u32).map(|v| async move {
-        let mut latencies = Vec::new();
+        let mut answers = Vec::new();
         for round in 0..rounds {
             let at = start + period * round + period * v / 3;
             tokio::time::sleep_until(at).await;
             let paths: Vec<String> = PANELS.iter().flat_map(|p| refresh_of(p, panels)).collect();
-            latencies.extend(join_all(paths.iter().map(|p| b.get_path(p))).await);
+            answers.extend(join_all(paths.iter().map(|p| b.get_counted(p))).await);
         }
-        latencies
+        answers
     });
-    let mut latencies: Vec<Duration> = join_all(viewers).await.concat();
-    let upstream = b.upstream().iter().map(|(_, n)| n).sum();
-    let p50 = percentile(&mut latencies, 0.5);
-    let p90 = percentile(&mut latencies, 0.9);
-    (upstream, latencies.len(), p50, p90)
+    let answers = join_all(viewers).await.concat();
+    let breakdown = answers
+        .iter()
+        .fold(Breakdown::default(), |sum, (_, b)| sum.add(*b));
+    let mut latencies: Vec<Duration> = answers.iter().map(|(l, _)| *l).collect();
+    Run {
+        upstream: b.upstream(),
+        requests: latencies.len(),
+        p50: percentile(&mut latencies, 0.5),
+        p90: percentile(&mut latencies, 0.9),
+        breakdown,
+    }
 }
 
 /// 5 minutes of 30 s refreshes, compressed 10×: 10 rounds 3 s apart, with
@@ -218,15 +305,27 @@ async fn simulated_dashboard() {
                 .to_string(),
         ),
     ];
-    for panels in [Panels::Newest, Panels::LastHourWithVolume] {
-        for (label, cache) in &configs {
+    // `CACHE_BENCH_ONLY`: run only the configurations whose label contains
+    // it, and only dashboard B with `B` in it (e.g. `B:settled_grid 5m`).
+    let only = std::env::var("CACHE_BENCH_ONLY").unwrap_or_default();
+    let (dashboards, only) = match only.split_once(':') {
+        Some(("B", rest)) => (vec![Panels::LastHourWithVolume], rest.to_string()),
+        _ => (vec![Panels::Newest, Panels::LastHourWithVolume], only),
+    };
+    for panels in dashboards {
+        for (label, cache) in configs.iter().filter(|(l, _)| l.contains(&only)) {
             let b = bench(cache, LATENCY).await;
-            let (upstream, requests, p50, p90) =
-                dashboard(&b, panels, Duration::from_secs(3), 10).await;
+            let run = dashboard(&b, panels, Duration::from_secs(3), 10).await;
             println!(
-                "dashboard {panels:?}, {label}: {requests} gateway requests, {upstream} upstream requests, p50 {p50:.1} ms, p90 {p90:.1} ms, cache bytes {}, load {}",
+                "dashboard {panels:?}, {label}: {} gateway requests, {} upstream requests {:?}, p50 {:.1} ms, p90 {:.1} ms, cache bytes {}, load {}\n  by kind: {}",
+                run.requests,
+                run.upstream.iter().map(|(_, n)| n).sum::<usize>(),
+                run.upstream,
+                run.p50,
+                run.p90,
                 b.cache_bytes().await,
-                std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+                std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
+                run.breakdown,
             );
         }
     }

@@ -52,6 +52,9 @@ pub(super) struct FetchJob {
     pub deadline: Instant,
     /// `Cache-Control: no-cache`: no stored upstream answer is used.
     pub no_cache: bool,
+    /// Caps the cache window's end (epoch ms; see
+    /// [`super::page::FetchLimits::window_cap`]).
+    pub window_cap: Option<i64>,
     /// The settled/fresh split of the window (unused with `no_cache`).
     pub split: Option<SplitGrid>,
     /// The request timeout, named by the error of a fetch cut short.
@@ -80,6 +83,7 @@ impl FetchJob {
             // Every record a fetch returns is stamped at or before the
             // query's end (the pinned end folded in; a segment's end): the
             // cache's window.
+            let window_end = window_end.map(|end| self.window_cap.map_or(end, |cap| end.min(cap)));
             let ctx = match window_end {
                 Some(end) => CallContext::new(self.deadline).with_cache_window(end, self.no_cache),
                 None => CallContext::new(self.deadline),

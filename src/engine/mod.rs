@@ -81,6 +81,10 @@ pub struct EngineSettings {
     /// source's window split at a settled boundary; `None` without the
     /// cache or with `settled_grid = "0s"`.
     pub split: Option<SplitGrid>,
+    /// `[cache] freshness_horizon`; `None` without the cache. Counting
+    /// splits a window ending after `now − horizon` at a settled boundary
+    /// ([`count`]).
+    pub freshness_horizon: Option<Duration>,
 }
 
 /// One served page.
@@ -272,6 +276,7 @@ impl Engine {
                 page::FetchLimits {
                     deadline,
                     no_cache: request.no_cache,
+                    window_cap: None,
                 },
             )
             .await;

@@ -120,6 +120,9 @@ pub(super) struct FetchLimits {
     pub deadline: Instant,
     /// `Cache-Control: no-cache`: no stored upstream answer is used.
     pub no_cache: bool,
+    /// Caps the cache window's end (epoch ms): a count whose window ends
+    /// after now is judged as of its pin, as a page is ([`super::count`]).
+    pub window_cap: Option<i64>,
 }
 
 /// When a page stops waiting for room among the pages in flight: after
@@ -295,6 +298,7 @@ impl Engine {
             budget,
             deadline: limits.deadline,
             no_cache: limits.no_cache,
+            window_cap: limits.window_cap,
             split: self.settings.split,
             timeout: self.settings.request_timeout,
         }

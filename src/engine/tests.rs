@@ -117,6 +117,7 @@ fn engine(sources: Vec<(&str, Arc<MemoryAdapter>)>, budget: usize) -> Engine {
             late_window: Duration::ZERO,
             late_ids: super::late::MAX_LATE_IDS,
             split: None,
+            freshness_horizon: None,
         },
     )
 }

@@ -1,7 +1,19 @@
 //! Counts over time (spec §7), no HTTP in it: [`Engine::stats`] resolves
 //! the sources, counts each one concurrently ([`source`]: total-count
-//! pushdown or a budgeted ascending scan) and folds the per-source counts
-//! into series ([`series`]). [`params`] parses `GET /logs/stats`.
+//! pushdown or a budgeted ascending scan, [`scan`]) and folds the
+//! per-source counts into series ([`series`]). [`params`] parses
+//! `GET /logs/stats`.
+//!
+//! With the answer cache (spec §9, README "Counting and the cache"), a
+//! count is judged as of its pin, as a `/logs` page is: the cache window
+//! of every upstream request is capped at now rounded down to
+//! `pin_rounding`, so a window ending after now (Grafana's end is the next
+//! step) is answered from answers read at or after that pin, for
+//! `fresh_ttl`, instead of never. And a window reaching into the last
+//! `freshness_horizon` is cut at a settled boundary `S` ([`Counting`]):
+//! `auto` weighs an estimate from the settled part's total ([`probe`]), and
+//! a scan reads the settled part with the filters and the fresh part once
+//! for every filter ([`scan`]).
 //!
 //! Buckets are half-open `[bucket start, bucket start + interval)`, aligned
 //! to `start`; the last one ends at `end` (exclusive) and may be shorter.
@@ -11,6 +23,8 @@
 
 mod choose;
 pub mod params;
+mod probe;
+mod scan;
 mod series;
 mod source;
 mod total;
@@ -107,6 +121,52 @@ impl Buckets {
     }
 }
 
+/// What the counts of every source of one request share.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Counting {
+    /// Nothing is sent or waited for past it.
+    pub deadline: Instant,
+    /// Now rounded down to `pin_rounding` (epoch ms): no upstream answer
+    /// read before it serves the count (the cache window's end is capped
+    /// at it), as none serves a page pinned there.
+    pub pin: i64,
+    /// `Cache-Control: no-cache`: no stored upstream answer is used.
+    pub no_cache: bool,
+    /// `S` (epoch ms, exclusive end of the settled part): `now −
+    /// freshness_horizon` rounded down to `settled_grid` (or to the
+    /// minute without it), when the cache is on, `no_cache` is not asked
+    /// and `start < S < end`; `None` otherwise.
+    pub settled_until: Option<i64>,
+}
+
+/// The grid of `S` without `settled_grid` (ms).
+const SETTLED_STEP_MS: i64 = 60_000;
+
+impl Counting {
+    fn new(engine: &Engine, buckets: Buckets, no_cache: bool, deadline: Instant) -> Self {
+        let now = loggate_core::time::now_ms();
+        let step = engine
+            .settings
+            .split
+            .map_or(SETTLED_STEP_MS, |grid| grid.grid_ms);
+        let settled_until = engine
+            .settings
+            .freshness_horizon
+            .filter(|_| !no_cache)
+            .map(|horizon| {
+                let settled = now.saturating_sub(horizon.as_millis() as i64);
+                settled.div_euclid(step) * step
+            })
+            .filter(|s| (buckets.start + 1..buckets.end).contains(s));
+        Counting {
+            deadline,
+            pin: super::pinned_now(engine.settings.pin_rounding),
+            no_cache,
+            settled_until,
+        }
+    }
+}
+
 /// A group's values in `by` order (`None`: a record without a service).
 pub type GroupKey = Vec<Option<String>>;
 
@@ -135,9 +195,10 @@ impl Engine {
         let deadline = Instant::now() + self.settings.request_timeout;
         let names = self.resolve_sources(request.sources.as_deref(), caller)?;
         let base = base_filters(&request.filters, request.buckets);
+        let counting = Counting::new(self, request.buckets, request.no_cache, deadline);
         let plans = names.iter().map(|name| {
             let source = &self.sources[name];
-            self.count_source(source, &base, &request, deadline)
+            self.count_source(source, &base, &request, counting)
         });
         let counts = futures::future::join_all(plans).await;
         let mut sources = BTreeMap::new();

@@ -1,24 +1,23 @@
 //! Counting one source (spec §7): the plan (total-count pushdown per
 //! bucket × group where the adapter counts every filter and the grouping
-//! exactly, else a budgeted ascending scan through [`Adapter::fetch`]),
-//! then its run under the request's deadline. Every upstream request goes
-//! through the source's client, so its rate limit and concurrency cap hold,
-//! and its circuit breaker, health and metrics ([`super::total`]).
+//! exactly, else a budgeted ascending scan through [`Adapter::fetch`]:
+//! [`super::scan`]), then its run under the request's deadline. Every
+//! upstream request goes through the source's client, so its rate limit
+//! and concurrency cap hold, and its circuit breaker, health and metrics
+//! ([`super::total`]).
 //!
 //! [`Adapter::fetch`]: loggate_core::Adapter::fetch
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use futures::StreamExt;
 use loggate_core::http::MIN_SEND_WINDOW;
-use loggate_core::{Filters, Level, Order, Position, SourceError, SourceQuery};
+use loggate_core::{Filters, Level, SourceError};
 use tokio::time::Instant;
 
 use super::choose::{capacity, prefers_pushdown, Weights, PUSHDOWN_CONCURRENCY};
-use super::{split_levels, GroupBy, GroupKey, StatsRequest, MAX_COUNT_REQUESTS};
+use super::{split_levels, Counting, GroupBy, GroupKey, StatsRequest, MAX_COUNT_REQUESTS};
 use super::{MAX_BUCKETS, SCAN_BUDGET_FACTOR};
-use crate::engine::page::FetchLimits;
 use crate::engine::{Engine, EngineError, Source};
 
 /// How a source was counted (`method`; `auto` in a request picks one).
@@ -54,7 +53,7 @@ pub struct SourceCount {
 }
 
 impl SourceCount {
-    fn new(kind: &'static str, method: CountMethod) -> Self {
+    pub(super) fn new(kind: &'static str, method: CountMethod) -> Self {
         SourceCount {
             kind,
             method,
@@ -68,12 +67,12 @@ impl SourceCount {
         }
     }
 
-    fn add(&mut self, key: GroupKey, bucket: usize, n: u64, buckets: usize) {
+    pub(super) fn add(&mut self, key: GroupKey, bucket: usize, n: u64, buckets: usize) {
         let row = self.counts.entry(key).or_insert_with(|| vec![0; buckets]);
         row[bucket] += n;
     }
 
-    fn fail(&mut self, error: SourceError) {
+    pub(super) fn fail(&mut self, error: SourceError) {
         self.reason = Some(match &error {
             SourceError::DeadlineExceeded | SourceError::Timeout(_) => {
                 "the request deadline passed".to_string()
@@ -87,7 +86,12 @@ impl SourceCount {
 }
 
 /// A group's key for a record or a pushdown split of source `source`.
-fn key_of(by: &[GroupBy], source: &Source, level: Level, service: Option<&str>) -> GroupKey {
+pub(super) fn key_of(
+    by: &[GroupBy],
+    source: &Source,
+    level: Level,
+    service: Option<&str>,
+) -> GroupKey {
     by.iter()
         .map(|g| match g {
             GroupBy::Level => Some(level.as_str().to_string()),
@@ -136,7 +140,7 @@ impl Engine {
         source: &Source,
         base: &Filters,
         request: &StatsRequest,
-        deadline: Instant,
+        counting: Counting,
     ) -> Result<SourceCount, EngineError> {
         let by = &request.by;
         let splits = match request.method {
@@ -153,7 +157,7 @@ impl Engine {
                     ),
                 ));
             }
-            return Ok(self.count_by_scan(source, base, request, deadline).await);
+            return Ok(self.count_by_scan(source, base, request, counting).await);
         };
         if base.is_unsatisfiable() {
             let mut out = SourceCount::new(source.kind, CountMethod::Pushdown);
@@ -164,18 +168,16 @@ impl Engine {
         if request.method == Some(CountMethod::Pushdown) && cells > MAX_COUNT_REQUESTS {
             return Err(budget_error(source, cells));
         }
-        // One total of the whole window: all zero costs nothing more, and
-        // it tells what a scan would cost.
-        let asked = Instant::now();
-        let probe = self
-            .count_total(source, base, deadline, request.no_cache)
-            .await;
-        let latency = asked.elapsed();
+        // One total of the whole window (or an estimate from its settled
+        // part): all zero costs nothing more, and it tells what a scan
+        // would cost.
+        let probe = self.probe(source, base, request, counting).await;
+        let latency = probe.latency;
         let probe_requests = probe.requests;
         let total = match probe.result {
             Ok(Some(total)) => total,
             Ok(None) if request.method.is_none() => {
-                let mut out = self.count_by_scan(source, base, request, deadline).await;
+                let mut out = self.count_by_scan(source, base, request, counting).await;
                 out.upstream_requests += probe_requests;
                 return Ok(out);
             }
@@ -185,10 +187,10 @@ impl Engine {
             total,
             cells,
             scan_budget: self.count_scan_budget(),
-            capacity: capacity(source, deadline, latency),
+            capacity: capacity(source, counting.deadline, latency),
         };
         if !prefers_pushdown(request.method, weights) {
-            let mut out = self.count_by_scan(source, base, request, deadline).await;
+            let mut out = self.count_by_scan(source, base, request, counting).await;
             out.upstream_requests += probe_requests;
             return Ok(out);
         }
@@ -201,7 +203,7 @@ impl Engine {
             out.covered = request.buckets.len();
             return Ok(out);
         }
-        self.run_pushdown(source, &splits, request, deadline, &mut out)
+        self.run_pushdown(source, &splits, request, counting, &mut out)
             .await;
         Ok(out)
     }
@@ -218,9 +220,10 @@ impl Engine {
         source: &Source,
         splits: &[(Filters, Level)],
         request: &StatsRequest,
-        deadline: Instant,
+        counting: Counting,
         out: &mut SourceCount,
     ) {
+        let deadline = counting.deadline;
         let buckets = request.buckets;
         let n = buckets.len();
         let cells = (0..n).flat_map(|b| (0..splits.len()).map(move |s| (b, s)));
@@ -234,9 +237,7 @@ impl Engine {
                     if Instant::now() + MIN_SEND_WINDOW >= deadline {
                         return (b, s, Err(SourceError::DeadlineExceeded), 0);
                     }
-                    let total = self
-                        .count_total(source, &filters, deadline, request.no_cache)
-                        .await;
+                    let total = self.count_total(source, &filters, counting).await;
                     (b, s, total.result, total.requests)
                 }
             })
@@ -262,82 +263,6 @@ impl Engine {
                 }
             }
         }
-    }
-
-    /// Reads the window ascending through the adapter and counts each
-    /// record into its bucket and group, within the scan budget and the
-    /// deadline.
-    async fn count_by_scan(
-        &self,
-        source: &Source,
-        base: &Filters,
-        request: &StatsRequest,
-        deadline: Instant,
-    ) -> SourceCount {
-        let buckets = request.buckets;
-        let n = buckets.len();
-        let mut out = SourceCount::new(source.kind, CountMethod::Scan);
-        if base.is_unsatisfiable() {
-            out.covered = n;
-            return out;
-        }
-        let query = Arc::new(SourceQuery {
-            filters: base.clone(),
-            order: Order::Asc,
-            include_raw: false,
-        });
-        let limits = FetchLimits {
-            deadline,
-            no_cache: request.no_cache,
-        };
-        let budget = self.count_scan_budget();
-        let mut position = Position::start();
-        let mut scanned = 0usize;
-        loop {
-            if Instant::now() + MIN_SEND_WINDOW >= deadline {
-                out.reason = Some("the request deadline passed".into());
-                break;
-            }
-            if scanned >= budget {
-                out.reason = Some(format!(
-                    "the count's scan budget of {budget} upstream records ran out"
-                ));
-                break;
-            }
-            let left = budget - scanned;
-            let fetched = self
-                .fetch_one(source, position.clone(), &query, left, left, limits)
-                .await;
-            out.upstream_requests += fetched.ctx.requests();
-            let batch = match fetched.result {
-                Ok(batch) => batch,
-                Err(error) => {
-                    out.fail(error);
-                    break;
-                }
-            };
-            scanned += batch.scanned;
-            out.skipped += batch.skipped;
-            for record in batch.records.iter().filter(|r| base.matches(r)) {
-                if let Some(b) = buckets.index(record.timestamp_ms) {
-                    let key = key_of(&request.by, source, record.level, record.service.as_deref());
-                    out.add(key, b, 1, n);
-                }
-            }
-            position = batch.frontier;
-            if position.done {
-                break;
-            }
-        }
-        out.covered = if position.done {
-            n
-        } else {
-            position
-                .bound_ts()
-                .map_or(0, |ts| buckets.covered_before(ts))
-        };
-        out.exact = out.skipped == 0;
-        out
     }
 }
 

@@ -3,12 +3,14 @@
 //! without a request, and its failures count towards opening it), recorded
 //! in the source's health (`/sources`) and the metrics
 //! (`loggate_upstream_requests_total` and its kin), and through the
-//! upstream answer cache (spec §9) for the window it counts, so that a
-//! settled bucket's total is asked once across requests.
+//! upstream answer cache (spec §9) for the window it counts (its end
+//! capped at the count's pin: [`super::Counting::pin`]), so that a settled
+//! bucket's total is asked once across requests.
 
 use loggate_core::{CallContext, Filters, SourceError};
 use tokio::time::Instant;
 
+use super::Counting;
 use crate::engine::fetch::outcome_of;
 use crate::engine::{Engine, Source};
 use crate::metrics::FetchObservation;
@@ -22,17 +24,21 @@ pub(super) struct Total {
 }
 
 impl Engine {
-    /// The total of `filters` (its window included) from `source` before
-    /// `deadline`; `no_cache`: no stored answer is used.
+    /// The total of `filters` (its window included) from `source` under
+    /// the count's deadline and cache rules.
     pub(super) async fn count_total(
         &self,
         source: &Source,
         filters: &Filters,
-        deadline: Instant,
-        no_cache: bool,
+        counting: Counting,
     ) -> Total {
+        let Counting {
+            deadline, no_cache, ..
+        } = counting;
         let ctx = match filters.end {
-            Some(end) => CallContext::new(deadline).with_cache_window(end, no_cache),
+            Some(end) => {
+                CallContext::new(deadline).with_cache_window(end.min(counting.pin), no_cache)
+            }
             None => CallContext::new(deadline),
         };
         let started = Instant::now();

@@ -183,6 +183,7 @@ mod tests {
             late_window: Duration::from_millis(1000),
             late_ids: 256,
             split: None,
+            freshness_horizon: None,
         };
         Engine::new(Vec::new(), CursorSigner::new(b"s"), settings)
     }
