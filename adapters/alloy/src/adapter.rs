@@ -12,7 +12,7 @@
 use async_trait::async_trait;
 use loggate_core::adapter::{Adapter, Batch, Capabilities, FetchRequest};
 use loggate_core::group::{sweep_group, GroupPage, GroupReader, Identity};
-use loggate_core::http::{classify_status, CallContext, UpstreamResponse};
+use loggate_core::http::{classify_status, CallContext, Excerpt, UpstreamResponse};
 use loggate_core::{LogRecord, Order, Position, SourceError, SourceSettings};
 use reqwest::header::{ACCEPT, AUTHORIZATION};
 use secrecy::ExposeSecret;
@@ -295,11 +295,11 @@ fn canonical_text(raw: &serde_json::value::RawValue) -> String {
 }
 
 /// Alloy's errors are `{"message": "..."}` with the status saying what.
-fn classify(response: &UpstreamResponse, excerpt: String) -> Option<SourceError> {
+fn classify(response: &UpstreamResponse, excerpt: Excerpt<'_>) -> Option<SourceError> {
     if (200..300).contains(&response.status) {
         return None;
     }
-    classify_status(response, wire::error_message(&excerpt))
+    classify_status(response, wire::error_message(&excerpt.text()))
 }
 
 #[async_trait]
