@@ -105,8 +105,8 @@ pub struct LogEntry<'a> {
     #[schema(value_type = String)]
     provider: &'static str,
     /// UTC, RFC 3339 with exactly three fraction digits and `Z`.
-    #[schema(example = "2025-04-29T17:44:10.432Z", format = DateTime)]
-    timestamp: String,
+    #[schema(example = "2025-04-29T17:44:10.432Z", format = DateTime, value_type = String)]
+    timestamp: Timestamp,
     #[schema(value_type = crate::http::openapi::LevelSchema)]
     level: &'static str,
     /// OpenTelemetry severity: TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21.
@@ -136,6 +136,44 @@ impl Serialize for SourceId<'_> {
     }
 }
 
+/// A record's time as spec §3 spells it, `2025-04-29T17:44:10.432Z`
+/// ([`format_ms`]'s text), formatted in a stack buffer straight into the
+/// response: no `String` per log (issue 13, the response encoding).
+struct Timestamp(i64);
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match rfc3339_millis(self.0) {
+            Some(text) => serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => serializer.serialize_str(&format_ms(self.0)),
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for the years 0 to 9999 (`None` for
+/// others, which chrono spells with a sign and more digits).
+fn rfc3339_millis(ms: i64) -> Option<[u8; 24]> {
+    use chrono::{Datelike, TimeZone, Timelike};
+    let at = chrono::Utc.timestamp_millis_opt(ms).single()?;
+    let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
+    let millis = at.timestamp_subsec_millis().min(999);
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, at.month());
+    put(8, 2, at.day());
+    put(11, 2, at.hour());
+    put(14, 2, at.minute());
+    put(17, 2, at.second());
+    put(20, 3, millis);
+    Some(out)
+}
+
 impl<'a> From<&'a Page> for LogsPage<'a> {
     fn from(page: &'a Page) -> Self {
         let logs = page
@@ -145,7 +183,7 @@ impl<'a> From<&'a Page> for LogsPage<'a> {
                 id: SourceId(source, &r.native_id),
                 source,
                 provider,
-                timestamp: format_ms(r.timestamp_ms),
+                timestamp: Timestamp(r.timestamp_ms),
                 level: r.level.as_str(),
                 severity_number: r.level.severity_number(),
                 message: &r.message,
@@ -183,4 +221,38 @@ pub(crate) fn wants_no_cache(headers: &axum::http::HeaderMap) -> bool {
         header::CACHE_CONTROL,
         &["no-cache", "no-store", "max-age=0"],
     ) || directive(header::PRAGMA, &["no-cache"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The response's timestamps are [`format_ms`]'s text, byte for byte:
+    /// across the years 0 to 9999, before 1970, and outside that range.
+    #[test]
+    fn timestamps_are_written_as_format_ms_writes_them() {
+        let day = 86_400_000i64;
+        let mut cases = vec![
+            0,
+            -1,
+            1,
+            999,
+            1_745_948_650_432,
+            253_402_300_799_999, // 9999-12-31T23:59:59.999Z
+            253_402_300_800_000, // +10000
+            -62_167_219_200_000, // 0000-01-01
+            -62_167_219_200_001, // -0001
+            i64::MAX,
+            i64::MIN,
+        ];
+        let mut ms = -62_167_219_200_000i64;
+        while ms < 253_402_300_800_000 {
+            cases.push(ms);
+            ms += 37 * day + 3_723_457;
+        }
+        for ms in cases {
+            let text = serde_json::to_string(&Timestamp(ms)).unwrap();
+            assert_eq!(text, format!("\"{}\"", format_ms(ms)), "{ms}");
+        }
+    }
 }

@@ -12,7 +12,7 @@
 use async_trait::async_trait;
 use loggate_core::adapter::{Adapter, Batch, Capabilities, FetchRequest};
 use loggate_core::group::{sweep_group, GroupPage, GroupReader, Identity};
-use loggate_core::http::{classify_status, CallContext, UpstreamResponse};
+use loggate_core::http::{classify_status, CallContext, Excerpt, UpstreamResponse};
 use loggate_core::{LogRecord, Order, Position, SourceError, SourceSettings};
 use reqwest::header::{ACCEPT, AUTHORIZATION};
 use secrecy::ExposeSecret;
@@ -23,6 +23,12 @@ use crate::wire::{self, LogsResponse, API_VERSION, MAX_PAGE_LIMIT};
 
 /// The configuration `kind`.
 pub const KIND: &str = "alloy";
+
+/// The smallest `limit` a fetch sends (as the leveled adapter's): a
+/// request of a handful of logs costs the round trip of ten, and ten make
+/// a timestamp group cut at the page's end less likely to need a second
+/// request.
+const MIN_REQUEST: usize = 10;
 
 /// One Alloy account.
 pub struct AlloyAdapter {
@@ -83,22 +89,37 @@ impl AlloyAdapter {
         self
     }
 
-    /// Asks for `limit` logs per request (1–100; tests use small pages).
+    /// Asks for at most `limit` logs per request (1–100; tests use small
+    /// pages). Alloy's maximum is undocumented; 100 is the simulator's
+    /// default (`../shared/providers/README.md`).
     pub fn with_page_limit(mut self, limit: usize) -> Self {
         self.page_limit = limit.clamp(1, MAX_PAGE_LIMIT);
         self
     }
 
+    /// The `limit` of a request for `want` more records (issue 13: read
+    /// only what the page needs): one more than wanted, so that the log
+    /// past them tells whether the last wanted one's `createdAt` group is
+    /// whole; at least [`MIN_REQUEST`], at most the page limit. A page of
+    /// 50 asks `limit=51`, not 100. Alloy may still lower it silently
+    /// (a sibling endpoint caps it at 30): [`Page::is_last`] reads the
+    /// answer's `totalItems` and `pageSize`, never the count alone.
+    pub(crate) fn request_size(&self, want: usize) -> usize {
+        want.saturating_add(1).max(MIN_REQUEST).min(self.page_limit)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     async fn get_page(
         &self,
         plan: &Plan,
         order: Order,
         window: (Option<i64>, Option<i64>),
         skip: u64,
+        limit: usize,
         include_raw: bool,
         ctx: &CallContext,
     ) -> Result<Page, SourceError> {
-        let query = translate::page_query(plan, order, window, skip, self.page_limit);
+        let query = translate::page_query(plan, order, window, skip, limit);
         self.get_page_with(query, include_raw, ctx).await
     }
 
@@ -243,6 +264,7 @@ impl GroupReader for GroupWindow<'_> {
                 self.order,
                 window,
                 from,
+                self.adapter.page_limit,
                 self.include_raw,
                 self.ctx,
             )
@@ -273,11 +295,11 @@ fn canonical_text(raw: &serde_json::value::RawValue) -> String {
 }
 
 /// Alloy's errors are `{"message": "..."}` with the status saying what.
-fn classify(response: &UpstreamResponse, excerpt: String) -> Option<SourceError> {
+fn classify(response: &UpstreamResponse, excerpt: Excerpt<'_>) -> Option<SourceError> {
     if (200..300).contains(&response.status) {
         return None;
     }
-    classify_status(response, wire::error_message(&excerpt))
+    classify_status(response, wire::error_message(&excerpt.text()))
 }
 
 #[async_trait]
@@ -331,12 +353,21 @@ impl Adapter for AlloyAdapter {
                 batch.frontier = Position::finished();
                 break;
             };
+            let limit = self.request_size(want - batch.records.len());
             let page = self
-                .get_page(&plan, order, window, 0, query.include_raw, request.ctx)
+                .get_page(
+                    &plan,
+                    order,
+                    window,
+                    0,
+                    limit,
+                    query.include_raw,
+                    request.ctx,
+                )
                 .await?;
             batch.scanned += page.returned;
             batch.skipped += page.unreadable.len();
-            if page.is_last(0, self.page_limit) {
+            if page.is_last(0, limit) {
                 let emitted = keyset::emit(
                     page.records,
                     &batch.frontier,

@@ -34,9 +34,16 @@ async fn a_silently_clamped_limit_does_not_end_the_traversal() {
                 assert_eq!(got, expected(&setup.sim.snapshot(), &query), "{label}");
                 let seen = setup.sim.faults().seen();
                 assert!(seen.len() >= 250 / 30, "{label}: {} requests", seen.len());
-                for request in &seen {
+                // Sized to the fetch (issue 13): `want + 1`, 10 to 100.
+                let sized = (want + 1).clamp(10, 100);
+                let limits: Vec<usize> = seen
+                    .iter()
+                    .map(|r| param(r, "limit").unwrap().parse().unwrap())
+                    .collect();
+                assert_eq!(limits[0], sized, "{label}");
+                for (request, limit) in seen.iter().zip(&limits) {
                     assert_eq!(request.header("x-api-version"), Some("2025-09"));
-                    assert_eq!(param(request, "limit").as_deref(), Some("100"));
+                    assert!((10..=sized).contains(limit), "{label}: limit {limit}");
                 }
             }
         }

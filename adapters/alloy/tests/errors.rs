@@ -124,7 +124,12 @@ async fn a_limit_above_the_maximum_is_rejected() {
         ..config(1, 5, None)
     })
     .await;
-    let error = first_page_error(&setup).await;
+    // A fetch of 1000 asks for the adapter's page limit, 100 (a fetch of
+    // 10 asks `limit=11`, which this upstream accepts).
+    let query = query(Filters::default(), Order::Desc);
+    let error = fetch(&setup.adapter, &query, &Position::start(), 1000, 10_000)
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, SourceError::Rejected { status: 400, ref message } if message.contains("limit"))
     );

@@ -72,7 +72,13 @@ async fn deep_pages_are_bounded_by_created_at_not_skip() {
                 Some("0"),
                 "request {n}: skip stays 0"
             );
-            assert_eq!(param(request, "limit").as_deref(), Some("100"));
+            // Sized to a fetch of 10 (issue 13): 11, or the minimum of
+            // 10 when a fetch's first page left fewer than ten to read.
+            let limit = param(request, "limit");
+            assert!(
+                matches!(limit.as_deref(), Some("10" | "11")),
+                "request {n}: limit {limit:?}"
+            );
             if n > 0 {
                 let clauses = filters_of(request);
                 let bounded = clauses.as_array().unwrap().iter().any(|c| {

@@ -41,7 +41,7 @@ async fn an_unfiltered_page_sends_path_headers_and_sort() {
         let pairs: Vec<(String, String)> = seen.query_pairs();
         let expected: Vec<(String, String)> = [
             ("skip", "0"),
-            ("limit", "100"),
+            ("limit", "51"),
             ("sortBy", "createdAt"),
             ("sortOrder", order.as_str()),
         ]
@@ -258,4 +258,40 @@ async fn search_pushdown_can_be_turned_off() {
     .await
     .unwrap();
     assert_eq!(param(&sim.faults().seen()[0], "filters"), None);
+}
+
+/// Issue 13 (read only what the page needs): the native `limit` is one
+/// more than the fetch wants, at least 10 and at most the page limit (100
+/// by default, 6 when configured), not 100 whatever is wanted.
+#[tokio::test]
+async fn the_native_limit_is_sized_to_what_the_fetch_wants() {
+    // Distinct timestamps: no group is cut at a page's end, so each fetch
+    // is answered by its first request.
+    let sim = loggate_alloy::AlloySim::new(config(9, 300, None));
+    let served = loggate_core::sim::serve_loopback(sim.router())
+        .await
+        .unwrap();
+    let base_url = served.base_url();
+    let cases = [
+        (100, 1, "10"),
+        (100, 9, "10"),
+        (100, 10, "11"),
+        (100, 50, "51"),
+        (100, 99, "100"),
+        (100, 1000, "100"),
+        (6, 50, "6"),
+    ];
+    for (page_limit, want, limit) in cases {
+        let adapter = loggate_alloy::AlloyAdapter::new(settings(&base_url, TOKEN))
+            .with_page_limit(page_limit);
+        sim.faults().forget_seen();
+        let query = pinned(Filters::default(), Order::Desc);
+        fetch(&adapter, &query, &Position::start(), want, 10_000)
+            .await
+            .unwrap();
+        let seen = sim.faults().seen();
+        let label = format!("page limit {page_limit}, want {want}");
+        assert_eq!(param(&seen[0], "limit").as_deref(), Some(limit), "{label}");
+        assert_eq!(param(&seen[0], "skip").as_deref(), Some("0"), "{label}");
+    }
 }

@@ -146,8 +146,9 @@ impl UpstreamClient {
     }
 
     /// Sends `request`, retrying transient failures; `classify` turns a
-    /// non-success response into the provider's typed error (it sees the
-    /// scrubbed excerpt). Success statuses are returned unclassified.
+    /// non-success response into the provider's typed error (it may ask
+    /// for the scrubbed [`Excerpt`], made only then). Success statuses are
+    /// returned unclassified.
     /// Through the answer cache when the client has one and `ctx` names
     /// its window (`crate::cache`): then an identical request in flight is
     /// joined and a usable stored answer (or `429`) returned unsent.
@@ -155,7 +156,7 @@ impl UpstreamClient {
         &self,
         request: reqwest::Request,
         ctx: &CallContext,
-        classify: impl Fn(&UpstreamResponse, String) -> Option<SourceError> + Send + Sync,
+        classify: impl Fn(&UpstreamResponse, Excerpt<'_>) -> Option<SourceError> + Send + Sync,
     ) -> Result<UpstreamResponse, SourceError> {
         match self.cache_key(&request, ctx) {
             Some((store, key, wants)) => {
@@ -171,13 +172,10 @@ impl UpstreamClient {
         &self,
         request: reqwest::Request,
         ctx: &CallContext,
-        classify: &(dyn Fn(&UpstreamResponse, String) -> Option<SourceError> + Send + Sync),
+        classify: &(dyn Fn(&UpstreamResponse, Excerpt<'_>) -> Option<SourceError> + Send + Sync),
     ) -> Result<UpstreamResponse, SourceError> {
         let mut attempt = 0u32;
         let mut last: Option<SourceError> = None;
-        // Credentials this request carries (a fetched token, a Basic pair)
-        // are as secret as the configured ones.
-        let carried = carried_credentials(request.headers());
         loop {
             let Some(this_try) = request.try_clone() else {
                 return Err(SourceError::Internal(
@@ -191,7 +189,11 @@ impl UpstreamClient {
                     return Err(last.unwrap_or(declined));
                 }
                 Ok(response) => {
-                    let excerpt = self.scrub_text(&response.body, &carried);
+                    let excerpt = Excerpt {
+                        client: self,
+                        body: &response.body,
+                        headers: request.headers(),
+                    };
                     match classify(&response, excerpt) {
                         None => return Ok(response),
                         Some(error) => {
@@ -202,8 +204,10 @@ impl UpstreamClient {
                 }
                 Err(error) => error,
             };
-            // Whatever a classifier built from the raw body is scrubbed too.
-            let error = self.scrub_error(error, &carried);
+            // Whatever a classifier built from the raw body is scrubbed too,
+            // also of the credentials this request carries (a fetched
+            // token, a Basic pair): as secret as the configured ones.
+            let error = self.scrub_error(error, &carried_credentials(request.headers()));
             if !error.is_retryable() || attempt >= self.policy.retries {
                 return Err(error);
             }
@@ -351,6 +355,26 @@ impl UpstreamClient {
             | SourceError::TooLarge { .. }
             | SourceError::CircuitOpen(_)) => other,
         }
+    }
+}
+
+/// The scrubbed excerpt of an upstream answer's body (at most 200
+/// characters, whitespace folded, every configured secret and every
+/// credential the request carried redacted), made only when a classifier
+/// asks for it: a successful answer is never copied, folded and searched
+/// for secrets (issue 13: it was, for every answer).
+pub struct Excerpt<'a> {
+    client: &'a UpstreamClient,
+    body: &'a [u8],
+    /// The request's headers, for the credentials it carried.
+    headers: &'a HeaderMap,
+}
+
+impl Excerpt<'_> {
+    /// The excerpt's text (computed on each call).
+    pub fn text(&self) -> String {
+        self.client
+            .scrub_text(self.body, &carried_credentials(self.headers))
     }
 }
 

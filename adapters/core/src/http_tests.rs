@@ -162,3 +162,32 @@ fn errors_built_from_raw_bodies_are_scrubbed_of_carried_credentials() {
         .to_string();
     assert!(!text.contains("fetched-token-9"));
 }
+
+/// The excerpt a classifier asks for (made only then, issue 13) is
+/// scrubbed of the configured secrets and of the credentials the request
+/// carried, as the eager one was.
+#[test]
+fn a_classifiers_excerpt_is_scrubbed_of_carried_credentials() {
+    let client = UpstreamClient::new(UpstreamPolicy::default())
+        .with_secrets(vec![SecretString::from("configured-secret")]);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        HeaderValue::from_static("bearer fetched-token-9"),
+    );
+    let body = format!(
+        "{{\"message\": \"bad   fetched-token-9 configured-secret\"}} {}",
+        "z".repeat(500)
+    );
+    let excerpt = Excerpt {
+        client: &client,
+        body: body.as_bytes(),
+        headers: &headers,
+    };
+    let text = excerpt.text();
+    assert!(
+        text.starts_with("{\"message\": \"bad [redacted] [redacted]\"} z"),
+        "{text}"
+    );
+    assert!(text.chars().count() <= 201, "{text}");
+}

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use loggate_core::http::{classify_status, UpstreamResponse};
+use loggate_core::http::{classify_status, Excerpt, UpstreamResponse};
 use loggate_core::query::Filters;
 use loggate_core::{
     Adapter, Batch, CallContext, Capabilities, FetchRequest, LogRecord, Order, SourceError,
@@ -148,10 +148,11 @@ impl LeveledAdapter {
 
 /// Error bodies are `{"status":"error","message":"..."}`: the message is
 /// taken from the scrubbed excerpt, so it can never carry the token.
-fn classify(response: &UpstreamResponse, excerpt: String) -> Option<SourceError> {
+fn classify(response: &UpstreamResponse, excerpt: Excerpt<'_>) -> Option<SourceError> {
     if (200..300).contains(&response.status) {
         return None;
     }
+    let excerpt = excerpt.text();
     let message = serde_json::from_str::<ErrorBody>(&excerpt)
         .ok()
         .and_then(|body| body.message)

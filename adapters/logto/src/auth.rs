@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use loggate_core::http::{classify_status, CallContext, UpstreamResponse};
+use loggate_core::http::{classify_status, CallContext, Excerpt, UpstreamResponse};
 use loggate_core::{SourceError, SourceSettings};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
@@ -182,7 +182,7 @@ pub fn refresh_margin(ttl: Duration) -> Duration {
 
 /// `/oidc/token` speaks OIDC errors (`invalid_client`, `invalid_target`).
 /// A refused client is a credentials problem whatever the status.
-fn classify_token_error(response: &UpstreamResponse, excerpt: String) -> Option<SourceError> {
+fn classify_token_error(response: &UpstreamResponse, excerpt: Excerpt<'_>) -> Option<SourceError> {
     if (200..300).contains(&response.status) {
         return None;
     }
@@ -190,7 +190,7 @@ fn classify_token_error(response: &UpstreamResponse, excerpt: String) -> Option<
     let message = match (body.error, body.error_description) {
         (Some(code), Some(text)) => format!("token request failed: {code}: {text}"),
         (Some(code), None) => format!("token request failed: {code}"),
-        _ => format!("token request failed: {excerpt}"),
+        _ => format!("token request failed: {}", excerpt.text()),
     };
     let status = response.status;
     if matches!(status, 400 | 401 | 403) {

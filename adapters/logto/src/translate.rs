@@ -2,7 +2,7 @@
 //! to a [`LogRecord`] (spec §3), the unified filters to `GET /api/logs`
 //! query parameters, and Logto's error bodies to typed errors.
 
-use loggate_core::http::{classify_status, UpstreamResponse};
+use loggate_core::http::{classify_status, Excerpt, UpstreamResponse};
 use loggate_core::query::Filters;
 use loggate_core::{Level, LogRecord, SourceError};
 use serde_json::{Map, Value};
@@ -193,14 +193,17 @@ impl NativeQuery {
 
 /// Maps a non-success answer of `/api/logs` to a typed error carrying
 /// Logto's `code` and `message` (the body never holds our token).
-pub fn classify_logs_error(response: &UpstreamResponse, excerpt: String) -> Option<SourceError> {
+pub fn classify_logs_error(
+    response: &UpstreamResponse,
+    excerpt: Excerpt<'_>,
+) -> Option<SourceError> {
     if (200..300).contains(&response.status) {
         return None;
     }
     let message = serde_json::from_slice::<ErrorBody>(&response.body)
         .ok()
         .and_then(|body| describe(&body))
-        .unwrap_or(excerpt);
+        .unwrap_or_else(|| excerpt.text());
     classify_status(response, message)
 }
 

@@ -9,7 +9,7 @@
 //! undocumented and inserts shift it.
 
 use async_trait::async_trait;
-use loggate_core::http::{classify_status, CallContext, UpstreamClient, UpstreamResponse};
+use loggate_core::http::{classify_status, CallContext, Excerpt, UpstreamClient, UpstreamResponse};
 use loggate_core::record::sort_records;
 use loggate_core::{
     Adapter, Batch, Capabilities, FetchRequest, Filters, LogRecord, Position, SourceError,
@@ -263,10 +263,13 @@ fn finished_batch(scanned: usize) -> Batch {
 /// answers an unknown route with `404 Cannot GET ...` as text/html).
 fn classify(
     response: &UpstreamResponse,
-    excerpt: String,
+    excerpt: Excerpt<'_>,
     filtered: bool,
     client: &UpstreamClient,
 ) -> Option<SourceError> {
+    if (200..300).contains(&response.status) {
+        return None;
+    }
     let html = response
         .header("content-type")
         .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"));
@@ -275,8 +278,10 @@ fn classify(
     }
     let message = match error_message(&response.body) {
         Some(message) => client.excerpt(message.as_bytes()),
-        None if excerpt.is_empty() => "empty response body".to_string(),
-        None => excerpt,
+        None => match excerpt.text() {
+            text if text.is_empty() => "empty response body".to_string(),
+            text => text,
+        },
     };
     classify_status(response, message)
 }

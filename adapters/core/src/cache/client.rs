@@ -69,7 +69,8 @@ impl LookupCounts {
 }
 
 /// The classifier [`UpstreamClient::execute`] takes.
-type Classify<'a> = &'a (dyn Fn(&UpstreamResponse, String) -> Option<SourceError> + Send + Sync);
+type Classify<'a> =
+    &'a (dyn Fn(&UpstreamResponse, crate::http::Excerpt<'_>) -> Option<SourceError> + Send + Sync);
 
 impl UpstreamClient {
     /// The store, key and wants of `request`, when it takes the cache path.

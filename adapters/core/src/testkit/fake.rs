@@ -208,8 +208,11 @@ impl FakeAdapter {
         let flaw = self.flaw;
         let response = self
             .client
-            .execute(request, ctx, |response, message| {
-                match classify_status(response, message) {
+            .execute(request, ctx, |response, excerpt| {
+                if (200..300).contains(&response.status) {
+                    return None;
+                }
+                match classify_status(response, excerpt.text()) {
                     Some(SourceError::Upstream {
                         status: 503,
                         message,
