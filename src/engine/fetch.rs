@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use loggate_core::{Adapter, Batch, CallContext, FetchRequest, Position, SourceError, SourceQuery};
+use loggate_core::{
+    Adapter, CallContext, FetchRequest, LazyBatch, Position, SourceError, SourceQuery,
+};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -17,7 +19,8 @@ use crate::breaker::CircuitBreaker;
 pub(super) struct Fetched {
     /// The position the fetch continued from.
     pub from: Position,
-    pub result: Result<Batch, SourceError>,
+    /// Records may be deferred ([`loggate_core::lazy`]): mapped when emitted.
+    pub result: Result<LazyBatch, SourceError>,
     pub ctx: CallContext,
     pub elapsed: Duration,
 }
@@ -95,12 +98,16 @@ impl FetchJob {
                 Err(skipped) => Err(skipped),
                 Ok(permit) => {
                     let fetched =
-                        tokio::time::timeout_at(self.deadline, self.adapter.fetch(request))
+                        tokio::time::timeout_at(self.deadline, self.adapter.fetch_lazy(request))
                             .await
                             .unwrap_or(Err(SourceError::Timeout(self.timeout)));
                     permit.record(&fetched);
                     let fetched = match &segment {
-                        Some(s) => fetched.map(|batch| s.finish(batch)),
+                        // A split segment's records are mapped here.
+                        Some(s) => fetched.map(|batch| {
+                            let batch = batch.force(|reason| ctx.note_skipped(&reason));
+                            s.finish(batch).into()
+                        }),
                         None => fetched,
                     };
                     if fetched.is_err() {

@@ -310,7 +310,7 @@ impl Engine {
                 .await;
             out.upstream_requests += fetched.ctx.requests();
             let batch = match fetched.result {
-                Ok(batch) => batch,
+                Ok(batch) => batch.force(|reason| fetched.ctx.note_skipped(&reason)),
                 Err(error) => {
                     out.fail(error);
                     break;
