@@ -171,3 +171,94 @@ fn map_text_at(
         .ok_or("log entry is not where it was read")?;
     crate::translate::map_text(text, false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::LogsResponse;
+
+    fn answer(entries: &[String]) -> Arc<UpstreamResponse> {
+        let body = format!(
+            r#"{{"status":"success","data":{{"logs":[{}],"pagination":{{"total":{}}}}}}}"#,
+            entries.join(","),
+            entries.len()
+        );
+        Arc::new(UpstreamResponse {
+            status: 200,
+            headers: Default::default(),
+            body: body.into_bytes(),
+        })
+    }
+
+    fn entry(ts: &str, message: &str, details: &str) -> String {
+        format!(
+            r#"{{"timestamp":"{ts}","level":"ERROR","service":"api","message":{message},"details":{details}}}"#
+        )
+    }
+
+    /// Read lazily and forced, an answer gives exactly the records, ids
+    /// (occurrence suffixes included), order and refusals of the eager
+    /// mapper, whatever mix of ties, copies, odd and unreadable entries.
+    #[test]
+    fn forced_lazy_records_are_the_eager_ones() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let entries = vec![
+            entry(
+                "2024-05-01T10:00:09Z",
+                r#""alone""#,
+                r#"{"user_id":7,"k":[1,{"b":2}]}"#,
+            ),
+            entry("2024-05-01T10:00:08Z", r#""copy""#, "null"),
+            entry("2024-05-01T10:00:08Z", r#""copy""#, "null"),
+            entry("2024-05-01T10:00:08Z", r#""other""#, "{}"),
+            entry(
+                "2024-05-01T10:00:07Z",
+                r#""esc\u00e9\"q\"""#,
+                r#"{"a":"\u00e9"}"#,
+            ),
+            entry("2024-05-01T10:00:06Z", r#""bad \ud800""#, "{}"),
+            entry("2024-05-01T10:00:05Z", r#""deep""#, &deep),
+            entry("2024-05-01T10:00:04Z", "42", r#"{"x":1.50}"#),
+            r#"{"level":"INFO","message":"no timestamp"}"#.to_string(),
+            entry("not a time", r#""m""#, "{}"),
+            "[1]".to_string(),
+            r#"{"timestamp":"2024-05-01T10:00:03.5Z","level":"NOTICE","message":"plain"}"#
+                .to_string(),
+        ];
+        let response = answer(&entries);
+        let body: LogsResponse<'_> = response.json_borrowed().unwrap();
+        let raw = body.data.unwrap().logs;
+        let mut eager_reasons = Vec::new();
+        let (eager, eager_bad) =
+            map_raw_entries(&raw, false, |r| eager_reasons.push(r.to_string()));
+        let mut lazy_reasons = Vec::new();
+        let (lazy, lazy_bad) = read_entries(&response, &raw, false, true, |r| {
+            lazy_reasons.push(r.to_string())
+        });
+        let deferred = lazy.iter().filter(|r| r.mapped().is_none()).count();
+        let forced: Vec<_> = lazy.into_iter().map(|r| r.force().unwrap()).collect();
+        assert_eq!(forced, eager);
+        assert_eq!(lazy_bad, eager_bad);
+        lazy_reasons.sort();
+        eager_reasons.sort();
+        assert_eq!(lazy_reasons, eager_reasons);
+        // The readable entries alone at their timestamp were deferred (an
+        // escaped or numeric field is checked, not mapped); ties were not.
+        assert_eq!(deferred, 4, "{forced:#?}");
+        assert!(eager.iter().any(|r| r.native_id.ends_with("-2")));
+    }
+
+    #[test]
+    fn nothing_is_deferred_unless_asked_or_with_include_raw() {
+        let entries = vec![entry("2024-05-01T10:00:09Z", r#""a""#, "{}")];
+        let response = answer(&entries);
+        let body: LogsResponse<'_> = response.json_borrowed().unwrap();
+        let raw = body.data.unwrap().logs;
+        for (include_raw, defer) in [(false, false), (true, true)] {
+            let (records, _) = read_entries(&response, &raw, include_raw, defer, |_| {});
+            assert!(records.iter().all(|r| r.mapped().is_some()));
+        }
+        let (records, _) = read_entries(&response, &raw, false, true, |_| {});
+        assert!(records[0].mapped().is_none());
+    }
+}
