@@ -59,6 +59,9 @@ pub(super) struct FetchJob {
     pub split: Option<SplitGrid>,
     /// The request timeout, named by the error of a fetch cut short.
     pub timeout: Duration,
+    /// Fetched through [`Adapter::fetch_lazy`] (records may be deferred
+    /// until emitted) rather than [`Adapter::fetch`].
+    pub lazy: bool,
 }
 
 impl FetchJob {
@@ -97,10 +100,16 @@ impl FetchJob {
                 // An open circuit skips the source without a request.
                 Err(skipped) => Err(skipped),
                 Ok(permit) => {
-                    let fetched =
-                        tokio::time::timeout_at(self.deadline, self.adapter.fetch_lazy(request))
-                            .await
-                            .unwrap_or(Err(SourceError::Timeout(self.timeout)));
+                    let fetch = async {
+                        if self.lazy {
+                            self.adapter.fetch_lazy(request).await
+                        } else {
+                            self.adapter.fetch(request).await.map(LazyBatch::from)
+                        }
+                    };
+                    let fetched = tokio::time::timeout_at(self.deadline, fetch)
+                        .await
+                        .unwrap_or(Err(SourceError::Timeout(self.timeout)));
                     permit.record(&fetched);
                     let fetched = match &segment {
                         // A split segment's records are mapped here.

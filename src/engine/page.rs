@@ -258,6 +258,7 @@ impl Engine {
         let mut to_fetch: Vec<usize> = (0..sources.len())
             .filter(|&i| sources[i].merge.is_open())
             .collect();
+        let lazy = sources.len() > 1;
         loop {
             let want = limit - out.len();
             let many = to_fetch.len() > 1;
@@ -268,7 +269,7 @@ impl Engine {
                 } else {
                     want.min(s.first_want)
                 };
-                let job = self.fetch_job(
+                let mut job = self.fetch_job(
                     s.source,
                     s.merge.frontier.clone(),
                     query.clone(),
@@ -276,6 +277,12 @@ impl Engine {
                     budget.saturating_sub(s.report.scanned).max(1),
                     limits,
                 );
+                // Records read lazily, mapped once emitted, where the merge
+                // may leave most of a source's fetch unserved: pages over
+                // several sources (one source's page emits all but the one
+                // record read past it, and a deferred mapping costs more
+                // than an eager one).
+                job.lazy = lazy;
                 // Several sources: each fetch and decode on its own task,
                 // so they use every core; one source stays on this task.
                 if many {
@@ -326,6 +333,7 @@ impl Engine {
             no_cache: limits.no_cache,
             split: self.settings.split,
             timeout: self.settings.request_timeout,
+            lazy: false,
         }
     }
 

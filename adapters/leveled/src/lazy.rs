@@ -55,11 +55,46 @@ pub(crate) fn lazy_timestamp(text: &str) -> Option<i64> {
     let fields = [entry.level, entry.service, entry.message, entry.details];
     for field in fields.into_iter().flatten() {
         let text = field.get();
-        if !is_plain_string(text) && serde_json::from_str::<ValueChecked>(text).is_err() {
+        if !is_plain_string(text)
+            && !reads_as_value(text)
+            && serde_json::from_str::<ValueChecked>(text).is_err()
+        {
             return None;
         }
     }
     Some(timestamp_ms)
+}
+
+/// True when `text`, valid JSON (the whole answer was read), certainly
+/// reads as a `Value`: without a backslash no string holds an escape to
+/// refuse, without a control character in a string nothing else in one
+/// can be refused, numbers are kept as text (`arbitrary_precision`), and
+/// nesting under 64 is far from `serde_json`'s recursion limit (128).
+/// `false` leaves it to [`ValueChecked`]. One pass over the bytes, no
+/// parse: the check of every `details` read.
+fn reads_as_value(text: &str) -> bool {
+    let mut depth = 0u32;
+    let mut in_string = false;
+    for &byte in text.as_bytes() {
+        match byte {
+            b'\\' => return false,
+            b'"' => in_string = !in_string,
+            _ if in_string => {
+                if byte < 0x20 {
+                    return false;
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth >= 64 {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
 }
 
 /// The records of an answer's entries (`raw`, borrowed from
@@ -246,6 +281,23 @@ mod tests {
         // escaped or numeric field is checked, not mapped); ties were not.
         assert_eq!(deferred, 4, "{forced:#?}");
         assert!(eager.iter().any(|r| r.native_id.ends_with("-2")));
+    }
+
+    #[test]
+    fn the_byte_check_leaves_escapes_control_characters_and_depth_to_the_parser() {
+        assert!(reads_as_value(r#"{"a":[1,{"b":"x y"}],"c":1e400}"#));
+        assert!(!reads_as_value(r#"{"a":"\u00e9"}"#));
+        assert!(!reads_as_value("{\"a\":\"\u{1}\"}"));
+        assert!(!reads_as_value(&format!(
+            "{}1{}",
+            "[".repeat(64),
+            "]".repeat(64)
+        )));
+        assert!(reads_as_value(&format!(
+            "{}1{}",
+            "[".repeat(63),
+            "]".repeat(63)
+        )));
     }
 
     #[test]
