@@ -79,11 +79,8 @@ fn reads_as_value(text: &str) -> bool {
         match byte {
             b'\\' => return false,
             b'"' => in_string = !in_string,
-            _ if in_string => {
-                if byte < 0x20 {
-                    return false;
-                }
-            }
+            _ if in_string && byte < 0x20 => return false,
+            _ if in_string => {}
             b'[' | b'{' => {
                 depth += 1;
                 if depth >= 64 {

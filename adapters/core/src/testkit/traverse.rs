@@ -248,7 +248,7 @@ async fn fetch_caught(
 ) -> Batch {
     let position = request.position.clone();
     let fetched = async {
-        if fetch % 2 == 0 {
+        if fetch.is_multiple_of(2) {
             let batch = adapter.fetch_lazy(request).await?;
             Ok(batch.force(|reason| request.ctx.note_skipped(&reason)))
         } else {
