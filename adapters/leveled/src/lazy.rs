@@ -111,32 +111,7 @@ pub(crate) fn read_entries(
         let (records, bad) = map_raw_entries(raw, include_raw, skipped);
         return (records.into_iter().map(Record::Mapped).collect(), bad);
     }
-    let body = response.body.as_ptr_range();
-    let mut bad = 0;
-    let mut slots = Vec::with_capacity(raw.len());
-    for entry in raw {
-        let text = entry.get();
-        let range = text.as_bytes().as_ptr_range();
-        let inside = body.start <= range.start && range.end <= body.end;
-        if let Some(timestamp_ms) = lazy_timestamp(text).filter(|_| inside) {
-            let start = range.start as usize - body.start as usize;
-            let end = start + text.len();
-            slots.push(Slot::Lazy {
-                timestamp_ms,
-                start,
-                end,
-            });
-            continue;
-        }
-        match map_raw(entry, false) {
-            Ok(record) => slots.push(Slot::Mapped(record)),
-            Err(reason) => {
-                bad += 1;
-                tracing::debug!(%reason, "skipping unreadable leveled log entry");
-                skipped(&reason);
-            }
-        }
-    }
+    let (slots, mut bad) = read_slots(response, raw, &mut skipped);
     let mut timestamps: Vec<i64> = slots.iter().map(slot_timestamp).collect();
     timestamps.sort_unstable();
     let tied = |ts: i64| {
@@ -181,6 +156,43 @@ pub(crate) fn read_entries(
         .collect();
     assign_occurrence_ids(&mut mapped);
     (records, bad)
+}
+
+/// Each readable entry of the answer as a [`Slot`]: lazy when
+/// [`lazy_timestamp`] vouches for it (and it lies in the body), else
+/// mapped now; the number of unreadable ones (`skipped` hears why).
+fn read_slots(
+    response: &UpstreamResponse,
+    raw: &[&RawValue],
+    skipped: &mut impl FnMut(&str),
+) -> (Vec<Slot>, usize) {
+    let body = response.body.as_ptr_range();
+    let mut bad = 0;
+    let mut slots = Vec::with_capacity(raw.len());
+    for entry in raw {
+        let text = entry.get();
+        let range = text.as_bytes().as_ptr_range();
+        let inside = body.start <= range.start && range.end <= body.end;
+        if let Some(timestamp_ms) = lazy_timestamp(text).filter(|_| inside) {
+            let start = range.start as usize - body.start as usize;
+            let end = start + text.len();
+            slots.push(Slot::Lazy {
+                timestamp_ms,
+                start,
+                end,
+            });
+            continue;
+        }
+        match map_raw(entry, false) {
+            Ok(record) => slots.push(Slot::Mapped(record)),
+            Err(reason) => {
+                bad += 1;
+                tracing::debug!(%reason, "skipping unreadable leveled log entry");
+                skipped(&reason);
+            }
+        }
+    }
+    (slots, bad)
 }
 
 fn slot_timestamp(slot: &Slot) -> i64 {
