@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use loggate_core::{Adapter, Batch, CallContext, FetchRequest, Position, SourceError, SourceQuery};
+use loggate_core::{
+    Adapter, CallContext, FetchRequest, LazyBatch, Position, SourceError, SourceQuery,
+};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -17,7 +19,8 @@ use crate::breaker::CircuitBreaker;
 pub(super) struct Fetched {
     /// The position the fetch continued from.
     pub from: Position,
-    pub result: Result<Batch, SourceError>,
+    /// Records may be deferred ([`loggate_core::lazy`]): mapped when emitted.
+    pub result: Result<LazyBatch, SourceError>,
     pub ctx: CallContext,
     pub elapsed: Duration,
 }
@@ -59,6 +62,9 @@ pub(super) struct FetchJob {
     pub split: Option<SplitGrid>,
     /// The request timeout, named by the error of a fetch cut short.
     pub timeout: Duration,
+    /// Fetched through [`Adapter::fetch_lazy`] (records may be deferred
+    /// until emitted) rather than [`Adapter::fetch`].
+    pub lazy: bool,
 }
 
 impl FetchJob {
@@ -100,13 +106,23 @@ impl FetchJob {
                 // An open circuit skips the source without a request.
                 Err(skipped) => Err(skipped),
                 Ok(permit) => {
-                    let fetched =
-                        tokio::time::timeout_at(self.deadline, self.adapter.fetch(request))
-                            .await
-                            .unwrap_or(Err(SourceError::Timeout(self.timeout)));
+                    let fetch = async {
+                        if self.lazy {
+                            self.adapter.fetch_lazy(request).await
+                        } else {
+                            self.adapter.fetch(request).await.map(LazyBatch::from)
+                        }
+                    };
+                    let fetched = tokio::time::timeout_at(self.deadline, fetch)
+                        .await
+                        .unwrap_or(Err(SourceError::Timeout(self.timeout)));
                     permit.record(&fetched);
                     let fetched = match &segment {
-                        Some(s) => fetched.map(|batch| s.finish(batch)),
+                        // A split segment's records are mapped here.
+                        Some(s) => fetched.map(|batch| {
+                            let batch = batch.force(|reason| ctx.note_skipped(&reason));
+                            s.finish(batch).into()
+                        }),
                         None => fetched,
                     };
                     if fetched.is_err() {

@@ -10,7 +10,7 @@ use std::borrow::{Borrow, BorrowMut};
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
-use loggate_core::{Key, LogRecord, Order, Position, Resume};
+use loggate_core::{Key, LogRecord, Order, Position, Record, Resume};
 
 /// One source's state within one page.
 #[derive(Debug)]
@@ -18,14 +18,19 @@ pub struct SourceState {
     pub name: String,
     /// Where the records in `buffer` were fetched from.
     pub batch_from: Position,
-    /// Fetched, not yet emitted, in traversal order.
-    pub buffer: VecDeque<LogRecord>,
+    /// Fetched, not yet emitted, in traversal order; a record may still be
+    /// deferred ([`loggate_core::lazy`]): it is mapped when emitted.
+    pub buffer: VecDeque<Record>,
     /// The latest fetch's frontier (the start position before any fetch).
     pub frontier: Position,
     /// The key of the last record emitted from the current buffer.
     pub emitted_from_buffer: Option<Key>,
     /// The source failed this page; it no longer bounds the merge.
     pub failed: bool,
+    /// Why deferred records of this source could not be mapped when
+    /// emitted (skipped: not expected, an adapter checks what can refuse
+    /// a record when reading it).
+    pub unmappable: Vec<String>,
 }
 
 impl SourceState {
@@ -37,12 +42,13 @@ impl SourceState {
             frontier: position,
             emitted_from_buffer: None,
             failed: false,
+            unmappable: Vec::new(),
         }
     }
 
     /// Installs a fetched batch and its frontier (only ever called with an
     /// empty buffer).
-    pub fn accept(&mut self, records: Vec<LogRecord>, frontier: Position) {
+    pub fn accept(&mut self, records: Vec<Record>, frontier: Position) {
         debug_assert!(self.buffer.is_empty());
         self.batch_from = std::mem::replace(&mut self.frontier, frontier);
         self.buffer = records.into();
@@ -96,6 +102,16 @@ impl<'a> Place<'a> {
             id: Some(&record.native_id),
         }
     }
+
+    /// The place of a buffered record: without an id while it is deferred
+    /// (ids only order records of one source, and a buffer is in order).
+    pub fn of_buffered(source: &'a str, record: &'a Record) -> Self {
+        Place {
+            timestamp_ms: record.timestamp_ms(),
+            source,
+            id: record.mapped().map(|r| r.native_id.as_str()),
+        }
+    }
 }
 
 /// The one comparator of the merged order (spec §3): by timestamp, then
@@ -147,7 +163,7 @@ fn first_buffered<S: Borrow<SourceState>>(sources: &[S], order: Order) -> Option
         let Some(head) = s.buffer.front() else {
             continue;
         };
-        let place = Place::of(&s.name, head);
+        let place = Place::of_buffered(&s.name, head);
         if best.is_none_or(|(_, b)| cmp_places(place, b, order) == Ordering::Less) {
             best = Some((i, place));
         }
@@ -187,13 +203,19 @@ pub fn merge_step<S: BorrowMut<SourceState>>(
         };
         let best = sources[b].borrow();
         let head = best.buffer.front().expect("best has a head");
-        if let Some(i) = blocker(sources, Some(Place::of(&best.name, head)), order) {
+        if let Some(i) = blocker(sources, Some(Place::of_buffered(&best.name, head)), order) {
             return Stop::Blocked(i);
         }
         let best = sources[b].borrow_mut();
         let record = best.buffer.pop_front().expect("best has a head");
-        best.emitted_from_buffer = Some(record.key());
-        out.push((b, record));
+        // Emitted: the one point where a deferred record is mapped.
+        match record.force() {
+            Ok(record) => {
+                best.emitted_from_buffer = Some(record.key());
+                out.push((b, record));
+            }
+            Err(reason) => best.unmappable.push(reason),
+        }
     }
     Stop::Limit
 }
@@ -218,7 +240,10 @@ mod tests {
 
     fn state(name: &str, records: &[(i64, &str)], frontier: Position) -> SourceState {
         let mut s = SourceState::new(name.into(), Position::start());
-        s.accept(records.iter().map(|(t, i)| rec(*t, i)).collect(), frontier);
+        s.accept(
+            records.iter().map(|(t, i)| rec(*t, i).into()).collect(),
+            frontier,
+        );
         s
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use loggate_core::http::MIN_SEND_WINDOW;
-use loggate_core::{LogRecord, Position, SourceError, SourceQuery};
+use loggate_core::{LogRecord, Position, Record, SourceError, SourceQuery};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
@@ -22,6 +22,7 @@ use super::IN_FLIGHT_RECORDS;
 use super::{CursorState, Engine, EngineError, Page, ReportStatus, Source, SourceReport};
 use crate::metrics::FetchObservation;
 
+mod checked;
 mod failures;
 mod sizing;
 
@@ -61,6 +62,33 @@ impl BorrowMut<SourceState> for PageSource<'_> {
 }
 
 impl PageSource<'_> {
+    /// Records skipped because they could not be mapped after all
+    /// ([`loggate_core::lazy`]), into the report like any skipped record.
+    fn note_unmappable(&mut self, reasons: Vec<String>) {
+        self.report.skipped += reasons.len();
+        for reason in reasons {
+            if !self.skip_reasons.contains(&reason) {
+                self.skip_reasons.push(reason);
+            }
+        }
+    }
+
+    /// `records` without those a follow cursor delivered already (mapped:
+    /// the digest is of the id).
+    fn drop_delivered(&mut self, records: Vec<Record>) -> Vec<Record> {
+        let mut kept = Vec::with_capacity(records.len());
+        let mut unmappable = Vec::new();
+        for record in records {
+            match record.force() {
+                Ok(r) if self.delivered.contains(&super::late::digest(&r.native_id)) => {}
+                Ok(r) => kept.push(Record::Mapped(r)),
+                Err(reason) => unmappable.push(reason),
+            }
+        }
+        self.note_unmappable(unmappable);
+        kept
+    }
+
     /// The source's name.
     pub(super) fn name(&self) -> &str {
         &self.merge.name
@@ -93,11 +121,12 @@ impl PageSource<'_> {
             Ok(batch) => {
                 report.scanned += batch.scanned;
                 report.skipped += batch.skipped;
-                let mut records =
-                    checked_records(batch.records, &fetch.from, query, &self.merge.name);
+                let checked =
+                    checked::checked_records(batch.records, &fetch.from, query, &self.merge.name);
+                let mut records = checked.records;
+                self.note_unmappable(checked.unmappable);
                 if !self.delivered.is_empty() {
-                    let delivered = &self.delivered;
-                    records.retain(|r| !delivered.contains(&super::late::digest(&r.native_id)));
+                    records = self.drop_delivered(records);
                 }
                 self.merge.accept(records, batch.frontier);
             }
@@ -232,6 +261,7 @@ impl Engine {
         let mut to_fetch: Vec<usize> = (0..sources.len())
             .filter(|&i| sources[i].merge.is_open())
             .collect();
+        let lazy = sources.len() > 1;
         loop {
             let want = limit - out.len();
             let many = to_fetch.len() > 1;
@@ -242,7 +272,7 @@ impl Engine {
                 } else {
                     want.min(s.first_want)
                 };
-                let job = self.fetch_job(
+                let mut job = self.fetch_job(
                     s.source,
                     s.merge.frontier.clone(),
                     query.clone(),
@@ -250,6 +280,12 @@ impl Engine {
                     budget.saturating_sub(s.report.scanned).max(1),
                     limits,
                 );
+                // Records read lazily, mapped once emitted, where the merge
+                // may leave most of a source's fetch unserved: pages over
+                // several sources (one source's page emits all but the one
+                // record read past it, and a deferred mapping costs more
+                // than an eager one).
+                job.lazy = lazy;
                 // Several sources: each fetch and decode on its own task,
                 // so they use every core; one source stays on this task.
                 if many {
@@ -301,6 +337,7 @@ impl Engine {
             window_cap: limits.window_cap,
             split: self.settings.split,
             timeout: self.settings.request_timeout,
+            lazy: false,
         }
     }
 
@@ -357,6 +394,10 @@ impl Engine {
         for (i, _) in &out {
             sources[*i].report.returned += 1;
         }
+        for s in &mut sources {
+            let unmappable = std::mem::take(&mut s.merge.unmappable);
+            s.note_unmappable(unmappable);
+        }
         for s in &sources {
             self.metrics
                 .observe_returned(&s.source.name, s.report.returned);
@@ -390,46 +431,6 @@ impl Engine {
             room: None,
         }
     }
-}
-
-/// Defence in depth: whatever an adapter returns, only records strictly
-/// after its position that match every filter, in traversal order, go on.
-fn checked_records(
-    mut records: Vec<LogRecord>,
-    from: &Position,
-    query: &SourceQuery,
-    source: &str,
-) -> Vec<LogRecord> {
-    let before = records.len();
-    records.retain(|r| query.filters.matches(r) && !from.covers_record(r, query.order));
-    if records.len() != before {
-        tracing::warn!(
-            source,
-            dropped = before - records.len(),
-            "adapter returned records outside its position or filters"
-        );
-    }
-    let sorted = records.windows(2).all(|w| {
-        // Strictly after in traversal order, without building keys.
-        let ascending =
-            (w[0].timestamp_ms, &w[0].native_id).cmp(&(w[1].timestamp_ms, &w[1].native_id));
-        let in_order = match query.order {
-            loggate_core::Order::Asc => ascending,
-            loggate_core::Order::Desc => ascending.reverse(),
-        };
-        in_order == std::cmp::Ordering::Less
-    });
-    if !sorted {
-        tracing::warn!(source, "adapter returned records out of order; sorting");
-        loggate_core::record::sort_records(&mut records, query.order);
-        records.dedup_by(|a, b| a.native_id == b.native_id && a.timestamp_ms == b.timestamp_ms);
-    }
-    if !query.include_raw {
-        for record in &mut records {
-            record.raw = None;
-        }
-    }
-    records
 }
 
 #[cfg(test)]

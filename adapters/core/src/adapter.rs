@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::error::SourceError;
 use crate::http::CallContext;
+use crate::lazy::LazyBatch;
 use crate::position::Position;
 use crate::query::{Filters, SourceQuery};
 use crate::record::LogRecord;
@@ -79,6 +80,14 @@ pub trait Adapter: Send + Sync {
     /// Fetch the next run of matching records. See [`Batch`] for what must
     /// hold of the result.
     async fn fetch(&self, request: FetchRequest<'_>) -> Result<Batch, SourceError>;
+
+    /// [`Adapter::fetch`], with records whose mapping may be deferred
+    /// until the engine emits them (issue 13; the contract is in
+    /// [`crate::lazy`]). Forced, the records are exactly those `fetch`
+    /// returns. The default: `fetch`, every record mapped.
+    async fn fetch_lazy(&self, request: FetchRequest<'_>) -> Result<LazyBatch, SourceError> {
+        Ok(self.fetch(request).await?.into())
+    }
 
     /// Whether [`Adapter::count`] answers `filters` exactly: every set
     /// filter goes into the native query exactly (never as a superset) and

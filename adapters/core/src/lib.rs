@@ -29,6 +29,7 @@ pub mod error;
 mod excerpt;
 pub mod group;
 pub mod http;
+pub mod lazy;
 pub mod position;
 pub mod provider;
 pub mod query;
@@ -45,6 +46,7 @@ pub mod testkit;
 pub use adapter::{Adapter, Batch, Capabilities, FetchRequest};
 pub use error::{Culprit, SourceError};
 pub use http::{CallContext, LiveReads, UpstreamClient, UpstreamPolicy};
+pub use lazy::{LazyBatch, Record};
 pub use position::{Position, Resume};
 pub use provider::{
     Problem, ProviderConfig, ProviderFactory, ProviderParams, TokenSearchParams,

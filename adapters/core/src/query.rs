@@ -179,6 +179,19 @@ impl Filters {
             })
     }
 
+    /// True when a filter looks at more than the timestamp (`level`,
+    /// `min_level`, `q`, `service`, `user_id`, `attr.*`): deciding
+    /// [`Filters::matches`] needs the mapped record, not a lazily read
+    /// one ([`crate::lazy`]).
+    pub fn constrains_content(&self) -> bool {
+        self.level.is_some()
+            || self.min_level.is_some()
+            || self.q.is_some()
+            || self.service.is_some()
+            || self.user_id.is_some()
+            || !self.attrs.is_empty()
+    }
+
     pub fn matches_time(&self, timestamp_ms: i64) -> bool {
         self.start.is_none_or(|s| timestamp_ms >= s) && self.end.is_none_or(|e| timestamp_ms <= e)
     }

@@ -20,6 +20,75 @@ const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// A JSON value read as [`Value`] would read it (every string's escapes
+/// decoded, numbers parsed, the parser's recursion limit applied) without
+/// building it: `serde_json::from_str::<ValueChecked>(text)` fails where
+/// `from_str::<Value>(text)` would. Lazy mapping ([`crate::lazy`]) checks
+/// an entry's fields with it when reading and builds them only for the
+/// records emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueChecked;
+
+impl<'de> Deserialize<'de> for ValueChecked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckVisitor)
+    }
+}
+
+struct CheckVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CheckVisitor {
+    type Value = ValueChecked;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<ValueChecked, E> {
+        Ok(ValueChecked)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<ValueChecked, E> {
+        Ok(ValueChecked)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<ValueChecked, E> {
+        Ok(ValueChecked)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<ValueChecked, E> {
+        Ok(ValueChecked)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<ValueChecked, E> {
+        Ok(ValueChecked)
+    }
+
+    fn visit_unit<E>(self) -> Result<ValueChecked, E> {
+        Ok(ValueChecked)
+    }
+
+    fn visit_none<E>(self) -> Result<ValueChecked, E> {
+        Ok(ValueChecked)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<ValueChecked, D::Error> {
+        ValueChecked::deserialize(d)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ValueChecked, A::Error> {
+        while seq.next_element::<ValueChecked>()?.is_some() {}
+        Ok(ValueChecked)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ValueChecked, A::Error> {
+        while map.next_key::<ValueChecked>()?.is_some() {
+            map.next_value::<ValueChecked>()?;
+        }
+        Ok(ValueChecked)
+    }
+}
+
 /// `value` encoded as one query component (RFC 3986 §2, UTF-8 octets).
 pub fn encode_query_component(value: &str) -> String {
     utf8_percent_encode(value, QUERY_COMPONENT).to_string()
@@ -185,5 +254,28 @@ mod tests {
         assert_eq!(page.logs.len(), 1);
         assert!(serde_json::from_str::<Page>(r#"{}"#).is_err());
         assert!(serde_json::from_str::<Page>(r#"{"logs":{}}"#).is_err());
+    }
+
+    /// `ValueChecked` refuses exactly what a `Value` refuses, over text
+    /// that is valid as a borrowed `RawValue` (how an answer's fields
+    /// arrive): a lone surrogate escape, nesting past the recursion limit.
+    #[test]
+    fn value_checked_fails_where_value_fails() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let cases = [
+            r#"{"a":[1,2.5,-3e400,{"b":null}],"c":"x\u00e9"}"#.to_string(),
+            r#""\ud800""#.to_string(),
+            r#"{"\udc00":1}"#.to_string(),
+            r#"["ok", "\ud83d\ude00"]"#.to_string(),
+            "123456789012345678901234567890".to_string(),
+            "true".to_string(),
+            deep,
+        ];
+        for text in &cases {
+            let value = serde_json::from_str::<Value>(text).is_ok();
+            let checked = serde_json::from_str::<ValueChecked>(text).is_ok();
+            assert_eq!(checked, value, "{text}");
+        }
+        assert!(serde_json::from_str::<ValueChecked>(r#""\ud800""#).is_err());
     }
 }

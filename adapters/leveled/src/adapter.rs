@@ -4,12 +4,13 @@
 //! [`crate::paging`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use loggate_core::http::{classify_status, Excerpt, UpstreamResponse};
 use loggate_core::query::Filters;
 use loggate_core::{
-    Adapter, Batch, CallContext, Capabilities, FetchRequest, LogRecord, Order, SourceError,
+    Adapter, Batch, CallContext, Capabilities, FetchRequest, LazyBatch, Record, SourceError,
     SourceSettings,
 };
 use secrecy::ExposeSecret;
@@ -45,8 +46,9 @@ pub struct LeveledAdapter {
 #[derive(Debug)]
 pub(crate) struct Page {
     /// The readable entries, in upstream order (newest first), with
-    /// occurrence ids assigned over the page.
-    pub records: Vec<LogRecord>,
+    /// occurrence ids assigned over the page; deferred ones only when
+    /// asked to read lazily ([`crate::lazy`]).
+    pub records: Vec<Record>,
     /// Entries in the answer, readable or not.
     pub returned: u64,
     /// Entries that could not be mapped.
@@ -102,13 +104,15 @@ impl LeveledAdapter {
         self.page_cap.load(Ordering::Relaxed)
     }
 
-    /// Fetches one page of the window, newest first.
+    /// Fetches one page of the window, newest first; with `lazy`, its
+    /// records may be deferred where the query allows it ([`crate::lazy`]).
     pub(crate) async fn page(
         &self,
         request: &FetchRequest<'_>,
         window: Window,
         offset: u64,
         limit: u64,
+        lazy: bool,
     ) -> Result<Page, SourceError> {
         let params = translate::request_params(
             &request.query.filters,
@@ -131,13 +135,11 @@ impl LeveledAdapter {
             .client
             .execute(http_request, request.ctx, classify)
             .await?;
-        let page = decode_page(
-            &response,
-            offset,
-            limit,
-            request.query.include_raw,
-            request.ctx,
-        )?;
+        let read = Reading {
+            include_raw: request.query.include_raw,
+            defer: lazy && !request.query.filters.constrains_content(),
+        };
+        let page = decode_page(response, offset, limit, read, request.ctx)?;
         if page.limit < limit {
             self.page_cap
                 .fetch_min(page.limit.max(1), Ordering::Relaxed);
@@ -160,13 +162,24 @@ fn classify(response: &UpstreamResponse, excerpt: Excerpt<'_>) -> Option<SourceE
     classify_status(response, message)
 }
 
+/// How a page's entries are read.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    /// `include=raw`: every record keeps its entry (and none is deferred).
+    include_raw: bool,
+    /// Entries may be deferred ([`crate::lazy`]).
+    defer: bool,
+}
+
 fn decode_page(
-    response: &UpstreamResponse,
+    response: UpstreamResponse,
     offset: u64,
     limit: u64,
-    include_raw: bool,
+    read: Reading,
     ctx: &CallContext,
 ) -> Result<Page, SourceError> {
+    // Shared: a deferred record maps its entry from this body when emitted.
+    let response = Arc::new(response);
     let body: LogsResponse<'_> = response.json_borrowed()?;
     if body.status.as_deref() == Some("error") {
         return Err(SourceError::Upstream {
@@ -180,13 +193,18 @@ fn decode_page(
     let data = body
         .data
         .ok_or_else(|| SourceError::Decode("response has no \"data\" object".into()))?;
-    let (records, bad) =
-        translate::map_raw_entries(&data.logs, include_raw, |reason| ctx.note_skipped(&reason));
+    let (records, bad) = crate::lazy::read_entries(
+        &response,
+        &data.logs,
+        read.include_raw,
+        read.defer,
+        |reason| ctx.note_skipped(&reason),
+    );
     // The whole keyset scheme rests on newest-first answers (observed, not
     // documented): refuse to page through anything else rather than skip.
     if records
         .windows(2)
-        .any(|w| w[0].timestamp_ms < w[1].timestamp_ms)
+        .any(|w| w[0].timestamp_ms() < w[1].timestamp_ms())
     {
         return Err(SourceError::Decode(
             "logs are not ordered newest first; cannot page through them safely".into(),
@@ -232,10 +250,14 @@ impl Adapter for LeveledAdapter {
     }
 
     async fn fetch(&self, request: FetchRequest<'_>) -> Result<Batch, SourceError> {
-        match request.query.order {
-            Order::Desc => crate::paging::fetch_desc(self, request).await,
-            Order::Asc => crate::paging::fetch_asc(self, request).await,
-        }
+        let batch = crate::paging::fetch(self, request, false).await?;
+        Ok(batch.force(|reason| request.ctx.note_skipped(&reason)))
+    }
+
+    /// Records alone at their timestamp in an answer are read to their
+    /// timestamp only and mapped when emitted ([`crate::lazy`]).
+    async fn fetch_lazy(&self, request: FetchRequest<'_>) -> Result<LazyBatch, SourceError> {
+        crate::paging::fetch(self, request, true).await
     }
 
     fn counts_exactly(&self, filters: &Filters) -> bool {

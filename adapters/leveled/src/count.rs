@@ -44,7 +44,7 @@ impl LeveledAdapter {
             start: filters.start,
             end: filters.end,
         };
-        let page = self.page(&request, window, 0, 1).await?;
+        let page = self.page(&request, window, 0, 1, false).await?;
         Ok(Some(page.total))
     }
 }

@@ -8,6 +8,8 @@
 //! - [`adapter`]: [`LeveledAdapter`], one HTTP call per page, typed errors.
 //! - [`factory`]: [`LeveledFactory`], what the gateway registers, and the
 //!   source keys it takes ([`LeveledParams`]).
+//! - `lazy`: entries read to their timestamp, mapped only when emitted
+//!   (issue 13).
 //! - `paging`: keyset paging by time bound over an offset API that breaks
 //!   ties arbitrarily; its `//!` docs state the cost per page in each order.
 //! - `sim` (feature `sim`): [`sim::LeveledSim`], written from the provider's
@@ -28,6 +30,7 @@
 pub mod adapter;
 mod count;
 pub mod factory;
+mod lazy;
 mod paging;
 pub mod translate;
 pub mod wire;

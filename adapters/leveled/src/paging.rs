@@ -40,8 +40,8 @@
 
 use async_trait::async_trait;
 use loggate_core::group::{sweep_group, GroupPage, GroupReader, Identity};
-use loggate_core::record::sort_records;
-use loggate_core::{Batch, FetchRequest, LogRecord, Position, SourceError};
+use loggate_core::lazy::sort_lazy;
+use loggate_core::{FetchRequest, LazyBatch, LogRecord, Order, Position, Record, SourceError};
 
 use crate::adapter::{LeveledAdapter, Page};
 use crate::translate::{Window, PAGE_LIMIT};
@@ -50,18 +50,35 @@ use crate::translate::{Window, PAGE_LIMIT};
 /// keeps moving.
 const LANDING_ATTEMPTS: usize = 4;
 
+/// One fetch in the query's order; `lazy`: records may be deferred
+/// ([`crate::lazy`]).
+pub(crate) async fn fetch(
+    adapter: &LeveledAdapter,
+    request: FetchRequest<'_>,
+    lazy: bool,
+) -> Result<LazyBatch, SourceError> {
+    let run = Run::new(request, lazy);
+    match request.query.order {
+        Order::Desc => fetch_desc(adapter, run).await,
+        Order::Asc => fetch_asc(adapter, run).await,
+    }
+}
+
 /// What one fetch has gathered so far.
 struct Run<'a> {
     request: FetchRequest<'a>,
-    records: Vec<LogRecord>,
+    /// Pages are read lazily ([`crate::lazy`]).
+    lazy: bool,
+    records: Vec<Record>,
     scanned: u64,
     skipped: u64,
 }
 
 impl<'a> Run<'a> {
-    fn new(request: FetchRequest<'a>) -> Self {
+    fn new(request: FetchRequest<'a>, lazy: bool) -> Self {
         Run {
             request,
+            lazy,
             records: Vec::new(),
             scanned: 0,
             skipped: 0,
@@ -77,33 +94,48 @@ impl<'a> Run<'a> {
     /// records are in hand it still finishes the group of the last one
     /// (so the position can be a group boundary, and a resumed fetch need
     /// not re-read that group) and returns that group's timestamp.
-    fn offer_all(&mut self, mut complete: Vec<LogRecord>) -> Option<i64> {
+    fn offer_all(&mut self, mut complete: Vec<Record>) -> Option<i64> {
         let order = self.request.query.order;
-        sort_records(&mut complete, order);
+        sort_lazy(&mut complete, order);
         let want = self.request.want.max(1);
-        for record in complete {
+        for mut record in complete {
             if let Some(last) = self.records.last() {
-                if self.records.len() >= want && last.timestamp_ms != record.timestamp_ms {
-                    return Some(last.timestamp_ms);
+                let last = last.timestamp_ms();
+                if self.records.len() >= want && last != record.timestamp_ms() {
+                    return Some(last);
                 }
             }
-            if self.request.position.covers_record(&record, order)
-                || !self.request.query.filters.matches(&record)
-            {
+            if record.needs_id_for(self.request.position) {
+                if let Err(reason) = record.force_in_place() {
+                    self.skipped += 1;
+                    self.request.ctx.note_skipped(&reason);
+                    continue;
+                }
+            }
+            let matches = match record.mapped() {
+                Some(mapped) => self.request.query.filters.matches(mapped),
+                // Deferred only where no filter looks past the timestamp.
+                None => self
+                    .request
+                    .query
+                    .filters
+                    .matches_time(record.timestamp_ms()),
+            };
+            if !matches || record.covered_by(self.request.position, order) {
                 continue;
             }
             self.records.push(record);
         }
         let last = self.records.last()?;
-        (self.records.len() >= want).then_some(last.timestamp_ms)
+        (self.records.len() >= want).then_some(last.timestamp_ms())
     }
 
     fn over_budget(&self) -> bool {
         self.scanned >= self.request.budget as u64
     }
 
-    fn finish(self, frontier: Position) -> Batch {
-        Batch {
+    fn finish(self, frontier: Position) -> LazyBatch {
+        LazyBatch {
             records: self.records,
             frontier,
             scanned: self.scanned as usize,
@@ -137,11 +169,8 @@ fn grows(adapter: &LeveledAdapter, size: &mut u64, page: &Page) -> bool {
 }
 
 /// Newest first: windows `[start, bound]`, each request from offset 0.
-pub(crate) async fn fetch_desc(
-    adapter: &LeveledAdapter,
-    request: FetchRequest<'_>,
-) -> Result<Batch, SourceError> {
-    let mut run = Run::new(request);
+async fn fetch_desc(adapter: &LeveledAdapter, mut run: Run<'_>) -> Result<LazyBatch, SourceError> {
+    let request = run.request;
     if run.nothing_to_do() {
         return Ok(run.finish(Position::finished()));
     }
@@ -156,7 +185,7 @@ pub(crate) async fn fetch_desc(
         if window.is_empty() {
             return Ok(run.finish(Position::finished()));
         }
-        let page = adapter.page(&request, window, 0, size).await?;
+        let page = adapter.page(&request, window, 0, size, run.lazy).await?;
         run.record_page(&page);
         let (Some(newest), Some(oldest)) = (page.records.first(), page.records.last()) else {
             if page.last {
@@ -164,7 +193,7 @@ pub(crate) async fn fetch_desc(
             }
             return Err(none_readable(&page));
         };
-        let (newest, oldest) = (newest.timestamp_ms, oldest.timestamp_ms);
+        let (newest, oldest) = (newest.timestamp_ms(), oldest.timestamp_ms());
         let (complete, next_end) = if page.last {
             (page.records, None)
         } else if newest == oldest {
@@ -178,7 +207,7 @@ pub(crate) async fn fetch_desc(
             let complete = page
                 .records
                 .into_iter()
-                .filter(|r| r.timestamp_ms > oldest)
+                .filter(|r| r.timestamp_ms() > oldest)
                 .collect();
             (complete, Some(oldest))
         };
@@ -200,11 +229,8 @@ pub(crate) async fn fetch_desc(
 }
 
 /// Oldest first: the last page of the window `[bound, end]`.
-pub(crate) async fn fetch_asc(
-    adapter: &LeveledAdapter,
-    request: FetchRequest<'_>,
-) -> Result<Batch, SourceError> {
-    let mut run = Run::new(request);
+async fn fetch_asc(adapter: &LeveledAdapter, mut run: Run<'_>) -> Result<LazyBatch, SourceError> {
+    let request = run.request;
     if run.nothing_to_do() {
         return Ok(run.finish(Position::finished()));
     }
@@ -231,7 +257,7 @@ pub(crate) async fn fetch_asc(
             }
             return Err(none_readable(&page));
         };
-        let (newest, oldest) = (newest.timestamp_ms, oldest.timestamp_ms);
+        let (newest, oldest) = (newest.timestamp_ms(), oldest.timestamp_ms());
         let (complete, next_start) = if offset == 0 {
             (page.records, None)
         } else if newest == oldest {
@@ -246,13 +272,13 @@ pub(crate) async fn fetch_asc(
             let complete = page
                 .records
                 .into_iter()
-                .filter(|r| r.timestamp_ms < newest)
+                .filter(|r| r.timestamp_ms() < newest)
                 .collect();
             (complete, Some(newest))
         };
         // Entries of the window older than a timestamp are all in `complete`,
         // so the next window's total can be predicted from it.
-        let timestamps: Vec<i64> = complete.iter().map(|r| r.timestamp_ms).collect();
+        let timestamps: Vec<i64> = complete.iter().map(Record::timestamp_ms).collect();
         let remaining_from =
             |ts: i64| total.saturating_sub(timestamps.iter().filter(|t| **t < ts).count() as u64);
         if let Some(finished) = run.offer_all(complete) {
@@ -286,7 +312,9 @@ async fn land_on_tail(
     let mut limit = size;
     for _ in 0..LANDING_ATTEMPTS {
         let offset = guess.map_or(0, |total| total.saturating_sub(limit));
-        let page = adapter.page(request, window, offset, limit).await?;
+        let page = adapter
+            .page(request, window, offset, limit, run.lazy)
+            .await?;
         run.record_page(&page);
         if page.total == 0 || (page.returned == 0 && offset == 0) {
             return Ok(None);
@@ -317,7 +345,7 @@ async fn read_group(
     request: &FetchRequest<'_>,
     run: &mut Run<'_>,
     ts: i64,
-) -> Result<Vec<LogRecord>, SourceError> {
+) -> Result<Vec<Record>, SourceError> {
     let mut reader = GroupWindow {
         adapter,
         request,
@@ -328,7 +356,7 @@ async fn read_group(
     let swept = sweep_group(&mut reader, ts, Identity::Content, PAGE_LIMIT).await?;
     run.scanned += swept.scanned as u64;
     run.skipped += swept.unreadable as u64;
-    Ok(swept.records)
+    Ok(swept.records.into_iter().map(Record::Mapped).collect())
 }
 
 /// The window `[ts, ts]`, read by offset.
@@ -347,13 +375,18 @@ impl GroupReader for GroupWindow<'_, '_> {
         };
         let page = self
             .adapter
-            .page(self.request, window, from, PAGE_LIMIT)
+            .page(self.request, window, from, PAGE_LIMIT, false)
             .await?;
-        let mut records: Vec<LogRecord> = page
-            .records
-            .into_iter()
-            .filter(|r| r.timestamp_ms == self.ts)
-            .collect();
+        // Read eagerly (`lazy` false): every record is mapped already.
+        let mut unreadable = page.bad as usize;
+        let mut records: Vec<LogRecord> = Vec::with_capacity(page.records.len());
+        for record in page.records {
+            match record.force() {
+                Ok(record) if record.timestamp_ms == self.ts => records.push(record),
+                Ok(_) => {}
+                Err(_) => unreadable += 1,
+            }
+        }
         for record in &mut records {
             // The sweep counts copies itself: strip the page's `-k`.
             if let Some((hash, _)) = record.native_id.split_once('-') {
@@ -363,7 +396,7 @@ impl GroupReader for GroupWindow<'_, '_> {
         Ok(GroupPage {
             records,
             // Unreadable entries have nothing to tell them apart: one key.
-            unreadable: vec![String::new(); page.bad as usize],
+            unreadable: vec![String::new(); unreadable],
             covered: page.returned,
             returned: page.returned,
             group_len: Some(page.total),

@@ -12,7 +12,7 @@
 //! copies alike), and the adapter only ever emits whole groups read in one
 //! response (or unioned by [`crate::paging`] for groups larger than a page).
 
-use std::borrow::Cow;
+use std::borrow::{BorrowMut, Cow};
 use std::collections::HashMap;
 
 use loggate_core::query::{ascii_search_is_superset, Filters};
@@ -135,11 +135,17 @@ pub fn map_entry(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
 /// disambiguates copies. Errors say why the entry cannot be placed (it is
 /// then skipped).
 pub fn map_raw(raw: &RawValue, include_raw: bool) -> Result<LogRecord, String> {
-    if !raw.get().starts_with('{') {
+    map_text(raw.get(), include_raw)
+}
+
+/// [`map_raw`] of the entry's JSON text: the one mapper (a record read
+/// lazily, [`crate::lazy`], is mapped by it when emitted).
+pub fn map_text(text: &str, include_raw: bool) -> Result<LogRecord, String> {
+    if !text.starts_with('{') {
         return Err("log entry is not an object".into());
     }
     let entry: Entry<'_> =
-        serde_json::from_str(raw.get()).map_err(|e| format!("unreadable log entry: {e}"))?;
+        serde_json::from_str(text).map_err(|e| format!("unreadable log entry: {e}"))?;
     let timestamp = entry
         .timestamp
         .and_then(text_of)
@@ -185,7 +191,7 @@ pub fn map_raw(raw: &RawValue, include_raw: bool) -> Result<LogRecord, String> {
         user_id,
         attributes,
         raw: if include_raw {
-            Some(value_of(raw)?)
+            Some(serde_json::from_str(text).map_err(|e| format!("unreadable log entry: {e}"))?)
         } else {
             None
         },
@@ -233,7 +239,7 @@ fn entry_hash(
 /// control characters (the only other characters it escapes; a `"`
 /// cannot stand unescaped inside). Issue 13: re-escaping every field of
 /// every entry for its content hash was 4 % of the gateway's CPU.
-fn is_plain_string(text: &str) -> bool {
+pub(crate) fn is_plain_string(text: &str) -> bool {
     let bytes = text.as_bytes();
     bytes.len() >= 2
         && bytes[0] == b'"'
@@ -343,20 +349,20 @@ fn write_scalar<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
 
 /// Appends `-2`, `-3`, ... to the 2nd, 3rd, ... record with the same
 /// content hash in `records`.
-pub fn assign_occurrence_ids(records: &mut [LogRecord]) {
+pub fn assign_occurrence_ids<R: BorrowMut<LogRecord>>(records: &mut [R]) {
     // Counted over borrowed ids first (no id copied per record), then
     // only the copies are renamed.
     let mut seen: HashMap<&str, usize> = HashMap::with_capacity(records.len());
     let mut copies: Vec<(usize, usize)> = Vec::new();
     for (i, record) in records.iter().enumerate() {
-        let count = seen.entry(record.native_id.as_str()).or_insert(0);
+        let count = seen.entry(record.borrow().native_id.as_str()).or_insert(0);
         *count += 1;
         if *count > 1 {
             copies.push((i, *count));
         }
     }
     for (i, count) in copies {
-        let record = &mut records[i];
+        let record = records[i].borrow_mut();
         record.native_id = format!("{}-{}", record.native_id, count);
     }
 }

@@ -154,7 +154,7 @@ impl Engine {
                 .await;
             scan.out.upstream_requests += fetched.ctx.requests();
             let batch = match fetched.result {
-                Ok(batch) => batch,
+                Ok(batch) => batch.force(|reason| fetched.ctx.note_skipped(&reason)),
                 Err(error) => {
                     scan.out.fail(error);
                     break;
@@ -212,6 +212,7 @@ impl Engine {
                 Some(Position::start())
             }
             Ok(batch) => {
+                let batch = batch.force(|reason| fetched.ctx.note_skipped(&reason));
                 scan.scanned += batch.scanned;
                 if !batch.frontier.done || batch.skipped > 0 {
                     return None;
