@@ -129,12 +129,22 @@ impl Poller {
         let pace = self.hub.pace(&self.spec.sources);
         let mut wait = pace.min;
         let mut pause = wait;
+        let shutdown = self.hub.shutdown.subscribe();
         loop {
-            tokio::time::sleep(pause).await;
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = super::shutting_down(shutdown.clone()) => break,
+            }
             if group.strong_count() == 0 {
                 break;
             }
-            let (shared, wait_next, delivered) = self.poll().await;
+            // The gateway stops: its subscribers end with their own cursors;
+            // the poll in flight is given up.
+            let polled = tokio::select! {
+                polled = self.poll() => polled,
+                () = super::shutting_down(shutdown.clone()) => break,
+            };
+            let (shared, wait_next, delivered) = polled;
             let ended = shared.after.is_none();
             let _ = self.tx.send(Arc::new(shared));
             if ended {
