@@ -24,6 +24,7 @@
 pub mod group;
 mod limits;
 mod pace;
+mod schedule;
 mod stats;
 mod subscriber;
 
@@ -38,6 +39,7 @@ pub use crate::engine::TailStart;
 
 pub use limits::{TailLimits, TailPermit};
 pub use pace::Pace;
+pub use schedule::{NextPoll, Polled, Schedule};
 pub use stats::TailStats;
 pub use subscriber::run;
 
@@ -238,6 +240,21 @@ impl TailHub {
             .sources()
             .filter(|source| sources.iter().any(|name| **name == *source.name));
         Pace::of(&self.settings, sources)
+    }
+
+    /// The timetable of a shared poller reading `sources`, each at its own
+    /// pace ([`Schedule`]; all together with `lockstep`).
+    pub fn schedule(&self, sources: &[String], lockstep: bool) -> Schedule {
+        let paces = self
+            .engine
+            .sources()
+            .filter(|source| sources.iter().any(|name| **name == *source.name))
+            .map(|source| {
+                let pace = Pace::of(&self.settings, std::iter::once(source));
+                (source.name.to_string(), pace)
+            })
+            .collect();
+        Schedule::new(paces, lockstep, tokio::time::Instant::now())
     }
 
     /// Ends every tail stream (graceful shutdown, issue 17): each sends its

@@ -107,7 +107,7 @@ impl Subscriber {
                 Ok(page) => page.next_cursor.clone(),
                 Err(_) => Some(self.cursor.clone()),
             };
-            let (wait, delivered) = self.forward(outcome, after).await?;
+            let (wait, delivered) = self.forward(outcome, after, None).await?;
             if let Some(at) = self.hub.engine.caught_up_at(&self.cursor) {
                 return Ok(at);
             }
@@ -179,7 +179,8 @@ impl Subscriber {
             let Some((outcome, after)) = self.own_part(&message) else {
                 return Ok(false);
             };
-            self.forward(outcome, after).await?;
+            self.forward(outcome, after, message.polled.as_deref())
+                .await?;
         }
     }
 
@@ -217,6 +218,7 @@ impl Subscriber {
         &mut self,
         outcome: Result<Arc<Page>, (String, String)>,
         after: Option<String>,
+        polled: Option<&[String]>,
     ) -> Result<(bool, bool), Stop> {
         let Some(after) = after else {
             if let Ok(page) = outcome {
@@ -254,7 +256,9 @@ impl Subscriber {
             }
             Err(failure) => {
                 self.cursor = after;
-                for source in self.spec.sources.clone() {
+                // The sources the page read (a poller reads each at its pace).
+                let failed = polled.map_or_else(|| self.spec.sources.clone(), <[String]>::to_vec);
+                for source in failed {
                     self.status(&source, Some(failure.clone())).await?;
                 }
                 (true, false)
