@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 use super::group::{Group, Shared};
+use super::stats::SharedGuard;
 use super::{
     shutting_down, Pace, SlowPolicy, TailEvent, TailHub, TailLog, TailPermit, TailSender, TailSpec,
     TailStats, MAX_DROPPED,
@@ -439,20 +440,4 @@ impl Subscriber {
 /// (`follow.idle_timeout`; zero: never).
 fn idle_at(idle_timeout: Duration) -> Option<Instant> {
     (!idle_timeout.is_zero()).then(|| Instant::now() + idle_timeout)
-}
-
-/// Counts a subscriber as forwarding a group's pages while it lives.
-struct SharedGuard(Arc<TailStats>);
-
-impl SharedGuard {
-    fn new(stats: Arc<TailStats>) -> Self {
-        TailStats::add(&stats.shared_subscribers);
-        SharedGuard(stats)
-    }
-}
-
-impl Drop for SharedGuard {
-    fn drop(&mut self) {
-        TailStats::sub(&self.0.shared_subscribers);
-    }
 }
