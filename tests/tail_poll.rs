@@ -1,17 +1,25 @@
 //! How tails poll (issue 17 item 4, spec §8): a source whose upstream
 //! sends its whole log per request is polled less often than one that
 //! pages (counted in upstream requests per N polls of the other, never
-//! timed), and a stream that delivers nothing for `follow.idle_timeout`
-//! ends with the cursor to resume from.
+//! timed), also within one query (each source keeps its own pace, and the
+//! stream stays exactly once and in order per source across reconnects
+//! and a restart), and a stream that delivers nothing for
+//! `follow.idle_timeout` ends with the cursor to resume from.
 
 mod common;
 
 use std::time::Duration;
 
-use common::fleet::{start_sims, Kind, Spec};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::fleet::{start_sims, Kind, Sim, Spec};
 use common::metrics::metric;
 use common::sse::SseStream;
-use common::Gateway;
+use common::{assert_same_ids, reference, Gateway};
+use loggate_core::sim::Served;
+use loggate_core::{Filters, Order};
+use rand::{Rng, SeedableRng};
 
 const SERVER: &str = "scan_budget = 10000\n[follow]\nsettle = \"0s\"\npoll_min = \"5ms\"\npoll_max = \"20ms\"\nheartbeat = \"1s\"";
 
@@ -71,6 +79,146 @@ async fn a_whole_log_source_is_polled_less_often_than_a_paged_one() {
         "the whole-log source was polled at the paged source's pace"
     );
     drop(whole);
+}
+
+/// A paged source `paged` and a whole-log one `whole`, the latter's polls
+/// `whole_log_poll_min` apart; the simulators, their servers (serving
+/// while held) and the gateway's TOML.
+async fn mixed(
+    whole_log_poll_min: &str,
+    seed: u64,
+) -> (Vec<(String, Kind, Sim)>, Vec<Served>, String) {
+    let whole_log = Kind::each_provider()
+        .into_iter()
+        .find(|k| k.whole_log())
+        .expect("a provider whose upstream sends its whole log");
+    let specs = [
+        Spec::new(Kind::stand_in(), seed, 20, 10),
+        Spec::new(whole_log, seed + 1, 20, 10),
+    ];
+    let names = vec!["paged".to_string(), "whole".to_string()];
+    let server = format!(
+        "cursor_secret = \"tail-poll-secret-0123456789abcdef\"\n{SERVER}\nwhole_log_poll_min = \"{whole_log_poll_min}\""
+    );
+    start_sims(&specs, &names, loggate_core::time::now_ms(), &server, "").await
+}
+
+#[tokio::test]
+async fn one_query_polls_each_source_at_its_own_pace() {
+    // The whole-log source's polls are an hour apart, the paged one's 5
+    // to 20 ms: within one tail of both, the paged one is read alone.
+    let (sims, _served, toml) = mixed("1h", 81).await;
+    let gateway = Gateway::start(&toml).await;
+    let url = gateway.url("/logs/tail?limit=50");
+    let mut stream = SseStream::open(&gateway.client, &url, None).await.unwrap();
+    until_metric(&gateway, "loggate_tail_shared_subscribers", 1).await;
+    let paged_before = sims[0].2.faults().seen_count();
+    let whole_before = sims[1].2.faults().seen_count();
+    let polls_before = metric(&gateway, "loggate_tail_group_polls").await;
+    until_metric(&gateway, "loggate_tail_group_polls", polls_before + 30).await;
+    sims[0].2.insert_new(2);
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let event = stream.next().await.expect("the tail goes on");
+        if event.event == "logs" {
+            got.extend(event.log_ids());
+            // The whole-log source was not read up to this bound.
+            let page: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+            assert_eq!(page["caught_up"], false, "{page}");
+            assert!(page["sources"].get("whole").is_none(), "{page}");
+        }
+    }
+    assert!(got.iter().all(|id| id.starts_with("paged:")), "{got:?}");
+    // At least one request to the paged upstream per poll of the poller,
+    // not one to the whole-log upstream.
+    let paged = sims[0].2.faults().seen_count() - paged_before;
+    assert!(
+        paged >= 30,
+        "{paged} requests to the paged upstream in 30 polls"
+    );
+    assert_eq!(
+        sims[1].2.faults().seen_count(),
+        whole_before,
+        "the whole-log source was polled at the paged source's pace"
+    );
+}
+
+/// Every record of the simulators, in the merged order.
+fn expected(sims: &[(String, Kind, Sim)]) -> Vec<String> {
+    let data: Vec<(&str, Vec<_>)> = sims
+        .iter()
+        .map(|(n, _, s)| (n.as_str(), s.snapshot()))
+        .collect();
+    reference(&data, &Filters::default(), Order::Asc)
+}
+
+fn of_source(ids: &[String], source: &str) -> Vec<String> {
+    let prefix = format!("{source}:");
+    ids.iter()
+        .filter(|id| id.starts_with(&prefix))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn sources_at_their_own_paces_are_exactly_once_across_reconnects_and_a_restart() {
+    // The whole-log source is read every 30 ms at least, the paged one
+    // every 5: cursors hold the two at different bounds.
+    let (sims, _served, toml) = mixed("30ms", 83).await;
+    let mut gateway = Gateway::start(&toml).await;
+    let writing = Arc::new(AtomicBool::new(true));
+    let writer = {
+        let sims: Vec<Sim> = sims.iter().map(|(_, _, s)| s.clone()).collect();
+        let writing = writing.clone();
+        tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+            for _ in 0..40 {
+                sims[rng.gen_range(0..sims.len())].insert_new(rng.gen_range(1..4));
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+            writing.store(false, Ordering::SeqCst);
+        })
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let (mut got, mut last_id) = (Vec::<String>::new(), None::<String>);
+    let (mut connections, mut restarted) = (0, false);
+    'outer: for _ in 0..1000 {
+        connections += 1;
+        let url = gateway.url("/logs/tail?since=2000-01-01T00:00:00Z&limit=4");
+        let mut stream = SseStream::open(&gateway.client, &url, last_id.as_deref())
+            .await
+            .unwrap_or_else(|(s, b)| panic!("{s}: {b}"));
+        let cut_after = rng.gen_range(0..8);
+        for n in 0.. {
+            let Some(event) = stream.next().await else {
+                break;
+            };
+            match event.event.as_str() {
+                "logs" => got.extend(event.log_ids()),
+                "open" | "status" => {}
+                other => panic!("unexpected event {other}"),
+            }
+            last_id = Some(event.id.clone().expect("every event has an id"));
+            if !writing.load(Ordering::SeqCst) && got.len() >= expected(&sims).len() {
+                break 'outer;
+            }
+            if n >= cut_after {
+                break;
+            }
+        }
+        drop(stream);
+        if !restarted && connections >= 5 {
+            gateway = Gateway::start(&toml).await;
+            restarted = true;
+        }
+    }
+    writer.await.unwrap();
+    assert!(restarted, "the test restarted the gateway");
+    let all = expected(&sims);
+    for source in ["paged", "whole"] {
+        assert_same_ids(&of_source(&got, source), &of_source(&all, source), source);
+    }
+    assert_eq!(got.len(), all.len(), "nothing delivered twice");
 }
 
 #[tokio::test]

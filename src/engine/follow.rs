@@ -113,6 +113,17 @@ impl Engine {
         caught_up.then_some(state.pinned_end)
     }
 
+    /// The sources of a follow cursor that have not finished its window
+    /// (a source that failed, whose page was full, or that a tail's poll
+    /// left out); `None` for any other cursor.
+    pub fn unfinished_sources(&self, cursor: &str) -> Option<Vec<String>> {
+        let state = self.signer.decode(cursor).ok()?;
+        let unfinished = state.positions.iter().filter(|(_, p)| !p.done);
+        state
+            .follow
+            .then(|| unfinished.map(|(name, _)| name.clone()).collect())
+    }
+
     /// Marks a follow page: `caught_up` when every source has finished the
     /// window, and a follow cursor (encoded again: the page's delivered ids
     /// are in it) instead of `null` — unless the window is caught up and

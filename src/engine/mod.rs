@@ -263,6 +263,9 @@ impl Engine {
             include_raw: request.include_raw,
         });
         let mut sources = self.open_sources(&state, &query, request.limit);
+        if let (true, Some(only)) = (state.follow, &request.poll_sources) {
+            sources.retain(|s| only.iter().any(|name| name == s.name()));
+        }
         if !state.late.is_empty() && !request.shared_poll {
             for source in &mut sources {
                 source.skip_delivered(late::delivered_set(&state, source.name()));

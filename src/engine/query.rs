@@ -42,6 +42,11 @@ pub struct LogsRequest {
     /// Not a parameter: with a follow cursor, move its window no further
     /// than this bound (epoch ms); a tail aligning with its shared poller.
     pub follow_to: Option<i64>,
+    /// Not a parameter: with a follow cursor, read only these of its
+    /// sources (`None`: all); the others keep their positions and are left
+    /// out of the page's reports. A tail's poller reading each source at
+    /// its own pace ([`crate::tail::Schedule`]).
+    pub poll_sources: Option<Vec<String>>,
     /// Not a parameter: a shared tail poller's page while
     /// `follow.late_window` is on — no delivered id is dropped or
     /// remembered; each subscriber drops its own ([`super::late::shared`]).

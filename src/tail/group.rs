@@ -13,13 +13,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
-
 use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
 
-use super::{TailHub, TailSpec, TailStats};
+use super::{NextPoll, Polled, TailHub, TailSpec, TailStats};
 use crate::engine::query::LogsRequest;
-use crate::engine::Page;
+use crate::engine::{Page, ReportStatus};
 
 /// Pages a group keeps for its slowest subscriber; one further behind
 /// polls on its own again from its last cursor.
@@ -37,6 +36,9 @@ pub struct Shared {
     pub outcome: Result<Arc<Page>, (String, String)>,
     /// The follow cursor after this page (`None`: the follow ended).
     pub after: Option<String>,
+    /// The sources the page read (`None`: all); the others were not
+    /// asked ([`super::Schedule`]).
+    pub polled: Option<Vec<String>>,
 }
 
 /// A running shared poller, held by its subscribers.
@@ -95,7 +97,6 @@ impl TailHub {
             hub: self.clone(),
             spec: spec.clone(),
             shared_poll,
-            partial: false,
             cursor,
             from: Some(at),
             tx,
@@ -110,12 +111,9 @@ impl TailHub {
 struct Poller {
     hub: Arc<TailHub>,
     spec: TailSpec,
-    /// `late_window` is on: pages keep every record ([`Shared`]), and a
-    /// window is finished before it moves (unless a source failed:
-    /// `partial`), else each source would restart as soon as it finished.
+    /// `late_window` is on: pages keep every record ([`Shared`]), and
+    /// every source is read in every poll ([`Schedule`]'s lockstep).
     shared_poll: bool,
-    /// The last page missed a source.
-    partial: bool,
     cursor: String,
     from: Option<i64>,
     tx: broadcast::Sender<Arc<Shared>>,
@@ -123,35 +121,43 @@ struct Poller {
 }
 
 impl Poller {
-    /// Polls until no subscriber holds the group (or the follow ended).
+    /// Polls each source when its [`Schedule`] says, until no subscriber
+    /// holds the group (or the follow ended, or the gateway stops: its
+    /// subscribers end with their own cursors, a poll in flight is given
+    /// up).
     async fn run(mut self, group: Weak<Group>) {
         TailStats::add(&self.hub.stats.groups);
-        let pace = self.hub.pace(&self.spec.sources);
-        let mut wait = pace.min;
-        let mut pause = wait;
+        let mut schedule = self.hub.schedule(&self.spec.sources, self.shared_poll);
+        let shutdown = self.hub.shutdown.subscribe();
         loop {
-            tokio::time::sleep(pause).await;
+            tokio::select! {
+                () = tokio::time::sleep_until(schedule.next_at(Instant::now())) => {}
+                () = super::shutting_down(shutdown.clone()) => break,
+            }
             if group.strong_count() == 0 {
                 break;
             }
-            let (shared, wait_next, delivered) = self.poll().await;
+            let next = schedule.take(Instant::now());
+            let shared = tokio::select! {
+                shared = self.poll(&next) => shared,
+                () = super::shutting_down(shutdown.clone()) => break,
+            };
+            let outcome = |source: &str| self.outcome(&shared, source);
+            schedule.polled(next.sources.as_deref(), outcome, Instant::now());
             let ended = shared.after.is_none();
             let _ = self.tx.send(Arc::new(shared));
             if ended {
                 break;
             }
-            wait = pace.next(wait, delivered);
-            pause = if wait_next { wait } else { Duration::ZERO };
         }
         TailStats::sub(&self.hub.stats.groups);
     }
 
-    /// One page: the message, whether to wait before the next (caught up,
-    /// or a failed source), and whether it delivered logs.
-    async fn poll(&mut self) -> (Shared, bool, bool) {
+    /// One page of the sources `next` reads: the message.
+    async fn poll(&mut self, next: &NextPoll) -> Shared {
         self.at.send_replace(None);
         let engine = &self.hub.engine;
-        let hold = match self.shared_poll && !self.partial {
+        let hold = match next.hold {
             true => engine.window_in_progress(&self.cursor),
             false => None,
         };
@@ -161,49 +167,52 @@ impl Poller {
             include_raw: self.spec.include_raw,
             partial: true,
             follow_to: self.spec.follow_to(hold),
+            poll_sources: next.sources.clone(),
             shared_poll: self.shared_poll,
             ..LogsRequest::default()
         };
         TailStats::add(&self.hub.stats.group_polls);
         let from = self.from;
-        let (shared, wait, delivered) = match self.hub.engine.page(request, &self.spec.caller).await
-        {
-            Ok(page) => {
-                let wait = page.caught_up != Some(false) || page.partial;
-                self.partial = page.partial;
-                let delivered = !page.logs.is_empty();
-                let after = page.next_cursor.clone();
-                let outcome = Ok(Arc::new(page));
-                (
-                    Shared {
-                        from,
-                        outcome,
-                        after,
-                    },
-                    wait,
-                    delivered,
-                )
-            }
-            Err(error) => {
-                self.partial = true;
-                let outcome = Err((error.code().to_string(), error.to_string()));
-                let after = Some(self.cursor.clone());
-                (
-                    Shared {
-                        from,
-                        outcome,
-                        after,
-                    },
-                    true,
-                    false,
-                )
-            }
+        let shared = match self.hub.engine.page(request, &self.spec.caller).await {
+            Ok(page) => Shared {
+                from,
+                after: page.next_cursor.clone(),
+                outcome: Ok(Arc::new(page)),
+                polled: next.sources.clone(),
+            },
+            Err(error) => Shared {
+                from,
+                outcome: Err((error.code().to_string(), error.to_string())),
+                after: Some(self.cursor.clone()),
+                polled: next.sources.clone(),
+            },
         };
         if let Some(after) = &shared.after {
             self.cursor = after.clone();
             self.from = self.hub.engine.caught_up_at(after);
         }
         self.at.send_replace(self.from);
-        (shared, wait, delivered)
+        shared
+    }
+
+    /// How the page `shared` went for `source` (one it read).
+    fn outcome(&self, shared: &Shared, source: &str) -> Polled {
+        let Ok(page) = &shared.outcome else {
+            return Polled {
+                failed: true,
+                ..Polled::default()
+            };
+        };
+        let report = page.sources.get(source);
+        let unfinished = shared
+            .after
+            .as_deref()
+            .and_then(|after| self.hub.engine.unfinished_sources(after))
+            .is_some_and(|unfinished| unfinished.iter().any(|name| name == source));
+        Polled {
+            failed: report.is_some_and(|r| r.status == ReportStatus::Error),
+            unfinished,
+            delivered: report.is_some_and(|r| r.returned > 0),
+        }
     }
 }

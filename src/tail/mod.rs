@@ -24,6 +24,7 @@
 pub mod group;
 mod limits;
 mod pace;
+mod schedule;
 mod stats;
 mod subscriber;
 
@@ -38,6 +39,7 @@ pub use crate::engine::TailStart;
 
 pub use limits::{TailLimits, TailPermit};
 pub use pace::Pace;
+pub use schedule::{NextPoll, Polled, Schedule};
 pub use stats::TailStats;
 pub use subscriber::run;
 
@@ -68,19 +70,53 @@ pub enum SlowPolicy {
     Drop,
 }
 
+/// The last event of a stream (its `end`), kept beside the channel: the
+/// receiver gets it after every queued event, however full the channel
+/// was, so a slow client (or one the gateway stops) still gets its
+/// resumable close. One event: the bound of memory holds.
+type LastSlot = Arc<std::sync::Mutex<Option<TailEvent>>>;
+
+/// The sending end of a subscriber's channel ([`channel`]).
+pub struct TailSender {
+    tx: mpsc::Sender<TailEvent>,
+    last: LastSlot,
+    stats: Arc<TailStats>,
+}
+
+impl TailSender {
+    /// Places the stream's last event (`End`): the receiver gets it after
+    /// the events queued before, once this sender is dropped. Never waits
+    /// and never fails for want of room.
+    fn finish(&self, event: TailEvent) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.replace(event).is_none() {
+            TailStats::add(&self.stats.buffered_events);
+        }
+    }
+}
+
 /// The receiving end of a subscriber's channel, keeping
 /// `loggate_tail_buffered_events` (events queued for connections) true.
 pub struct TailReceiver {
     rx: mpsc::Receiver<TailEvent>,
+    last: LastSlot,
     stats: Arc<TailStats>,
 }
 
 impl TailReceiver {
-    /// The next event; `None` once the subscriber stopped.
+    /// The next event: the queued ones, then the stream's last event
+    /// ([`TailSender::finish`]); `None` once the subscriber stopped and
+    /// everything was received.
     pub async fn recv(&mut self) -> Option<TailEvent> {
-        let event = self.rx.recv().await?;
-        TailStats::sub(&self.stats.buffered_events);
-        Some(event)
+        if let Some(event) = self.rx.recv().await {
+            TailStats::sub(&self.stats.buffered_events);
+            return Some(event);
+        }
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if last.is_some() {
+            TailStats::sub(&self.stats.buffered_events);
+        }
+        last
     }
 }
 
@@ -90,13 +126,24 @@ impl Drop for TailReceiver {
         while self.rx.try_recv().is_ok() {
             TailStats::sub(&self.stats.buffered_events);
         }
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if last.is_some() {
+            TailStats::sub(&self.stats.buffered_events);
+        }
     }
 }
 
-/// A subscriber's channel of [`EVENT_BUFFER`] events.
-pub fn channel(stats: Arc<TailStats>) -> (mpsc::Sender<TailEvent>, TailReceiver) {
+/// A subscriber's channel of [`EVENT_BUFFER`] events, and one place
+/// beside it for the stream's last event.
+pub fn channel(stats: Arc<TailStats>) -> (TailSender, TailReceiver) {
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
-    (tx, TailReceiver { rx, stats })
+    let last = LastSlot::default();
+    let sender = TailSender {
+        tx,
+        last: last.clone(),
+        stats: stats.clone(),
+    };
+    (sender, TailReceiver { rx, last, stats })
 }
 
 /// What a tail sends.
@@ -195,6 +242,21 @@ impl TailHub {
         Pace::of(&self.settings, sources)
     }
 
+    /// The timetable of a shared poller reading `sources`, each at its own
+    /// pace ([`Schedule`]; all together with `lockstep`).
+    pub fn schedule(&self, sources: &[String], lockstep: bool) -> Schedule {
+        let paces = self
+            .engine
+            .sources()
+            .filter(|source| sources.iter().any(|name| **name == *source.name))
+            .map(|source| {
+                let pace = Pace::of(&self.settings, std::iter::once(source));
+                (source.name.to_string(), pace)
+            })
+            .collect();
+        Schedule::new(paces, lockstep, tokio::time::Instant::now())
+    }
+
     /// Ends every tail stream (graceful shutdown, issue 17): each sends its
     /// `end` event with the cursor to resume from, then closes.
     pub fn shut_down(&self) {
@@ -229,3 +291,6 @@ pub fn next_wait(
         (current * 2).clamp(min, max)
     }
 }
+
+#[cfg(test)]
+mod tests;

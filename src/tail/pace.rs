@@ -1,9 +1,10 @@
 //! How often a tail polls (spec §8: "polling intervals adapt to each
 //! provider's page cost"; issue 17 item 4).
 //!
-//! A poller (a shared one, or a stream polling on its own) reads all the
-//! sources of its query in one engine page, so it has one pace: the
-//! slowest its sources ask for. Per source, that is
+//! Each source has a pace ([`Pace::of`] one source); a shared poller
+//! reads each at its own ([`super::Schedule`]), while a stream polling on
+//! its own reads all its sources in each page at the slowest their paces
+//! ask for ([`Pace::of`] them all). Per source, the minimum is
 //! - `follow.poll_min` for an upstream that pages
 //!   ([`UpstreamPaging::Paged`]: a caught-up poll costs one or two small
 //!   requests), `follow.whole_log_poll_min` for one that sends its whole

@@ -1,6 +1,7 @@
 //! Counters of the tails, for `/metrics`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -99,5 +100,21 @@ impl Collector for TailStats {
             )?)?;
         }
         Ok(())
+    }
+}
+
+/// Counts a subscriber as forwarding a group's pages while it lives.
+pub(super) struct SharedGuard(Arc<TailStats>);
+
+impl SharedGuard {
+    pub(super) fn new(stats: Arc<TailStats>) -> Self {
+        TailStats::add(&stats.shared_subscribers);
+        SharedGuard(stats)
+    }
+}
+
+impl Drop for SharedGuard {
+    fn drop(&mut self) {
+        TailStats::sub(&self.0.shared_subscribers);
     }
 }

@@ -9,16 +9,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 use super::group::{Group, Shared};
+use super::stats::SharedGuard;
 use super::{
-    shutting_down, Pace, SlowPolicy, TailEvent, TailHub, TailLog, TailPermit, TailSpec, TailStats,
-    MAX_DROPPED,
+    shutting_down, Pace, SlowPolicy, TailEvent, TailHub, TailLog, TailPermit, TailSender, TailSpec,
+    TailStats, MAX_DROPPED,
 };
 use crate::engine::query::LogsRequest;
-use crate::engine::{Page, ReportStatus};
+use crate::engine::{EngineError, Page, ReportStatus};
 
 /// The stream is over (the client left, `max_duration` passed, or the
 /// follow ended); the task returns.
@@ -26,12 +27,7 @@ struct Stop;
 
 /// Runs one tail stream until it stops. `_permit` holds its place among
 /// the limits.
-pub async fn run(
-    hub: Arc<TailHub>,
-    spec: TailSpec,
-    tx: mpsc::Sender<TailEvent>,
-    _permit: TailPermit,
-) {
+pub async fn run(hub: Arc<TailHub>, spec: TailSpec, tx: TailSender, _permit: TailPermit) {
     let pace = hub.pace(&spec.sources);
     let mut subscriber = Subscriber {
         shutdown: hub.shutdown.subscribe(),
@@ -53,7 +49,7 @@ pub async fn run(
 struct Subscriber {
     hub: Arc<TailHub>,
     spec: TailSpec,
-    tx: mpsc::Sender<TailEvent>,
+    tx: TailSender,
     /// The follow cursor after the last event sent.
     cursor: String,
     /// Sources whose last answer was a failure.
@@ -104,7 +100,7 @@ impl Subscriber {
                 ..LogsRequest::default()
             };
             TailStats::add(&self.hub.stats.private_polls);
-            let outcome = match self.hub.engine.page(request, &self.spec.caller).await {
+            let outcome = match self.page(request).await? {
                 Ok(page) => Ok(Arc::new(page)),
                 Err(e) => Err((e.code().to_string(), e.to_string())),
             };
@@ -112,7 +108,7 @@ impl Subscriber {
                 Ok(page) => page.next_cursor.clone(),
                 Err(_) => Some(self.cursor.clone()),
             };
-            let (wait, delivered) = self.forward(outcome, after).await?;
+            let (wait, delivered) = self.forward(outcome, after, None).await?;
             if let Some(at) = self.hub.engine.caught_up_at(&self.cursor) {
                 return Ok(at);
             }
@@ -143,7 +139,7 @@ impl Subscriber {
                 _ => tokio::select! {
                     changed = watch.changed() => if changed.is_err() { return Ok(false) },
                     () = tokio::time::sleep(self.pace.max * 2) => return Ok(false),
-                    () = self.tx.closed() => return Err(Stop),
+                    () = self.tx.tx.closed() => return Err(Stop),
                     () = tokio::time::sleep_until(self.deadline().0) => return self.end_at_deadline().await,
                     () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
                 },
@@ -166,7 +162,7 @@ impl Subscriber {
         loop {
             let message = tokio::select! {
                 message = rx.recv() => message,
-                () = self.tx.closed() => return Err(Stop),
+                () = self.tx.tx.closed() => return Err(Stop),
                 () = tokio::time::sleep_until(self.deadline().0) => return self.end_at_deadline().await,
                 () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
             };
@@ -184,7 +180,8 @@ impl Subscriber {
             let Some((outcome, after)) = self.own_part(&message) else {
                 return Ok(false);
             };
-            self.forward(outcome, after).await?;
+            self.forward(outcome, after, message.polled.as_deref())
+                .await?;
         }
     }
 
@@ -222,6 +219,7 @@ impl Subscriber {
         &mut self,
         outcome: Result<Arc<Page>, (String, String)>,
         after: Option<String>,
+        polled: Option<&[String]>,
     ) -> Result<(bool, bool), Stop> {
         let Some(after) = after else {
             if let Ok(page) = outcome {
@@ -229,11 +227,10 @@ impl Subscriber {
                     self.deliver(page).await?;
                 }
             }
-            let end = TailEvent::End {
+            self.tx.finish(TailEvent::End {
                 cursor: None,
                 reason: "end",
-            };
-            self.send(end).await?;
+            });
             return Err(Stop);
         };
         let (wait, delivered) = match outcome {
@@ -260,7 +257,9 @@ impl Subscriber {
             }
             Err(failure) => {
                 self.cursor = after;
-                for source in self.spec.sources.clone() {
+                // The sources the page read (a poller reads each at its pace).
+                let failed = polled.map_or_else(|| self.spec.sources.clone(), <[String]>::to_vec);
+                for source in failed {
                     self.status(&source, Some(failure.clone())).await?;
                 }
                 (true, false)
@@ -270,6 +269,18 @@ impl Subscriber {
             return self.end_at_deadline().await;
         }
         Ok((wait, delivered))
+    }
+
+    /// One engine page, given up when the client leaves or the gateway
+    /// shuts down (then the stream ends with its cursor: nothing of the
+    /// page was sent).
+    async fn page(&mut self, request: LogsRequest) -> Result<Result<Page, EngineError>, Stop> {
+        let engine = self.hub.engine.clone();
+        tokio::select! {
+            page = engine.page(request, &self.spec.caller) => Ok(page),
+            () = self.tx.tx.closed() => Err(Stop),
+            () = shutting_down(self.shutdown.clone()) => self.end_with("shutdown").await,
+        }
     }
 
     /// A status event when `source` changed between failing and answering.
@@ -302,7 +313,7 @@ impl Subscriber {
         let until = (Instant::now() + self.wait).min(self.deadline().0);
         tokio::select! {
             () = tokio::time::sleep_until(until) => {}
-            () = self.tx.closed() => return Err(Stop),
+            () = self.tx.tx.closed() => return Err(Stop),
             () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
         }
         if Instant::now() >= self.deadline().0 {
@@ -336,31 +347,40 @@ impl Subscriber {
             cursor: Some(self.cursor.clone()),
             reason,
         };
-        // The subscriber may not read any more: do not wait for room.
-        let _ = self.offer(end);
+        // Placed beside the channel: it arrives after the queued events,
+        // without waiting for room (the client may never read again).
+        self.tx.finish(end);
         Err(Stop)
     }
 
-    /// Sends one event. On its own polls it waits for room until the
-    /// stream's end; forwarding a group's pages it does not wait: with
-    /// [`SlowPolicy::Close`] one place stays free for the `end` event (no
-    /// room beyond it: [`Self::slow`]), with [`SlowPolicy::Drop`] an event
-    /// without room is left out (status events carry nothing a WebSocket
-    /// frame shows; pages go through [`Self::deliver`]).
+    /// Sends one event. On its own polls it waits for room, but not past
+    /// the stream's `max_duration` nor the gateway's shutdown (the stream
+    /// then ends with the cursor before this event); forwarding a group's
+    /// pages it does not wait: with [`SlowPolicy::Close`] a channel with
+    /// one place left ends the stream ([`Self::slow`]), with [`SlowPolicy::Drop`] an event without room
+    /// is left out (status events carry nothing a WebSocket frame shows;
+    /// pages go through [`Self::deliver`]).
     async fn send(&mut self, event: TailEvent) -> Result<(), Stop> {
         if !self.forwarding {
             TailStats::add(&self.hub.stats.buffered_events);
-            let sent = tokio::time::timeout_at(self.ends_at, self.tx.send(event)).await;
-            return match sent {
-                Ok(Ok(())) => Ok(()),
-                _ => {
-                    TailStats::sub(&self.hub.stats.buffered_events);
-                    Err(Stop)
-                }
+            let blocked = tokio::select! {
+                sent = self.tx.tx.send(event) => match sent {
+                    Ok(()) => return Ok(()),
+                    Err(_) => None,
+                },
+                () = tokio::time::sleep_until(self.ends_at) => Some("max_duration"),
+                () = shutting_down(self.shutdown.clone()) => Some("shutdown"),
+            };
+            TailStats::sub(&self.hub.stats.buffered_events);
+            return match blocked {
+                Some(reason) => self.end_with(reason).await,
+                None => Err(Stop),
             };
         }
-        let room = self.tx.capacity();
+        let room = self.tx.tx.capacity();
         match self.spec.slow {
+            // One place stays free, so that a forwarding stream holds at
+            // most `EVENT_BUFFER` events with its `end`.
             SlowPolicy::Close if room < 2 => self.slow().await,
             SlowPolicy::Drop if room < 1 => Ok(()),
             _ => self.offer(event),
@@ -370,7 +390,7 @@ impl Subscriber {
     /// Queues one event without waiting (the caller checked for room).
     fn offer(&self, event: TailEvent) -> Result<(), Stop> {
         TailStats::add(&self.hub.stats.buffered_events);
-        self.tx.try_send(event).map_err(|_| {
+        self.tx.tx.try_send(event).map_err(|_| {
             TailStats::sub(&self.hub.stats.buffered_events);
             Stop
         })
@@ -384,7 +404,7 @@ impl Subscriber {
             return self.send(TailEvent::Logs(page)).await;
         }
         let need = if self.dropped.is_empty() { 1 } else { 2 };
-        if self.tx.capacity() >= need {
+        if self.tx.tx.capacity() >= need {
             if !self.dropped.is_empty() {
                 let dropped = std::mem::take(&mut self.dropped);
                 self.offer(TailEvent::Dropped(dropped))?;
@@ -403,15 +423,15 @@ impl Subscriber {
     }
 
     /// The connection does not keep up ([`SlowPolicy::Close`]): the `end`
-    /// event with the cursor after the last event queued (its place was
-    /// kept free), then stop.
+    /// event with the cursor after the last event queued (in its own place
+    /// beside the full channel), then stop.
     async fn slow<T>(&mut self) -> Result<T, Stop> {
         TailStats::add(&self.hub.stats.slow_closes);
         let end = TailEvent::End {
             cursor: Some(self.cursor.clone()),
             reason: "slow_subscriber",
         };
-        let _ = self.offer(end);
+        self.tx.finish(end);
         Err(Stop)
     }
 }
@@ -420,20 +440,4 @@ impl Subscriber {
 /// (`follow.idle_timeout`; zero: never).
 fn idle_at(idle_timeout: Duration) -> Option<Instant> {
     (!idle_timeout.is_zero()).then(|| Instant::now() + idle_timeout)
-}
-
-/// Counts a subscriber as forwarding a group's pages while it lives.
-struct SharedGuard(Arc<TailStats>);
-
-impl SharedGuard {
-    fn new(stats: Arc<TailStats>) -> Self {
-        TailStats::add(&stats.shared_subscribers);
-        SharedGuard(stats)
-    }
-}
-
-impl Drop for SharedGuard {
-    fn drop(&mut self) {
-        TailStats::sub(&self.0.shared_subscribers);
-    }
 }

@@ -143,6 +143,7 @@ pub async fn scan(
         partial: true,
         follow: None,
         follow_to: None,
+        poll_sources: None,
         shared_poll: false,
         no_cache: false,
     };
