@@ -80,6 +80,7 @@ fn hub(adapter: ListAdapter) -> Arc<TailHub> {
         late_window: Duration::ZERO,
         late_ids: crate::engine::late::MAX_LATE_IDS,
         split: None,
+        freshness_horizon: None,
     };
     let engine = Arc::new(Engine::new(
         vec![source],
