@@ -68,20 +68,25 @@ pub(super) struct FetchJob {
 }
 
 impl FetchJob {
+    /// The part of a split window this fetch reads ([`split`]), if the
+    /// window is split: not for `no-cache` requests nor sources that do
+    /// not send the end upstream.
+    fn segment(&self) -> Option<Segment> {
+        match self.split {
+            Some(grid) if !self.no_cache && split::bounds_upstream(&*self.adapter, &self.query) => {
+                let now = loggate_core::time::now_ms();
+                grid.segment(&self.query, &self.from, self.want, now)
+            }
+            _ => None,
+        }
+    }
+
     /// The fetch through the source's circuit breaker, under the page's
     /// deadline, noted in its `fetch` span.
     pub(super) async fn run(self) -> Fetched {
         let span = self.span.clone();
         async move {
-            let segment: Option<Segment> = match self.split {
-                Some(grid)
-                    if !self.no_cache && split::bounds_upstream(&*self.adapter, &self.query) =>
-                {
-                    let now = loggate_core::time::now_ms();
-                    grid.segment(&self.query, &self.from, self.want, now)
-                }
-                _ => None,
-            };
+            let segment = self.segment();
             let (query, position, want, window_end) = match &segment {
                 Some(s) => (&s.query, &s.position, s.want, Some(s.window_end)),
                 None => (&*self.query, &self.from, self.want, self.query.filters.end),
