@@ -472,9 +472,9 @@ fn regression_window_after_every_log_with_inserts() {
     }
 }
 
-/// Shrunk by the soak (seed `f61c9ff`): an untimed Logto source (offset
-/// paging over its whole log, its 158 logs on 3 instants) and a
-/// PromptCrafter one under the split, `asc`, limit 31. Between the two
+/// Shrunk by the soak (seed `f61c9ff`): an untimed source (offset paging
+/// over its whole log, its 158 logs on 3 instants; an older Logto) and a
+/// whole-log one (PromptCrafter) under the split, `asc`, limit 31. Between the two
 /// traversals, the logs written at the boundary moved the offset of every
 /// newer log; the second traversal's settled part, read from the first's
 /// stored pages (whole-log requests: the same as the fresh part's), placed
@@ -485,8 +485,8 @@ fn regression_window_after_every_log_with_inserts() {
 fn regression_untimed_logto_is_not_split() {
     let case = Case {
         specs: vec![
-            Spec::new(Kind::new("logto", "untimed"), 4572603846787610122, 158, 3),
-            Spec::new(Kind::new("promptcrafter", "default"), 0, 1, 1),
+            Spec::new(Kind::UNTIMED_OFFSETS, 4572603846787610122, 158, 3),
+            Spec::new(Kind::SCAN_ONLY, 0, 1, 1),
         ],
         anchor: 3725045,
         filters: vec![FilterPick {

@@ -34,6 +34,9 @@ impl Kind {
     /// Whole log in every answer, no totals: counts only by scanning, and
     /// refuses `method=pushdown`.
     pub const SCAN_ONLY: Kind = Kind::PromptCrafter;
+    /// Offset paging over the whole log, the time filter ignored: its
+    /// requests do not send the window's end upstream.
+    pub const UNTIMED_OFFSETS: Kind = Kind::LogtoUntimed;
     /// A time filter with inclusive bounds, offset paging (no totals per
     /// level).
     pub const INCLUSIVE_BOUNDS: Kind = Kind::LogtoTimed;
