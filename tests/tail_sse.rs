@@ -250,6 +250,20 @@ async fn sse_tail_refuses_bad_input_before_the_stream_starts() {
     );
     let (status, _) = open("", Some(&plain)).await;
     assert_eq!(status, 400);
+    // Named for what it is, also beside parameters that differ from it.
+    for query in [
+        format!("cursor={plain}&source=s1"),
+        format!("cursor={plain}&q=zzz"),
+    ] {
+        let (status, body) = open(&query, None).await;
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_cursor")),
+            "{query}: {body}"
+        );
+        assert!(message.contains("not a follow cursor"), "{query}: {body}");
+    }
 
     // A follow cursor of another secret.
     let other = toml.replace(

@@ -161,6 +161,23 @@ async fn websocket_tail_refuses_bad_input_before_the_upgrade() {
             other => panic!("{query}: expected a 400 before the upgrade, got {other:?}"),
         }
     }
+    // A `/logs` cursor (descending, not a follow cursor) is named for what
+    // it is, not for the `order` or `source` that differ from the tail's.
+    let (_, page) = gateway.get("/logs?limit=1").await;
+    let plain = page["next_cursor"].as_str().expect("a cursor").to_string();
+    let url = format!(
+        "ws://{}/loki/api/v1/tail?query=%7Bsource%3D%22s0%22%7D&cursor={plain}",
+        gateway.addr
+    );
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 400);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                .to_string();
+            assert!(body.contains("not a follow cursor"), "{body}");
+        }
+        other => panic!("a /logs cursor: expected a 400 before the upgrade, got {other:?}"),
+    }
 }
 
 /// Resolves once the writer is done and `have` ids cover what `all` lists.

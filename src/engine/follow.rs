@@ -148,13 +148,14 @@ impl Engine {
         request: &LogsRequest,
         caller: &Caller,
     ) -> Result<TailStart, EngineError> {
-        if request.cursor.is_some() {
-            let state = self.resolve(request, caller)?.state;
-            if !state.follow {
-                return Err(EngineError::InvalidCursor(
-                    "not a follow cursor: a tail resumes from the id of one of its events or from a next_cursor of follow=true".into(),
-                ));
+        if let Some(text) = &request.cursor {
+            // The kind of cursor first: a `/logs` cursor sent with a tail's
+            // own query would otherwise be refused for whichever parameter
+            // differs from it (`source`, `order`), not for what it is.
+            if !self.signer.decode(text)?.follow {
+                return Err(EngineError::InvalidCursor(NOT_A_FOLLOW_CURSOR.into()));
             }
+            let state = self.resolve(request, caller)?.state;
             return Ok(self.tail_start(&state));
         }
         if request.order == Some(Order::Desc) {
@@ -188,6 +189,11 @@ impl Engine {
         }
     }
 }
+
+/// Why a tail refuses a cursor that is not a follow cursor (a `/logs`
+/// `next_cursor` without `follow=true`), before any parameter is compared
+/// with it.
+const NOT_A_FOLLOW_CURSOR: &str = "not a follow cursor: a tail resumes from the id of one of its events, the cursor of one of its frames, or a next_cursor of /logs?follow=true";
 
 /// Where a tail starts ([`Engine::open_tail`]).
 #[derive(Debug, Clone)]
