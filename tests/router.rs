@@ -120,6 +120,35 @@ async fn unknown_paths_and_methods_answer_in_the_envelope() {
         .assert_error(405, "method_not_allowed", None);
 }
 
+/// `HEAD` on a route behind a key would run the whole `GET` (axum's
+/// default): it is `405` with `Allow: GET`, with or without a key, before
+/// any upstream (the configured sources point at a closed port: reaching
+/// one would be a `502`). The open routes still answer it.
+#[tokio::test]
+async fn head_is_refused_where_it_would_read_the_sources() {
+    for uri in [
+        "/logs",
+        "/logs?limit=5",
+        "/logs/stats?start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z&interval=1h",
+        "/logs/tail",
+        "/sources",
+        "/loki/api/v1/query_range?query=%7Bsource%3D%22app%22%7D",
+        "/loki/api/v1/labels",
+        "/loki/api/v1/index/stats?query=%7Bsource%3D%22app%22%7D",
+    ] {
+        for key in [Some(KEY), None] {
+            // axum leaves out the body of an answer to HEAD.
+            let answer = send(Method::HEAD, uri, key).await;
+            assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{uri}");
+            assert_eq!(answer.headers[header::ALLOW], "GET", "{uri}");
+            assert!(answer.body.is_empty(), "{uri}");
+        }
+    }
+    for uri in ["/healthz", "/metrics", "/openapi.json"] {
+        assert_eq!(send(Method::HEAD, uri, None).await.status, StatusCode::OK, "{uri}");
+    }
+}
+
 #[tokio::test]
 async fn a_missing_or_unknown_key_is_401_with_the_scheme() {
     for key in [None, Some("lg_not_a_configured_key_000000")] {

@@ -68,7 +68,8 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
-        ));
+        ))
+        .route_layer(middleware::from_fn(refuse_head));
     // Swagger UI's files are compiled in (the `vendored` feature); its
     // validator badge would call out to the internet, so it is off.
     let docs = SwaggerUi::new("/docs").config(
@@ -78,7 +79,8 @@ pub fn router(state: AppState) -> Router {
     );
     let mut app = Router::new().merge(protected);
     if state.loki.enabled {
-        app = app.nest("/loki/api/v1", loki::routes(state.clone()));
+        let loki = loki::routes(state.clone()).route_layer(middleware::from_fn(refuse_head));
+        app = app.nest("/loki/api/v1", loki);
     }
     app.route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -151,4 +153,28 @@ async fn not_found(request: Request) -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed()
+}
+
+/// `HEAD` on a route behind an API key: `405 method_not_allowed` with
+/// `Allow: GET`, before authentication and without reading any upstream.
+/// axum answers `HEAD` on a `get` route by running the `GET` handler and
+/// dropping its body, which here would read every requested upstream for
+/// nothing (and open a tail stream on `/logs/tail`). `HEAD` stays served on
+/// the open routes (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`,
+/// `/docs`), which read no upstream.
+async fn refuse_head(request: Request, next: middleware::Next) -> axum::response::Response {
+    if request.method() != axum::http::Method::HEAD {
+        return next.run(request).await;
+    }
+    let mut response = ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "HEAD is not served here: the answer is made by reading the sources; send GET",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::ALLOW,
+        axum::http::HeaderValue::from_static("GET"),
+    );
+    response
 }
