@@ -178,6 +178,38 @@ async fn bad_parameters_are_named_before_any_upstream_call() {
     );
 }
 
+/// An empty window is answered at once, asking no source: each source's
+/// report shows no upstream request (and the configured sources sit on a
+/// closed port, so one would fail the page with a 502).
+#[tokio::test]
+async fn an_empty_window_asks_no_source() {
+    for uri in [
+        "/logs?end=0001-01-01T00:00:00Z",
+        "/logs?end=1969-12-31T23:59:59.999Z&order=asc",
+        "/logs?start=0001-01-01T00:00:00Z&end=1969-12-31T23:59:59Z&q=x",
+        "/logs?start=2999-01-01T00:00:00Z",
+    ] {
+        let answer = get(uri, Some(KEY)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{uri}: {}", answer.text());
+        let page = answer.json();
+        assert_eq!(page["logs"], serde_json::json!([]), "{uri}");
+        assert_eq!(page["next_cursor"], Value::Null, "{uri}");
+        for name in ["app", "other"] {
+            assert_eq!(page["sources"][name]["upstream_requests"], 0, "{uri}: {page}");
+        }
+    }
+    let stats = "/logs/stats?start=1960-01-01T00:00:00Z&end=1965-01-01T00:00:00Z&interval=1y";
+    for method in ["auto", "scan"] {
+        let answer = get(&format!("{stats}&method={method}"), Some(KEY)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{method}: {}", answer.text());
+        let body = answer.json();
+        assert_eq!(body["complete"], true, "{body}");
+        for name in ["app", "other"] {
+            assert_eq!(body["sources"][name]["upstream_requests"], 0, "{body}");
+        }
+    }
+}
+
 /// An integer parameter is digits only, as the document's `type: integer`
 /// spells one: `str::parse` would take a sign (`limit=+5`) and loggate
 /// did; every integer parameter reads through one function.

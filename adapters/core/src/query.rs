@@ -196,12 +196,25 @@ impl Filters {
         self.start.is_none_or(|s| timestamp_ms >= s) && self.end.is_none_or(|e| timestamp_ms <= e)
     }
 
-    /// True when no record can match (an empty level set or an empty window).
+    /// True when no record can match: an empty level set, or an empty
+    /// window (`start` after `end`, or an `end` before [`EARLIEST_MS`]).
+    /// No source is asked for such a query (the engine's pages and counts,
+    /// each adapter).
     pub fn is_unsatisfiable(&self) -> bool {
         self.levels().is_some_and(LevelSet::is_empty)
             || matches!((self.start, self.end), (Some(s), Some(e)) if s > e)
+            || self.end.is_some_and(|e| e < EARLIEST_MS)
     }
 }
+
+/// The earliest instant a log is looked for, epoch ms: the Unix epoch,
+/// 1970-01-01T00:00:00Z. Every provider stamps a record when it is written
+/// (Logto's `createdAt` is itself epoch milliseconds), so a window ending
+/// before it is empty and answered without asking any source (README
+/// "Decisions where the spec is silent"). A record an upstream does stamp
+/// earlier (a clock never set) is still served by a window reaching back
+/// to it that does not end before the epoch.
+pub const EARLIEST_MS: i64 = 0;
 
 /// `attr.NAME` semantics: strings compare exactly; a number or boolean
 /// matches its JSON text (`attr.score=9` matches `9`, not `9.0`).
@@ -310,6 +323,29 @@ mod tests {
                 .cloned()
                 .unwrap(),
             raw: None,
+        }
+    }
+
+    /// An empty window is unsatisfiable in each of its forms: `start`
+    /// after `end`, and an `end` before the epoch (with or without
+    /// `start`); a window ending at the epoch or later is not.
+    #[test]
+    fn empty_windows_are_unsatisfiable() {
+        let window = |start: Option<i64>, end: Option<i64>| Filters {
+            start,
+            end,
+            ..Filters::default()
+        };
+        for (start, end) in [
+            (Some(5), Some(4)),
+            (None, Some(-1)),
+            (Some(-62_135_596_800_000), Some(-62_135_596_800_000)),
+            (None, Some(-62_135_596_800_000)),
+        ] {
+            assert!(window(start, end).is_unsatisfiable(), "{start:?} {end:?}");
+        }
+        for (start, end) in [(None, Some(0)), (Some(-5), Some(0)), (Some(4), Some(4)), (None, None)] {
+            assert!(!window(start, end).is_unsatisfiable(), "{start:?} {end:?}");
         }
     }
 
