@@ -187,11 +187,28 @@ pub(super) fn parse_order(value: &str) -> Result<Order, EngineError> {
     match value {
         "desc" => Ok(Order::Desc),
         "asc" => Ok(Order::Asc),
-        other => Err(EngineError::invalid(
-            "order",
-            format!("expected desc or asc, got {}", quote(other)),
-        )),
+        other => Err(not_one_of("order", &["desc", "asc"], other)),
     }
+}
+
+/// A value outside a parameter's fixed words. The words are exact, in
+/// lower case as spec §3 lists them (only level names are case-insensitive
+/// there), so a value that differs only in case (`order=ASC`) is told so.
+pub(crate) fn not_one_of(param: &str, words: &[&str], value: &str) -> EngineError {
+    let expected = match words.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let case = if words.iter().any(|w| w.eq_ignore_ascii_case(value)) {
+        " (in lower case: only level names are case-insensitive)"
+    } else {
+        ""
+    };
+    EngineError::invalid(
+        param,
+        format!("expected {expected}{case}, got {}", quote(value)),
+    )
 }
 
 pub(super) fn parse_limit(value: &str) -> Result<usize, EngineError> {
@@ -217,10 +234,7 @@ pub(super) fn parse_cursor_text(value: String) -> Result<String, EngineError> {
 pub(super) fn parse_include(value: &str) -> Result<bool, EngineError> {
     match value {
         "raw" => Ok(true),
-        other => Err(EngineError::invalid(
-            "include",
-            format!("expected raw, got {}", quote(other)),
-        )),
+        other => Err(not_one_of("include", &["raw"], other)),
     }
 }
 
@@ -228,15 +242,12 @@ pub(super) fn parse_bool(param: &str, value: &str) -> Result<bool, EngineError> 
     match value {
         "true" => Ok(true),
         "false" => Ok(false),
-        other => Err(EngineError::invalid(
-            param,
-            format!("expected true or false, got {}", quote(other)),
-        )),
+        other => Err(not_one_of(param, &["true", "false"], other)),
     }
 }
 
 /// A client value quoted for an error message, cut to 64 characters.
-fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     let cut: String = value.chars().take(64).collect();
     let ellipsis = if cut.len() < value.len() { "…" } else { "" };
     format!("{:?}", format!("{cut}{ellipsis}"))
@@ -312,6 +323,24 @@ mod tests {
                 ("invalid_parameter".to_string(), Some(param.to_string())),
                 "{query}"
             );
+        }
+    }
+
+    /// The fixed words of `order`, `include`, `partial` and `follow` are
+    /// lower case as spec §3 lists them; another case is refused saying so.
+    #[test]
+    fn fixed_words_are_lower_case_and_the_refusal_says_so() {
+        for (query, param, expected) in [
+            ("order=ASC", "order", "expected desc or asc (in lower case"),
+            ("order=Desc", "order", "expected desc or asc (in lower case"),
+            ("include=RAW", "include", "expected raw (in lower case"),
+            ("partial=False", "partial", "expected true or false (in lower case"),
+            ("follow=TRUE", "follow", "expected true or false (in lower case"),
+            ("order=up", "order", "expected desc or asc, got \"up\""),
+        ] {
+            let e = parse(query).unwrap_err();
+            assert_eq!(e.param(), Some(param), "{query}");
+            assert!(e.to_string().contains(expected), "{query}: {e}");
         }
     }
 

@@ -302,7 +302,10 @@ fn parse_by(draft: &mut Draft, value: &str) -> Result<(), EngineError> {
             .ok_or_else(|| {
                 EngineError::invalid(
                     "by",
-                    format!("expected up to two of level, source, provider, service, got {part:?}"),
+                    format!(
+                        "expected up to two of level, source, provider, service (in lower case), got {}",
+                        crate::engine::query::quote(part)
+                    ),
                 )
             })?;
         if by.contains(&group) {
@@ -323,9 +326,10 @@ fn parse_method(draft: &mut Draft, value: &str) -> Result<(), EngineError> {
         "pushdown" => Some(CountMethod::Pushdown),
         "scan" => Some(CountMethod::Scan),
         other => {
-            return Err(EngineError::invalid(
+            return Err(crate::engine::query::not_one_of(
                 "method",
-                format!("expected auto, pushdown or scan, got {other:?}"),
+                &["auto", "pushdown", "scan"],
+                other,
             ))
         }
     };

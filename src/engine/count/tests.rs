@@ -67,6 +67,16 @@ fn the_request_is_parsed_strictly() {
         err(&format!("{base}&interval=1h&method=fast")).param(),
         Some("method")
     );
+    // Fixed words are lower case, and a refusal says so; a long value is
+    // cut in the message.
+    let base_1h = format!("{base}&interval=1h");
+    let message = err(&format!("{base_1h}&method=SCAN")).to_string();
+    assert!(message.contains("(in lower case"), "{message}");
+    let message = err(&format!("{base_1h}&by=Level")).to_string();
+    assert!(message.contains("(in lower case)"), "{message}");
+    let long = "x".repeat(500);
+    let message = err(&format!("{base_1h}&by={long}")).to_string();
+    assert!(message.len() < 200, "{message}");
     // Exactly 1,000 buckets pass.
     assert!(parse_stats_query(Some(
         "start=2025-01-01T00:00:00Z&end=2025-01-01T16:40:00Z&interval=1m"
