@@ -144,8 +144,15 @@ async fn head_is_refused_where_it_would_read_the_sources() {
             assert!(answer.body.is_empty(), "{uri}");
         }
     }
+    for uri in ["/logs", "/loki/api/v1/labels"] {
+        let answer = send(Method::POST, uri, Some(KEY)).await;
+        answer.assert_error(405, "method_not_allowed", None);
+        assert_eq!(answer.headers[header::ALLOW], "GET", "{uri}");
+    }
     for uri in ["/healthz", "/metrics", "/openapi.json"] {
         assert_eq!(send(Method::HEAD, uri, None).await.status, StatusCode::OK, "{uri}");
+        let answer = send(Method::DELETE, uri, None).await;
+        assert_eq!(answer.headers[header::ALLOW], "GET,HEAD", "{uri}");
     }
 }
 

@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(docs)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(allow_matches_head_policy))
         // Outer to the router: limits are checked before routing and auth.
         .layer(middleware::from_fn(limits::enforce))
         // Outermost: every answer, a limit's refusal too, is logged,
@@ -176,5 +177,30 @@ async fn refuse_head(request: Request, next: middleware::Next) -> axum::response
         header::ALLOW,
         axum::http::HeaderValue::from_static("GET"),
     );
+    response
+}
+
+/// Paths that answer `HEAD` (see [`refuse_head`]): the open routes.
+fn serves_head(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/openapi.json")
+        || path == "/docs"
+        || path.starts_with("/docs/")
+}
+
+/// A `405` for another method (`POST /logs`) says `Allow: GET` where
+/// [`refuse_head`] refuses `HEAD`: axum's method router, which answers it
+/// outside any route layer, lists `GET,HEAD` for every `get` route.
+async fn allow_matches_head_policy(
+    request: Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let head_served = serves_head(request.uri().path());
+    let mut response = next.run(request).await;
+    if response.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED && !head_served {
+        response.headers_mut().insert(
+            header::ALLOW,
+            axum::http::HeaderValue::from_static("GET"),
+        );
+    }
     response
 }
