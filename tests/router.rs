@@ -150,7 +150,11 @@ async fn head_is_refused_where_it_would_read_the_sources() {
         assert_eq!(answer.headers[header::ALLOW], "GET", "{uri}");
     }
     for uri in ["/healthz", "/metrics", "/openapi.json"] {
-        assert_eq!(send(Method::HEAD, uri, None).await.status, StatusCode::OK, "{uri}");
+        assert_eq!(
+            send(Method::HEAD, uri, None).await.status,
+            StatusCode::OK,
+            "{uri}"
+        );
         let answer = send(Method::DELETE, uri, None).await;
         assert_eq!(answer.headers[header::ALLOW], "GET,HEAD", "{uri}");
     }
@@ -202,7 +206,10 @@ async fn an_empty_window_asks_no_source() {
         assert_eq!(page["logs"], serde_json::json!([]), "{uri}");
         assert_eq!(page["next_cursor"], Value::Null, "{uri}");
         for name in ["app", "other"] {
-            assert_eq!(page["sources"][name]["upstream_requests"], 0, "{uri}: {page}");
+            assert_eq!(
+                page["sources"][name]["upstream_requests"], 0,
+                "{uri}: {page}"
+            );
         }
     }
     let stats = "/logs/stats?start=1960-01-01T00:00:00Z&end=1965-01-01T00:00:00Z&interval=1y";

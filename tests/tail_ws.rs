@@ -172,8 +172,8 @@ async fn websocket_tail_refuses_bad_input_before_the_upgrade() {
     match tokio_tungstenite::connect_async(url).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status().as_u16(), 400);
-            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
-                .to_string();
+            let body =
+                String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).to_string();
             assert!(body.contains("not a follow cursor"), "{body}");
         }
         other => panic!("a /logs cursor: expected a 400 before the upgrade, got {other:?}"),

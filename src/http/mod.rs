@@ -173,10 +173,9 @@ async fn refuse_head(request: Request, next: middleware::Next) -> axum::response
         "HEAD is not served here: the answer is made by reading the sources; send GET",
     )
     .into_response();
-    response.headers_mut().insert(
-        header::ALLOW,
-        axum::http::HeaderValue::from_static("GET"),
-    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, axum::http::HeaderValue::from_static("GET"));
     response
 }
 
@@ -197,10 +196,9 @@ async fn allow_matches_head_policy(
     let head_served = serves_head(request.uri().path());
     let mut response = next.run(request).await;
     if response.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED && !head_served {
-        response.headers_mut().insert(
-            header::ALLOW,
-            axum::http::HeaderValue::from_static("GET"),
-        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, axum::http::HeaderValue::from_static("GET"));
     }
     response
 }

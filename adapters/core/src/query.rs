@@ -344,7 +344,12 @@ mod tests {
         ] {
             assert!(window(start, end).is_unsatisfiable(), "{start:?} {end:?}");
         }
-        for (start, end) in [(None, Some(0)), (Some(-5), Some(0)), (Some(4), Some(4)), (None, None)] {
+        for (start, end) in [
+            (None, Some(0)),
+            (Some(-5), Some(0)),
+            (Some(4), Some(4)),
+            (None, None),
+        ] {
             assert!(!window(start, end).is_unsatisfiable(), "{start:?} {end:?}");
         }
     }
