@@ -162,7 +162,16 @@ async fn healthcheck(url: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match client.get(url).send().await {
+    let parsed = reqwest::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+    let Some(parsed) = parsed else {
+        eprintln!(
+            "healthcheck: --url: expected an http or https URL such as {DEFAULT_HEALTHCHECK_URL}, got {url:?}"
+        );
+        return ExitCode::FAILURE;
+    };
+    match client.get(parsed).send().await {
         Ok(response) if response.status().is_success() => {
             println!("ok: {}", response.status());
             ExitCode::SUCCESS
@@ -172,10 +181,27 @@ async fn healthcheck(url: &str) -> ExitCode {
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("healthcheck: {url}: {e}");
+            eprintln!("healthcheck: {url}: {}", with_causes(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error with each of its causes (`error sending request ...: client
+/// error (Connect): tcp connect error: Connection refused`): reqwest's own
+/// text leaves out why.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = e.source();
+    }
+    text
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {

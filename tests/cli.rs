@@ -131,3 +131,25 @@ fn key_prints_a_key_and_its_sha256_line() {
     let (_, again, _) = loggate(&["key"], &[]);
     assert_ne!(stdout, again, "keys are random");
 }
+
+/// `healthcheck` names a bad `--url` and says why a probe failed (the
+/// cause of a refused connection, not only "error sending request").
+#[test]
+fn healthcheck_names_a_bad_url_and_the_cause_of_a_failure() {
+    for url in ["notaurl", "ftp://127.0.0.1/healthz", "http://"] {
+        let (code, _, err) = loggate(&["healthcheck", "--url", url], &[]);
+        assert_eq!(code, 1, "{url}");
+        assert!(err.contains("--url: expected an http or https URL"), "{url}: {err}");
+    }
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let (code, _, err) = loggate(&["healthcheck", "--url", &url], &[]);
+    assert_eq!(code, 1);
+    assert!(err.to_lowercase().contains("connect"), "{err}");
+    assert!(err.contains(": "), "{err}");
+}
