@@ -139,7 +139,10 @@ fn healthcheck_names_a_bad_url_and_the_cause_of_a_failure() {
     for url in ["notaurl", "ftp://127.0.0.1/healthz", "http://"] {
         let (code, _, err) = loggate(&["healthcheck", "--url", url], &[]);
         assert_eq!(code, 1, "{url}");
-        assert!(err.contains("--url: expected an http or https URL"), "{url}: {err}");
+        assert!(
+            err.contains("--url: expected an http or https URL"),
+            "{url}: {err}"
+        );
     }
     // A port nothing listens on: bound, then closed.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
