@@ -334,16 +334,8 @@ mod tests {
             ("order=ASC", "order", "expected desc or asc (in lower case"),
             ("order=Desc", "order", "expected desc or asc (in lower case"),
             ("include=RAW", "include", "expected raw (in lower case"),
-            (
-                "partial=False",
-                "partial",
-                "expected true or false (in lower case",
-            ),
-            (
-                "follow=TRUE",
-                "follow",
-                "expected true or false (in lower case",
-            ),
+            ("partial=False", "partial", "true or false (in lower case"),
+            ("follow=TRUE", "follow", "true or false (in lower case"),
             ("order=up", "order", "expected desc or asc, got \"up\""),
         ] {
             let e = parse(query).unwrap_err();
