@@ -8,6 +8,7 @@ mod logs;
 pub mod loki;
 pub mod observe;
 pub mod openapi;
+mod page_json;
 mod sources;
 mod stats;
 mod tail;
