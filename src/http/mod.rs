@@ -8,7 +8,6 @@ mod logs;
 pub mod loki;
 pub mod observe;
 pub mod openapi;
-mod page_json;
 mod sources;
 mod stats;
 mod tail;
