@@ -135,9 +135,19 @@ where
 /// `None` when it is not a string (issue 13: typed decoding reads fields
 /// as [`RawValue`]s and turns only those it maps into text).
 pub fn raw_str(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
+    json_str(raw.get())
+}
+
+/// [`raw_str`] of a JSON value's text already known to be valid JSON (a
+/// field read as a [`RawValue`] and kept as its `&str`): the string it is,
+/// borrowed when it has no escapes, `None` when it is not a string.
+pub fn json_str(text: &str) -> Option<Cow<'_, str>> {
     if !text.starts_with('"') {
         return None;
+    }
+    // Valid JSON without a backslash has no escape to undo.
+    if text.len() >= 2 && text.ends_with('"') && !text.as_bytes().contains(&b'\\') {
+        return Some(Cow::Borrowed(&text[1..text.len() - 1]));
     }
     match serde_json::from_str::<&str>(text) {
         Ok(borrowed) => Some(Cow::Borrowed(borrowed)),

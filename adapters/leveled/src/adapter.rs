@@ -17,7 +17,7 @@ use secrecy::ExposeSecret;
 use url::Url;
 
 use crate::translate::{self, Window, PAGE_LIMIT};
-use crate::wire::{ErrorBody, LogsResponse};
+use crate::wire::ErrorBody;
 
 /// The configuration `kind` of this provider.
 pub const KIND: &str = "leveled";
@@ -180,7 +180,7 @@ fn decode_page(
 ) -> Result<Page, SourceError> {
     // Shared: a deferred record maps its entry from this body when emitted.
     let response = Arc::new(response);
-    let body: LogsResponse<'_> = response.json_borrowed()?;
+    let body = crate::wire::read_body(&response, read.include_raw)?;
     if body.status.as_deref() == Some("error") {
         return Err(SourceError::Upstream {
             status: response.status,
@@ -190,12 +190,12 @@ fn decode_page(
             retry_after: None,
         });
     }
-    let data = body
+    let (entries, pagination) = body
         .data
         .ok_or_else(|| SourceError::Decode("response has no \"data\" object".into()))?;
     let (records, bad) = crate::lazy::read_entries(
         &response,
-        &data.logs,
+        &entries,
         read.include_raw,
         read.defer,
         |reason| ctx.note_skipped(&reason),
@@ -210,13 +210,9 @@ fn decode_page(
             "logs are not ordered newest first; cannot page through them safely".into(),
         ));
     }
-    let returned = data.logs.len() as u64;
-    let total = data.pagination.total;
-    let reported_limit = data
-        .pagination
-        .limit
-        .filter(|l| *l > 0)
-        .map(|l| l.min(limit));
+    let returned = entries.len() as u64;
+    let total = pagination.total;
+    let reported_limit = pagination.limit.filter(|l| *l > 0).map(|l| l.min(limit));
     // `nextOffset` may be null, absent or `offset + limit` on the last page:
     // `total` and a short page tell the end. A page is short only against
     // the limit the server says it applied, since a server that lowers the

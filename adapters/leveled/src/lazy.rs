@@ -3,7 +3,10 @@
 //! (so a refused entry is skipped before the merge, as when mapped
 //! eagerly) and read to its timestamp; the content hash, the `details`
 //! tree, the attributes and the strings are built by
-//! [`crate::translate::map_text`] only for the records the engine emits.
+//! [`crate::translate::map_fields`] only for the records the engine
+//! emits, from where its fields lie in the answer's shared body (no
+//! entry is scanned again: the answer's one pass,
+//! [`crate::wire::EntryObject`], read them).
 //!
 //! Mapped when read, as before: entries sharing a timestamp with another
 //! of the answer (their ids order them and their occurrence suffixes
@@ -21,40 +24,38 @@ use loggate_core::wire::ValueChecked;
 use loggate_core::Record;
 use serde_json::value::RawValue;
 
-use crate::translate::{assign_occurrence_ids, is_plain_string, map_raw, map_raw_entries};
-use crate::wire::Entry;
+use crate::translate::{
+    assign_occurrence_ids, is_plain_string, map_fields, map_raw_entries, parse_entry,
+};
+use crate::wire::{Entries, Entry};
+
+/// Where each field of a deferred entry lies in the answer's body:
+/// `(start, end)` byte offsets, in [`Entry`]'s field order.
+type Spans = [Option<(u32, u32)>; 5];
 
 /// One entry of the answer, as read.
 enum Slot {
-    /// Checked, mappable, read to its timestamp; its text is
-    /// `body[start..end]`.
+    /// Checked, mappable, read to its timestamp; its fields are at `spans`.
     Lazy {
         timestamp_ms: i64,
-        start: usize,
-        end: usize,
+        spans: Spans,
     },
     Mapped(loggate_core::LogRecord),
 }
 
-/// The timestamp of an entry that [`map_text`](crate::translate::map_text)
-/// certainly maps, or `None` when the mapper should look at it now: an
-/// entry that is not an object or not readable, whose timestamp is not a
-/// plain string of a readable instant, whose `level`, `service` or
-/// `message` is neither a plain string nor a readable JSON value, or
+/// The timestamp of an entry that [`map_fields`] certainly maps, or
+/// `None` when the mapper should look at it now: an entry whose timestamp
+/// is not a plain string of a readable instant, whose `level`, `service`
+/// or `message` is neither a plain string nor a readable JSON value, or
 /// whose `details` is unreadable as a JSON value.
-pub(crate) fn lazy_timestamp(text: &str) -> Option<i64> {
-    if !text.starts_with('{') {
-        return None;
-    }
-    let entry: Entry<'_> = serde_json::from_str(text).ok()?;
-    let timestamp = entry.timestamp?.get();
+pub(crate) fn lazy_timestamp(entry: &Entry<'_>) -> Option<i64> {
+    let timestamp = entry.timestamp?;
     if !is_plain_string(timestamp) {
         return None;
     }
     let timestamp_ms = parse_rfc3339_ms(&timestamp[1..timestamp.len() - 1])?;
     let fields = [entry.level, entry.service, entry.message, entry.details];
-    for field in fields.into_iter().flatten() {
-        let text = field.get();
+    for text in fields.into_iter().flatten() {
         if !is_plain_string(text)
             && !reads_as_value(text)
             && serde_json::from_str::<ValueChecked>(text).is_err()
@@ -94,24 +95,37 @@ fn reads_as_value(text: &str) -> bool {
     true
 }
 
-/// The records of an answer's entries (`raw`, borrowed from
-/// `response`'s body), in answer order, and the number of unreadable
-/// entries skipped (`skipped` hears why). With `defer`, entries alone at
-/// their timestamp that pass [`lazy_timestamp`] are deferred: mapped from
-/// the shared body when forced. Occurrence ids are assigned over the
-/// mapped records (copies share a timestamp, so none is deferred).
+/// The records of an answer's entries (borrowed from `response`'s
+/// body), in answer order, and the number of unreadable entries skipped
+/// (`skipped` hears why). With `defer`, entries alone at their timestamp
+/// that pass [`lazy_timestamp`] are deferred: mapped from the shared body
+/// when forced. Occurrence ids are assigned over the mapped records
+/// (copies share a timestamp, so none is deferred). `include_raw` needs
+/// [`Entries::Raw`] (the record keeps the entry's text).
 pub(crate) fn read_entries(
     response: &Arc<UpstreamResponse>,
-    raw: &[&RawValue],
+    entries: &Entries<'_>,
     include_raw: bool,
     defer: bool,
     mut skipped: impl FnMut(&str),
 ) -> (Vec<Record>, usize) {
-    if !defer || include_raw {
+    debug_assert!(!include_raw || matches!(entries, Entries::Raw(_)));
+    if let (Entries::Raw(raw), true) = (entries, include_raw || !defer) {
         let (records, bad) = map_raw_entries(raw, include_raw, skipped);
         return (records.into_iter().map(Record::Mapped).collect(), bad);
     }
-    let (slots, mut bad) = read_slots(response, raw, &mut skipped);
+    let (slots, mut bad) = read_slots(&response.body, entries, defer, &mut skipped);
+    if !defer {
+        let mut records: Vec<loggate_core::LogRecord> = slots
+            .into_iter()
+            .filter_map(|slot| match slot {
+                Slot::Mapped(record) => Some(record),
+                Slot::Lazy { .. } => None,
+            })
+            .collect();
+        assign_occurrence_ids(&mut records);
+        return (records.into_iter().map(Record::Mapped).collect(), bad);
+    }
     let mut timestamps: Vec<i64> = slots.iter().map(slot_timestamp).collect();
     timestamps.sort_unstable();
     let tied = |ts: i64| {
@@ -124,9 +138,8 @@ pub(crate) fn read_entries(
             Slot::Mapped(record) => Record::Mapped(record),
             Slot::Lazy {
                 timestamp_ms,
-                start,
-                end,
-            } if tied(timestamp_ms) => match map_text_at(response, start, end) {
+                spans,
+            } if tied(timestamp_ms) => match map_spans(&response.body, &spans) {
                 Ok(record) => Record::Mapped(record),
                 Err(reason) => {
                     bad += 1;
@@ -136,13 +149,12 @@ pub(crate) fn read_entries(
             },
             Slot::Lazy {
                 timestamp_ms,
-                start,
-                end,
+                spans,
             } => {
                 let response = Arc::clone(response);
                 Record::deferred(
                     timestamp_ms,
-                    Box::new(move || map_text_at(&response, start, end)),
+                    Box::new(move || map_spans(&response.body, &spans)),
                 )
             }
         });
@@ -158,41 +170,71 @@ pub(crate) fn read_entries(
     (records, bad)
 }
 
-/// Each readable entry of the answer as a [`Slot`]: lazy when
-/// [`lazy_timestamp`] vouches for it (and it lies in the body), else
-/// mapped now; the number of unreadable ones (`skipped` hears why).
+/// Each readable entry of the answer as a [`Slot`]: with `defer`, lazy
+/// when [`lazy_timestamp`] vouches for it (and its fields lie in `body`),
+/// else mapped now; the number of unreadable ones (`skipped` hears why).
 fn read_slots(
-    response: &UpstreamResponse,
-    raw: &[&RawValue],
+    body: &[u8],
+    entries: &Entries<'_>,
+    defer: bool,
     skipped: &mut impl FnMut(&str),
 ) -> (Vec<Slot>, usize) {
-    let body = response.body.as_ptr_range();
     let mut bad = 0;
-    let mut slots = Vec::with_capacity(raw.len());
-    for entry in raw {
-        let text = entry.get();
-        let range = text.as_bytes().as_ptr_range();
-        let inside = body.start <= range.start && range.end <= body.end;
-        if let Some(timestamp_ms) = lazy_timestamp(text).filter(|_| inside) {
-            let start = range.start as usize - body.start as usize;
-            let end = start + text.len();
-            slots.push(Slot::Lazy {
-                timestamp_ms,
-                start,
-                end,
-            });
-            continue;
-        }
-        match map_raw(entry, false) {
-            Ok(record) => slots.push(Slot::Mapped(record)),
+    let mut slots = Vec::with_capacity(entries.len());
+    let mut read = |entry: Result<Entry<'_>, String>| {
+        let slot = entry.and_then(|entry| {
+            let lazy = defer
+                .then(|| lazy_timestamp(&entry).zip(spans_in(body, &entry)))
+                .flatten();
+            match lazy {
+                Some((timestamp_ms, spans)) => Ok(Slot::Lazy {
+                    timestamp_ms,
+                    spans,
+                }),
+                None => map_fields(&entry).map(Slot::Mapped),
+            }
+        });
+        match slot {
+            Ok(slot) => slots.push(slot),
             Err(reason) => {
                 bad += 1;
                 tracing::debug!(%reason, "skipping unreadable leveled log entry");
                 skipped(&reason);
             }
         }
+    };
+    match entries {
+        Entries::Read(entries) => entries.iter().for_each(|entry| read(Ok(*entry))),
+        Entries::Raw(entries) => entries.iter().for_each(|raw| read(parse_entry(raw.get()))),
     }
     (slots, bad)
+}
+
+/// Where `entry`'s fields lie in `body`; `None` when one does not.
+fn spans_in(body: &[u8], entry: &Entry<'_>) -> Option<Spans> {
+    let range = body.as_ptr_range();
+    let span = |text: &str| -> Option<(u32, u32)> {
+        let field = text.as_bytes().as_ptr_range();
+        if field.start < range.start || field.end > range.end {
+            return None;
+        }
+        let start = u32::try_from(field.start as usize - range.start as usize).ok()?;
+        Some((start, start.checked_add(u32::try_from(text.len()).ok()?)?))
+    };
+    let mut spans: Spans = [None; 5];
+    let fields = [
+        entry.timestamp,
+        entry.level,
+        entry.service,
+        entry.message,
+        entry.details,
+    ];
+    for (slot, field) in spans.iter_mut().zip(fields) {
+        if let Some(text) = field {
+            *slot = Some(span(text)?);
+        }
+    }
+    Some(spans)
 }
 
 fn slot_timestamp(slot: &Slot) -> i64 {
@@ -202,24 +244,32 @@ fn slot_timestamp(slot: &Slot) -> i64 {
     }
 }
 
-/// Maps the entry whose text is `body[start..end]`.
-fn map_text_at(
-    response: &UpstreamResponse,
-    start: usize,
-    end: usize,
-) -> Result<loggate_core::LogRecord, String> {
-    let text = response
-        .body
-        .get(start..end)
-        .and_then(|bytes| std::str::from_utf8(bytes).ok())
-        .ok_or("log entry is not where it was read")?;
-    crate::translate::map_text(text, false)
+/// Maps the entry whose fields lie at `spans` in `body`.
+fn map_spans(body: &[u8], spans: &Spans) -> Result<loggate_core::LogRecord, String> {
+    let mut fields: [Option<&str>; 5] = [None; 5];
+    for (field, span) in fields.iter_mut().zip(spans) {
+        if let Some((start, end)) = *span {
+            let text = body
+                .get(start as usize..end as usize)
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .ok_or("log entry is not where it was read")?;
+            *field = Some(text);
+        }
+    }
+    let [timestamp, level, service, message, details] = fields;
+    map_fields(&Entry {
+        timestamp,
+        level,
+        service,
+        message,
+        details,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::LogsResponse;
+    use crate::wire::{read_body, LogsResponse};
 
     fn answer(entries: &[String]) -> Arc<UpstreamResponse> {
         let body = format!(
@@ -269,27 +319,41 @@ mod tests {
             r#"{"timestamp":"2024-05-01T10:00:03.5Z","level":"NOTICE","message":"plain"}"#
                 .to_string(),
         ];
-        let response = answer(&entries);
-        let body: LogsResponse<'_> = response.json_borrowed().unwrap();
-        let raw = body.data.unwrap().logs;
-        let mut eager_reasons = Vec::new();
-        let (eager, eager_bad) =
-            map_raw_entries(&raw, false, |r| eager_reasons.push(r.to_string()));
-        let mut lazy_reasons = Vec::new();
-        let (lazy, lazy_bad) = read_entries(&response, &raw, false, true, |r| {
-            lazy_reasons.push(r.to_string())
-        });
-        let deferred = lazy.iter().filter(|r| r.mapped().is_none()).count();
-        let forced: Vec<_> = lazy.into_iter().map(|r| r.force().unwrap()).collect();
-        assert_eq!(forced, eager);
-        assert_eq!(lazy_bad, eager_bad);
-        lazy_reasons.sort();
-        eager_reasons.sort();
-        assert_eq!(lazy_reasons, eager_reasons);
-        // The readable entries alone at their timestamp were deferred (an
-        // escaped or numeric field is checked, not mapped); ties were not.
-        assert_eq!(deferred, 4, "{forced:#?}");
-        assert!(eager.iter().any(|r| r.native_id.ends_with("-2")));
+        // Whole, the answer is read entry by entry (`[1]` fails the one
+        // pass); without its non-object entry, in the one pass.
+        let objects: Vec<String> = entries
+            .iter()
+            .filter(|e| e.starts_with('{'))
+            .cloned()
+            .collect();
+        for (entries, one_pass) in [(entries, false), (objects, true)] {
+            let response = answer(&entries);
+            let body: LogsResponse<&RawValue> = response.json_borrowed().unwrap();
+            let raw = body.data.unwrap().logs;
+            let mut eager_reasons = Vec::new();
+            let (eager, eager_bad) =
+                map_raw_entries(&raw, false, |r| eager_reasons.push(r.to_string()));
+            let (read, _) = read_body(&response, false).unwrap().data.unwrap();
+            assert_eq!(matches!(read, Entries::Read(_)), one_pass);
+            for defer in [true, false] {
+                let mut lazy_reasons = Vec::new();
+                let (lazy, lazy_bad) = read_entries(&response, &read, false, defer, |r| {
+                    lazy_reasons.push(r.to_string())
+                });
+                let deferred = lazy.iter().filter(|r| r.mapped().is_none()).count();
+                let forced: Vec<_> = lazy.into_iter().map(|r| r.force().unwrap()).collect();
+                assert_eq!(forced, eager);
+                assert_eq!(lazy_bad, eager_bad);
+                lazy_reasons.sort();
+                eager_reasons.sort();
+                assert_eq!(lazy_reasons, eager_reasons);
+                // The readable entries alone at their timestamp were
+                // deferred (an escaped or numeric field is checked, not
+                // mapped); ties were not.
+                assert_eq!(deferred, if defer { 4 } else { 0 }, "{forced:#?}");
+            }
+            assert!(eager.iter().any(|r| r.native_id.ends_with("-2")));
+        }
     }
 
     #[test]
@@ -313,13 +377,15 @@ mod tests {
     fn nothing_is_deferred_unless_asked_or_with_include_raw() {
         let entries = vec![entry("2024-05-01T10:00:09Z", r#""a""#, "{}")];
         let response = answer(&entries);
-        let body: LogsResponse<'_> = response.json_borrowed().unwrap();
-        let raw = body.data.unwrap().logs;
         for (include_raw, defer) in [(false, false), (true, true)] {
-            let (records, _) = read_entries(&response, &raw, include_raw, defer, |_| {});
+            let (read, _) = read_body(&response, include_raw).unwrap().data.unwrap();
+            assert_eq!(matches!(read, Entries::Raw(_)), include_raw);
+            let (records, _) = read_entries(&response, &read, include_raw, defer, |_| {});
             assert!(records.iter().all(|r| r.mapped().is_some()));
+            assert_eq!(records[0].mapped().unwrap().raw.is_some(), include_raw);
         }
-        let (records, _) = read_entries(&response, &raw, false, true, |_| {});
+        let (read, _) = read_body(&response, false).unwrap().data.unwrap();
+        let (records, _) = read_entries(&response, &read, false, true, |_| {});
         assert!(records[0].mapped().is_none());
     }
 }

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use loggate_core::query::{ascii_search_is_superset, Filters};
 use loggate_core::time::{format_ms, format_ms_end, parse_rfc3339_ms};
 // The string a JSON value is, borrowed when it has no escapes.
-use loggate_core::wire::raw_str as text_of;
+use loggate_core::wire::json_str as text_of;
 use loggate_core::{Level, LogRecord};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -138,14 +138,30 @@ pub fn map_raw(raw: &RawValue, include_raw: bool) -> Result<LogRecord, String> {
     map_text(raw.get(), include_raw)
 }
 
-/// [`map_raw`] of the entry's JSON text: the one mapper (a record read
-/// lazily, [`crate::lazy`], is mapped by it when emitted).
+/// [`map_raw`] of the entry's JSON text: parsed to its fields, mapped by
+/// [`map_fields`] (a record read lazily, [`crate::lazy`], is mapped by it
+/// when emitted).
 pub fn map_text(text: &str, include_raw: bool) -> Result<LogRecord, String> {
+    let mut record = map_fields(&parse_entry(text)?)?;
+    if include_raw {
+        record.raw =
+            Some(serde_json::from_str(text).map_err(|e| format!("unreadable log entry: {e}"))?);
+    }
+    Ok(record)
+}
+
+/// An entry's JSON text read to its fields; `Err` says why it cannot be.
+pub(crate) fn parse_entry(text: &str) -> Result<Entry<'_>, String> {
     if !text.starts_with('{') {
         return Err("log entry is not an object".into());
     }
-    let entry: Entry<'_> =
-        serde_json::from_str(text).map_err(|e| format!("unreadable log entry: {e}"))?;
+    serde_json::from_str(text).map_err(|e| format!("unreadable log entry: {e}"))
+}
+
+/// The one mapper, from an entry's fields (each its raw JSON text):
+/// `details` the only tree built (it becomes the attributes), strings
+/// borrowed until the record takes them; `raw` is left `None`.
+pub(crate) fn map_fields(entry: &Entry<'_>) -> Result<LogRecord, String> {
     let timestamp = entry
         .timestamp
         .and_then(text_of)
@@ -155,12 +171,12 @@ pub fn map_text(text: &str, include_raw: bool) -> Result<LogRecord, String> {
     let level_text = entry.level.and_then(text_of);
     let known = level_text.as_deref().and_then(known_level);
     let details: Option<Value> = match entry.details {
-        Some(details) => Some(
-            serde_json::from_str(details.get()).map_err(|e| format!("unreadable details: {e}"))?,
-        ),
+        Some(details) => {
+            Some(serde_json::from_str(details).map_err(|e| format!("unreadable details: {e}"))?)
+        }
         None => None,
     };
-    let native_id = entry_hash(timestamp_ms, &entry, details.as_ref())?;
+    let native_id = entry_hash(timestamp_ms, entry, details.as_ref())?;
     let mut attributes = match details {
         Some(Value::Object(map)) => map,
         _ => Map::new(),
@@ -190,16 +206,12 @@ pub fn map_text(text: &str, include_raw: bool) -> Result<LogRecord, String> {
         service: entry.service.and_then(text_of).map(Cow::into_owned),
         user_id,
         attributes,
-        raw: if include_raw {
-            Some(serde_json::from_str(text).map_err(|e| format!("unreadable log entry: {e}"))?)
-        } else {
-            None
-        },
+        raw: None,
     })
 }
 
-fn value_of(raw: &RawValue) -> Result<Value, String> {
-    serde_json::from_str(raw.get()).map_err(|e| format!("unreadable log entry: {e}"))
+fn value_of(raw: &str) -> Result<Value, String> {
+    serde_json::from_str(raw).map_err(|e| format!("unreadable log entry: {e}"))
 }
 
 /// [`content_hash`] of a typed entry: the same canonical text, written
@@ -218,7 +230,7 @@ fn entry_hash(
         text.push(b',');
         match field {
             None => text.extend_from_slice(b"null"),
-            Some(raw) if is_plain_string(raw.get()) => text.extend_from_slice(raw.get().as_bytes()),
+            Some(raw) if is_plain_string(raw) => text.extend_from_slice(raw.as_bytes()),
             Some(raw) => match text_of(raw) {
                 Some(s) => write_scalar(&mut text, &*s),
                 None => write_canonical(&mut text, &value_of(raw)?),
