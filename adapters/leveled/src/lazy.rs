@@ -22,7 +22,6 @@ use loggate_core::http::UpstreamResponse;
 use loggate_core::time::parse_rfc3339_ms;
 use loggate_core::wire::ValueChecked;
 use loggate_core::Record;
-use serde_json::value::RawValue;
 
 use crate::translate::{
     assign_occurrence_ids, is_plain_string, map_fields, map_raw_entries, parse_entry,
@@ -270,6 +269,7 @@ fn map_spans(body: &[u8], spans: &Spans) -> Result<loggate_core::LogRecord, Stri
 mod tests {
     use super::*;
     use crate::wire::{read_body, LogsResponse};
+    use serde_json::value::RawValue;
 
     fn answer(entries: &[String]) -> Arc<UpstreamResponse> {
         let body = format!(
