@@ -23,56 +23,8 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc};
 /// second is the last millisecond of its minute. `None` when the text is
 /// not a date-time.
 pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
-    if let Some(ms) = plain_utc_ms(text) {
-        return Some(ms);
-    }
     let ns = parse_timestamp_ns(text)?;
     i64::try_from(ns.div_euclid(1_000_000)).ok()
-}
-
-/// The common spelling `YYYY-MM-DDTHH:MM:SS[.f]Z` (one to nine fraction
-/// digits, seconds under 60) read without chrono's parser, to what
-/// [`parse_timestamp_ns`] reads it as: every record read is parsed, and
-/// the parser was 0.7 % of the gateway's instructions per request
-/// (issue 13). `None` for anything else (offsets, leap seconds, other
-/// spellings), which chrono's parser then reads.
-fn plain_utc_ms(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    let n = b.len();
-    let shape = n >= 20
-        && b[n - 1] == b'Z'
-        && [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')]
-            .iter()
-            .all(|&(at, c)| b[at] == c);
-    if !shape {
-        return None;
-    }
-    let number = |digits: &[u8]| -> Option<u32> {
-        digits.iter().try_fold(0u32, |value, &c| {
-            c.is_ascii_digit().then(|| value * 10 + u32::from(c - b'0'))
-        })
-    };
-    let millis = match &b[19..n - 1] {
-        [] => 0,
-        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
-            number(digits)?;
-            let ms = number(&digits[..digits.len().min(3)])?;
-            ms * 10u32.pow(3 - digits.len().min(3) as u32)
-        }
-        _ => return None,
-    };
-    let year = i32::try_from(number(&b[0..4])?).ok()?;
-    let date = chrono::NaiveDate::from_ymd_opt(year, number(&b[5..7])?, number(&b[8..10])?)?;
-    let (hour, minute, second) = (
-        number(&b[11..13])?,
-        number(&b[14..16])?,
-        number(&b[17..19])?,
-    );
-    if second > 59 {
-        return None;
-    }
-    let at = date.and_hms_milli_opt(hour, minute, second, millis)?;
-    Some(at.and_utc().timestamp_millis())
 }
 
 /// [`parse_rfc3339_ms`] at full precision: epoch nanoseconds (fraction
