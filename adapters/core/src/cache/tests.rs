@@ -189,6 +189,65 @@ async fn bypass_uses_no_stored_answer_and_stores_its_own() {
     assert_eq!(sent.load(Ordering::SeqCst), 2);
 }
 
+/// Issue 16: `Cache-Control: no-cache` skips stored answers, yet a bypass
+/// arriving while an identical request is in flight joins it (the answer
+/// is read after the request arrived, so it is as new as its own would be).
+#[tokio::test(start_paused = true)]
+async fn a_bypass_joins_an_identical_request_in_flight() {
+    let store = Arc::new(store());
+    let sent = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(Notify::new());
+    let first = {
+        let (store, sent, release) = (store.clone(), sent.clone(), release.clone());
+        tokio::spawn(async move {
+            let held = Box::pin(async move {
+                sent.fetch_add(1, Ordering::SeqCst);
+                release.notified().await;
+                Fetched {
+                    outcome: ok("in flight"),
+                    read_ms: NOW,
+                }
+            });
+            store.get_or_fetch(key("/logs"), wants(NOW), held).await
+        })
+    };
+    while sent.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    let bypass = Wants {
+        bypass: true,
+        ..wants(NOW)
+    };
+    let second = {
+        let (store, sent) = (store.clone(), sent.clone());
+        tokio::spawn(async move {
+            let own = Box::pin(async move {
+                sent.fetch_add(1, Ordering::SeqCst);
+                Fetched {
+                    outcome: ok("its own"),
+                    read_ms: NOW,
+                }
+            });
+            store.get_or_fetch(key("/logs"), bypass, own).await
+        })
+    };
+    // Let the bypass reach the store and wait on the fetch in flight.
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    release.notify_waiters();
+    let (answer, lookup) = second.await.unwrap();
+    assert_eq!((body(&answer).as_str(), lookup), ("in flight", Lookup::Coalesced));
+    assert_eq!(first.await.unwrap().1, Lookup::Miss);
+    assert_eq!(sent.load(Ordering::SeqCst), 1);
+    // Once answered, a bypass does not take the stored answer.
+    let (answer, lookup) = store
+        .get_or_fetch(key("/logs"), bypass, fetch(&sent, NOW, ok("again")))
+        .await;
+    assert_eq!((body(&answer).as_str(), lookup), ("again", Lookup::Miss));
+    assert_eq!(sent.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_429_holds_its_whole_source_until_its_retry_after() {
     let store = store();
