@@ -87,8 +87,14 @@ fn cache_counts(body: &Value, source: &str) -> (u64, u64, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_identical_requests_reach_each_upstream_once() {
-    let fleet = fleet("", "").await;
+    // What one such request costs each upstream, alone, on an identical
+    // fleet (same kinds, seeds and sizes; its own gateway and cache).
+    let alone = fleet("", "").await;
     let query = format!("{}&limit=1000", settled_window());
+    let (status, body) = get(&alone.gateway, &query, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let one = seen(&alone);
+    let fleet = fleet("", "").await;
     for (_, _, sim) in &fleet.sims {
         sim.faults()
             .set_latency(std::time::Duration::from_millis(150));
@@ -113,6 +119,12 @@ async fn concurrent_identical_requests_reach_each_upstream_once() {
         // Every request looked up at least once; all but the misses were
         // answered without sending.
         assert!(hits + coalesced + misses >= 20, "{name}");
+        // Issue 16: N identical requests cost the upstream what one costs
+        // (coalesced in flight or served from the store; never sent twice).
+        assert_eq!(
+            seen[name], one[name],
+            "{name}: 20 identical requests against one alone"
+        );
     }
 }
 
