@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::fleet::{start_sims, Kind, Sim, Spec};
@@ -80,14 +81,45 @@ impl Bench {
         (started.elapsed(), Breakdown::of(path, &body))
     }
 
-    async fn cache_bytes(&self) -> String {
+    /// `loggate_cache_bytes` now (0 with the cache off).
+    async fn cache_bytes(&self) -> u64 {
         let text = self.gateway.text("/metrics").await;
         text.lines()
-            .find(|l| l.starts_with("loggate_cache_bytes "))
-            .map_or("-".into(), |l| {
-                l.trim_start_matches("loggate_cache_bytes ").into()
-            })
+            .find_map(|l| l.strip_prefix("loggate_cache_bytes "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
     }
+
+    /// Samples the cache's bytes and this process's RSS every 200 ms
+    /// until `done`: their peaks.
+    async fn peaks(&self, done: &AtomicBool) -> Peaks {
+        let mut peaks = Peaks::default();
+        while !done.load(Ordering::SeqCst) {
+            peaks.cache_bytes = peaks.cache_bytes.max(self.cache_bytes().await);
+            peaks.rss_kib = peaks.rss_kib.max(rss_kib());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        peaks
+    }
+}
+
+/// Peaks sampled during a run.
+#[derive(Debug, Default, Clone, Copy)]
+struct Peaks {
+    /// `loggate_cache_bytes`, as moka last accounted it.
+    cache_bytes: u64,
+    /// `VmRSS` of the whole test process (gateway, simulators, client).
+    rss_kib: u64,
+}
+
+/// This process's resident set (`VmRSS`, KiB); 0 where `/proc` is absent.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Upstream requests by what asked for them, as the gateway's answers
@@ -247,6 +279,7 @@ struct Run {
     p90: f64,
     /// Upstream requests as the gateway's answers report them, by kind.
     breakdown: Breakdown,
+    peaks: Peaks,
 }
 
 /// 3 viewers each refreshing the 10 panels every `period` for `rounds`,
@@ -264,7 +297,15 @@ async fn dashboard(b: &Bench, panels: Panels, period: Duration, rounds: u32) -> 
         }
         answers
     });
-    let answers = join_all(viewers).await.concat();
+    let done = AtomicBool::new(false);
+    let (answers, peaks) = tokio::join!(
+        async {
+            let answers = join_all(viewers).await.concat();
+            done.store(true, Ordering::SeqCst);
+            answers
+        },
+        b.peaks(&done)
+    );
     let breakdown = answers
         .iter()
         .fold(Breakdown::default(), |sum, (_, b)| sum.add(*b));
@@ -275,6 +316,7 @@ async fn dashboard(b: &Bench, panels: Panels, period: Duration, rounds: u32) -> 
         p50: percentile(&mut latencies, 0.5),
         p90: percentile(&mut latencies, 0.9),
         breakdown,
+        peaks,
     }
 }
 
@@ -284,25 +326,31 @@ async fn dashboard(b: &Bench, panels: Panels, period: Duration, rounds: u32) -> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn simulated_dashboard() {
+    // The shipped defaults are pin_rounding 1s, fresh_ttl 5s, settled_ttl
+    // 1h, freshness_horizon 10m, settled_grid 5m, max_bytes 32 MiB.
+    let shipped = "settled_ttl = \"6m\"\nfreshness_horizon = \"1m\"";
+    let tuned = "pin_rounding = \"3s\"\nfresh_ttl = \"3s\"";
     let configs = [
         ("cache off", OFF.to_string()),
         (
-            "defaults (pin_rounding 1s, fresh_ttl 5s, freshness_horizon 10m, settled_grid 1m)",
-            "[cache]\npin_rounding = \"100ms\"\nfresh_ttl = \"500ms\"\nsettled_ttl = \"6m\"\n\
-             freshness_horizon = \"1m\"\nsettled_grid = \"6s\""
-                .to_string(),
+            "shipped defaults (pin_rounding 1s, fresh_ttl 5s, settled_ttl 1h, freshness_horizon 10m, settled_grid 5m)",
+            format!("[cache]\npin_rounding = \"100ms\"\nfresh_ttl = \"500ms\"\n{shipped}\nsettled_grid = \"30s\""),
+        ),
+        (
+            "shipped defaults but settled_grid 1m",
+            format!("[cache]\npin_rounding = \"100ms\"\nfresh_ttl = \"500ms\"\n{shipped}\nsettled_grid = \"6s\""),
+        ),
+        (
+            "shipped defaults, max_bytes 1 MiB",
+            format!("[cache]\npin_rounding = \"100ms\"\nfresh_ttl = \"500ms\"\n{shipped}\nsettled_grid = \"30s\"\nmax_bytes = 1048576"),
         ),
         (
             "dashboard-tuned (pin_rounding 30s, fresh_ttl 30s, the rest default)",
-            "[cache]\npin_rounding = \"3s\"\nfresh_ttl = \"3s\"\nsettled_ttl = \"6m\"\n\
-             freshness_horizon = \"1m\"\nsettled_grid = \"6s\""
-                .to_string(),
+            format!("[cache]\n{tuned}\n{shipped}\nsettled_grid = \"30s\""),
         ),
         (
-            "dashboard-tuned and settled_grid 5m",
-            "[cache]\npin_rounding = \"3s\"\nfresh_ttl = \"3s\"\nsettled_ttl = \"6m\"\n\
-             freshness_horizon = \"1m\"\nsettled_grid = \"30s\""
-                .to_string(),
+            "dashboard-tuned but settled_grid 1m",
+            format!("[cache]\n{tuned}\n{shipped}\nsettled_grid = \"6s\""),
         ),
     ];
     // `CACHE_BENCH_ONLY`: run only the configurations whose label contains
@@ -317,13 +365,15 @@ async fn simulated_dashboard() {
             let b = bench(cache, LATENCY).await;
             let run = dashboard(&b, panels, Duration::from_secs(3), 10).await;
             println!(
-                "dashboard {panels:?}, {label}: {} gateway requests, {} upstream requests {:?}, p50 {:.1} ms, p90 {:.1} ms, cache bytes {}, load {}\n  by kind: {}",
+                "dashboard {panels:?}, {label}: {} gateway requests, {} upstream requests {:?}, p50 {:.1} ms, p90 {:.1} ms, cache bytes at the end {} (peak {}), peak RSS of the test process {:.1} MiB, load {}\n  by kind: {}",
                 run.requests,
                 run.upstream.iter().map(|(_, n)| n).sum::<usize>(),
                 run.upstream,
                 run.p50,
                 run.p90,
                 b.cache_bytes().await,
+                run.peaks.cache_bytes,
+                run.peaks.rss_kib as f64 / 1024.0,
                 std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
                 run.breakdown,
             );
