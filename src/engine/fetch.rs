@@ -122,12 +122,10 @@ impl FetchJob {
                         .await
                         .unwrap_or(Err(SourceError::Timeout(self.timeout)));
                     permit.record(&fetched);
+                    // A split segment's records stay as the adapter gave
+                    // them (deferred ones are mapped when emitted).
                     let fetched = match &segment {
-                        // A split segment's records are mapped here.
-                        Some(s) => fetched.map(|batch| {
-                            let batch = batch.force(|reason| ctx.note_skipped(&reason));
-                            s.finish(batch).into()
-                        }),
+                        Some(s) => fetched.map(|batch| s.finish(batch)),
                         None => fetched,
                     };
                     if fetched.is_err() {
