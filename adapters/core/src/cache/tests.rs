@@ -237,7 +237,10 @@ async fn a_bypass_joins_an_identical_request_in_flight() {
     }
     release.notify_waiters();
     let (answer, lookup) = second.await.unwrap();
-    assert_eq!((body(&answer).as_str(), lookup), ("in flight", Lookup::Coalesced));
+    assert_eq!(
+        (body(&answer).as_str(), lookup),
+        ("in flight", Lookup::Coalesced)
+    );
     assert_eq!(first.await.unwrap().1, Lookup::Miss);
     assert_eq!(sent.load(Ordering::SeqCst), 1);
     // Once answered, a bypass does not take the stored answer.
