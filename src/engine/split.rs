@@ -20,8 +20,7 @@
 //! frontier may equal it). Were `G` to differ between two pages, every
 //! position would still mean the same.
 
-use loggate_core::lazy::LazyBatch;
-use loggate_core::{Adapter, Batch, Order, Position, Resume, SourceQuery};
+use loggate_core::{Adapter, LazyBatch, Order, Position, Resume, SourceQuery};
 
 /// `[cache] settled_grid` and `freshness_horizon`, in epoch ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,43 +111,15 @@ impl SplitGrid {
     }
 }
 
-/// A segment's batch, eager ([`Batch`]) or with records still to be
-/// mapped ([`LazyBatch`]): [`Segment::finish`] reads only timestamps and
-/// the frontier, so a lazy batch's records stay deferred until emitted.
-pub(super) trait SegmentBatch {
-    /// Drops the records stamped before `start` (epoch ms).
-    fn drop_before(&mut self, start: i64);
-    fn frontier(&mut self) -> &mut Position;
-}
-
-impl SegmentBatch for Batch {
-    fn drop_before(&mut self, start: i64) {
-        self.records.retain(|r| r.timestamp_ms >= start);
-    }
-
-    fn frontier(&mut self) -> &mut Position {
-        &mut self.frontier
-    }
-}
-
-impl SegmentBatch for LazyBatch {
-    fn drop_before(&mut self, start: i64) {
-        self.records.retain(|r| r.timestamp_ms() >= start);
-    }
-
-    fn frontier(&mut self) -> &mut Position {
-        &mut self.frontier
-    }
-}
-
 impl Segment {
     /// `batch` as the whole window's: records before the real start
     /// dropped (in `desc`, a frontier past the start ends the source), a
-    /// segment's end handed over to the other segment.
-    pub(super) fn finish<B: SegmentBatch>(&self, mut batch: B) -> B {
+    /// segment's end handed over to the other segment. Only timestamps and
+    /// the frontier are read: deferred records stay deferred until emitted.
+    pub(super) fn finish(&self, mut batch: LazyBatch) -> LazyBatch {
         if let Some(start) = self.drop_before {
-            batch.drop_before(start);
-            let frontier = batch.frontier();
+            batch.records.retain(|r| r.timestamp_ms() >= start);
+            let frontier = &mut batch.frontier;
             let past_start = frontier.bound_ts().is_some_and(|ts| ts < start);
             if self.query.order == Order::Desc && past_start {
                 *frontier = Position::finished();
@@ -160,7 +131,7 @@ impl Segment {
             // window's start, with an offset hint of this part's request),
             // the other part starts whole.
             let boundary_ts = handoff.bound_ts().unwrap_or_default();
-            let frontier = batch.frontier();
+            let frontier = &mut batch.frontier;
             let past = frontier
                 .bound_ts()
                 .is_some_and(|ts| match self.query.order {

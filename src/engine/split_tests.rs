@@ -1,4 +1,4 @@
-use loggate_core::{Filters, Level, LogRecord};
+use loggate_core::{Batch, Filters, Level, LogRecord};
 
 use super::*;
 
@@ -49,7 +49,7 @@ fn desc_reads_the_fresh_part_then_hands_over_to_the_settled_one() {
         frontier: Position::finished(),
         ..Batch::default()
     };
-    let handed = fresh.finish(done).frontier;
+    let handed = fresh.finish(done.into()).frontier;
     assert_eq!(handed, Position::group(G - 1, None));
     // A frontier past the boundary (with an offset hint of the fresh
     // request) hands over the same way: it says nothing of the settled
@@ -58,7 +58,10 @@ fn desc_reads_the_fresh_part_then_hands_over_to_the_settled_one() {
         frontier: Position::group(G - 5 * MIN, Some(40)),
         ..Batch::default()
     };
-    assert_eq!(fresh.finish(past).frontier, Position::group(G - 1, None));
+    assert_eq!(
+        fresh.finish(past.into()).frontier,
+        Position::group(G - 1, None)
+    );
     let settled = GRID.segment(&q, &handed, 3, END + 20_000).unwrap();
     assert_eq!(
         (settled.query.filters.start, settled.query.filters.end),
@@ -79,7 +82,7 @@ fn desc_reads_the_fresh_part_then_hands_over_to_the_settled_one() {
         frontier: Position::group(G - 90 * MIN + 3, None),
         ..Batch::default()
     };
-    let out = settled.finish(batch);
+    let out = settled.finish(batch.into());
     assert_eq!(out.records.len(), 2);
     assert!(out.frontier.done);
 }
@@ -93,20 +96,26 @@ fn asc_reads_the_settled_part_then_the_fresh_one() {
         (None, Some(G - 1))
     );
     assert_eq!((settled.drop_before, settled.want), (None, 128));
-    let handed = settled.finish(Batch {
-        frontier: Position::finished(),
-        ..Batch::default()
-    });
+    let handed = settled.finish(
+        Batch {
+            frontier: Position::finished(),
+            ..Batch::default()
+        }
+        .into(),
+    );
     assert_eq!(handed.frontier, Position::group(G, None));
     let fresh = GRID.segment(&q, &handed.frontier, 100, END).unwrap();
     assert_eq!(fresh.query.filters.start, Some(G));
     assert_eq!(fresh.position, handed.frontier);
     // The fresh part's end is the source's end.
-    assert!(fresh.finish(Batch::default()).frontier == Position::default());
-    let done = fresh.finish(Batch {
-        frontier: Position::finished(),
-        ..Batch::default()
-    });
+    assert!(fresh.finish(LazyBatch::default()).frontier == Position::default());
+    let done = fresh.finish(
+        Batch {
+            frontier: Position::finished(),
+            ..Batch::default()
+        }
+        .into(),
+    );
     assert!(done.frontier.done);
 }
 
@@ -238,7 +247,9 @@ fn split_traversal(
             .segment(query, &position, want, END)
             .expect("a split window");
         let fetched = model_fetch(data, &segment.query, &segment.position, segment.want, stops);
-        let batch = segment.finish(fetched);
+        let batch = segment
+            .finish(fetched.into())
+            .force(|reason| panic!("a model record is mapped: {reason}"));
         out.extend(
             batch
                 .records
