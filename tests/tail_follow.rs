@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::fleet::{start_sims, Kind, Spec};
-use common::{assert_same_ids, reference, Gateway};
+use common::{assert_same_ids, of_source, reference, Gateway};
 use loggate_core::sim::Fault;
 use loggate_core::{Filters, Order};
 use serde_json::Value;
@@ -52,15 +52,6 @@ async fn catch_up(
         assert_eq!(body["caught_up"], false, "{body}");
     }
     panic!("the follow traversal never caught up");
-}
-
-/// Every source's records in traversal order, restricted to one source.
-fn of_source(ids: &[String], source: &str) -> Vec<String> {
-    let prefix = format!("{source}:");
-    ids.iter()
-        .filter(|id| id.starts_with(&prefix))
-        .cloned()
-        .collect()
 }
 
 #[tokio::test]

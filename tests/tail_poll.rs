@@ -13,12 +13,11 @@ use std::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::fleet::{start_sims, Kind, Sim, Spec};
+use common::fleet::{every_id_asc, start_sims, Kind, Sim, Spec};
 use common::metrics::metric;
 use common::sse::SseStream;
-use common::{assert_same_ids, reference, Gateway};
+use common::{assert_same_ids, of_source, Gateway};
 use loggate_core::sim::Served;
-use loggate_core::{Filters, Order};
 use rand::{Rng, SeedableRng};
 
 const SERVER: &str = "scan_budget = 10000\n[follow]\nsettle = \"0s\"\npoll_min = \"5ms\"\npoll_max = \"20ms\"\nheartbeat = \"1s\"";
@@ -143,23 +142,6 @@ async fn one_query_polls_each_source_at_its_own_pace() {
     );
 }
 
-/// Every record of the simulators, in the merged order.
-fn expected(sims: &[(String, Kind, Sim)]) -> Vec<String> {
-    let data: Vec<(&str, Vec<_>)> = sims
-        .iter()
-        .map(|(n, _, s)| (n.as_str(), s.snapshot()))
-        .collect();
-    reference(&data, &Filters::default(), Order::Asc)
-}
-
-fn of_source(ids: &[String], source: &str) -> Vec<String> {
-    let prefix = format!("{source}:");
-    ids.iter()
-        .filter(|id| id.starts_with(&prefix))
-        .cloned()
-        .collect()
-}
-
 #[tokio::test]
 async fn sources_at_their_own_paces_are_exactly_once_across_reconnects_and_a_restart() {
     // The whole-log source is read every 30 ms at least, the paged one
@@ -199,7 +181,7 @@ async fn sources_at_their_own_paces_are_exactly_once_across_reconnects_and_a_res
                 other => panic!("unexpected event {other}"),
             }
             last_id = Some(event.id.clone().expect("every event has an id"));
-            if !writing.load(Ordering::SeqCst) && got.len() >= expected(&sims).len() {
+            if !writing.load(Ordering::SeqCst) && got.len() >= every_id_asc(&sims).len() {
                 break 'outer;
             }
             if n >= cut_after {
@@ -214,7 +196,7 @@ async fn sources_at_their_own_paces_are_exactly_once_across_reconnects_and_a_res
     }
     writer.await.unwrap();
     assert!(restarted, "the test restarted the gateway");
-    let all = expected(&sims);
+    let all = every_id_asc(&sims);
     for source in ["paged", "whole"] {
         assert_same_ids(&of_source(&got, source), &of_source(&all, source), source);
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use common::fleet::{start_sims, Kind, Sim, Spec};
 use common::late::{expected, Inserted, MINUTE};
-use common::{assert_same_ids, enc, reference, Gateway};
+use common::{assert_same_ids, enc, of_source, reference, Gateway};
 use futures::StreamExt;
 use loggate::logql::labels::entry_ns;
 use loggate_core::{Filters, Order};
@@ -50,14 +50,6 @@ async fn next_frame(socket: &mut Socket) -> Value {
             _ => continue,
         }
     }
-}
-
-fn of_source(ids: &[String], source: &str) -> Vec<String> {
-    let prefix = format!("{source}:");
-    ids.iter()
-        .filter(|id| id.starts_with(&prefix))
-        .cloned()
-        .collect()
 }
 
 #[tokio::test]

@@ -293,3 +293,17 @@ pub async fn start_sims_in(
     }
     (sims, served, toml)
 }
+
+/// Every record the simulators hold now, as gateway ids in ascending
+/// merged order (spec §3): what a tail from the beginning must deliver.
+pub fn every_id_asc(sims: &[(String, Kind, Sim)]) -> Vec<String> {
+    let data: Vec<(&str, Vec<LogRecord>)> = sims
+        .iter()
+        .map(|(name, _, sim)| (name.as_str(), sim.snapshot()))
+        .collect();
+    super::reference(
+        &data,
+        &loggate_core::Filters::default(),
+        loggate_core::Order::Asc,
+    )
+}

@@ -234,6 +234,16 @@ pub fn reference(
         .collect()
 }
 
+/// The ids of `source` among gateway ids (`source:native_id`), in the
+/// order given.
+pub fn of_source(ids: &[String], source: &str) -> Vec<String> {
+    let prefix = format!("{source}:");
+    ids.iter()
+        .filter(|id| id.starts_with(&prefix))
+        .cloned()
+        .collect()
+}
+
 /// Asserts two id lists are equal, explaining the first difference.
 pub fn assert_same_ids(got: &[String], expected: &[String], what: &str) {
     if got == expected {
