@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::counts::{reference_counts, response_counts, SourceData};
+use common::counts::{fleet_data, reference_counts, response_counts};
 use common::enc;
 use common::fleet::{Fleet, Kind, Spec};
 use loggate_core::time::format_ms;
@@ -93,11 +93,7 @@ fn case() -> impl Strategy<Value = Case> {
 
 async fn check(case: Case) -> Result<(), TestCaseError> {
     let fleet = Fleet::start(&case.specs, "", "").await;
-    let data: Vec<SourceData<'_>> = fleet
-        .sims
-        .iter()
-        .map(|(name, kind, sim)| (name.as_str(), kind.provider, sim.snapshot()))
-        .collect();
+    let data = fleet_data(&fleet);
     // Every simulator's data lies in the hour before its start.
     let now = loggate_core::time::now_ms();
     let start = now - 3_600_000 + case.start_offset;

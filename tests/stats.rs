@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::counts::{bucket_count, reference_counts, response_counts, SourceData};
+use common::counts::{bucket_count, fleet_data, reference_counts, response_counts, SourceData};
 use common::enc;
 use common::fleet::{Fleet, Kind, Spec};
 use loggate_core::time::format_ms;
@@ -21,14 +21,6 @@ async fn fleet(server: &str) -> Fleet {
         .map(|(i, kind)| Spec::new(kind, 15 + i as u64, 150, 60))
         .collect();
     Fleet::start(&specs, server, "").await
-}
-
-fn data(fleet: &Fleet) -> Vec<SourceData<'_>> {
-    fleet
-        .sims
-        .iter()
-        .map(|(name, kind, sim)| (name.as_str(), kind.provider, sim.snapshot()))
-        .collect()
 }
 
 /// The window: the data's hour with room on both sides, cut into 7-minute
@@ -58,7 +50,7 @@ fn assert_counts(body: &Value, expected: &common::counts::Counts, what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_equal_the_reference_for_every_provider_filter_and_grouping() {
     let fleet = fleet("").await;
-    let data = data(&fleet);
+    let data = fleet_data(&fleet);
     let w = window();
     // Filter values taken from the data, so that they select something.
     let records: Vec<&loggate_core::LogRecord> = data.iter().flat_map(|d| &d.2).collect();
@@ -150,7 +142,7 @@ fn filters_of(set: impl FnOnce(&mut Filters)) -> Filters {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushdown_costs_one_request_per_bucket_and_group_and_equals_a_scan() {
     let fleet = fleet("").await;
-    let data = data(&fleet);
+    let data = fleet_data(&fleet);
     let w = window();
     let n = bucket_count(w.0, w.1, w.2) as u64;
     // The sources whose totals count the window exactly.
@@ -242,7 +234,7 @@ async fn a_scan_out_of_budget_reports_what_it_covered_and_no_more() {
     // scan_budget 5 → counting scans at most 50 records per source.
     let specs = [Spec::new(Kind::SCAN_ONLY, 3, 120, 120)];
     let fleet = Fleet::start(&specs, "scan_budget = 5", "").await;
-    let data = data(&fleet);
+    let data = fleet_data(&fleet);
     let w = window();
     let (status, body) = stats(&fleet, w, "").await;
     assert_eq!(status, 200, "{body}");
@@ -283,7 +275,7 @@ async fn counts_hold_while_records_arrive_during_the_count() {
         Spec::new(Kind::SCAN_ONLY, 8, 300, 90),
     ];
     let fleet = Fleet::start(&specs, "", "").await;
-    let data = data(&fleet);
+    let data = fleet_data(&fleet);
     let (start, _, interval) = window();
     // The window ends before anything inserted from now on.
     let end = loggate_core::time::now_ms() - 1;

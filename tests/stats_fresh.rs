@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::counts::{reference_counts, response_counts, SourceData};
+use common::counts::{fleet_data, reference_counts, response_counts, SourceData};
 use common::enc;
 use common::fleet::{Fleet, Kind, Spec};
 use loggate_core::time::{format_ms, now_ms};
@@ -50,14 +50,6 @@ async fn stats(fleet: &Fleet, (start, end, interval): (i64, i64, i64), rest: &st
     body
 }
 
-fn data(fleet: &Fleet) -> Vec<SourceData<'_>> {
-    fleet
-        .sims
-        .iter()
-        .map(|(name, kind, sim)| (name.as_str(), kind.provider, sim.snapshot()))
-        .collect()
-}
-
 /// The panels' filters: as sent, and as the reference reads them.
 fn panels(data: &[SourceData<'_>]) -> Vec<(String, Filters)> {
     let q: String = data[0].2[3].message.chars().take(3).collect();
@@ -91,7 +83,7 @@ fn panels(data: &[SourceData<'_>]) -> Vec<(String, Filters)> {
 
 /// Every panel, grouping and method equals the data over `fleet`.
 async fn assert_panels_equal_the_data(fleet: &Fleet, what: &str) {
-    let data = data(fleet);
+    let data = fleet_data(fleet);
     for (query, filters) in panels(&data) {
         for by in ["", "&by=level", "&by=source,level"] {
             for method in ["auto", "scan"] {
@@ -141,7 +133,7 @@ async fn panels_with_different_filters_share_the_fresh_part() {
     let specs = [Spec::new(Kind::COUNTS_TOTALS, 71, 150, 75)];
     let cache = "[cache]\npin_rounding = \"60s\"\nfresh_ttl = \"60s\"\nfreshness_horizon = \"10m\"";
     let fleet = Fleet::start(&specs, cache, "").await;
-    let data = data(&fleet);
+    let data = fleet_data(&fleet);
     let info = Filters {
         level: Some([Level::Info].into_iter().collect()),
         ..Filters::default()
@@ -185,14 +177,14 @@ async fn a_count_in_a_later_pin_sees_the_logs_written_since() {
         let w = last_hour();
         let rest = format!("&by=source&method={method}");
         let before = stats(&fleet, w, &rest).await;
-        let expected = reference_counts(&data(&fleet), &Filters::default(), w, &["source"]);
+        let expected = reference_counts(&fleet_data(&fleet), &Filters::default(), w, &["source"]);
         assert_eq!(response_counts(&before), expected, "{method}, before");
         for (_, _, sim) in &fleet.sims {
             sim.insert_copies(3, now_ms());
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let after = stats(&fleet, w, &rest).await;
-        let expected = reference_counts(&data(&fleet), &Filters::default(), w, &["source"]);
+        let expected = reference_counts(&fleet_data(&fleet), &Filters::default(), w, &["source"]);
         assert_eq!(
             response_counts(&after),
             expected,

@@ -13,6 +13,15 @@ pub type Counts = BTreeMap<String, Vec<u64>>;
 /// One source's data: (name, provider kind, records).
 pub type SourceData<'a> = (&'a str, &'a str, Vec<LogRecord>);
 
+/// Every source's data of `fleet` now, for [`reference_counts`].
+pub fn fleet_data(fleet: &super::fleet::Fleet) -> Vec<SourceData<'_>> {
+    fleet
+        .sims
+        .iter()
+        .map(|(name, kind, sim)| (name.as_str(), kind.provider, sim.snapshot()))
+        .collect()
+}
+
 /// Buckets `[start + i·interval, …)` up to `end` (exclusive).
 pub fn bucket_count(start: i64, end: i64, interval: i64) -> usize {
     ((end - start + interval - 1) / interval) as usize
