@@ -13,7 +13,7 @@ use std::time::Duration;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::fleet::{every_id_asc, start_sims, Kind, Sim, Spec};
+use common::fleet::{all_delivered, every_id_asc, start_sims, Kind, Sim, Spec};
 use common::metrics::metric;
 use common::sse::SseStream;
 use common::{assert_same_ids, of_source, Gateway};
@@ -172,7 +172,12 @@ async fn sources_at_their_own_paces_are_exactly_once_across_reconnects_and_a_res
             .unwrap_or_else(|(s, b)| panic!("{s}: {b}"));
         let cut_after = rng.gen_range(0..8);
         for n in 0.. {
-            let Some(event) = stream.next().await else {
+            let have = got.len();
+            let event = tokio::select! {
+                event = stream.next() => event,
+                () = all_delivered(&writing, have, &sims) => break 'outer,
+            };
+            let Some(event) = event else {
                 break;
             };
             match event.event.as_str() {

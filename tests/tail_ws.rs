@@ -12,7 +12,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use common::fleet::{start_sims, Kind, Sim, Spec};
+use common::fleet::{all_delivered, every_id_asc, start_sims, Kind, Sim, Spec};
 use common::late::{expected, Inserted, MINUTE};
 use common::{assert_same_ids, enc, of_source, reference, Gateway};
 use futures::StreamExt;
@@ -172,13 +172,6 @@ async fn websocket_tail_refuses_bad_input_before_the_upgrade() {
     }
 }
 
-/// Resolves once the writer is done and `have` ids cover what `all` lists.
-async fn finished(writing: &AtomicBool, have: usize, all: &impl Fn() -> Vec<String>) {
-    while writing.load(Ordering::SeqCst) || have < all().len() {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-}
-
 #[tokio::test]
 async fn websocket_tail_is_exactly_once_across_random_disconnects_and_a_restart() {
     let specs = [
@@ -189,13 +182,6 @@ async fn websocket_tail_is_exactly_once_across_random_disconnects_and_a_restart(
     let (sims, _served, toml) =
         start_sims(&specs, &names, loggate_core::time::now_ms(), SERVER, "").await;
     let mut gateways = [Gateway::start(&toml).await, Gateway::start(&toml).await];
-    let all = || -> Vec<String> {
-        let data: Vec<(&str, Vec<_>)> = sims
-            .iter()
-            .map(|(n, _, s)| (n.as_str(), s.snapshot()))
-            .collect();
-        reference(&data, &Filters::default(), Order::Asc)
-    };
 
     // The writer: 60 inserts of 1 to 3 records into random sources.
     let writing = Arc::new(AtomicBool::new(true));
@@ -236,11 +222,11 @@ async fn websocket_tail_is_exactly_once_across_random_disconnects_and_a_restart(
             let have = got.len();
             let frame = tokio::select! {
                 frame = next_frame(&mut socket) => frame,
-                () = finished(&writing, have, &all) => break 'outer,
+                () = all_delivered(&writing, have, &sims) => break 'outer,
             };
             got.extend(ids_of(&frame).into_iter().map(|(_, id)| id));
             cursor = Some(frame["cursor"].as_str().expect("a cursor").to_string());
-            if !writing.load(Ordering::SeqCst) && got.len() >= all().len() {
+            if !writing.load(Ordering::SeqCst) && got.len() >= every_id_asc(&sims).len() {
                 break 'outer;
             }
             if n >= cut_after {
@@ -255,7 +241,7 @@ async fn websocket_tail_is_exactly_once_across_random_disconnects_and_a_restart(
     }
     writer.await.unwrap();
     assert!(restarted, "the test disconnected and restarted");
-    let all = all();
+    let all = every_id_asc(&sims);
     for source in &names {
         let mut mine = of_source(&got, source);
         let mut expected = of_source(&all, source);

@@ -307,3 +307,21 @@ pub fn every_id_asc(sims: &[(String, Kind, Sim)]) -> Vec<String> {
         loggate_core::Order::Asc,
     )
 }
+
+/// Resolves once the writer has stopped (`writing` false) and `have`
+/// delivered ids cover every record the simulators hold. A tail test
+/// waits for its next event in a `select!` with this: the last batch may
+/// be delivered before the writer stops, and after it the stream has
+/// nothing more to send (heartbeats are comments), so checking only after
+/// each event would wait forever. Polls a flag, never a clock: how long
+/// delivery takes does not decide the outcome.
+pub async fn all_delivered(
+    writing: &std::sync::atomic::AtomicBool,
+    have: usize,
+    sims: &[(String, Kind, Sim)],
+) {
+    use std::sync::atomic::Ordering;
+    while writing.load(Ordering::SeqCst) || have < every_id_asc(sims).len() {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
