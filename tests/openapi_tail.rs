@@ -39,9 +39,17 @@ async fn the_sse_tail_is_documented_with_the_logs_parameters_and_its_events() {
     for name in &logs {
         let name = name.as_str().unwrap();
         let tail = parameter(&doc, "/logs/tail", name);
-        if name != "order" {
+        if !["order", "follow", "partial"].contains(&name) {
             assert_eq!(tail, parameter(&doc, "/logs", name), "{name}");
         }
+    }
+    // A tail always follows and always goes on with the other sources:
+    // `follow` and `partial` take only `true`, and their example is valid.
+    for name in ["follow", "partial"] {
+        let p = parameter(&doc, "/logs/tail", name);
+        assert_eq!(p["schema"]["type"], "boolean", "{p}");
+        assert_eq!(p["schema"]["enum"], serde_json::json!([true]), "{p}");
+        assert_eq!(p["example"], true, "{p}");
     }
     let order = parameter(&doc, "/logs/tail", "order");
     assert_eq!(
@@ -104,6 +112,32 @@ async fn the_sse_tail_is_documented_with_the_logs_parameters_and_its_events() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
+
+    // The narrowed `follow` and `partial`: `false` is refused before the
+    // stream, naming the parameter and why; `true` opens it.
+    for (name, why) in [
+        ("follow", "a tail always follows"),
+        ("partial", "a tail always goes on with the other sources"),
+    ] {
+        let (status, body) = gateway.get(&format!("/logs/tail?{name}=false")).await;
+        let error = &body["error"];
+        assert_eq!(
+            (status, error["code"].as_str(), error["param"].as_str()),
+            (400, Some("invalid_parameter"), Some(name)),
+            "{body}"
+        );
+        let message = error["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("{name}: {why}")), "{body}");
+        let response = gateway
+            .client
+            .get(gateway.url(&format!("/logs/tail?{name}=true")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{name}=true");
+    }
+    // The 204 of a terminal cursor (a tail whose `end` was reached).
+    assert!(responses["204"].is_object(), "{responses}");
 }
 
 #[tokio::test]

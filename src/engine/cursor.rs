@@ -58,6 +58,17 @@ pub struct CursorState {
     /// a re-read of the recent past may meet ([`super::late`]).
     #[serde(rename = "l", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub late: BTreeMap<String, super::late::Delivered>,
+    /// A *terminal* follow cursor (issue 17): the position of a tail whose
+    /// window passed the client's `end`, handed out as the last `id:` of
+    /// `/logs/tail` and its `end` event so that a client reconnecting with
+    /// it learns the tail is over (`204 No Content`, which stops a
+    /// browser's `EventSource`) instead of starting again from `since`.
+    /// Nothing continues from it: `/logs` answers it with an empty page
+    /// and `next_cursor: null`. Signed like every cursor; absent (`false`)
+    /// in every other cursor, so the format keeps its version and cursors
+    /// issued before the marker existed decode as they did.
+    #[serde(rename = "t", default, skip_serializing_if = "std::ops::Not::not")]
+    pub terminal: bool,
 }
 
 /// Signs and verifies cursors with one secret.
@@ -146,6 +157,7 @@ mod tests {
             follow: false,
             served: [("a".to_string(), 3), ("b".to_string(), 0)].into(),
             late: BTreeMap::new(),
+            terminal: false,
         }
     }
 
@@ -172,6 +184,47 @@ mod tests {
                 "byte {i}"
             );
         }
+    }
+
+    /// The terminal marker is signed with the rest: a terminal cursor
+    /// round-trips, and turning an ordinary cursor's JSON into a terminal
+    /// one (or back) without the secret breaks the signature.
+    #[test]
+    fn the_terminal_marker_round_trips_and_is_signed() {
+        let signer = CursorSigner::new(b"secret");
+        let terminal = CursorState {
+            follow: true,
+            terminal: true,
+            ..state()
+        };
+        let text = signer.encode(&terminal);
+        assert_eq!(signer.decode(&text).unwrap(), terminal);
+        let mut bytes = URL_SAFE_NO_PAD.decode(&text).unwrap();
+        let json_end = bytes.len() - MAC_LEN;
+        let json = String::from_utf8(bytes[1..json_end].to_vec()).unwrap();
+        assert!(json.contains(r#""t":true"#), "{json}");
+        let forged = json.replace(r#""t":true"#, r#""t":false"#);
+        let mut altered = vec![CURSOR_VERSION];
+        altered.extend_from_slice(forged.as_bytes());
+        altered.extend_from_slice(&bytes.split_off(json_end));
+        let forged = URL_SAFE_NO_PAD.encode(&altered);
+        assert!(matches!(
+            signer.decode(&forged),
+            Err(EngineError::InvalidCursor(_))
+        ));
+    }
+
+    /// A cursor issued before the marker existed (no `t`) still decodes,
+    /// as a cursor that is not terminal.
+    #[test]
+    fn a_cursor_without_the_marker_is_not_terminal() {
+        let signer = CursorSigner::new(b"secret");
+        let text = signer.encode(&state());
+        let bytes = URL_SAFE_NO_PAD.decode(&text).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&bytes[1..bytes.len() - MAC_LEN]).unwrap();
+        assert!(json.get("t").is_none(), "{json}");
+        assert!(!signer.decode(&text).unwrap().terminal);
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl Engine {
     /// what lets a tail join its group's poller.
     pub fn caught_up_at(&self, cursor: &str) -> Option<i64> {
         let state = self.signer.decode(cursor).ok()?;
-        let caught_up = state.follow && state.positions.values().all(|p| p.done);
+        let caught_up = state.follow && !state.terminal && state.positions.values().all(|p| p.done);
         caught_up.then_some(state.pinned_end)
     }
 
@@ -127,12 +127,46 @@ impl Engine {
     /// Marks a follow page: `caught_up` when every source has finished the
     /// window, and a follow cursor (encoded again: the page's delivered ids
     /// are in it) instead of `null` — unless the window is caught up and
-    /// past the client's own `end`, which ends the follow.
+    /// past the client's own `end`, which ends the follow: then
+    /// `next_cursor` is `None` and the page carries the terminal cursor a
+    /// tail hands out instead ([`Page::terminal_cursor`]).
     pub(super) fn follow_page(&self, state: &CursorState, page: &mut Page) {
         let caught_up = state.positions.values().all(|p| p.done);
         page.caught_up = Some(caught_up);
         let ended = caught_up && state.filters.end.is_some_and(|end| state.pinned_end >= end);
         page.next_cursor = (!ended).then(|| self.signer.encode(state));
+        page.terminal_cursor = ended.then(|| self.terminal_cursor(state));
+    }
+
+    /// The signed terminal cursor of a follow that ended at `state`
+    /// ([`CursorState::terminal`]): its query (key, sources, filters,
+    /// bound) without the per-page state nothing will continue from.
+    fn terminal_cursor(&self, state: &CursorState) -> String {
+        let mut terminal = state.clone();
+        terminal.terminal = true;
+        terminal.late.clear();
+        terminal.served.clear();
+        self.signer.encode(&terminal)
+    }
+
+    /// The page `/logs` answers a terminal cursor with (the follow is
+    /// over): no logs, `caught_up: true`, `next_cursor: null`, every
+    /// source reported as asked nothing.
+    pub(super) fn ended_page(&self, state: &CursorState) -> Page {
+        Page {
+            logs: Vec::new(),
+            next_cursor: None,
+            partial: false,
+            caught_up: Some(true),
+            sources: state
+                .sources
+                .iter()
+                .map(|name| (name.clone(), super::SourceReport::default()))
+                .collect(),
+            warnings: Vec::new(),
+            room: None,
+            terminal_cursor: Some(self.signer.encode(state)),
+        }
     }
 }
 
@@ -140,9 +174,11 @@ impl Engine {
     /// Opens a tail (spec §8): the follow cursor it starts from and its
     /// sources, checked as a page would be (sources known and readable,
     /// the cursor signed with this gateway's secret for this key), without
-    /// reading anything. With a cursor it must be a follow cursor. Without
-    /// one the tail is ascending; with no `start` it begins at now −
-    /// settle (nothing older is delivered).
+    /// reading anything. With a cursor it must be a follow cursor; a
+    /// terminal one ([`CursorState::terminal`], checked like any other)
+    /// opens nothing: [`TailStart::ended`]. Without one the tail is
+    /// ascending; with no `start` it begins at now − settle (nothing older
+    /// is delivered).
     pub fn open_tail(
         &self,
         request: &LogsRequest,
@@ -186,6 +222,7 @@ impl Engine {
             cursor: self.signer.encode(state),
             sources: state.sources.clone(),
             query_key: serde_json::to_string(&query).unwrap_or_default(),
+            ended: state.terminal,
         }
     }
 }
@@ -204,4 +241,8 @@ pub struct TailStart {
     pub sources: Vec<String>,
     /// The query's identity (key, sources, filters) for sharing a poller.
     pub query_key: String,
+    /// The cursor is a terminal one: the tail it came from is over
+    /// (its `end` passed). `/logs/tail` answers `204 No Content`, the
+    /// WebSocket tail closes at once with `1000` `end`.
+    pub ended: bool,
 }

@@ -105,6 +105,22 @@ pub struct Page {
     /// dropped (after its response is serialised), so that the bound
     /// covers the records of pages being answered too.
     pub room: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// A follow that ended (its window passed the client's `end`;
+    /// `next_cursor` is then `None`): the signed *terminal* cursor of its
+    /// last position ([`CursorState::terminal`]), which a tail sends as
+    /// its last `id:`. Not in the `/logs` body, where the follow ends with
+    /// `next_cursor: null`.
+    pub terminal_cursor: Option<String>,
+}
+
+impl Page {
+    /// The cursor a tail's client resumes from after this page: its
+    /// `next_cursor`, or when the follow ended its terminal cursor.
+    pub fn resume_cursor(&self) -> Option<&str> {
+        self.next_cursor
+            .as_deref()
+            .or(self.terminal_cursor.as_deref())
+    }
 }
 
 /// The `sources.NAME` block of a `GET /logs` response: what one source did
@@ -256,6 +272,9 @@ impl Engine {
     pub async fn page(&self, request: LogsRequest, caller: &Caller) -> Result<Page, EngineError> {
         let deadline = Instant::now() + self.settings.request_timeout;
         let Traversal { mut state } = self.resolve(&request, caller)?;
+        if state.terminal {
+            return Ok(self.ended_page(&state));
+        }
         let room = self.admit(&request, state.sources.len(), deadline).await?;
         let query = Arc::new(SourceQuery {
             filters: effective_filters(&state.filters, state.pinned_end),
@@ -309,7 +328,7 @@ impl Engine {
                     ));
                 }
                 check_matches_cursor(request, &state)?;
-                if state.follow {
+                if state.follow && !state.terminal {
                     self.advance_follow(&mut state, request.follow_to);
                 }
                 state
@@ -337,6 +356,7 @@ impl Engine {
                     follow: false,
                     served: BTreeMap::new(),
                     late: BTreeMap::new(),
+                    terminal: false,
                 }
             }
         };

@@ -429,6 +429,7 @@ impl Engine {
                 .collect(),
             warnings,
             room: None,
+            terminal_cursor: None,
         }
     }
 }

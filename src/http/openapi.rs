@@ -131,8 +131,10 @@ impl Modify for LogsParameters {
 
 /// The `/logs/tail` query parameters: those of `/logs` (spec §8: "the
 /// `/logs` filters, plus `cursor` or `since`"), `order` only `asc` (a tail
-/// is ascending), and `since`, an alias of `start`; after them the
-/// `Last-Event-ID` header declared on the handler.
+/// is ascending), `follow` and `partial` only `true` (a tail always
+/// follows and goes on with the other sources: issue 17), and `since`, an
+/// alias of `start`; after them the `Last-Event-ID` header declared on the
+/// handler.
 fn tail_parameters(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{RefOr, Schema};
     let Some(get) = openapi
@@ -149,6 +151,31 @@ fn tail_parameters(openapi: &mut utoipa::openapi::OpenApi) {
             object.enum_values = Some(vec![json!("asc")]);
         }
         p.description = Some("`asc` (a tail is ascending; `desc` is 400)".into());
+    }
+    // A tail always follows and always goes on with the other sources:
+    // `false` is 400 invalid_parameter naming the parameter.
+    let only_true = [
+        (
+            "follow",
+            "`true` or left out: a tail always follows (`false` is 400)",
+        ),
+        (
+            "partial",
+            "`true` or left out: a tail always goes on with the other sources when one fails, \
+             reporting it in an `event: status` (`false` is 400)",
+        ),
+    ];
+    for (name, description) in only_true {
+        for p in parameters.iter_mut().filter(|p| p.name == name) {
+            if let Some(RefOr::T(Schema::Object(object))) = p.schema.as_mut() {
+                object.enum_values = Some(vec![json!(true)]);
+            }
+            p.description = Some(description.into());
+            // The `/logs` example (`false`) is refused here.
+            *p = ParameterBuilder::from(p.clone())
+                .example(Some(json!(true)))
+                .build();
+        }
     }
     if let Some(start) = logs_param("start") {
         let mut since = doc_parameter("since", &start.doc, false);

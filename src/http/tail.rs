@@ -9,6 +9,10 @@
 //! heartbeats.
 //! A client reconnecting with `Last-Event-ID` (or `cursor`) resumes exactly
 //! after the last event it received, on any replica with the same secret.
+//! A tail whose `end` was reached ends with a signed *terminal* cursor (the
+//! last `logs` event's id and the `end` event's): resumed with it, the
+//! route answers `204 No Content`, which stops a browser's `EventSource`
+//! (it reconnects after any close, and would otherwise start again).
 
 use std::convert::Infallible;
 
@@ -39,13 +43,14 @@ use crate::tail::{channel, run, SlowPolicy, TailEvent, TailReceiver, TailSpec};
         (status = 200, description = "A stream of Server-Sent Events (spec §8) that stays open. \
             The first event carries `retry:` (milliseconds: `follow.poll_min`, at least 100). \
             `event: open`, `data: {}`: the stream is set up; its `id:` resumes from here. \
-            `event: logs`: `data:` a `/logs` page (the `LogsPage` schema) of new logs, oldest first; `id:` its `next_cursor`, the signed follow cursor after the batch. \
+            `event: logs`: `data:` a `/logs` page (the `LogsPage` schema) of new logs, oldest first; `id:` its `next_cursor`, the signed follow cursor after the batch (the terminal cursor when the batch reaches the `end` parameter). \
             `event: status`: `data: {\"source\", \"status\": \"ok\"|\"error\", \"error\"?: {\"code\", \"message\"}}`, a source failing or recovering; `id:` the cursor at that point. \
-            `event: end`: `data: {\"reason\", \"cursor\"}`, the last event before the server closes the stream; `reason` is `max_duration` (`follow.max_duration`), `end` (the `end` parameter was reached; `cursor` null), `slow_subscriber` (the client did not read) or `shutdown` (the gateway stops); `id:` and `cursor` resume it. \
+            `event: end`: `data: {\"reason\", \"cursor\"}`, the last event before the server closes the stream; `reason` is `max_duration` (`follow.max_duration`), `idle` (no logs for `follow.idle_timeout`), `end` (the `end` parameter was reached: `cursor` is a signed terminal cursor, which resumes nothing), `slow_subscriber` (the client did not read) or `shutdown` (the gateway stops); `id:` and `cursor` resume it. \
             Comment lines `: heartbeat` every `follow.heartbeat` keep proxies from closing an idle stream. \
             Every `id:` may be sent back as `Last-Event-ID` or `cursor`, on any replica with the same `cursor_secret`.",
             content_type = "text/event-stream", body = String),
-        (status = 400, description = "Before the stream starts: invalid_parameter (also `since` with `start`, `order=desc`), unknown_parameter, unknown_source, invalid_cursor (not signed here, or not a follow cursor) or cursor_mismatch; `param` names the parameter", body = ErrorEnvelope),
+        (status = 204, description = "The cursor (`Last-Event-ID` or `cursor`) is the terminal cursor of a tail whose `end` was reached: nothing follows, no stream is opened. A browser's EventSource stops reconnecting on it."),
+        (status = 400, description = "Before the stream starts: invalid_parameter (also `since` with `start`, `order=desc`, `follow=false`: a tail always follows, `partial=false`: a tail always goes on with the other sources), unknown_parameter, unknown_source, invalid_cursor (not signed here, or not a follow cursor) or cursor_mismatch; `param` names the parameter", body = ErrorEnvelope),
         crate::http::error::KeyRefusals,
     )
 )]
@@ -60,6 +65,12 @@ pub async fn get_tail(
         .engine
         .open_tail(&request, &caller)
         .map_err(|e| resumed_from(e, &headers))?;
+    if start.ended {
+        // The tail this cursor came from is over: 204 tells an EventSource
+        // to stop reconnecting (WHATWG HTML, "server-sent events": a
+        // response that is not 200 fails the connection).
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     let hub = state.tails.clone();
     let permit = hub.limits.admit(caller.key.as_deref()).map_err(|message| {
         let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
@@ -117,6 +128,18 @@ fn tail_request(raw: Option<&str>, headers: &HeaderMap) -> Result<LogsRequest, A
         }
         e
     })?;
+    if request.follow == Some(false) {
+        return Err(ApiError::invalid(
+            "follow",
+            "a tail always follows: leave follow out or send follow=true",
+        ));
+    }
+    if !request.partial {
+        return Err(ApiError::invalid(
+            "partial",
+            "a tail always goes on with the other sources when one fails (reporting it in a status event): leave partial out or send partial=true",
+        ));
+    }
     if let Some(id) = headers.get("last-event-id") {
         let id = id
             .to_str()
@@ -165,7 +188,7 @@ fn to_sse(event: TailEvent) -> Event {
     match event {
         TailEvent::Open { cursor } => Event::default().event("open").id(cursor).data("{}"),
         TailEvent::Logs(page) => {
-            let id = page.next_cursor.clone().unwrap_or_default();
+            let id = page.resume_cursor().unwrap_or_default().to_string();
             let data =
                 serde_json::to_string(&LogsPage::from(&*page)).unwrap_or_else(|_| "{}".to_string());
             Event::default().event("logs").id(id).data(data)

@@ -168,7 +168,8 @@ pub enum TailEvent {
     Dropped(Vec<TailLog>),
     /// The stream ends (`max_duration` reached, the client's `end` passed,
     /// the subscriber was too slow, the gateway shuts down); `cursor`
-    /// resumes it (`None` when nothing is left).
+    /// resumes it — after the client's `end`, a terminal cursor, which
+    /// resumes nothing (`/logs/tail` answers it `204`).
     End {
         cursor: Option<String>,
         reason: &'static str,

@@ -222,13 +222,17 @@ impl Subscriber {
         polled: Option<&[String]>,
     ) -> Result<(bool, bool), Stop> {
         let Some(after) = after else {
+            // The follow passed the client's `end`: the page's terminal
+            // cursor is the last `logs` event's id and the `end` event's.
+            let mut terminal = None;
             if let Ok(page) = outcome {
+                terminal = page.terminal_cursor.clone();
                 if !page.logs.is_empty() {
                     self.deliver(page).await?;
                 }
             }
             self.tx.finish(TailEvent::End {
-                cursor: None,
+                cursor: terminal,
                 reason: "end",
             });
             return Err(Stop);

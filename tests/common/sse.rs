@@ -34,7 +34,8 @@ pub struct SseStream {
 
 impl SseStream {
     /// Opens `url` with `Last-Event-ID` when given; returns the status and
-    /// the stream, or the status and the error body.
+    /// the stream, or the status and the error body (`null` when empty,
+    /// as a `204`'s).
     pub async fn open(
         client: &reqwest::Client,
         url: &str,
@@ -48,6 +49,9 @@ impl SseStream {
         let status = response.status().as_u16();
         if status != 200 {
             let body = response.bytes().await.expect("body");
+            if body.is_empty() {
+                return Err((status, serde_json::Value::Null));
+            }
             let value = serde_json::from_slice(&body).expect("a JSON error body");
             return Err((status, value));
         }

@@ -93,6 +93,10 @@ impl Engine {
             sources,
             warnings: page.warnings.clone(),
             room: None,
+            // The follow ended (no group cursor after the page): the
+            // group's terminal cursor ends this subscriber's tail too (same
+            // key, sources and filters; nothing continues from it).
+            terminal_cursor: page.terminal_cursor.clone(),
         };
         if let Some(group) = group {
             follow_group(&mut state, group);
@@ -209,6 +213,7 @@ mod tests {
                 },
             )]
             .into(),
+            terminal: false,
         }
     }
 
@@ -246,6 +251,7 @@ mod tests {
             sources: BTreeMap::new(),
             warnings: Vec::new(),
             room: None,
+            terminal_cursor: None,
         };
         // One delivered the late `x` already, one did not, one started
         // after its time (its floor): only the second gets `x` now.
@@ -282,6 +288,7 @@ mod tests {
             sources: BTreeMap::new(),
             warnings: Vec::new(),
             room: None,
+            terminal_cursor: Some("the group's terminal cursor".into()),
         };
         let mine = engine
             .signer
@@ -289,6 +296,11 @@ mod tests {
         let shared = engine.share_late_page(&mine, &page, None).unwrap();
         assert_eq!(ids(&shared), ["y"]);
         assert_eq!(shared.next_cursor, None);
+        // The subscriber's tail ends with the group's terminal cursor.
+        assert_eq!(
+            shared.terminal_cursor.as_deref(),
+            Some("the group's terminal cursor")
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ fn state(sources: &[&str], bound: i64) -> CursorState {
         follow: true,
         served: BTreeMap::new(),
         late: BTreeMap::new(),
+        terminal: false,
     }
 }
 

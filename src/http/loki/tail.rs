@@ -9,6 +9,10 @@
 //! then what arrives. Each frame also carries `cursor` (a loggate
 //! extension Loki clients ignore): the follow cursor after it, which the
 //! `cursor` parameter resumes from exactly (instead of `start`'s backfill).
+//! A tail that reaches an `end` (LogQL has none: only one resumed from a
+//! `/logs/tail?end=...` cursor) closes with its terminal cursor in the last
+//! frame; resumed with a terminal cursor it closes at once (`1000`, reason
+//! `end`, no frame).
 //! A client that does not keep up with its shared
 //! poller loses entries, as with Loki: they are reported (labels and
 //! timestamp, at most [`MAX_DROPPED`]) in the next frame's
@@ -106,6 +110,16 @@ pub async fn tail(
         ..LogsRequest::default()
     };
     let opened = state.engine.open_tail(&request, &caller)?;
+    if opened.ended {
+        // A terminal cursor: the tail it came from reached its `end`.
+        // The handshake succeeds (a WebSocket client takes any other
+        // answer for a failure to retry) and the socket closes at once as
+        // the tail did: `1000` with reason `end`, no frame.
+        return Ok(ws.on_upgrade(|mut socket| async move {
+            let mut nothing = Vec::new();
+            close(&mut socket, &mut nothing, None, "end").await;
+        }));
+    }
     let bound_ms = state.engine.caught_up_at(&opened.cursor).unwrap_or(0);
     let hub = state.tails.clone();
     let permit = hub.limits.admit(caller.key.as_deref()).map_err(|message| {
@@ -223,7 +237,7 @@ async fn serve(
             event = rx.recv() => match event {
                 Some(TailEvent::Logs(page)) => {
                     let entries = entries_of(&page.logs, &plan, line_mode);
-                    let cursor = page.next_cursor.as_deref();
+                    let cursor = page.resume_cursor();
                     if !entries.is_empty() && send(&mut socket, &entries, &mut dropped, cursor).await.is_err() {
                         return;
                     }
