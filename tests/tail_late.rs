@@ -232,9 +232,31 @@ async fn sse_tail_delivers_late_records_once_across_disconnects() {
         .enumerate()
         .map(|(i, kind)| Spec::new(*kind, 90 + i as u64, 25, 10))
         .collect();
+    late_once_across_disconnects(&specs, SERVER).await;
+}
+
+/// A paged source and a whole-log one read at different paces (5 ms and
+/// 30 ms at least): the shared poller reads each at its own, so the
+/// whole-log source is left out of most polls while the window moves on,
+/// and its re-read when it is next read still drops what was delivered.
+#[tokio::test]
+async fn sse_tail_at_two_paces_delivers_late_records_once_across_disconnects() {
+    let whole_log = Kind::each_provider()
+        .into_iter()
+        .find(|k| k.whole_log())
+        .expect("a provider whose upstream sends its whole log");
+    let specs = [
+        Spec::new(Kind::stand_in(), 93, 25, 10),
+        Spec::new(whole_log, 94, 25, 10),
+    ];
+    let server = format!("{SERVER}\nwhole_log_poll_min = \"30ms\"");
+    late_once_across_disconnects(&specs, &server).await;
+}
+
+async fn late_once_across_disconnects(specs: &[Spec], server: &str) {
     let names: Vec<String> = (0..specs.len()).map(|i| format!("s{i}")).collect();
     let (sims, _served, toml) =
-        start_sims(&specs, &names, loggate_core::time::now_ms(), SERVER, "").await;
+        start_sims(specs, &names, loggate_core::time::now_ms(), server, "").await;
     let gateway = Gateway::start(&toml).await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(17);
     let mut inserted = Inserted::default();

@@ -81,10 +81,11 @@ async fn a_whole_log_source_is_polled_less_often_than_a_paged_one() {
 }
 
 /// A paged source `paged` and a whole-log one `whole`, the latter's polls
-/// `whole_log_poll_min` apart; the simulators, their servers (serving
-/// while held) and the gateway's TOML.
+/// `whole_log_poll_min` apart, with `follow.late_window` (`0s`: off); the
+/// simulators, their servers (serving while held) and the gateway's TOML.
 async fn mixed(
     whole_log_poll_min: &str,
+    late_window: &str,
     seed: u64,
 ) -> (Vec<(String, Kind, Sim)>, Vec<Served>, String) {
     let whole_log = Kind::each_provider()
@@ -97,16 +98,28 @@ async fn mixed(
     ];
     let names = vec!["paged".to_string(), "whole".to_string()];
     let server = format!(
-        "cursor_secret = \"tail-poll-secret-0123456789abcdef\"\n{SERVER}\nwhole_log_poll_min = \"{whole_log_poll_min}\""
+        "cursor_secret = \"tail-poll-secret-0123456789abcdef\"\n{SERVER}\nwhole_log_poll_min = \"{whole_log_poll_min}\"\nlate_window = \"{late_window}\""
     );
     start_sims(&specs, &names, loggate_core::time::now_ms(), &server, "").await
 }
 
 #[tokio::test]
 async fn one_query_polls_each_source_at_its_own_pace() {
+    polls_each_source_at_its_own_pace("0s").await;
+}
+
+/// With `late_window` on too: the shared poller's pages keep every record
+/// of the re-read window for each subscriber to take its part, and still
+/// read each source at its own pace.
+#[tokio::test]
+async fn one_query_polls_each_source_at_its_own_pace_with_a_late_window() {
+    polls_each_source_at_its_own_pace("1s").await;
+}
+
+async fn polls_each_source_at_its_own_pace(late_window: &str) {
     // The whole-log source's polls are an hour apart, the paged one's 5
     // to 20 ms: within one tail of both, the paged one is read alone.
-    let (sims, _served, toml) = mixed("1h", 81).await;
+    let (sims, _served, toml) = mixed("1h", late_window, 81).await;
     let gateway = Gateway::start(&toml).await;
     let url = gateway.url("/logs/tail?limit=50");
     let mut stream = SseStream::open(&gateway.client, &url, None).await.unwrap();
@@ -144,9 +157,21 @@ async fn one_query_polls_each_source_at_its_own_pace() {
 
 #[tokio::test]
 async fn sources_at_their_own_paces_are_exactly_once_across_reconnects_and_a_restart() {
+    own_paces_exactly_once("0s").await;
+}
+
+/// With `late_window` on, each poll re-reads the last second of the
+/// sources it reads: what was delivered is still dropped, also for the
+/// source left out of the polls in between.
+#[tokio::test]
+async fn own_paces_with_a_late_window_are_exactly_once_across_reconnects_and_a_restart() {
+    own_paces_exactly_once("1s").await;
+}
+
+async fn own_paces_exactly_once(late_window: &str) {
     // The whole-log source is read every 30 ms at least, the paged one
     // every 5: cursors hold the two at different bounds.
-    let (sims, _served, toml) = mixed("30ms", 83).await;
+    let (sims, _served, toml) = mixed("30ms", late_window, 83).await;
     let mut gateway = Gateway::start(&toml).await;
     let writing = Arc::new(AtomicBool::new(true));
     let writer = {

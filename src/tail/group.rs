@@ -111,8 +111,9 @@ impl TailHub {
 struct Poller {
     hub: Arc<TailHub>,
     spec: TailSpec,
-    /// `late_window` is on: pages keep every record ([`Shared`]), and
-    /// every source is read in every poll ([`Schedule`]'s lockstep).
+    /// `late_window` is on: pages keep every record ([`Shared`]) and each
+    /// subscriber takes its part; each source is still read at its own
+    /// pace ([`Schedule`]).
     shared_poll: bool,
     cursor: String,
     from: Option<i64>,
@@ -127,7 +128,7 @@ impl Poller {
     /// up).
     async fn run(mut self, group: Weak<Group>) {
         TailStats::add(&self.hub.stats.groups);
-        let mut schedule = self.hub.schedule(&self.spec.sources, self.shared_poll);
+        let mut schedule = self.hub.schedule(&self.spec.sources);
         let shutdown = self.hub.shutdown.subscribe();
         loop {
             tokio::select! {

@@ -243,9 +243,9 @@ impl TailHub {
         Pace::of(&self.settings, sources)
     }
 
-    /// The timetable of a shared poller reading `sources`, each at its own
-    /// pace ([`Schedule`]; all together with `lockstep`).
-    pub fn schedule(&self, sources: &[String], lockstep: bool) -> Schedule {
+    /// The timetable of a poller reading `sources`, each at its own pace
+    /// ([`Schedule`]).
+    pub fn schedule(&self, sources: &[String]) -> Schedule {
         let paces = self
             .engine
             .sources()
@@ -255,7 +255,7 @@ impl TailHub {
                 (source.name.to_string(), pace)
             })
             .collect();
-        Schedule::new(paces, lockstep, tokio::time::Instant::now())
+        Schedule::new(paces, tokio::time::Instant::now())
     }
 
     /// Ends every tail stream (graceful shutdown, issue 17): each sends its

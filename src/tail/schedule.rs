@@ -25,10 +25,12 @@
 //! caught-up bound before any source moves on. A source that failed waits
 //! its pace (doubling) and resumes from its position.
 //!
-//! **Lockstep.** With `follow.late_window` on, a poller's pages keep the
-//! records of every source's re-read window, and each subscriber takes its
-//! part ([`crate::engine::late::shared`]); there every poll reads every
-//! source at the query's one pace (the slowest), as before.
+//! **Late window.** With `follow.late_window` on the same holds: a source
+//! left out of a poll keeps its position (a restart at its own old bound
+//! + 1 − L) and its delivered ids from there on (a source still
+//! re-reading keeps what its pass may meet: [`crate::engine::late`]), so
+//! when it is next read it re-reads its own window and each subscriber
+//! drops what it delivered ([`crate::engine::late::shared`]).
 
 use std::time::Duration;
 
@@ -69,7 +71,6 @@ struct Slot {
 #[derive(Debug)]
 pub struct Schedule {
     slots: Vec<Slot>,
-    lockstep: bool,
     /// The longest minimum wait: sources with it are pacesetters.
     slowest: Duration,
     /// Sources to read again at once, holding the window.
@@ -77,38 +78,25 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// `sources`: each source's name and pace; with `lockstep` every source
-    /// is read in every poll at the slowest pace. The first poll of each
+    /// `sources`: each source's name and pace. The first poll of each
     /// source is its minimum wait after `now`.
-    pub fn new(sources: Vec<(String, Pace)>, lockstep: bool, now: Instant) -> Schedule {
+    pub fn new(sources: Vec<(String, Pace)>, now: Instant) -> Schedule {
         let slowest = sources
             .iter()
             .map(|(_, pace)| pace.min)
             .max()
             .unwrap_or_default();
-        let together = Pace {
-            min: slowest,
-            max: sources
-                .iter()
-                .map(|(_, pace)| pace.max)
-                .max()
-                .unwrap_or_default(),
-        };
         let slots = sources
             .into_iter()
-            .map(|(name, pace)| {
-                let pace = if lockstep { together } else { pace };
-                Slot {
-                    name,
-                    pace,
-                    wait: pace.min,
-                    due: now + pace.min,
-                }
+            .map(|(name, pace)| Slot {
+                name,
+                pace,
+                wait: pace.min,
+                due: now + pace.min,
             })
             .collect();
         Schedule {
             slots,
-            lockstep,
             slowest,
             continuing: Vec::new(),
         }
@@ -126,7 +114,7 @@ impl Schedule {
     pub fn take(&mut self, now: Instant) -> NextPoll {
         if !self.continuing.is_empty() {
             let sources = std::mem::take(&mut self.continuing);
-            let all = self.lockstep || sources.len() == self.slots.len();
+            let all = sources.len() == self.slots.len();
             return NextPoll {
                 sources: (!all).then_some(sources),
                 hold: true,
@@ -134,7 +122,7 @@ impl Schedule {
         }
         let due: Vec<&Slot> = self.slots.iter().filter(|s| s.due <= now).collect();
         let pacesetter = due.iter().any(|s| s.pace.min >= self.slowest);
-        let all = self.lockstep || pacesetter || due.len() == self.slots.len();
+        let all = pacesetter || due.len() == self.slots.len();
         NextPoll {
             sources: (!all).then(|| due.iter().map(|s| s.name.clone()).collect()),
             hold: false,
@@ -154,20 +142,6 @@ impl Schedule {
             .filter(|&i| was_read(&self.slots[i].name))
             .map(|i| (i, outcome(&self.slots[i].name)))
             .collect();
-        if self.lockstep {
-            // As one: again at once while unfinished, unless one failed.
-            let failed = outcomes.iter().any(|(_, o)| o.failed);
-            if !failed && outcomes.iter().any(|(_, o)| o.unfinished) {
-                self.continuing = self.slots.iter().map(|s| s.name.clone()).collect();
-                return;
-            }
-            let delivered = outcomes.iter().any(|(_, o)| o.delivered);
-            for slot in &mut self.slots {
-                slot.wait = slot.pace.next(slot.wait, delivered);
-                slot.due = now + slot.wait;
-            }
-            return;
-        }
         for (i, polled) in outcomes {
             let slot = &mut self.slots[i];
             if polled.unfinished && !polled.failed {
@@ -200,7 +174,7 @@ mod tests {
             ("f".to_string(), pace(10, 40)),
             ("s".to_string(), pace(100, 400)),
         ];
-        Schedule::new(sources, false, now)
+        Schedule::new(sources, now)
     }
 
     fn quiet(_: &str) -> Polled {
@@ -285,37 +259,5 @@ mod tests {
         };
         schedule.polled(again.sources.as_deref(), failed, now);
         assert!(schedule.next_at(now) > now);
-    }
-
-    #[test]
-    fn lockstep_reads_every_source_at_the_slowest_pace() {
-        let t0 = Instant::now();
-        let sources = vec![
-            ("f".to_string(), pace(10, 40)),
-            ("s".to_string(), pace(100, 400)),
-        ];
-        let mut schedule = Schedule::new(sources, true, t0);
-        assert_eq!(schedule.next_at(t0), t0 + MS * 100);
-        let next = schedule.take(t0 + MS * 100);
-        assert_eq!(
-            next,
-            NextPoll {
-                sources: None,
-                hold: false
-            }
-        );
-        let full = |name: &str| Polled {
-            unfinished: name == "f",
-            ..Polled::default()
-        };
-        schedule.polled(None, full, t0 + MS * 100);
-        let again = schedule.take(t0 + MS * 100);
-        assert_eq!(
-            again,
-            NextPoll {
-                sources: None,
-                hold: true
-            }
-        );
     }
 }
