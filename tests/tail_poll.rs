@@ -80,6 +80,53 @@ async fn a_whole_log_source_is_polled_less_often_than_a_paged_one() {
     drop(whole);
 }
 
+/// A stream that finds no room for a shared poller (`follow.max_groups`)
+/// polls on its own as a poller would: each source at its own pace.
+#[tokio::test]
+async fn a_stream_without_room_for_a_poller_polls_each_source_at_its_own_pace() {
+    let (sims, _served, toml) = mixed("1h", "0s", 85).await;
+    let toml = toml.replacen("[follow]\n", "[follow]\nmax_groups = 1\n", 1);
+    let gateway = Gateway::start(&toml).await;
+    // The one poller the gateway may run goes to another query.
+    let other = gateway.url("/logs/tail?source=whole&limit=50");
+    let other = SseStream::open(&gateway.client, &other, None)
+        .await
+        .unwrap();
+    until_metric(&gateway, "loggate_tail_shared_subscribers", 1).await;
+    let private_before = metric(&gateway, "loggate_tail_private_polls").await;
+    let url = gateway.url("/logs/tail?limit=50");
+    let mut stream = SseStream::open(&gateway.client, &url, None).await.unwrap();
+    // Its first poll catches up (reading both sources); then it is alone.
+    until_metric(&gateway, "loggate_tail_private_polls", private_before + 2).await;
+    let paged_before = sims[0].2.faults().seen_count();
+    let whole_before = sims[1].2.faults().seen_count();
+    until_metric(&gateway, "loggate_tail_private_polls", private_before + 32).await;
+    sims[0].2.insert_new(2);
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let event = stream.next().await.expect("the tail goes on");
+        if event.event == "logs" {
+            got.extend(event.log_ids());
+            let page: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+            assert_eq!(page["caught_up"], false, "{page}");
+            assert!(page["sources"].get("whole").is_none(), "{page}");
+        }
+    }
+    assert!(got.iter().all(|id| id.starts_with("paged:")), "{got:?}");
+    assert_eq!(metric(&gateway, "loggate_tail_shared_subscribers").await, 1);
+    let paged = sims[0].2.faults().seen_count() - paged_before;
+    assert!(
+        paged >= 30,
+        "{paged} requests to the paged upstream in 30 polls"
+    );
+    assert_eq!(
+        sims[1].2.faults().seen_count(),
+        whole_before,
+        "the whole-log source was polled at the paged source's pace"
+    );
+    drop(other);
+}
+
 /// A paged source `paged` and a whole-log one `whole`, the latter's polls
 /// `whole_log_poll_min` apart, with `follow.late_window` (`0s`: off); the
 /// simulators, their servers (serving while held) and the gateway's TOML.
@@ -157,7 +204,7 @@ async fn polls_each_source_at_its_own_pace(late_window: &str) {
 
 #[tokio::test]
 async fn sources_at_their_own_paces_are_exactly_once_across_reconnects_and_a_restart() {
-    own_paces_exactly_once("0s").await;
+    own_paces_exactly_once("0s", false).await;
 }
 
 /// With `late_window` on, each poll re-reads the last second of the
@@ -165,14 +212,43 @@ async fn sources_at_their_own_paces_are_exactly_once_across_reconnects_and_a_res
 /// source left out of the polls in between.
 #[tokio::test]
 async fn own_paces_with_a_late_window_are_exactly_once_across_reconnects_and_a_restart() {
-    own_paces_exactly_once("1s").await;
+    own_paces_exactly_once("1s", false).await;
 }
 
-async fn own_paces_exactly_once(late_window: &str) {
+/// With no room for a shared poller: the stream polls each source at its
+/// own pace on its own, exactly once too (late window off and on).
+#[tokio::test]
+async fn own_paces_without_a_poller_are_exactly_once_across_reconnects_and_a_restart() {
+    own_paces_exactly_once("0s", true).await;
+    own_paces_exactly_once("1s", true).await;
+}
+
+/// With `alone`, `follow.max_groups = 1` and that one poller taken by
+/// another query (a tail of `whole` alone, opened on every gateway start).
+async fn own_paces_exactly_once(late_window: &str, alone: bool) {
     // The whole-log source is read every 30 ms at least, the paged one
     // every 5: cursors hold the two at different bounds.
     let (sims, _served, toml) = mixed("30ms", late_window, 83).await;
+    let toml = match alone {
+        true => toml.replacen("[follow]\n", "[follow]\nmax_groups = 1\n", 1),
+        false => toml,
+    };
+    let block = |gateway: &Gateway| {
+        let (client, url) = (
+            gateway.client.clone(),
+            gateway.url("/logs/tail?source=whole"),
+        );
+        async move {
+            let stream = SseStream::open(&client, &url, None).await.unwrap();
+            Some(stream)
+        }
+    };
     let mut gateway = Gateway::start(&toml).await;
+    let mut blocker = None;
+    if alone {
+        blocker = block(&gateway).await;
+        until_metric(&gateway, "loggate_tail_shared_subscribers", 1).await;
+    }
     let writing = Arc::new(AtomicBool::new(true));
     let writer = {
         let sims: Vec<Sim> = sims.iter().map(|(_, _, s)| s.clone()).collect();
@@ -220,11 +296,17 @@ async fn own_paces_exactly_once(late_window: &str) {
         }
         drop(stream);
         if !restarted && connections >= 5 {
+            drop(blocker.take());
             gateway = Gateway::start(&toml).await;
             restarted = true;
+            if alone {
+                blocker = block(&gateway).await;
+                until_metric(&gateway, "loggate_tail_shared_subscribers", 1).await;
+            }
         }
     }
     writer.await.unwrap();
+    drop(blocker);
     assert!(restarted, "the test restarted the gateway");
     let all = every_id_asc(&sims);
     for source in ["paged", "whole"] {

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::{NextPoll, Polled, TailHub, TailSpec, TailStats};
 use crate::engine::query::LogsRequest;
-use crate::engine::{Page, ReportStatus};
+use crate::engine::Page;
 
 /// Pages a group keeps for its slowest subscriber; one further behind
 /// polls on its own again from its last cursor.
@@ -198,22 +198,7 @@ impl Poller {
 
     /// How the page `shared` went for `source` (one it read).
     fn outcome(&self, shared: &Shared, source: &str) -> Polled {
-        let Ok(page) = &shared.outcome else {
-            return Polled {
-                failed: true,
-                ..Polled::default()
-            };
-        };
-        let report = page.sources.get(source);
-        let unfinished = shared
-            .after
-            .as_deref()
-            .and_then(|after| self.hub.engine.unfinished_sources(after))
-            .is_some_and(|unfinished| unfinished.iter().any(|name| name == source));
-        Polled {
-            failed: report.is_some_and(|r| r.status == ReportStatus::Error),
-            unfinished,
-            delivered: report.is_some_and(|r| r.returned > 0),
-        }
+        let after = shared.after.as_deref();
+        Polled::of(&self.hub.engine, &shared.outcome, after, source)
     }
 }

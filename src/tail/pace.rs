@@ -1,10 +1,12 @@
 //! How often a tail polls (spec §8: "polling intervals adapt to each
 //! provider's page cost"; issue 17 item 4).
 //!
-//! Each source has a pace ([`Pace::of`] one source); a shared poller
-//! reads each at its own ([`super::Schedule`]), while a stream polling on
-//! its own reads all its sources in each page at the slowest their paces
-//! ask for ([`Pace::of`] them all). Per source, the minimum is
+//! Each source has a pace ([`Pace::of`] one source); a shared poller, and
+//! a caught-up stream that found no room for one, read each at its own
+//! ([`super::Schedule`]). A stream that waits between pages of its own
+//! otherwise (a source failed while it catches up, or it lost its shared
+//! poller) waits the slowest its sources' paces ask for ([`Pace::of`]
+//! them all). Per source, the minimum is
 //! - `follow.poll_min` for an upstream that pages
 //!   ([`UpstreamPaging::Paged`]: a caught-up poll costs one or two small
 //!   requests), `follow.whole_log_poll_min` for one that sends its whole

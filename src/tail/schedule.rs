@@ -25,18 +25,20 @@
 //! caught-up bound before any source moves on. A source that failed waits
 //! its pace (doubling) and resumes from its position.
 //!
-//! **Late window.** With `follow.late_window` on the same holds: a source
-//! left out of a poll keeps its position (a restart at its own old bound
-//! + 1 − L) and its delivered ids from there on (a source still
-//! re-reading keeps what its pass may meet: [`crate::engine::late`]), so
-//! when it is next read it re-reads its own window and each subscriber
+//! **Late window.** With `follow.late_window` L on the same holds: a
+//! source left out of a poll keeps its position (a restart at its own
+//! old bound plus 1 less L) and its delivered ids from there on (a source
+//! still re-reading keeps what its pass may meet: [`crate::engine::late`]),
+//! so when it is next read it re-reads its own window and each subscriber
 //! drops what it delivered ([`crate::engine::late::shared`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::Pace;
+use crate::engine::{Engine, Page, ReportStatus};
 
 /// How one poll went for one source it read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,6 +49,34 @@ pub struct Polled {
     pub unfinished: bool,
     /// It delivered logs (its wait goes back to its minimum).
     pub delivered: bool,
+}
+
+impl Polled {
+    /// How one page of a follow cursor went for `source` (one it read):
+    /// the page (or the `(code, message)` of a poll where every source
+    /// failed) and the cursor `after` it (`None`: the follow ended).
+    pub fn of(
+        engine: &Engine,
+        outcome: &Result<Arc<Page>, (String, String)>,
+        after: Option<&str>,
+        source: &str,
+    ) -> Polled {
+        let Ok(page) = outcome else {
+            return Polled {
+                failed: true,
+                ..Polled::default()
+            };
+        };
+        let report = page.sources.get(source);
+        let unfinished = after
+            .and_then(|after| engine.unfinished_sources(after))
+            .is_some_and(|unfinished| unfinished.iter().any(|name| name == source));
+        Polled {
+            failed: report.is_some_and(|r| r.status == ReportStatus::Error),
+            unfinished,
+            delivered: report.is_some_and(|r| r.returned > 0),
+        }
+    }
 }
 
 /// What the next poll reads.

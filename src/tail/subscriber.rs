@@ -21,6 +21,8 @@ use super::{
 use crate::engine::query::LogsRequest;
 use crate::engine::{EngineError, Page, ReportStatus};
 
+mod alone;
+
 /// The stream is over (the client left, `max_duration` passed, or the
 /// follow ended); the task returns.
 struct Stop;
@@ -77,12 +79,13 @@ impl Subscriber {
         self.send(open).await?;
         loop {
             let at = self.catch_up(None).await?;
-            let joined = match self.hub.group(&self.spec, &self.cursor, at) {
-                Some(group) => self.follow_group(&group, at).await?,
-                None => false,
+            let (group, at) = match self.hub.group(&self.spec, &self.cursor, at) {
+                Some(group) => (group, at),
+                // No room for a group: each source at its own pace.
+                None => self.poll_alone().await?,
             };
-            if !joined {
-                // No room for a group, or it moved on: poll on our own.
+            if !self.follow_group(&group, at).await? {
+                // It moved on, or this stream fell behind: poll on our own.
                 self.pause(false).await?;
             }
         }
