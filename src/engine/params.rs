@@ -292,7 +292,7 @@ pub static PARAMS: &[Param] = &[
         cursor: CursorRule::PerPage,
         filter: false,
         doc: ParamDoc {
-            description: "`next_cursor` of the previous page. It carries the whole query: any filter, `source` or `order` sent with it must equal the cursor's (else 400 cursor_mismatch); `limit`, `include` and `partial` may change.",
+            description: "`next_cursor` of the previous page. It carries the whole query: any filter, `source` or `order` sent with it must equal the cursor's (else 400 cursor_mismatch); `limit`, `include` and `partial` may change. The terminal cursor of a `/logs/tail` that reached its `end` is answered by `/logs` with an empty page and `next_cursor: null`, by `/logs/tail` with `204`.",
             example: None,
             schema: ParamSchema::Text {
                 min_length: 1,
