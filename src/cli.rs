@@ -79,29 +79,6 @@ pub enum Command {
 /// default port.
 pub const DEFAULT_HEALTHCHECK_URL: &str = "http://127.0.0.1:8080/healthz";
 
-/// Installs the log subscriber: `RUST_LOG` sets the level (default `info`).
-/// JSON lines carry the fields of the current span and of every span
-/// above it, so each line of a request has its `request_id`.
-pub fn init_tracing(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // Colour codes only for a terminal: in a log file or collector they
-    // are a third of every line's bytes.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(true)
-            .try_init(),
-    };
-}
-
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Demo { listen, fixed } => {

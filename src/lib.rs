@@ -9,6 +9,7 @@
 //! - [`logql`]: the LogQL parser and planner behind the Loki-compatible API.
 //! - [`gate`]: per-source outbound rate limit and concurrency cap.
 //! - [`breaker`]: per-source circuit breaker.
+//! - [`logging`]: the log subscriber and its writer off the request path.
 //! - [`metrics`]: the Prometheus registry behind `GET /metrics`.
 //! - [`server`]: the HTTP/1.1 server loop: connection cap, head and idle
 //!   timeouts, requests refused before parsing answered in the envelope.
@@ -24,6 +25,7 @@ pub mod demo;
 pub mod engine;
 pub mod gate;
 pub mod http;
+pub mod logging;
 pub mod logql;
 pub mod metrics;
 pub mod registry;

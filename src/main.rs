@@ -1,7 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use loggate::cli::{init_tracing, run, Cli};
+use loggate::cli::{run, Cli};
+use loggate::logging::init_tracing;
 
 /// With the `mimalloc` feature, mimalloc; else the system allocator, the
 /// default: it keeps peak RSS under many concurrent large pages at about
@@ -13,6 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
+    // Dropped after `run`: every queued log line is written before exit.
+    let _log = init_tracing(cli.log_format);
     run(cli).await
 }

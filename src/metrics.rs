@@ -194,6 +194,7 @@ impl Metrics {
         let families = [&scanned, &returned, &retries, &gate_waits, &late_shrinks];
         register_per_source(&mut registry, families);
         registry.register_collector(Box::new(breakers.clone()));
+        registry.register_collector(Box::new(crate::logging::DroppedLines::installed()));
         Metrics {
             registry,
             http_requests,

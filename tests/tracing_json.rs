@@ -3,8 +3,8 @@
 //! status and latency, the id is echoed in the response, and no token
 //! appears in the logs.
 //!
-//! The subscriber is the JSON format `--log-format json` installs, writing
-//! to a buffer instead of stderr.
+//! The subscriber is the JSON format `--log-format json` installs
+//! (`loggate::logging::subscriber`), writing to a buffer instead of stderr.
 
 mod common;
 
@@ -52,14 +52,13 @@ fn span<'a>(line: &'a Value, name: &str) -> Option<&'a Value> {
 #[tokio::test]
 async fn every_line_of_a_request_carries_its_id() {
     let buffer = Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-        .with_writer(buffer.clone())
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(true)
-        .finish();
+    // The very subscriber `--log-format json` installs (its writer aside).
+    let subscriber = loggate::logging::subscriber(
+        loggate::cli::LogFormat::Json,
+        tracing_subscriber::EnvFilter::new("debug"),
+        buffer.clone(),
+        false,
+    );
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let kind = Kind::stand_in();

@@ -136,9 +136,11 @@ impl FetchJob {
                 }
             };
             let elapsed = started.elapsed();
-            let span = tracing::Span::current();
-            span.record("status", outcome_of(&result));
-            span.record("latency_ms", elapsed.as_millis() as u64);
+            // The span is disabled below `debug`: nothing to record then.
+            if !self.span.is_disabled() {
+                self.span.record("status", outcome_of(&result));
+                self.span.record("latency_ms", elapsed.as_millis() as u64);
+            }
             tracing::debug!(
                 upstream_requests = ctx.requests(),
                 retries = ctx.retries(),

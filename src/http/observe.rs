@@ -31,32 +31,31 @@ pub fn is_sane_request_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-fn new_request_id() -> String {
+/// A new random id: 24 hex digits (96 bits).
+fn new_request_id() -> HeaderValue {
     let bytes: [u8; 12] = rand::random();
-    hex::encode(bytes)
+    HeaderValue::try_from(hex::encode(bytes)).expect("hex digits are a valid header value")
 }
 
 /// Middleware around every route (added with `Router::layer`, so the
 /// matched route is known).
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    // The client's id is echoed as the very header value it sent (no copy).
     let id = request
         .headers()
         .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| is_sane_request_id(id))
-        .map_or_else(new_request_id, str::to_string);
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, |p| p.as_str())
-        .to_string();
+        .filter(|v| v.to_str().is_ok_and(is_sane_request_id))
+        .cloned()
+        .unwrap_or_else(new_request_id);
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     let method = request.method().clone();
     // `sources` and `partial` are filled in by the handlers that read
     // sources (`GET /logs`), so the one `info` line says them (issue 13).
     let span = tracing::info_span!(
         "request",
-        request_id = %id,
+        request_id = %id.to_str().unwrap_or_default(),
         method = %method,
         route = %route,
         sources = tracing::field::Empty,
@@ -67,7 +66,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         let status = response.status().as_u16();
         let latency_ms = started.elapsed().as_millis() as u64;
         // Probes and scrapes come every few seconds: debug, unless they fail.
-        let routine = matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics");
+        let routine = matches!(route, "/healthz" | "/readyz" | "/metrics");
         if response.status().is_server_error() {
             tracing::warn!(status, latency_ms, "request answered");
         } else if routine {
@@ -81,10 +80,8 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     .await;
     state
         .metrics
-        .observe_http(&route, response.status().as_u16(), started.elapsed());
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
+        .observe_http(route, response.status().as_u16(), started.elapsed());
+    response.headers_mut().insert(REQUEST_ID, id);
     response
 }
 
@@ -100,6 +97,6 @@ mod tests {
         assert!(!is_sane_request_id(""));
         assert!(!is_sane_request_id("a b"));
         assert!(!is_sane_request_id("a\nlevel=error"));
-        assert!(is_sane_request_id(&new_request_id()));
+        assert!(is_sane_request_id(new_request_id().to_str().unwrap()));
     }
 }

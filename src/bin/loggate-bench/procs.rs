@@ -103,7 +103,7 @@ impl Drop for GatewayProcess {
 
 /// The child's side: serve `config_path` until stdin closes.
 pub fn run_gateway_child(config_path: &str) -> Result<(), String> {
-    loggate::cli::init_tracing(loggate::cli::LogFormat::Text);
+    let _log = loggate::logging::init_tracing(loggate::cli::LogFormat::Text);
     let config = loggate::config::load(std::path::Path::new(config_path), std::env::vars())
         .map_err(|problems| format!("invalid configuration:\n{problems}"))?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
