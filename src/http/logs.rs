@@ -54,9 +54,7 @@ pub async fn get_logs(
     }
     // One buffer, sized for the page up front.
     let mut body = Vec::with_capacity(1024 + 512 * page.logs.len());
-    // sonic-rs: serde's data model with a SIMD string escaper (serde_json
-    // escapes byte by byte: ~10 % of a 1-source answer; README Benchmarks).
-    sonic_rs::to_writer(&mut body, &LogsPage::from(&page)).map_err(|e| {
+    serde_json::to_writer(&mut body, &LogsPage::from(&page)).map_err(|e| {
         tracing::error!(error = %e, "could not serialise a page");
         ApiError::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
