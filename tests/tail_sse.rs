@@ -219,6 +219,42 @@ async fn sse_tail_refuses_bad_input_before_the_stream_starts() {
     }
     let (_, body) = open("since=yesterday", None).await;
     assert_eq!(body["error"]["param"], "since", "{body}");
+    // `since` in the tail's own words: listed among the parameters it
+    // takes, recognised percent-encoded, and named where the client sent
+    // it (never as the `start` it stands for).
+    let (_, body) = open("levle=x", None).await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(", since, start, "), "{body}");
+    for query in ["sinc%65=yesterday", "since=yesterday&sinc%65=yesterday"] {
+        let (status, body) = open(query, None).await;
+        assert_eq!(
+            (status, body["error"]["param"].as_str()),
+            (400, Some("since")),
+            "{query}: {body}"
+        );
+        assert_eq!(
+            body["error"]["code"], "invalid_parameter",
+            "{query}: {body}"
+        );
+    }
+    let (_, body) = open(
+        "sinc%65=2025-01-01T00:00:00Z&start=2025-01-01T00:00:00Z",
+        None,
+    )
+    .await;
+    assert_eq!(
+        body["error"]["message"],
+        "since: give since or start, not both"
+    );
+    let (_, body) = open("since=2025-01-02T00:00:00Z&end=2025-01-01T00:00:00Z", None).await;
+    assert_eq!(
+        (
+            body["error"]["param"].as_str(),
+            body["error"]["message"].as_str()
+        ),
+        (Some("end"), Some("end: must not be before since")),
+        "{body}"
+    );
 
     // An ordinary (non-follow) cursor, by parameter or Last-Event-ID.
     let (_, page) = gateway.get("/logs?order=asc&limit=1").await;
@@ -252,6 +288,26 @@ async fn sse_tail_refuses_bad_input_before_the_stream_starts() {
         );
         assert!(message.contains("not a follow cursor"), "{query}: {body}");
     }
+    // A follow cursor with a `since` it was not issued for: named `since`.
+    let (_, page) = gateway.get("/logs?follow=true&order=asc&limit=1").await;
+    let follow = page["next_cursor"].as_str().unwrap().to_string();
+    let (status, body) = open(&format!("cursor={follow}&{SINCE}"), None).await;
+    assert_eq!(
+        (
+            status,
+            body["error"]["code"].as_str(),
+            body["error"]["param"].as_str()
+        ),
+        (400, Some("cursor_mismatch"), Some("since")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("since: "),
+        "{body}"
+    );
 
     // A follow cursor of another secret.
     let other = toml.replace(

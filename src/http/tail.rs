@@ -24,8 +24,9 @@ use axum::Extension;
 use futures::stream::{self, Stream};
 use serde_json::json;
 
-use crate::engine::query::{parse_logs_query, LogsRequest};
-use crate::engine::Caller;
+use crate::engine::form::decode_pairs;
+use crate::engine::query::{expected_parameters, parse_logs_query, LogsRequest};
+use crate::engine::{Caller, EngineError};
 use crate::http::{ApiError, AppState, ErrorEnvelope, LogsPage};
 use crate::tail::{channel, run, SlowPolicy, TailEvent, TailReceiver, TailSpec};
 
@@ -60,11 +61,11 @@ pub async fn get_tail(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let request = tail_request(raw.as_deref(), &headers)?;
+    let (request, since) = tail_request(raw.as_deref(), &headers)?;
     let start = state
         .engine
         .open_tail(&request, &caller)
-        .map_err(|e| resumed_from(e, &headers))?;
+        .map_err(|e| resumed_from(e, &headers, since))?;
     if start.ended {
         // The tail this cursor came from is over: 204 tells an EventSource
         // to stop reconnecting (WHATWG HTML, "server-sent events": a
@@ -103,31 +104,36 @@ pub async fn get_tail(
 
 /// The `/logs` parameters, `since` as an alias of `start`, and
 /// `Last-Event-ID` (which wins over `cursor`: a browser's EventSource
-/// reconnects to the same URL with the last id it received).
-fn tail_request(raw: Option<&str>, headers: &HeaderMap) -> Result<LogsRequest, ApiError> {
+/// reconnects to the same URL with the last id it received). Returns
+/// whether the client spelt the start `since` (errors then name `since`).
+fn tail_request(raw: Option<&str>, headers: &HeaderMap) -> Result<(LogsRequest, bool), ApiError> {
     let raw = raw.unwrap_or("");
-    let names = raw
-        .split('&')
-        .map(|p| p.split_once('=').map_or(p, |(n, _)| n));
-    let has = |name: &str| names.clone().any(|n| n == name);
-    if has("since") && has("start") {
+    // Names compared once decoded, as `/logs` reads them (`sinc%65`).
+    let (mut since, mut start) = (false, false);
+    let mut renamed: Vec<String> = Vec::new();
+    for piece in raw.split('&') {
+        let name = decode_pairs(piece)?
+            .into_iter()
+            .next()
+            .map(|(name, _)| name);
+        match name.as_deref() {
+            Some("since") => {
+                since = true;
+                let value = piece.split_once('=').map_or("", |(_, value)| value);
+                renamed.push(format!("start={value}"));
+            }
+            Some(name) => {
+                start |= name == "start";
+                renamed.push(piece.to_string());
+            }
+            None => {}
+        }
+    }
+    if since && start {
         return Err(ApiError::invalid("since", "give since or start, not both"));
     }
-    let renamed: Vec<String> = raw
-        .split('&')
-        .map(|p| match p.split_once('=') {
-            Some(("since", value)) => format!("start={value}"),
-            _ => p.to_string(),
-        })
-        .collect();
-    let mut request = parse_logs_query(Some(&renamed.join("&"))).map_err(|e| {
-        let mut e = ApiError::from(e);
-        if has("since") && e.param.as_deref() == Some("start") {
-            e.param = Some("since".into());
-            e.message = e.message.replacen("start", "since", 1);
-        }
-        e
-    })?;
+    let mut request =
+        parse_logs_query(Some(&renamed.join("&"))).map_err(|e| in_tail_words(e, since))?;
     if request.follow == Some(false) {
         return Err(ApiError::invalid(
             "follow",
@@ -150,13 +156,42 @@ fn tail_request(raw: Option<&str>, headers: &HeaderMap) -> Result<LogsRequest, A
             request.cursor = Some(id.to_string());
         }
     }
-    Ok(request)
+    Ok((request, since))
+}
+
+/// A refusal of the `/logs` rules in the tail's words: `since` among the
+/// parameters it takes, and named where the client sent `since` for the
+/// `start` it stands for (`since: ...`, `end: must not be before since`,
+/// a cursor issued for another `since`).
+fn in_tail_words(error: EngineError, since: bool) -> ApiError {
+    let error = match error {
+        EngineError::UnknownParameter(name) => EngineError::UnknownParameterOf {
+            name,
+            expected: expected_parameters().replacen("start, ", "since, start, ", 1),
+        },
+        other => other,
+    };
+    let mut error = ApiError::from(error);
+    if since {
+        match error.param.as_deref() {
+            Some("start") => {
+                error.param = Some("since".into());
+                error.message = error.message.replacen("start", "since", 1);
+            }
+            Some("end") => {
+                error.message = error.message.replace("before start", "before since");
+            }
+            _ => {}
+        }
+    }
+    error
 }
 
 /// A refused cursor named as the client sent it: `Last-Event-ID` when
-/// the header carried it (an EventSource never sends `cursor` itself).
-fn resumed_from(error: crate::engine::EngineError, headers: &HeaderMap) -> ApiError {
-    let mut error = ApiError::from(error);
+/// the header carried it (an EventSource never sends `cursor` itself);
+/// `since` for a cursor issued for another start.
+fn resumed_from(error: EngineError, headers: &HeaderMap, since: bool) -> ApiError {
+    let mut error = in_tail_words(error, since);
     let sent = headers
         .get("last-event-id")
         .and_then(|id| id.to_str().ok())
