@@ -170,6 +170,32 @@ async fn websocket_tail_refuses_bad_input_before_the_upgrade() {
         }
         other => panic!("a /logs cursor: expected a 400 before the upgrade, got {other:?}"),
     }
+    // An empty cursor is named so (as on `/logs/tail`), and a follow
+    // cursor of another query is refused in the WebSocket's terms: the
+    // query it came from, not a `/logs` parameter the client never sent
+    // nor "send the cursor alone" (this route requires `query`).
+    let (_, page) = gateway
+        .get("/logs?source=s0&follow=true&order=asc&limit=1")
+        .await;
+    let follow = page["next_cursor"].as_str().expect("a cursor").to_string();
+    for (query, expected) in [
+        ("query=%7Bsource%3D%22s0%22%7D&cursor=".to_string(), "cursor: the cursor is empty"),
+        (
+            format!("query=%7Bsource%3D%22s0%22%2Clevel%3D%22error%22%7D&cursor={follow}"),
+            "cursor: issued for another query (its level differs); resume with the query the cursor came from, or leave cursor out to start a new tail",
+        ),
+    ] {
+        let url = format!("ws://{}/loki/api/v1/tail?{query}", gateway.addr);
+        match tokio_tungstenite::connect_async(url).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status().as_u16(), 400, "{query}");
+                let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                    .to_string();
+                assert_eq!(body.trim_end(), expected, "{query}");
+            }
+            other => panic!("{query}: expected a 400 before the upgrade, got {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]

@@ -107,6 +107,9 @@ impl CursorSigner {
 
     pub fn decode(&self, text: &str) -> Result<CursorState, EngineError> {
         let invalid = |why: &str| EngineError::InvalidCursor(why.to_string());
+        if text.is_empty() {
+            return Err(invalid("the cursor is empty"));
+        }
         if text.len() > MAX_CURSOR_LEN {
             return Err(invalid("the cursor is too long"));
         }

@@ -33,7 +33,7 @@ use super::query::{select, streams, SCAN_RECORDS};
 use super::scan::{line_of, scan, Entry, ScanSpec};
 use super::{now_ns, readable, LokiError};
 use crate::engine::query::LogsRequest;
-use crate::engine::Caller;
+use crate::engine::{Caller, EngineError};
 use crate::http::{ApiError, AppState};
 use crate::logql::labels::{entry_ns, LineMode};
 use crate::logql::parse;
@@ -109,7 +109,10 @@ pub async fn tail(
         cursor: resume.clone(),
         ..LogsRequest::default()
     };
-    let opened = state.engine.open_tail(&request, &caller)?;
+    let opened = state
+        .engine
+        .open_tail(&request, &caller)
+        .map_err(cursor_refusal)?;
     if opened.ended {
         // A terminal cursor: the tail it came from reached its `end`.
         // The handshake succeeds (a WebSocket client takes any other
@@ -170,6 +173,18 @@ fn lowercase_first(text: &str) -> String {
     chars.next().map_or_else(String::new, |first| {
         first.to_lowercase().chain(chars).collect()
     })
+}
+
+/// A cursor of another query in this route's terms: the client sent a
+/// LogQL `query`, not the `/logs` parameter that differs (`q`, `level`),
+/// and cannot send the cursor alone (`query` is required).
+fn cursor_refusal(error: EngineError) -> LokiError {
+    match error {
+        EngineError::CursorMismatch(param) => LokiError::bad_request(format!(
+            "cursor: issued for another query (its {param} differs); resume with the query the cursor came from, or leave cursor out to start a new tail"
+        )),
+        other => other.into(),
+    }
 }
 
 /// `delay_for`: whole seconds from 0 to 5, as Loki takes it.
