@@ -459,3 +459,44 @@ async fn websocket_tail_delivers_late_records_within_the_window_once() {
         "every record within the window once, none beyond",
     );
 }
+
+/// Beyond `follow.max_streams_per_key`, both tails answer `429
+/// rate_limited` before the stream starts, with `Retry-After` (spec §4:
+/// a 429 always names its wait), the WebSocket in Loki's plain text.
+#[tokio::test]
+async fn both_tails_refuse_a_stream_over_the_limit_with_retry_after() {
+    let specs = [Spec::new(Kind::stand_in(), 3, 5, 5)];
+    let names = vec!["s0".to_string()];
+    let server = "cursor_secret = \"tail-test-secret-0123456789abcdef\"\n[follow]\nsettle = \"0s\"\nmax_streams_per_key = 1";
+    let (_sims, _served, toml) =
+        start_sims(&specs, &names, loggate_core::time::now_ms(), server, "").await;
+    let gateway = Gateway::start(&toml).await;
+    let url = gateway.url("/logs/tail?source=s0");
+    let _held = common::sse::SseStream::open(&gateway.client, &url, None)
+        .await
+        .unwrap_or_else(|(status, body)| panic!("the first stream opens: {status} {body}"));
+    let response = gateway.client.get(&url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(
+        response.headers().contains_key("retry-after"),
+        "{response:?}"
+    );
+    let ws = format!(
+        "ws://{}/loki/api/v1/tail?query=%7Bsource%3D%22s0%22%7D",
+        gateway.addr
+    );
+    match tokio_tungstenite::connect_async(ws).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 429);
+            let retry = response.headers().get("retry-after");
+            assert!(
+                retry.is_some_and(|v| v.to_str().unwrap().parse::<u64>().unwrap() > 0),
+                "{response:?}"
+            );
+            let body =
+                String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).to_string();
+            assert!(body.contains("follow.max_streams_per_key"), "{body}");
+        }
+        other => panic!("expected a 429 before the upgrade, got {other:?}"),
+    }
+}

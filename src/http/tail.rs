@@ -73,11 +73,10 @@ pub async fn get_tail(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let hub = state.tails.clone();
-    let permit = hub.limits.admit(caller.key.as_deref()).map_err(|message| {
-        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
-        e.retry_after_secs = Some(5);
-        e
-    })?;
+    let permit = hub
+        .limits
+        .admit(caller.key.as_deref())
+        .map_err(too_many_streams)?;
     let (tx, rx) = channel(hub.stats.clone());
     let spec = TailSpec {
         caller,
@@ -101,6 +100,18 @@ pub async fn get_tail(
         .keep_alive(keep_alive)
         .into_response())
 }
+
+/// A tail over `follow.max_streams_per_key` or `follow.max_streams`
+/// (`message` names which): `429 rate_limited` with `Retry-After` (spec §4:
+/// a 429 always says when to retry), for both tails.
+pub(crate) fn too_many_streams(message: String) -> ApiError {
+    let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
+    e.retry_after_secs = Some(STREAMS_RETRY_AFTER_SECS);
+    e
+}
+
+/// Seconds a client refused for the tail stream limits waits.
+const STREAMS_RETRY_AFTER_SECS: u64 = 5;
 
 /// The `/logs` parameters, `since` as an alias of `start`, and
 /// `Last-Event-ID` (which wins over `cursor`: a browser's EventSource

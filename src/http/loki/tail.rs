@@ -34,7 +34,8 @@ use super::scan::{line_of, scan, Entry, ScanSpec};
 use super::{now_ns, readable, LokiError};
 use crate::engine::query::LogsRequest;
 use crate::engine::{Caller, EngineError};
-use crate::http::{ApiError, AppState};
+use crate::http::tail::too_many_streams;
+use crate::http::AppState;
 use crate::logql::labels::{entry_ns, LineMode};
 use crate::logql::parse;
 use crate::logql::plan::{plan_log_query, LogPlan};
@@ -125,13 +126,10 @@ pub async fn tail(
     }
     let bound_ms = state.engine.caught_up_at(&opened.cursor).unwrap_or(0);
     let hub = state.tails.clone();
-    let permit = hub.limits.admit(caller.key.as_deref()).map_err(|message| {
-        LokiError::from(ApiError::new(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            message,
-        ))
-    })?;
+    let permit = hub
+        .limits
+        .admit(caller.key.as_deref())
+        .map_err(|message| LokiError::from(too_many_streams(message)))?;
     let backfill = match resume {
         Some(_) => None,
         None => Some(backfill(&state, &caller, &plan, start, bound_ms, limit).await?),
