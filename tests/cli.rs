@@ -156,3 +156,31 @@ fn healthcheck_names_a_bad_url_and_the_cause_of_a_failure() {
     assert!(err.to_lowercase().contains("connect"), "{err}");
     assert!(err.contains(": "), "{err}");
 }
+
+/// Every `[follow]` key (a field of `FollowConfig`, read from its `Debug`
+/// form so that a new key is caught too) is documented in the example
+/// configuration, which "documents every key", and in the README's table.
+#[test]
+fn the_example_and_the_readme_document_every_follow_key() {
+    let debug = format!("{:?}", loggate::config::FollowConfig::default());
+    let fields = debug
+        .trim_start_matches("FollowConfig {")
+        .trim_end_matches('}');
+    let keys: Vec<&str> = fields
+        .split(", ")
+        .filter_map(|field| field.split_once(':').map(|(name, _)| name.trim()))
+        .collect();
+    assert!(keys.contains(&"max_groups"), "{debug}");
+    let example = std::fs::read_to_string("config/loggate.example.toml").unwrap();
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    for key in keys {
+        assert!(
+            example.contains(&format!("# {key} = ")),
+            "config/loggate.example.toml does not document follow.{key}"
+        );
+        assert!(
+            readme.contains(&format!("`follow.{key}`")),
+            "README.md's configuration table does not list follow.{key}"
+        );
+    }
+}
