@@ -171,10 +171,23 @@ async fn the_websocket_tail_is_documented_with_its_frames_and_delay_for() {
         "1001",
         "shutdown",
         "backfill",
+        "idle",
     ] {
         assert!(said.contains(part), "the 101 describes {part}: {said}");
     }
     assert!(responses["400"]["content"]["text/plain"].is_object());
+    // A backfill no source could serve is refused before the upgrade, as
+    // a `query_range` would be: documented, in plain text.
+    for status in ["502", "504"] {
+        let said = responses[status]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(said.contains("backfill"), "{status}: {responses}");
+        assert!(
+            responses[status]["content"]["text/plain"].is_object(),
+            "{status}"
+        );
+    }
 
     // `delay_for` as documented: 5 upgrades, 6 is refused before it.
     let query = "query=%7Bsource%3D%22app%22%7D";

@@ -71,8 +71,10 @@ const MAX_DELAY_SECS: u64 = 5;
             plus `cursor`, a loggate extension Loki clients ignore: the follow cursor after the frame, which the `cursor` parameter resumes from. \
             The first frame is the backfill: the newest `limit` entries from `start` up to the tail's starting bound, oldest first (none when resuming). \
             Then each frame carries entries that arrived, grouped by label set. `dropped_entries` lists (at most 1000) entries left out because the client did not keep up with the shared poller; `null` when none. \
-            The stream ends with a last frame carrying the cursor to resume from, then a close frame: code 1001 (going away) with reason `shutdown` when the gateway stops, 1000 with reason `max_duration` or `end` otherwise."),
+            The stream ends with a last frame carrying the cursor to resume from, then a close frame: code 1001 (going away) with reason `shutdown` when the gateway stops, 1000 with reason `max_duration`, `idle` (no entries for `follow.idle_timeout`) or `end` otherwise."),
         (status = 400, description = "Before the upgrade, in plain text: malformed LogQL (`parse error at line 1, col N: ...`), a metric query, bad times, limit outside 1 to 5000, `delay_for` outside 0 to 5, `cursor` with `start`, a cursor not signed here, unknown parameters, or no source the key may read; also a request that is not a WebSocket handshake", content_type = "text/plain", body = String),
+        (status = 502, description = "Before the upgrade, in plain text: every selected source failed while the backfill was read (as `query_range` answers). A tail resumed with `cursor`, or whose `start` leaves nothing to backfill, reads no backfill: it opens, and a failing source is retried at its pace", content_type = "text/plain", body = String),
+        (status = 504, description = "Before the upgrade, in plain text: every selected source timed out while the backfill was read", content_type = "text/plain", body = String),
         (status = 401, description = "Missing or unknown API key (Bearer, or Basic with the key as password)", content_type = "text/plain", body = String),
         (status = 429, description = "The key is over its rate limit, or the tail stream limits (`follow.max_streams_per_key`, `follow.max_streams`) are reached", content_type = "text/plain", body = String),
     )
