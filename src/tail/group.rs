@@ -18,7 +18,6 @@ use tokio::time::Instant;
 
 use super::{NextPoll, Polled, TailHub, TailSpec, TailStats};
 use crate::engine::query::LogsRequest;
-use crate::engine::Page;
 
 /// Pages a group keeps for its slowest subscriber; one further behind
 /// polls on its own again from its last cursor.
@@ -33,7 +32,7 @@ pub struct Shared {
     /// (`None`: in the middle of a window).
     pub from: Option<i64>,
     /// The page, or `(code, message)` when every source failed.
-    pub outcome: Result<Arc<Page>, (String, String)>,
+    pub outcome: super::PollOutcome,
     /// The follow cursor after this page (`None`: the follow ended).
     pub after: Option<String>,
     /// The sources the page read (`None`: all); the others were not
@@ -157,36 +156,21 @@ impl Poller {
     /// One page of the sources `next` reads: the message.
     async fn poll(&mut self, next: &NextPoll) -> Shared {
         self.at.send_replace(None);
-        let engine = &self.hub.engine;
-        let hold = match next.hold {
-            true => engine.window_in_progress(&self.cursor),
-            false => None,
-        };
+        let hold = next.hold_at(&self.hub.engine, &self.cursor);
         let request = LogsRequest {
-            cursor: Some(self.cursor.clone()),
-            limit: self.spec.limit,
-            include_raw: self.spec.include_raw,
-            partial: true,
-            follow_to: self.spec.follow_to(hold),
-            poll_sources: next.sources.clone(),
             shared_poll: self.shared_poll,
-            ..LogsRequest::default()
+            ..self
+                .spec
+                .poll_request(&self.cursor, hold, next.sources.clone())
         };
         TailStats::add(&self.hub.stats.group_polls);
-        let from = self.from;
-        let shared = match self.hub.engine.page(request, &self.spec.caller).await {
-            Ok(page) => Shared {
-                from,
-                after: page.next_cursor.clone(),
-                outcome: Ok(Arc::new(page)),
-                polled: next.sources.clone(),
-            },
-            Err(error) => Shared {
-                from,
-                outcome: Err((error.code().to_string(), error.to_string())),
-                after: Some(self.cursor.clone()),
-                polled: next.sources.clone(),
-            },
+        let result = self.hub.engine.page(request, &self.spec.caller).await;
+        let (outcome, after) = super::settle_poll(result, &self.cursor);
+        let shared = Shared {
+            from: self.from,
+            outcome,
+            after,
+            polled: next.sources.clone(),
         };
         if let Some(after) = &shared.after {
             self.cursor = after.clone();

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::FollowConfig;
+use crate::engine::query::LogsRequest;
 use crate::engine::{Caller, Engine, Page};
 
 pub use crate::engine::TailStart;
@@ -176,6 +177,28 @@ pub enum TailEvent {
     },
 }
 
+/// How one poll went: its page, or the failure's `(code, message)`.
+pub type PollOutcome = Result<Arc<Page>, (String, String)>;
+
+/// A poll's page (or failure) from `cursor` as a [`PollOutcome`] and the
+/// follow cursor after it: the page's `next_cursor` (`None`: the follow
+/// ended), or `cursor` itself when the poll failed (it is read again).
+pub fn settle_poll(
+    result: Result<Page, crate::engine::EngineError>,
+    cursor: &str,
+) -> (PollOutcome, Option<String>) {
+    match result {
+        Ok(page) => {
+            let after = page.next_cursor.clone();
+            (Ok(Arc::new(page)), after)
+        }
+        Err(e) => (
+            Err((e.code().to_string(), e.to_string())),
+            Some(cursor.to_string()),
+        ),
+    }
+}
+
 /// One tail stream to run.
 #[derive(Debug, Clone)]
 pub struct TailSpec {
@@ -197,6 +220,27 @@ pub struct TailSpec {
 }
 
 impl TailSpec {
+    /// The page request of one poll from `cursor` (a follow cursor):
+    /// `limit` and `include` as the stream asked, the window moved at most
+    /// to `to` (epoch ms; and to now − `delay`), only `sources` read
+    /// (`None`: all). A failing source does not fail the poll.
+    pub fn poll_request(
+        &self,
+        cursor: &str,
+        to: Option<i64>,
+        sources: Option<Vec<String>>,
+    ) -> LogsRequest {
+        LogsRequest {
+            cursor: Some(cursor.to_string()),
+            limit: self.limit,
+            include_raw: self.include_raw,
+            partial: true,
+            follow_to: self.follow_to(to),
+            poll_sources: sources,
+            ..LogsRequest::default()
+        }
+    }
+
     /// The bound `delay` allows now (epoch ms), combined with `to`.
     pub fn follow_to(&self, to: Option<i64>) -> Option<i64> {
         if self.delay.is_zero() {

@@ -32,13 +32,12 @@
 //! so when it is next read it re-reads its own window and each subscriber
 //! drops what it delivered ([`crate::engine::late::shared`]).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::Pace;
-use crate::engine::{Engine, Page, ReportStatus};
+use crate::engine::{Engine, ReportStatus};
 
 /// How one poll went for one source it read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -57,7 +56,7 @@ impl Polled {
     /// failed) and the cursor `after` it (`None`: the follow ended).
     pub fn of(
         engine: &Engine,
-        outcome: &Result<Arc<Page>, (String, String)>,
+        outcome: &super::PollOutcome,
         after: Option<&str>,
         source: &str,
     ) -> Polled {
@@ -87,6 +86,18 @@ pub struct NextPoll {
     /// Keep the window where it is (finish it) instead of moving it to
     /// now − settle.
     pub hold: bool,
+}
+
+impl NextPoll {
+    /// Where this poll holds the window of `cursor` (epoch ms): the bound
+    /// of a window still in progress when `hold`, else `None` (move on).
+    pub fn hold_at(&self, engine: &crate::engine::Engine, cursor: &str) -> Option<i64> {
+        if self.hold {
+            engine.window_in_progress(cursor)
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug)]

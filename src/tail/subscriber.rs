@@ -15,11 +15,10 @@ use tokio::time::Instant;
 use super::group::{Group, Shared};
 use super::stats::SharedGuard;
 use super::{
-    shutting_down, Pace, SlowPolicy, TailEvent, TailHub, TailLog, TailPermit, TailSender, TailSpec,
-    TailStats, MAX_DROPPED,
+    settle_poll, shutting_down, Pace, PollOutcome, SlowPolicy, TailEvent, TailHub, TailLog,
+    TailPermit, TailSender, TailSpec, TailStats, MAX_DROPPED,
 };
-use crate::engine::query::LogsRequest;
-use crate::engine::{EngineError, Page, ReportStatus};
+use crate::engine::{Page, ReportStatus};
 
 mod alone;
 
@@ -94,23 +93,7 @@ impl Subscriber {
     /// Polls on its own until caught up (at most up to `to`); the bound.
     async fn catch_up(&mut self, to: Option<i64>) -> Result<i64, Stop> {
         loop {
-            let request = LogsRequest {
-                cursor: Some(self.cursor.clone()),
-                limit: self.spec.limit,
-                include_raw: self.spec.include_raw,
-                partial: true,
-                follow_to: self.spec.follow_to(to),
-                ..LogsRequest::default()
-            };
-            TailStats::add(&self.hub.stats.private_polls);
-            let outcome = match self.page(request).await? {
-                Ok(page) => Ok(Arc::new(page)),
-                Err(e) => Err((e.code().to_string(), e.to_string())),
-            };
-            let after = match &outcome {
-                Ok(page) => page.next_cursor.clone(),
-                Err(_) => Some(self.cursor.clone()),
-            };
+            let (outcome, after) = self.poll_own(to, None).await?;
             let (wait, delivered) = self.forward(outcome, after, None).await?;
             if let Some(at) = self.hub.engine.caught_up_at(&self.cursor) {
                 return Ok(at);
@@ -193,10 +176,7 @@ impl Subscriber {
     /// own cursor would have delivered ([`crate::engine::late::shared`]);
     /// `None` if that cannot be made (then it polls on its own).
     #[allow(clippy::type_complexity)]
-    fn own_part(
-        &self,
-        message: &Shared,
-    ) -> Option<(Result<Arc<Page>, (String, String)>, Option<String>)> {
+    fn own_part(&self, message: &Shared) -> Option<(PollOutcome, Option<String>)> {
         if self.hub.engine.late_window().is_zero() {
             return Some((message.outcome.clone(), message.after.clone()));
         }
@@ -220,7 +200,7 @@ impl Subscriber {
     /// whether logs were delivered.
     async fn forward(
         &mut self,
-        outcome: Result<Arc<Page>, (String, String)>,
+        outcome: PollOutcome,
         after: Option<String>,
         polled: Option<&[String]>,
     ) -> Result<(bool, bool), Stop> {
@@ -281,13 +261,20 @@ impl Subscriber {
     /// One engine page, given up when the client leaves or the gateway
     /// shuts down (then the stream ends with its cursor: nothing of the
     /// page was sent).
-    async fn page(&mut self, request: LogsRequest) -> Result<Result<Page, EngineError>, Stop> {
+    async fn poll_own(
+        &mut self,
+        to: Option<i64>,
+        sources: Option<Vec<String>>,
+    ) -> Result<(PollOutcome, Option<String>), Stop> {
+        let request = self.spec.poll_request(&self.cursor, to, sources);
+        TailStats::add(&self.hub.stats.private_polls);
         let engine = self.hub.engine.clone();
-        tokio::select! {
-            page = engine.page(request, &self.spec.caller) => Ok(page),
-            () = self.tx.tx.closed() => Err(Stop),
-            () = shutting_down(self.shutdown.clone()) => self.end_with("shutdown").await,
-        }
+        let result = tokio::select! {
+            page = engine.page(request, &self.spec.caller) => page,
+            () = self.tx.tx.closed() => return Err(Stop),
+            () = shutting_down(self.shutdown.clone()) => return self.end_with("shutdown").await,
+        };
+        Ok(settle_poll(result, &self.cursor))
     }
 
     /// A status event when `source` changed between failing and answering.

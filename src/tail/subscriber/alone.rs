@@ -9,9 +9,8 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::{Stop, Subscriber};
-use crate::engine::query::LogsRequest;
 use crate::tail::group::Group;
-use crate::tail::{shutting_down, Polled, TailStats};
+use crate::tail::{shutting_down, Polled};
 
 impl Subscriber {
     /// Polls on its own, each source when the schedule says, until caught
@@ -23,28 +22,8 @@ impl Subscriber {
         loop {
             self.sleep_to(schedule.next_at(Instant::now())).await?;
             let next = schedule.take(Instant::now());
-            let hold = match next.hold {
-                true => engine.window_in_progress(&self.cursor),
-                false => None,
-            };
-            let request = LogsRequest {
-                cursor: Some(self.cursor.clone()),
-                limit: self.spec.limit,
-                include_raw: self.spec.include_raw,
-                partial: true,
-                follow_to: self.spec.follow_to(hold),
-                poll_sources: next.sources.clone(),
-                ..LogsRequest::default()
-            };
-            TailStats::add(&self.hub.stats.private_polls);
-            let outcome = match self.page(request).await? {
-                Ok(page) => Ok(Arc::new(page)),
-                Err(e) => Err((e.code().to_string(), e.to_string())),
-            };
-            let after = match &outcome {
-                Ok(page) => page.next_cursor.clone(),
-                Err(_) => Some(self.cursor.clone()),
-            };
+            let hold = next.hold_at(&engine, &self.cursor);
+            let (outcome, after) = self.poll_own(hold, next.sources.clone()).await?;
             let polled = |source: &str| Polled::of(&engine, &outcome, after.as_deref(), source);
             schedule.polled(next.sources.as_deref(), polled, Instant::now());
             self.forward(outcome, after, next.sources.as_deref())
