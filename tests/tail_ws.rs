@@ -143,15 +143,9 @@ async fn websocket_tail_refuses_bad_input_before_the_upgrade() {
         ("query=%7Bsource%3D%22s0%22%7D&since=1h&x=1", "x"),
     ] {
         let url = format!("ws://{}/loki/api/v1/tail?{query}", gateway.addr);
-        match tokio_tungstenite::connect_async(url).await {
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                assert_eq!(response.status().as_u16(), 400, "{query}");
-                let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
-                    .to_string();
-                assert!(body.contains(fragment), "{query}: {body}");
-            }
-            other => panic!("{query}: expected a 400 before the upgrade, got {other:?}"),
-        }
+        let (status, _, body) = refused_upgrade(url).await;
+        assert_eq!(status, 400, "{query}");
+        assert!(body.contains(fragment), "{query}: {body}");
     }
     // A `/logs` cursor (descending, not a follow cursor) is named for what
     // it is, not for the `order` or `source` that differ from the tail's.
@@ -161,15 +155,9 @@ async fn websocket_tail_refuses_bad_input_before_the_upgrade() {
         "ws://{}/loki/api/v1/tail?query=%7Bsource%3D%22s0%22%7D&cursor={plain}",
         gateway.addr
     );
-    match tokio_tungstenite::connect_async(url).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status().as_u16(), 400);
-            let body =
-                String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).to_string();
-            assert!(body.contains("not a follow cursor"), "{body}");
-        }
-        other => panic!("a /logs cursor: expected a 400 before the upgrade, got {other:?}"),
-    }
+    let (status, _, body) = refused_upgrade(url).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("not a follow cursor"), "{body}");
     // An empty cursor is named so (as on `/logs/tail`), and a follow
     // cursor of another query is refused in the WebSocket's terms: the
     // query it came from, not a `/logs` parameter the client never sent
@@ -186,15 +174,9 @@ async fn websocket_tail_refuses_bad_input_before_the_upgrade() {
         ),
     ] {
         let url = format!("ws://{}/loki/api/v1/tail?{query}", gateway.addr);
-        match tokio_tungstenite::connect_async(url).await {
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                assert_eq!(response.status().as_u16(), 400, "{query}");
-                let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
-                    .to_string();
-                assert_eq!(body.trim_end(), expected, "{query}");
-            }
-            other => panic!("{query}: expected a 400 before the upgrade, got {other:?}"),
-        }
+        let (status, _, body) = refused_upgrade(url).await;
+        assert_eq!(status, 400, "{query}");
+        assert_eq!(body.trim_end(), expected, "{query}");
     }
 }
 
@@ -485,18 +467,29 @@ async fn both_tails_refuse_a_stream_over_the_limit_with_retry_after() {
         "ws://{}/loki/api/v1/tail?query=%7Bsource%3D%22s0%22%7D",
         gateway.addr
     );
-    match tokio_tungstenite::connect_async(ws).await {
+    let (status, retry_after, body) = refused_upgrade(ws).await;
+    assert_eq!(status, 429);
+    assert!(
+        retry_after.is_some_and(|v| v.parse::<u64>().unwrap() > 0),
+        "{body}"
+    );
+    assert!(body.contains("follow.max_streams_per_key"), "{body}");
+}
+
+/// The answer to a WebSocket handshake at `url` that the gateway refuses
+/// before the upgrade: status, `Retry-After` and body (a failure if the
+/// upgrade happens or the connection fails otherwise).
+async fn refused_upgrade(url: String) -> (u16, Option<String>, String) {
+    match tokio_tungstenite::connect_async(url.as_str()).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status().as_u16(), 429);
-            let retry = response.headers().get("retry-after");
-            assert!(
-                retry.is_some_and(|v| v.to_str().unwrap().parse::<u64>().unwrap() > 0),
-                "{response:?}"
-            );
-            let body =
-                String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).to_string();
-            assert!(body.contains("follow.max_streams_per_key"), "{body}");
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body = response.body().as_deref().unwrap_or_default();
+            let body = String::from_utf8_lossy(body).to_string();
+            (response.status().as_u16(), retry_after, body)
         }
-        other => panic!("expected a 429 before the upgrade, got {other:?}"),
+        other => panic!("{url}: expected a refusal before the upgrade, got {other:?}"),
     }
 }
