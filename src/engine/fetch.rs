@@ -11,6 +11,7 @@ use loggate_core::{
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::fresh::{self, FreshSharing, SHARED_FRESH_WANT};
 use super::split::{self, Segment, SplitGrid};
 use super::Source;
 use crate::breaker::CircuitBreaker;
@@ -47,6 +48,8 @@ pub(super) fn fetch_span(source: &Source) -> tracing::Span {
 pub(super) struct FetchJob {
     pub adapter: Arc<dyn Adapter>,
     pub breaker: Arc<CircuitBreaker>,
+    /// The source's memory of whether shared fresh reads serve.
+    pub sharing: Arc<FreshSharing>,
     pub span: tracing::Span,
     pub from: Position,
     pub query: Arc<SourceQuery>,
@@ -81,6 +84,48 @@ impl FetchJob {
         }
     }
 
+    /// `request` answered from the shared read of its fresh part
+    /// ([`fresh`]), or `None` when that read does not apply or cannot
+    /// answer it (the caller reads with the filters). A failed shared read
+    /// is the fetch's failure.
+    async fn shared_fresh(
+        &self,
+        segment: Option<&Segment>,
+        request: &FetchRequest<'_>,
+    ) -> Option<Result<LazyBatch, SourceError>> {
+        let now = loggate_core::time::now_ms();
+        let applies = segment.is_some_and(|s| s.fresh)
+            && request.budget >= SHARED_FRESH_WANT
+            && self.sharing.active(now);
+        let shared_query = fresh::shared_query(request.query).filter(|_| applies)?;
+        let shared = FetchRequest {
+            query: &shared_query,
+            position: &Position::start(),
+            want: SHARED_FRESH_WANT,
+            budget: SHARED_FRESH_WANT,
+            ctx: request.ctx,
+        };
+        let batch = match self.adapter.fetch_lazy(shared).await {
+            Ok(batch) => batch,
+            Err(error) => return Some(Err(error)),
+        };
+        // A record the shared read cannot map may or may not match: the
+        // filtered read decides (and reports it if it does).
+        let batch = batch.force(|_| {});
+        match fresh::serve(request.query, request.position, batch) {
+            Some(served) => {
+                if !fresh::finished(&served, request.want) {
+                    self.sharing.pause(now);
+                }
+                Some(Ok(LazyBatch::from(served)))
+            }
+            None => {
+                self.sharing.pause(now);
+                None
+            }
+        }
+    }
+
     /// The fetch through the source's circuit breaker, under the page's
     /// deadline, noted in its `fetch` span.
     pub(super) async fn run(self) -> Fetched {
@@ -112,6 +157,9 @@ impl FetchJob {
                 Err(skipped) => Err(skipped),
                 Ok(permit) => {
                     let fetch = async {
+                        if let Some(served) = self.shared_fresh(segment.as_ref(), &request).await {
+                            return served;
+                        }
                         if self.lazy {
                             self.adapter.fetch_lazy(request).await
                         } else {

@@ -13,6 +13,7 @@ mod error;
 mod fetch;
 mod follow;
 pub mod form;
+mod fresh;
 pub mod late;
 pub mod merge;
 mod page;

@@ -327,6 +327,7 @@ impl Engine {
         FetchJob {
             adapter: source.adapter.clone(),
             breaker: source.breaker.clone(),
+            sharing: source.fresh_sharing.clone(),
             span: fetch_span(source),
             from,
             query,

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use loggate_core::{Adapter, SourceError, UpstreamPaging};
 
+use super::fresh::FreshSharing;
 use crate::breaker::{BreakerSettings, CircuitBreaker};
 use crate::gate::SourceGate;
 
@@ -23,6 +24,9 @@ pub struct Source {
     /// How its upstream pages its log (the provider's declaration): a tail
     /// polls a whole-log upstream less often ([`crate::tail::Pace`]).
     pub paging: UpstreamPaging,
+    /// Whether its fresh parts are read once for every filter
+    /// ([`super::fresh`]).
+    pub fresh_sharing: Arc<FreshSharing>,
 }
 
 impl Source {
@@ -35,6 +39,7 @@ impl Source {
             breaker: Arc::new(CircuitBreaker::default()),
             gate: None,
             paging: UpstreamPaging::Paged,
+            fresh_sharing: Arc::default(),
         }
     }
 

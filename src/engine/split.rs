@@ -47,6 +47,9 @@ pub(super) struct Segment {
     /// Fetch at least this many (a settled request's size stays the same
     /// from refresh to refresh).
     pub want: usize,
+    /// The fresh part `[G, E]` (its read may be shared across filters:
+    /// [`super::fresh`]).
+    pub fresh: bool,
 }
 
 /// The smallest `want` of a settled request (rounded up to a power of two
@@ -96,6 +99,7 @@ impl SplitGrid {
                 drop_before: start.filter(|s| Some(*s) != aligned),
                 handoff: (query.order == Order::Asc).then(|| Position::group(boundary, None)),
                 want: want.next_power_of_two().max(MIN_SETTLED_WANT),
+                fresh: false,
             })
         } else {
             segment.filters.start = Some(boundary);
@@ -106,6 +110,7 @@ impl SplitGrid {
                 drop_before: None,
                 handoff: (query.order == Order::Desc).then(|| Position::group(boundary - 1, None)),
                 want,
+                fresh: true,
             })
         }
     }

@@ -322,3 +322,163 @@ fn split_traversals_read_every_record_once_however_the_adapter_stops() {
         }
     }
 }
+
+/// [`split_traversal`] with the fresh part read as the engine reads it for
+/// a query with content filters ([`crate::engine::fresh`]): one unfiltered
+/// read of `shared_want` records from the window's start, served with the
+/// filters, else the filtered read. Also how many fetches it served.
+fn shared_traversal(
+    data: &[LogRecord],
+    query: &SourceQuery,
+    want: usize,
+    shared_want: usize,
+    stops: Stops,
+) -> (Vec<String>, usize) {
+    use crate::engine::fresh;
+    let mut position = Position::start();
+    let (mut out, mut served) = (Vec::new(), 0);
+    for _ in 0..400 {
+        if position.done {
+            return (out, served);
+        }
+        let s = GRID
+            .segment(query, &position, want, END)
+            .expect("a split window");
+        let shared = fresh::shared_query(&s.query).filter(|_| s.fresh);
+        let from_shared = shared.and_then(|sq| {
+            let page = model_fetch(data, &sq, &Position::start(), shared_want, stops);
+            fresh::serve(&s.query, &s.position, page)
+        });
+        served += usize::from(from_shared.is_some());
+        let fetched =
+            from_shared.unwrap_or_else(|| model_fetch(data, &s.query, &s.position, s.want, stops));
+        let batch = s
+            .finish(fetched.into())
+            .force(|reason| panic!("a model record is mapped: {reason}"));
+        out.extend(
+            batch
+                .records
+                .iter()
+                .filter(|r| query.filters.matches(r) && !position.covers_record(r, query.order))
+                .map(|r| r.native_id.clone()),
+        );
+        position = batch.frontier;
+    }
+    panic!("the traversal did not end: {out:?}");
+}
+
+/// Records at `stamps`, every third `warn`, every second with `x` in its
+/// message.
+fn varied(stamps: &[i64]) -> Vec<LogRecord> {
+    stamps
+        .iter()
+        .enumerate()
+        .map(|(i, ts)| LogRecord {
+            native_id: format!("{i:02}"),
+            level: if i % 3 == 0 { Level::Warn } else { Level::Info },
+            message: if i % 2 == 0 { "x".into() } else { "y".into() },
+            ..record(*ts)
+        })
+        .collect()
+}
+
+fn expected(data: &[LogRecord], q: &SourceQuery) -> Vec<String> {
+    let mut expected: Vec<LogRecord> = data
+        .iter()
+        .filter(|r| q.filters.matches(r))
+        .cloned()
+        .collect();
+    loggate_core::record::sort_records(&mut expected, q.order);
+    expected.into_iter().map(|r| r.native_id).collect()
+}
+
+/// A fresh part read once without filters and filtered here gives every
+/// record once, whatever the shared page's size (smaller than the fresh
+/// part: the position is handed to the filtered read), the fetch size and
+/// however the adapter stops; a shared page holding the whole fresh part
+/// serves the fresh fetches.
+#[test]
+fn shared_fresh_reads_give_every_matching_record_once() {
+    let stamps = [
+        G - 30 * MIN,
+        G - 1,
+        G,
+        G,
+        G + 1,
+        G + 1,
+        G + 1,
+        G + 2,
+        G + 5 * MIN,
+        G + 5 * MIN,
+        END - 1,
+        END,
+        END,
+    ];
+    let data = varied(&stamps);
+    let fresh_len = stamps.iter().filter(|ts| **ts >= G).count();
+    for order in [Order::Desc, Order::Asc] {
+        for filters in [
+            Filters {
+                min_level: Some(Level::Warn),
+                ..Filters::default()
+            },
+            Filters {
+                q: Some("x".into()),
+                ..Filters::default()
+            },
+        ] {
+            let q = SourceQuery {
+                filters: Filters {
+                    start: Some(G - 90 * MIN),
+                    end: Some(END),
+                    ..filters
+                },
+                ..query(None, order)
+            };
+            let expected = expected(&data, &q);
+            for stops in [Stops::Cut, Stops::AtOpenGroup, Stops::PastLastGroup] {
+                for want in 1..=8 {
+                    for shared_want in 1..=fresh_len + 1 {
+                        let (got, served) = shared_traversal(&data, &q, want, shared_want, stops);
+                        let case = format!("{order:?} {stops:?} want {want} shared {shared_want}");
+                        assert_eq!(got, expected, "{case}");
+                        if shared_want >= fresh_len {
+                            assert!(served > 0, "the whole fresh part served nothing: {case}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    /// The same over random stamps and levels around the boundary.
+    #[test]
+    fn shared_fresh_traversals_equal_the_reference(
+        offsets in proptest::collection::vec(-3i64..=12, 0..24),
+        want in 1usize..=6,
+        shared_want in 1usize..=30,
+        asc: bool,
+        stops in 0u8..3,
+    ) {
+        let stamps: Vec<i64> = offsets
+            .iter()
+            .map(|o| if *o > 9 { END - (*o - 10) } else { G + o })
+            .collect();
+        let data = varied(&stamps);
+        let order = if asc { Order::Asc } else { Order::Desc };
+        let q = SourceQuery {
+            filters: Filters {
+                start: Some(G - 5),
+                end: Some(END),
+                min_level: Some(Level::Warn),
+                ..Filters::default()
+            },
+            ..query(None, order)
+        };
+        let stops = [Stops::Cut, Stops::AtOpenGroup, Stops::PastLastGroup][usize::from(stops)];
+        let (got, _) = shared_traversal(&data, &q, want, shared_want, stops);
+        proptest::prop_assert_eq!(got, expected(&data, &q));
+    }
+}

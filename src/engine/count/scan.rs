@@ -26,12 +26,9 @@ use tokio::time::Instant;
 
 use super::source::key_of;
 use super::{CountMethod, Counting, SourceCount, StatsRequest};
+use crate::engine::fresh::SHARED_FRESH_WANT;
 use crate::engine::page::FetchLimits;
 use crate::engine::{Engine, Source};
-
-/// Records the shared read of a fresh part asks for: one upstream page
-/// (the providers' largest page is 100).
-const SHARED_FRESH_WANT: usize = 100;
 
 /// One source's scan in progress.
 struct Scan<'a> {
