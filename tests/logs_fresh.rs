@@ -65,6 +65,8 @@ fn panels(anchor: &LogRecord) -> Vec<(String, Filters)> {
             },
         ));
     }
+    // "Newest N", no filter but time: its own read is the shared one.
+    panels.push(("partial=true".into(), Filters::default()));
     panels
 }
 
@@ -84,8 +86,13 @@ async fn panels_with_different_filters_share_the_fresh_part_of_a_page() {
         let data = fleet.sim("s0").snapshot();
         let faults = fleet.sim("s0").faults();
         // What a provider learns once per process (Logto: whether its
-        // time filter is honoured) is learnt before the panels.
-        let (status, _) = fleet.gateway.get("/logs?limit=1").await;
+        // time filter is honoured) is learnt before the panels, over a
+        // settled window (no fresh part).
+        let settled_end = enc(&format_ms(now_ms() - 30 * MINUTE));
+        let (status, _) = fleet
+            .gateway
+            .get(&format!("/logs?limit=1&end={settled_end}"))
+            .await;
         assert_eq!(status, 200);
         loop {
             let minute = now_ms().div_euclid(MINUTE);

@@ -11,7 +11,7 @@ use loggate_core::{
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::fresh::{self, FreshSharing, SHARED_FRESH_WANT};
+use super::fresh::{self, FreshRead, FreshSharing, SHARED_FRESH_WANT};
 use super::split::{self, Segment, SplitGrid};
 use super::Source;
 use crate::breaker::CircuitBreaker;
@@ -85,21 +85,19 @@ impl FetchJob {
     }
 
     /// `request` answered from the shared read of its fresh part
-    /// ([`fresh`]), or `None` when that read does not apply or cannot
-    /// answer it (the caller reads with the filters). A failed shared read
-    /// is the fetch's failure.
+    /// ([`fresh`]), or `None` when the plan is not [`FreshRead::Shared`]
+    /// or that read cannot answer it (the caller reads with the filters).
+    /// A failed shared read is the fetch's failure.
     async fn shared_fresh(
         &self,
-        segment: Option<&Segment>,
+        plan: &FreshRead,
         request: &FetchRequest<'_>,
     ) -> Option<Result<LazyBatch, SourceError>> {
-        let now = loggate_core::time::now_ms();
-        let applies = segment.is_some_and(|s| s.fresh)
-            && request.budget >= SHARED_FRESH_WANT
-            && self.sharing.active(now);
-        let shared_query = fresh::shared_query(request.query).filter(|_| applies)?;
+        let FreshRead::Shared(shared_query) = plan else {
+            return None;
+        };
         let shared = FetchRequest {
-            query: &shared_query,
+            query: shared_query,
             position: &Position::start(),
             want: SHARED_FRESH_WANT,
             budget: SHARED_FRESH_WANT,
@@ -112,6 +110,7 @@ impl FetchJob {
         // A record the shared read cannot map may or may not match: the
         // filtered read decides (and reports it if it does).
         let batch = batch.force(|_| {});
+        let now = loggate_core::time::now_ms();
         match fresh::serve(request.query, request.position, batch) {
             Some(served) => {
                 if !fresh::finished(&served, request.want) {
@@ -136,6 +135,18 @@ impl FetchJob {
                 Some(s) => (&s.query, &s.position, s.want, Some(s.window_end)),
                 None => (&*self.query, &self.from, self.want, self.query.filters.end),
             };
+            // A fresh part's read shared across filters ([`fresh`]).
+            let plan = match &segment {
+                Some(s) if s.fresh => {
+                    let now = loggate_core::time::now_ms();
+                    fresh::plan(query, position, want, self.budget, &self.sharing, now)
+                }
+                _ => FreshRead::Own,
+            };
+            let (position, want) = match &plan {
+                FreshRead::Widened { position, want } => (position, *want),
+                _ => (position, want),
+            };
             // Every record a fetch returns is stamped at or before the
             // query's end (the pinned end folded in; a segment's end): the
             // cache's window.
@@ -157,7 +168,7 @@ impl FetchJob {
                 Err(skipped) => Err(skipped),
                 Ok(permit) => {
                     let fetch = async {
-                        if let Some(served) = self.shared_fresh(segment.as_ref(), &request).await {
+                        if let Some(served) = self.shared_fresh(&plan, &request).await {
                             return served;
                         }
                         if self.lazy {

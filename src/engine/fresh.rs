@@ -5,7 +5,7 @@
 //! settled part ([`super::split`]) is cached for `settled_ttl`; what each
 //! refresh reads again is the fresh part `[G, E]`. Read with each panel's
 //! filters, that is one upstream request per panel and pin; read *without*
-//! them ([`shared_query`]: the same window, order and `include_raw`, from
+//! them ([`FreshRead::Shared`]: the same window, order and `include_raw`, from
 //! the start, one upstream page of [`SHARED_FRESH_WANT`]) it is one native
 //! request for every panel of the pin — coalesced while in flight, cached
 //! for `fresh_ttl` — and each panel's filters are applied here with the
@@ -23,6 +23,10 @@
 //! `None`: records it could not read, no keyset frontier, or a position at
 //! or past `F`), the fetch reads with the filters as before, in the same
 //! call.
+//!
+//! A fetch that filters on time only and starts the fresh part sends that
+//! same request itself ([`FreshRead::Widened`]: from the start, at least
+//! one page), so a "newest N" panel shares it too, whatever its `N`.
 //!
 //! A busy source whose fresh part is larger than one page cannot serve
 //! most panels from the shared page; each fetch the shared page did not
@@ -65,23 +69,79 @@ impl FreshSharing {
     }
 }
 
-/// The unfiltered query that reads `fresh`'s window for every filter, or
-/// `None` when `fresh` filters on nothing but time (its own request is
-/// already the shared one).
-pub(super) fn shared_query(fresh: &SourceQuery) -> Option<SourceQuery> {
-    fresh.filters.constrains_content().then(|| SourceQuery {
-        filters: Filters {
-            start: fresh.filters.start,
-            end: fresh.filters.end,
-            ..Filters::default()
-        },
-        order: fresh.order,
-        include_raw: fresh.include_raw,
-    })
+/// How a fetch of a split window's fresh part reads ([`plan`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum FreshRead {
+    /// Its query filters on content: read this unfiltered query from the
+    /// start, [`SHARED_FRESH_WANT`] records, and [`serve`] the fetch.
+    Shared(SourceQuery),
+    /// It filters on time only and its position covers nothing of the
+    /// window: its own query is the shared one; read it from the start for
+    /// at least [`SHARED_FRESH_WANT`] records (a larger `want` and an
+    /// equivalent position, so that every such fetch of the pin sends the
+    /// same native request as the shared read).
+    Widened { position: Position, want: usize },
+    /// Read as asked.
+    Own,
+}
+
+/// How a fetch of the fresh part `query` from `position` for `want`
+/// records reads, with `budget` upstream records left and `sharing` the
+/// source's memory at `now_ms` (filtered reads only pause).
+pub(super) fn plan(
+    query: &SourceQuery,
+    position: &Position,
+    want: usize,
+    budget: usize,
+    sharing: &FreshSharing,
+    now_ms: i64,
+) -> FreshRead {
+    if budget < SHARED_FRESH_WANT || position.done {
+        return FreshRead::Own;
+    }
+    if query.filters.constrains_content() {
+        if !sharing.active(now_ms) {
+            return FreshRead::Own;
+        }
+        return FreshRead::Shared(SourceQuery {
+            filters: Filters {
+                start: query.filters.start,
+                end: query.filters.end,
+                ..Filters::default()
+            },
+            order: query.order,
+            include_raw: query.include_raw,
+        });
+    }
+    if covers_none_of(position, query) {
+        return FreshRead::Widened {
+            position: Position::start(),
+            want: want.max(SHARED_FRESH_WANT),
+        };
+    }
+    FreshRead::Own
+}
+
+/// Whether `position` covers no record of `query`'s window (so `Start`
+/// means the same for that window): it lies before the window's first
+/// timestamp in traversal order, or at its first group.
+fn covers_none_of(position: &Position, query: &SourceQuery) -> bool {
+    let (Some(start), Some(end)) = (query.filters.start, query.filters.end) else {
+        return false;
+    };
+    let asc = query.order == loggate_core::Order::Asc;
+    match &position.resume {
+        Resume::Start => true,
+        // The group at `ts` is not done: nothing at or past it is.
+        Resume::Group(ts) if asc => *ts <= start,
+        Resume::Group(ts) => *ts >= end,
+        Resume::After(key) if asc => key.timestamp_ms < start,
+        Resume::After(key) => key.timestamp_ms > end,
+    }
 }
 
 /// The answer to a fetch of `query` from `position` that the shared read
-/// `shared` (of [`shared_query`]`(query)`, from the start) gives, or
+/// `shared` (of [`FreshRead::Shared`]'s query, from the start) gives, or
 /// `None` when it cannot give one: it skipped records it could not read
 /// (whether they match is unknown), its frontier is not a keyset bound, or
 /// `position` is at or past that frontier (nothing new to give).

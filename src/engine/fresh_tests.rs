@@ -47,24 +47,78 @@ fn ids(batch: &Batch) -> Vec<&str> {
     batch.records.iter().map(|r| r.native_id.as_str()).collect()
 }
 
+fn plan_of(query: &SourceQuery, position: &Position, want: usize) -> FreshRead {
+    plan(query, position, want, 10_000, &FreshSharing::default(), 0)
+}
+
 #[test]
-fn the_shared_query_reads_the_same_window_without_content_filters() {
+fn a_filtered_fetch_reads_the_same_window_without_content_filters() {
     let q = warn_query(Order::Asc);
-    let shared = shared_query(&q).expect("a content filter");
+    let FreshRead::Shared(shared) = plan_of(&q, &Position::group(150, None), 5) else {
+        panic!("a content filter: the shared read");
+    };
     assert_eq!(shared.filters.start, Some(100));
     assert_eq!(shared.filters.end, Some(200));
     assert!(!shared.filters.constrains_content());
     assert_eq!(shared.order, Order::Asc);
     assert!(shared.include_raw);
-    // Only time: the fetch's own request is already the shared one.
-    let timed = SourceQuery {
-        filters: Filters {
-            start: Some(1),
-            ..Filters::default()
-        },
-        ..q
+    // Paused, or too little budget for a page: its own read.
+    let paused = FreshSharing::default();
+    paused.pause(0);
+    assert_eq!(
+        plan(&q, &Position::start(), 5, 10_000, &paused, 1),
+        FreshRead::Own
+    );
+    let low = SHARED_FRESH_WANT - 1;
+    let sharing = FreshSharing::default();
+    assert_eq!(
+        plan(&q, &Position::start(), 5, low, &sharing, 0),
+        FreshRead::Own
+    );
+}
+
+#[test]
+fn a_time_only_fetch_starting_the_window_sends_the_shared_request_itself() {
+    let mut q = warn_query(Order::Desc);
+    q.filters.min_level = None;
+    let widened = FreshRead::Widened {
+        position: Position::start(),
+        want: SHARED_FRESH_WANT,
     };
-    assert_eq!(shared_query(&timed), None);
+    // `desc` starts at the window's end: nothing at or after it is done.
+    for from in [
+        Position::start(),
+        Position::group(200, Some(3)),
+        Position::after(Key::new(201, "a"), None),
+    ] {
+        assert_eq!(plan_of(&q, &from, 7), widened, "{from:?}");
+    }
+    for inside in [
+        Position::group(199, None),
+        Position::after(Key::new(200, "a"), None),
+    ] {
+        assert_eq!(plan_of(&q, &inside, 7), FreshRead::Own, "{inside:?}");
+    }
+    // `asc` starts at the window's start: the hand-over `Group(G)`.
+    q.order = Order::Asc;
+    for from in [
+        Position::group(100, None),
+        Position::after(Key::new(99, "z"), None),
+    ] {
+        assert_eq!(plan_of(&q, &from, 7), widened, "{from:?}");
+    }
+    for inside in [
+        Position::group(101, None),
+        Position::after(Key::new(100, "a"), None),
+    ] {
+        assert_eq!(plan_of(&q, &inside, 7), FreshRead::Own, "{inside:?}");
+    }
+    // A larger fetch keeps its size.
+    let FreshRead::Widened { want, .. } = plan_of(&q, &Position::start(), 500) else {
+        panic!("widened");
+    };
+    assert_eq!(want, 500);
+    assert_eq!(plan_of(&q, &Position::finished(), 7), FreshRead::Own);
 }
 
 #[test]

@@ -323,10 +323,12 @@ fn split_traversals_read_every_record_once_however_the_adapter_stops() {
     }
 }
 
-/// [`split_traversal`] with the fresh part read as the engine reads it for
-/// a query with content filters ([`crate::engine::fresh`]): one unfiltered
+/// [`split_traversal`] with the fresh part read as the engine plans it
+/// ([`crate::engine::fresh::plan`]): with content filters, one unfiltered
 /// read of `shared_want` records from the window's start, served with the
-/// filters, else the filtered read. Also how many fetches it served.
+/// filters, else the filtered read; without, its own query from the start
+/// for at least `shared_want`. Also how many fetches the shared read
+/// served.
 fn shared_traversal(
     data: &[LogRecord],
     query: &SourceQuery,
@@ -344,14 +346,25 @@ fn shared_traversal(
         let s = GRID
             .segment(query, &position, want, END)
             .expect("a split window");
-        let shared = fresh::shared_query(&s.query).filter(|_| s.fresh);
-        let from_shared = shared.and_then(|sq| {
-            let page = model_fetch(data, &sq, &Position::start(), shared_want, stops);
-            fresh::serve(&s.query, &s.position, page)
-        });
-        served += usize::from(from_shared.is_some());
-        let fetched =
-            from_shared.unwrap_or_else(|| model_fetch(data, &s.query, &s.position, s.want, stops));
+        let plan = if s.fresh {
+            let always = fresh::FreshSharing::default();
+            fresh::plan(&s.query, &s.position, s.want, usize::MAX, &always, 0)
+        } else {
+            fresh::FreshRead::Own
+        };
+        let fetched = match plan {
+            fresh::FreshRead::Shared(sq) => {
+                let page = model_fetch(data, &sq, &Position::start(), shared_want, stops);
+                let answer = fresh::serve(&s.query, &s.position, page);
+                served += usize::from(answer.is_some());
+                answer.unwrap_or_else(|| model_fetch(data, &s.query, &s.position, s.want, stops))
+            }
+            fresh::FreshRead::Widened { position, .. } => {
+                served += 1;
+                model_fetch(data, &s.query, &position, s.want.max(shared_want), stops)
+            }
+            fresh::FreshRead::Own => model_fetch(data, &s.query, &s.position, s.want, stops),
+        };
         let batch = s
             .finish(fetched.into())
             .force(|reason| panic!("a model record is mapped: {reason}"));
@@ -418,6 +431,7 @@ fn shared_fresh_reads_give_every_matching_record_once() {
     let fresh_len = stamps.iter().filter(|ts| **ts >= G).count();
     for order in [Order::Desc, Order::Asc] {
         for filters in [
+            Filters::default(),
             Filters {
                 min_level: Some(Level::Warn),
                 ..Filters::default()
