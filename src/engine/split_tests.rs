@@ -228,27 +228,25 @@ fn model_fetch(
     }
 }
 
-/// Every fetch of a split traversal of `query` over `data` with `want`
-/// records a fetch, as the engine runs it: the segment's fetch, its
+/// Every fetch of a split traversal of `query` with `want` records a
+/// fetch, as the engine runs it: the segment's batch from `read`, its
 /// `finish`, the records the position covers dropped, the frontier next.
-fn split_traversal(
-    data: &[LogRecord],
+fn traverse(
     query: &SourceQuery,
     want: usize,
-    stops: Stops,
+    mut read: impl FnMut(&Segment) -> Batch,
 ) -> Vec<String> {
     let mut position = Position::start();
     let mut out = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..400 {
         if position.done {
             return out;
         }
         let segment = GRID
             .segment(query, &position, want, END)
             .expect("a split window");
-        let fetched = model_fetch(data, &segment.query, &segment.position, segment.want, stops);
         let batch = segment
-            .finish(fetched.into())
+            .finish(read(&segment).into())
             .force(|reason| panic!("a model record is mapped: {reason}"));
         out.extend(
             batch
@@ -260,6 +258,19 @@ fn split_traversal(
         position = batch.frontier;
     }
     panic!("the traversal did not end: {out:?}");
+}
+
+/// [`traverse`] over `data` through a model adapter stopping as `stops`
+/// says.
+fn split_traversal(
+    data: &[LogRecord],
+    query: &SourceQuery,
+    want: usize,
+    stops: Stops,
+) -> Vec<String> {
+    traverse(query, want, |s| {
+        model_fetch(data, &s.query, &s.position, s.want, stops)
+    })
 }
 
 /// Exactly once across the boundary, whatever the fetch size and however
@@ -336,48 +347,30 @@ fn shared_traversal(
     shared_want: usize,
     stops: Stops,
 ) -> (Vec<String>, usize) {
-    use crate::engine::fresh;
-    let mut position = Position::start();
-    let (mut out, mut served) = (Vec::new(), 0);
-    for _ in 0..400 {
-        if position.done {
-            return (out, served);
-        }
-        let s = GRID
-            .segment(query, &position, want, END)
-            .expect("a split window");
+    use crate::engine::fresh::{self, FreshRead};
+    let mut served = 0;
+    let out = traverse(query, want, |s| {
         let plan = if s.fresh {
             let always = fresh::FreshSharing::default();
             fresh::plan(&s.query, &s.position, s.want, usize::MAX, &always, 0)
         } else {
-            fresh::FreshRead::Own
+            FreshRead::Own
         };
-        let fetched = match plan {
-            fresh::FreshRead::Shared(sq) => {
+        match plan {
+            FreshRead::Shared(sq) => {
                 let page = model_fetch(data, &sq, &Position::start(), shared_want, stops);
                 let answer = fresh::serve(&s.query, &s.position, page);
                 served += usize::from(answer.is_some());
                 answer.unwrap_or_else(|| model_fetch(data, &s.query, &s.position, s.want, stops))
             }
-            fresh::FreshRead::Widened { position, .. } => {
+            FreshRead::Widened { position, .. } => {
                 served += 1;
                 model_fetch(data, &s.query, &position, s.want.max(shared_want), stops)
             }
-            fresh::FreshRead::Own => model_fetch(data, &s.query, &s.position, s.want, stops),
-        };
-        let batch = s
-            .finish(fetched.into())
-            .force(|reason| panic!("a model record is mapped: {reason}"));
-        out.extend(
-            batch
-                .records
-                .iter()
-                .filter(|r| query.filters.matches(r) && !position.covers_record(r, query.order))
-                .map(|r| r.native_id.clone()),
-        );
-        position = batch.frontier;
-    }
-    panic!("the traversal did not end: {out:?}");
+            FreshRead::Own => model_fetch(data, &s.query, &s.position, s.want, stops),
+        }
+    });
+    (out, served)
 }
 
 /// Records at `stamps`, every third `warn`, every second with `x` in its
