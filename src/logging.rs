@@ -98,7 +98,7 @@ pub enum LogFilter {
     /// Only `target=level`, `level` and `target` directives.
     Targets(Targets),
     /// Span or field directives (or anything else `EnvFilter` reads).
-    Env(EnvFilter),
+    Env(Box<EnvFilter>),
 }
 
 impl LogFilter {
@@ -118,11 +118,11 @@ impl LogFilter {
     pub fn parse(directives: &str) -> Self {
         match static_targets(directives) {
             Some(targets) => LogFilter::Targets(targets),
-            None => LogFilter::Env(
+            None => LogFilter::Env(Box::new(
                 EnvFilter::builder()
                     .parse(directives)
                     .unwrap_or_else(|_| EnvFilter::new("info")),
-            ),
+            )),
         }
     }
 
@@ -134,7 +134,7 @@ impl LogFilter {
 
 impl From<EnvFilter> for LogFilter {
     fn from(filter: EnvFilter) -> Self {
-        LogFilter::Env(filter)
+        LogFilter::Env(Box::new(filter))
     }
 }
 
@@ -208,7 +208,7 @@ where
     let logged = Registry::default().with(fmt);
     match filter {
         LogFilter::Targets(targets) => Box::new(logged.with(targets)),
-        LogFilter::Env(env) => Box::new(logged.with(env)),
+        LogFilter::Env(env) => Box::new(logged.with(*env)),
     }
 }
 
