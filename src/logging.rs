@@ -14,6 +14,14 @@
 //! ([`DroppedLines`]) and one line on stderr when the process exits. The
 //! [`LogGuard`] flushes every line still queued when it is dropped, i.e.
 //! when `main` returns after the graceful shutdown.
+//!
+//! `RUST_LOG` is read once ([`LogFilter::from_env`]). When it holds only
+//! `target=level`, `level` and `target` directives (the default `info`
+//! does), the filter is a static [`Targets`]: it decides per callsite and
+//! keeps no per-span state, where an [`EnvFilter`] takes a read lock on
+//! every span's entry, exit and close (two spans per request and one per
+//! source fetch). A `RUST_LOG` with span or field directives (`[...]`)
+//! keeps the [`EnvFilter`], so no value changes meaning.
 
 use std::io::{BufWriter, Write};
 use std::sync::OnceLock;
@@ -24,8 +32,10 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::MetricType;
 use tracing::Subscriber;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::{EnvFilter, Registry};
 
 use crate::cli::LogFormat;
 
@@ -81,41 +91,132 @@ pub fn non_blocking<W: Write + Send + 'static>(sink: W, lines: usize) -> (NonBlo
     (writer, guard)
 }
 
+/// The level filter of the log subscriber: a static [`Targets`] when the
+/// directives allow (see the module docs), else an [`EnvFilter`].
+#[derive(Debug)]
+pub enum LogFilter {
+    /// Only `target=level`, `level` and `target` directives.
+    Targets(Targets),
+    /// Span or field directives (or anything else `EnvFilter` reads).
+    Env(Box<EnvFilter>),
+}
+
+impl LogFilter {
+    /// `RUST_LOG`'s directives; `info` when it is unset, not Unicode or
+    /// invalid (as `EnvFilter::try_from_default_env` read them).
+    pub fn from_env() -> Self {
+        match std::env::var(EnvFilter::DEFAULT_ENV) {
+            Ok(directives) => LogFilter::parse(&directives),
+            Err(_) => LogFilter::parse("info"),
+        }
+    }
+
+    /// `directives` in `RUST_LOG` syntax, meaning what `EnvFilter` makes
+    /// of them (`info` when they are invalid): a [`Targets`] when every
+    /// directive is a plain `target=level`, `level` or `target`, for which
+    /// `EnvFilter` keeps exactly the static directive a [`Targets`] holds.
+    pub fn parse(directives: &str) -> Self {
+        match static_targets(directives) {
+            Some(targets) => LogFilter::Targets(targets),
+            None => LogFilter::Env(Box::new(
+                EnvFilter::builder()
+                    .parse(directives)
+                    .unwrap_or_else(|_| EnvFilter::new("info")),
+            )),
+        }
+    }
+
+    /// True for the static [`Targets`] filter.
+    pub fn is_static(&self) -> bool {
+        matches!(self, LogFilter::Targets(_))
+    }
+}
+
+impl From<EnvFilter> for LogFilter {
+    fn from(filter: EnvFilter) -> Self {
+        LogFilter::Env(Box::new(filter))
+    }
+}
+
+/// `directives` as a [`Targets`], if each non-empty one is `LEVEL`,
+/// `TARGET` or `TARGET=LEVEL` with a target of ASCII letters, digits, `_`,
+/// `:` and `-` (no spans, fields, spaces or empty levels, which only
+/// `EnvFilter` reads); `None` for anything else, and for no directive at
+/// all (an `EnvFilter` without directives logs nothing).
+fn static_targets(directives: &str) -> Option<Targets> {
+    let plain = |target: &str| {
+        !target.is_empty()
+            && target
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-'))
+    };
+    let mut targets = Targets::new();
+    let mut any = false;
+    for directive in directives.split(',').filter(|d| !d.is_empty()) {
+        targets = match directive.split_once('=') {
+            // `EnvFilter` reads `target=` as trace, `LevelFilter` as error.
+            Some((target, level)) if plain(target) && !level.is_empty() => {
+                targets.with_target(target, level.parse::<LevelFilter>().ok()?)
+            }
+            None if plain(directive) => match directive.parse::<LevelFilter>() {
+                Ok(level) => targets.with_default(level),
+                Err(_) => targets.with_target(directive, LevelFilter::TRACE),
+            },
+            _ => return None,
+        };
+        any = true;
+    }
+    any.then_some(targets)
+}
+
 /// The subscriber of `--log-format`: `filter` decides the levels; JSON
 /// lines carry the fields of the current span and of every span above it,
 /// so each line of a request has its `request_id`. Colour codes only with
 /// `ansi` (a terminal: in a log file they are a third of every line).
+///
+/// The layers are those `tracing_subscriber::fmt()` stacks (the registry,
+/// the formatting layer, the filter on top), with either filter.
 pub fn subscriber<W>(
     format: LogFormat,
-    filter: EnvFilter,
+    filter: impl Into<LogFilter>,
     writer: W,
     ansi: bool,
 ) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(ansi)
         .with_writer(writer);
     match format {
-        LogFormat::Text => Box::new(builder.finish()),
-        LogFormat::Json => Box::new(
-            builder
-                .json()
+        LogFormat::Text => filtered(fmt, filter.into()),
+        LogFormat::Json => filtered(
+            fmt.json()
                 .flatten_event(true)
                 .with_current_span(true)
-                .with_span_list(true)
-                .finish(),
+                .with_span_list(true),
+            filter.into(),
         ),
     }
 }
 
+/// The registry under the formatting layer `fmt` under `filter`.
+fn filtered<L>(fmt: L, filter: LogFilter) -> Box<dyn Subscriber + Send + Sync>
+where
+    L: Layer<Registry> + Send + Sync + 'static,
+{
+    let logged = Registry::default().with(fmt);
+    match filter {
+        LogFilter::Targets(targets) => Box::new(logged.with(targets)),
+        LogFilter::Env(env) => Box::new(logged.with(*env)),
+    }
+}
+
 /// Installs the log subscriber writing to stderr off the request path:
-/// `RUST_LOG` sets the level (default `info`). Keep the guard until the
-/// process ends; without it queued lines are lost.
+/// `RUST_LOG` sets the level (default `info`, [`LogFilter::from_env`]).
+/// Keep the guard until the process ends; without it queued lines are lost.
 pub fn init_tracing(format: LogFormat) -> LogGuard {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = LogFilter::from_env();
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let (writer, guard) = non_blocking(std::io::stderr(), BUFFERED_LINES);
     if tracing::subscriber::set_global_default(subscriber(format, filter, writer, ansi)).is_ok() {

@@ -2,7 +2,9 @@
 //! item 4): the one `info` line of a request still says method, route,
 //! status, latency, request id, sources and partial; the guard writes every
 //! queued line when dropped (shutdown); lines past the queue are dropped,
-//! not waited for, and counted on `/metrics`.
+//! not waited for, and counted on `/metrics`. `RUST_LOG` of targets and
+//! levels only is read into a static `Targets` filter that logs what the
+//! `EnvFilter` did; span and field directives keep the `EnvFilter`.
 //!
 //! The sinks here stand in for stderr; a gated sink blocks the writer
 //! thread on its first write until the test opens it, so what is queued
@@ -15,7 +17,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use loggate::cli::LogFormat;
-use loggate::logging::{non_blocking, subscriber, DroppedLines};
+use loggate::logging::{non_blocking, subscriber, DroppedLines, LogFilter};
 use tracing_subscriber::EnvFilter;
 
 /// What a sink received, shared with the test.
@@ -142,7 +144,10 @@ async fn the_info_line_of_a_page_says_what_issue_13_asks() {
         gate: None,
     };
     let (writer, guard) = non_blocking(sink, 1_000);
-    let subscriber = subscriber(LogFormat::Text, EnvFilter::new("info"), writer, false);
+    // The filter `RUST_LOG` unset gives.
+    let filter = LogFilter::parse("info");
+    assert!(filter.is_static());
+    let subscriber = subscriber(LogFormat::Text, filter, writer, false);
     // This thread only: the runtime of a `#[tokio::test]` is this thread.
     let _default = tracing::subscriber::set_default(subscriber);
     let (gateway, _sim) = common::one_open_source().await;
@@ -176,4 +181,112 @@ async fn the_info_line_of_a_page_says_what_issue_13_asks() {
     }
     assert!(line.contains(" INFO "), "{line}");
     assert!(lines_of(&received, "source fetched").is_empty());
+}
+
+/// What `filter` lets through of a fixed set of events: every level on
+/// five targets, outside any span and inside a span named `request` (the
+/// lines without their timestamps).
+fn logged_through(filter: LogFilter) -> String {
+    let received = Received::default();
+    let sink = Sink {
+        received: received.clone(),
+        entered: None,
+        gate: None,
+    };
+    let (writer, guard) = non_blocking(sink, 10_000);
+    let subscriber = subscriber(LogFormat::Text, filter, writer, false);
+    macro_rules! every_level {
+        ($target:literal, $place:literal) => {
+            tracing::error!(target: $target, place = $place, "e");
+            tracing::warn!(target: $target, place = $place, "w");
+            tracing::info!(target: $target, place = $place, "i");
+            tracing::debug!(target: $target, place = $place, "d");
+            tracing::trace!(target: $target, place = $place, "t");
+        };
+    }
+    macro_rules! every_target {
+        ($place:literal) => {
+            every_level!("loggate", $place);
+            every_level!("loggate::engine", $place);
+            every_level!("loggate::engine::fetch", $place);
+            every_level!("hyper", $place);
+            every_level!("hyper_util::client", $place);
+        };
+    }
+    tracing::subscriber::with_default(subscriber, || {
+        every_target!("outside");
+        let span = tracing::info_span!(target: "loggate::http", "request", request_id = "r-1");
+        let _entered = span.enter();
+        every_target!("inside");
+    });
+    drop(guard);
+    received
+        .text()
+        .lines()
+        .map(|line| line.split_once(' ').map_or(line, |(_time, rest)| rest))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+#[test]
+fn rust_log_of_targets_and_levels_is_a_static_filter_that_logs_what_env_filter_did() {
+    for directives in [
+        "info",
+        "warn",
+        "debug",
+        "off",
+        "TRACE",
+        "2",
+        "warn,loggate=debug",
+        "loggate::engine=trace,info",
+        "loggate=info,loggate::engine::fetch=trace,hyper=off,error",
+        "loggate,,hyper_util=warn",
+        "hyper",
+        "info,warn",
+    ] {
+        let filter = LogFilter::parse(directives);
+        assert!(filter.is_static(), "{directives}");
+        let env = tracing_subscriber::EnvFilter::builder()
+            .parse(directives)
+            .unwrap();
+        let (ours, theirs) = (logged_through(filter), logged_through(env.into()));
+        assert_eq!(ours, theirs, "{directives}");
+        // The comparison saw something in all but the `off` case.
+        assert_eq!(ours.is_empty(), directives == "off", "{directives}: {ours}");
+    }
+    // `info` logs info and above of every target, in and out of spans.
+    let info = logged_through(LogFilter::parse("info"));
+    assert_eq!(info.lines().count(), 5 * 3 * 2, "{info}");
+    assert!(!info.contains("DEBUG "), "{info}");
+}
+
+#[test]
+fn rust_log_with_span_or_field_directives_keeps_env_filter() {
+    for directives in [
+        "warn,[request]=debug",
+        "warn,loggate[request{request_id}]=trace",
+        "[{request_id=r-1}]=debug",
+        "loggate=",
+        "loggate = debug",
+    ] {
+        assert!(!LogFilter::parse(directives).is_static(), "{directives}");
+    }
+    // Debug lines inside the `request` span only: a span directive a
+    // static filter cannot express.
+    let text = logged_through(LogFilter::parse("warn,[request]=debug"));
+    let debug: Vec<&str> = text.lines().filter(|l| l.starts_with("DEBUG ")).collect();
+    assert_eq!(debug.len(), 5, "{text}");
+    assert!(
+        debug.iter().all(|l| l.contains("place=\"inside\"")),
+        "{text}"
+    );
+    assert!(text.contains("place=\"outside\"")); // its warn and error lines
+    assert!(!text.contains("TRACE "), "{text}");
+    // Invalid directives: `info`, as before.
+    let invalid = LogFilter::parse("loggate=loud");
+    assert!(!invalid.is_static());
+    assert_eq!(
+        logged_through(invalid),
+        logged_through(LogFilter::parse("info"))
+    );
 }

@@ -55,7 +55,7 @@ async fn every_line_of_a_request_carries_its_id() {
     // The very subscriber `--log-format json` installs (its writer aside).
     let subscriber = loggate::logging::subscriber(
         loggate::cli::LogFormat::Json,
-        tracing_subscriber::EnvFilter::new("debug"),
+        loggate::logging::LogFilter::parse("debug"),
         buffer.clone(),
         false,
     );
