@@ -12,7 +12,7 @@
 //! templates (never raw paths), sources are configured names, outcomes are
 //! error codes.
 
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::collector::Collector;
@@ -42,32 +42,13 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
-    route: &'static str,
+    route: String,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabel {
-    route: &'static str,
-}
-
-/// `route` as a `&'static str` label value, so that counting a request
-/// allocates no label (issue 13). Each distinct route is copied and leaked
-/// once per process: the router's route templates are a fixed set (and
-/// every unmatched path is one label), so the memory is bounded; a lookup
-/// compares against the few known ones under a read lock.
-fn route_label(route: &str) -> &'static str {
-    static ROUTES: RwLock<Vec<&'static str>> = RwLock::new(Vec::new());
-    let known = |routes: &[&'static str]| routes.iter().copied().find(|r| *r == route);
-    if let Some(label) = known(&ROUTES.read().unwrap_or_else(PoisonError::into_inner)) {
-        return label;
-    }
-    let mut routes = ROUTES.write().unwrap_or_else(PoisonError::into_inner);
-    known(&routes).unwrap_or_else(|| {
-        let label: &'static str = Box::leak(route.into());
-        routes.push(label);
-        label
-    })
+    route: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -263,16 +244,18 @@ impl Metrics {
         self.breakers.add(source.clone(), breaker.clone());
     }
 
-    /// One answered HTTP request; `route` is the matched route template
-    /// (one of a fixed set: each distinct value is kept for the process's
-    /// life, [`route_label`]).
+    /// One answered HTTP request; `route` is the matched route template.
     pub fn observe_http(&self, route: &str, status: u16, latency: Duration) {
-        let route = route_label(route);
         self.http_requests
-            .get_or_create(&HttpLabels { route, status })
+            .get_or_create(&HttpLabels {
+                route: route.to_string(),
+                status,
+            })
             .inc();
         self.http_duration
-            .get_or_create(&RouteLabel { route })
+            .get_or_create(&RouteLabel {
+                route: route.to_string(),
+            })
             .observe(latency.as_secs_f64());
     }
 
@@ -403,16 +386,6 @@ impl Collector for Breakers {
 mod tests {
     use super::*;
     use crate::breaker::BreakerSettings;
-
-    #[test]
-    fn a_route_label_is_kept_once() {
-        let first = route_label("/route-label-test/{id}");
-        let owned = String::from("/route-label-test/{id}");
-        let again = route_label(&owned);
-        assert_eq!(first, "/route-label-test/{id}");
-        assert!(std::ptr::eq(first, again));
-        assert_eq!(route_label("/route-label-test"), "/route-label-test");
-    }
 
     #[test]
     fn renders_cumulative_buckets_and_escapes_labels() {
