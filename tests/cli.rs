@@ -184,3 +184,67 @@ fn the_example_and_the_readme_document_every_follow_key() {
         );
     }
 }
+
+/// The environment of a running process (Linux `/proc`), as `NAME=value`.
+fn environment_of(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|bytes| {
+            bytes
+                .split(|&b| b == 0)
+                .map(|entry| String::from_utf8_lossy(entry).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The binary runs under mimalloc with the options that keep issue 13's
+/// memory target (src/main.rs `allocator`): it re-executes itself with
+/// them, and an option the user set keeps the user's value.
+#[cfg(feature = "mimalloc")]
+#[test]
+fn serve_runs_with_mimallocs_options_and_keeps_the_users() {
+    let file = write_config(&format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[sources.app]\nkind = \"{}\"\nbase_url = \"http://127.0.0.1:9\"\ntoken = \"t\"\n",
+        common::stand_in_kind()
+    ));
+    for (user, expected) in [
+        (
+            None,
+            ["MIMALLOC_ARENA_EAGER_COMMIT=0", "MIMALLOC_PURGE_DELAY=0"],
+        ),
+        (
+            Some(("MIMALLOC_PURGE_DELAY", "250")),
+            ["MIMALLOC_ARENA_EAGER_COMMIT=0", "MIMALLOC_PURGE_DELAY=250"],
+        ),
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_loggate"));
+        command
+            .args(["serve", "--config", file.as_str()])
+            .env_remove("MIMALLOC_ARENA_EAGER_COMMIT")
+            .env_remove("MIMALLOC_PURGE_DELAY")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some((name, value)) = user {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("loggate starts");
+        // The re-execution replaces the process image under the same id;
+        // wait (bounded) until the new image's environment is visible.
+        let mut seen = Vec::new();
+        for _ in 0..400 {
+            seen = environment_of(child.id());
+            if seen
+                .iter()
+                .any(|e| e.starts_with("MIMALLOC_ARENA_EAGER_COMMIT="))
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        for entry in expected {
+            assert!(seen.iter().any(|e| e == entry), "{entry} not in {seen:?}");
+        }
+    }
+}
