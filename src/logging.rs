@@ -2,11 +2,12 @@
 //! path (issue 13 item 4: logging fit for production traffic).
 //!
 //! Lines are formatted on the thread that logs them (text or JSON, see
-//! [`subscriber`]) and handed to one writer thread through a bounded
-//! channel (`tracing-appender`'s non-blocking writer), which writes them
-//! to stderr through a buffer flushed whenever the channel is empty. A
-//! request therefore never waits for stderr's lock or a `write` call — a
-//! slow log collector on the other end of a pipe cannot stall answers.
+//! [`subscriber`]) and appended to a bounded queue in memory; one writer
+//! thread writes whatever has gathered to stderr every
+//! [`FLUSH_INTERVAL`] (20 ms), in one `write` ([`BatchWriter`]). A request
+//! therefore never waits for stderr's lock or a `write` call, nor wakes a
+//! thread — a slow log collector on the other end of a pipe cannot stall
+//! answers.
 //!
 //! Under pressure (the sink slower than the lines come, for longer than
 //! [`BUFFERED_LINES`] lines) new lines are **dropped, not waited for**,
@@ -23,70 +24,66 @@
 //! source fetch). A `RUST_LOG` with span or field directives (`[...]`)
 //! keeps the [`EnvFilter`], so no value changes meaning.
 
-use std::io::{BufWriter, Write};
-use std::sync::OnceLock;
+mod batch;
+
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::MetricType;
 use tracing::Subscriber;
-use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::{EnvFilter, Registry};
 
 use crate::cli::LogFormat;
+pub use batch::{BatchWriter, FLUSH_INTERVAL};
 
 /// Lines the writer queues before it drops new ones: at 250 bytes a line
 /// about 4 MB, and at 3,000 logged requests a second about 5 s of a sink
 /// that does not read.
 pub const BUFFERED_LINES: usize = 16_384;
 
-/// Bytes the writer thread gathers into one `write` to stderr.
-const WRITE_BUFFER: usize = 64 * 1024;
-
 /// The dropped-line counter of the writer [`init_tracing`] installed.
-static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
+static DROPPED: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
 
 /// Keeps the writer thread; dropping it writes every queued line, then
 /// reports on stderr how many were dropped, if any.
 #[must_use = "dropping the guard stops the log writer"]
 pub struct LogGuard {
-    worker: Option<WorkerGuard>,
-    dropped: ErrorCounter,
+    worker: Option<batch::Worker>,
+    dropped: Arc<AtomicUsize>,
 }
 
 impl LogGuard {
     /// Lines dropped so far because the queue was full.
     pub fn dropped_lines(&self) -> usize {
-        self.dropped.dropped_lines()
+        self.dropped.load(Ordering::Relaxed)
     }
 }
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        // The worker's own guard flushes the queue (waiting up to 1 s).
+        // The worker writes the queue (waiting up to 1 s).
         drop(self.worker.take());
-        let dropped = self.dropped.dropped_lines();
+        let dropped = self.dropped_lines();
         if dropped > 0 {
             eprintln!("loggate: {dropped} log lines dropped: stderr was not read fast enough");
         }
     }
 }
 
-/// A writer for [`subscriber`] that hands each line to a thread writing
-/// to `sink`, queueing at most `lines` (lossy: see the module docs).
-pub fn non_blocking<W: Write + Send + 'static>(sink: W, lines: usize) -> (NonBlocking, LogGuard) {
-    let (writer, worker) = NonBlockingBuilder::default()
-        .buffered_lines_limit(lines)
-        .lossy(true)
-        .thread_name("loggate-log")
-        .finish(BufWriter::with_capacity(WRITE_BUFFER, sink));
+/// A writer for [`subscriber`] that queues each line for a thread writing
+/// to `sink`, at most `lines` at a time (lossy: see the module docs).
+pub fn non_blocking<W: Write + Send + 'static>(sink: W, lines: usize) -> (BatchWriter, LogGuard) {
+    let (writer, worker, dropped) = batch::batch_writer(sink, lines);
     let guard = LogGuard {
         worker: Some(worker),
-        dropped: writer.error_counter(),
+        dropped,
     };
     (writer, guard)
 }
@@ -229,7 +226,7 @@ pub fn init_tracing(format: LogFormat) -> LogGuard {
 /// its queue was full, read at scrape time (0 without [`init_tracing`]).
 #[derive(Debug, Default)]
 pub struct DroppedLines {
-    counter: Option<ErrorCounter>,
+    counter: Option<Arc<AtomicUsize>>,
 }
 
 impl DroppedLines {
@@ -250,7 +247,10 @@ impl DroppedLines {
 
 impl Collector for DroppedLines {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let dropped = self.counter.as_ref().map_or(0, ErrorCounter::dropped_lines);
+        let dropped = self
+            .counter
+            .as_ref()
+            .map_or(0, |counter| counter.load(Ordering::Relaxed));
         let metric = encoder.encode_descriptor(
             "loggate_log_lines_dropped",
             "Log lines dropped because the writer's queue was full (stderr not read fast enough)",
