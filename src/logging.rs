@@ -52,7 +52,7 @@ pub const BUFFERED_LINES: usize = 16_384;
 static DROPPED: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
 
 /// Keeps the writer thread; dropping it writes every queued line, then
-/// reports on stderr how many were dropped, if any.
+/// how many were dropped, if any (waiting at most 1 s for the sink).
 #[must_use = "dropping the guard stops the log writer"]
 pub struct LogGuard {
     worker: Option<batch::Worker>,
@@ -68,12 +68,10 @@ impl LogGuard {
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        // The worker writes the queue (waiting up to 1 s).
+        // The worker writes the queue and the dropped-line count (waiting
+        // up to 1 s): nothing here touches stderr, whose lock the writer
+        // thread keeps while it is blocked on a pipe nobody reads.
         drop(self.worker.take());
-        let dropped = self.dropped_lines();
-        if dropped > 0 {
-            eprintln!("loggate: {dropped} log lines dropped: stderr was not read fast enough");
-        }
     }
 }
 

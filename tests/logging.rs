@@ -98,6 +98,7 @@ fn the_guard_writes_every_queued_line_when_dropped() {
     let lines = lines_of(&received, "queued line");
     assert_eq!(lines.len(), 101, "{lines:?}");
     assert!(lines[100].ends_with("queued line n=100"), "{}", lines[100]);
+    assert!(!received.text().contains("dropped"));
 }
 
 #[test]
@@ -130,6 +131,13 @@ fn lines_past_the_queue_are_dropped_and_counted() {
     let lines = lines_of(&received, " line n=");
     assert_eq!(lines.len(), 9, "{lines:?}");
     assert!(lines[8].ends_with("line n=8"), "{}", lines[8]);
+    // The count is the writer thread's last line, in the sink: dropping
+    // the guard writes nothing to stderr itself, whose lock a writer
+    // blocked on an unread pipe holds (the process could not exit).
+    assert_eq!(
+        received.text().lines().last(),
+        Some("loggate: 12 log lines dropped: stderr was not read fast enough")
+    );
 }
 
 /// The production subscriber (text) through the non-blocking writer: one

@@ -160,7 +160,8 @@ pub fn batch_writer<W: Write + Send + 'static>(
 
 /// The writer thread: wait for a first line, let lines gather for
 /// [`FLUSH_INTERVAL`] (or until the queue is half full or closed), write
-/// them in one call; until closed and empty.
+/// them in one call; until closed and empty, then write how many lines
+/// were dropped, if any.
 fn write_batches<W: Write>(shared: &Shared, mut sink: W) {
     let mut batch = Vec::new();
     loop {
@@ -190,6 +191,18 @@ fn write_batches<W: Write>(shared: &Shared, mut sink: W) {
             }
         }
         if closed && shared.lock().lines == 0 {
+            // Written here, not by the guard: this thread holds stderr's
+            // lock while a write blocks, so a `eprintln!` after the close
+            // timeout would wait for it, i.e. for a reader that may never
+            // come (and panic when the pipe closes).
+            let dropped = shared.dropped.load(Ordering::Relaxed);
+            if dropped > 0 {
+                let _ = writeln!(
+                    sink,
+                    "loggate: {dropped} log lines dropped: stderr was not read fast enough"
+                )
+                .and_then(|()| sink.flush());
+            }
             return;
         }
     }
