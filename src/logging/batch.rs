@@ -91,9 +91,7 @@ impl Write for LineWriter<'_> {
         queue.bytes.extend_from_slice(buf);
         queue.lines += 1;
         let wake = queue.idle || queue.lines == shared.limit.div_ceil(2);
-        if queue.idle {
-            queue.idle = false;
-        }
+        queue.idle = false;
         drop(queue);
         if wake {
             shared.wake.notify_one();
@@ -190,7 +188,8 @@ fn write_batches<W: Write>(shared: &Shared, mut sink: W) {
                 batch = Vec::new();
             }
         }
-        if closed && shared.lock().lines == 0 {
+        // Once closed, writers drop their lines: this batch was the last.
+        if closed {
             // Written here, not by the guard: this thread holds stderr's
             // lock while a write blocks, so a `eprintln!` after the close
             // timeout would wait for it, i.e. for a reader that may never
