@@ -7,7 +7,10 @@
 //! [`SourceError::Overloaded`] and `Retry-After` = the wait rounded up to
 //! whole seconds (the page answers `503`); when no concurrency permit
 //! frees up in time, it is declined when the bound runs out. The circuit
-//! breaker never counts these (issue 18, items 2 and 7).
+//! breaker never counts these (issue 18, items 2 and 7). The time a
+//! request spent here is added to its fetch's [`CallContext::queued`]: a
+//! fetch that ran out of time mostly in this queue is loggate's overload,
+//! not an upstream timeout ([`CallContext::attribute_lateness`]).
 //!
 //! The rate limit is a GCRA schedule with reservations (the algorithm of
 //! `governor`, which cannot reserve): each admitted request books the next
@@ -150,20 +153,19 @@ impl RequestGate for SourceGate {
             return Err(SourceError::DeadlineExceeded);
         };
         // The queue's own bound: the permit and the slot both by then.
-        let latest = latest.min(Instant::now() + self.max_queue_wait);
-        let permit = match tokio::time::timeout_at(
-            latest,
-            self.concurrency.clone().acquire_owned(),
-        )
-        .await
+        let arrived = Instant::now();
+        let latest = latest.min(arrived + self.max_queue_wait);
+        let permit = match tokio::time::timeout_at(latest, self.concurrency.clone().acquire_owned())
+            .await
         {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(SourceError::Internal("the source is shutting down".into())),
             Err(_) => {
+                ctx.note_queued(arrived.elapsed());
                 return Err(overloaded(
                     "every upstream connection of the source (max_concurrency) stayed busy for as long as the request may queue (max_queue_wait or its deadline)",
                     Duration::from_secs(1),
-                ))
+                ));
             }
         };
         let now = Instant::now();
@@ -179,15 +181,19 @@ impl RequestGate for SourceGate {
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tokio::time::sleep_until(slot).await;
                 }
+                ctx.note_queued(arrived.elapsed());
                 Ok(Box::new(permit))
             }
-            Err(wait) => Err(overloaded(
+            Err(wait) => {
+                ctx.note_queued(arrived.elapsed());
+                Err(overloaded(
                 &format!(
                     "the source's outbound rate limit has no slot within the time the request may queue (max_queue_wait or its deadline); next in {}ms",
                     wait.as_millis()
                 ),
                 wait,
-            )),
+            ))
+            }
         }
     }
 }
@@ -288,6 +294,25 @@ mod tests {
         assert_eq!(Instant::now(), start + Duration::from_secs(1));
         gate.admit(&ctx).await.unwrap();
         assert_eq!(Instant::now(), start + Duration::from_secs(2));
+    }
+
+    /// What a request spent in the queue is its fetch's: the slot's wait
+    /// and the permit's, not a refusal's (declined at once).
+    #[tokio::test(start_paused = true)]
+    async fn the_time_queued_is_added_to_the_fetch() {
+        let (gate, ctx) = gate(1, Duration::from_secs(5));
+        let held = gate.admit(&ctx).await.unwrap();
+        assert_eq!(ctx.queued(), Duration::ZERO, "a free slot is not a wait");
+        drop(held);
+        gate.admit(&ctx).await.unwrap();
+        assert_eq!(ctx.queued(), Duration::from_secs(1), "the next slot");
+        let held = gate.admit(&ctx).await.unwrap();
+        assert_eq!(ctx.queued(), Duration::from_secs(2));
+        // The one permit is held: waited for until the bound, declined.
+        let e = gate.admit(&ctx).await.map(|_| ()).unwrap_err();
+        assert_eq!(e.code(), "overloaded");
+        assert_eq!(ctx.queued(), Duration::from_secs(7));
+        drop(held);
     }
 
     #[tokio::test(start_paused = true)]

@@ -161,3 +161,58 @@ async fn burst_of_pages(
         longest_retry_after,
     }
 }
+
+/// The case the fuzzer found (CI, `GET /logs?user_id=…&partial=false` on
+/// the demo): a burst of pages whose filter the upstream cannot apply, so
+/// each page reads many upstream pages, behind a rate limit that cannot
+/// send them all before the deadline. The pages' time runs out waiting in
+/// loggate's own queues: for a slot, or for an identical request in flight
+/// that waits for one (joined, not sent again), or in an earlier round's
+/// fetch before this source's began. That is `503 overloaded`, never
+/// `504 upstream_timeout` (the upstream answers at once), and the breaker,
+/// opened by one counted failure, stays closed. The upstream answers every
+/// request within milliseconds, so however slow the machine, the pages
+/// spend most of their time queued.
+#[tokio::test]
+async fn pages_that_run_out_of_time_in_loggates_queues_are_overloaded_not_timed_out() {
+    // 3,000 records at 100 an upstream page, none of them matching: 30
+    // upstream requests per page at 10 a second, and a 2 s deadline.
+    let (sim, _served, table) = common::stand_in_sim(3_000, 0x01e7_e1ed).await;
+    let toml = format!(
+        "[server]\nrequest_timeout = \"2s\"\n\
+         [sources.app]\n{table}retries = 0\n\
+         max_concurrency = 64\nrate_limit = {{ per_second = 10, burst = 5 }}\n\
+         max_queue_wait = \"1s\"\n\
+         circuit_breaker = {{ failures = 1, cool_down = \"1h\" }}\n",
+    );
+    let gateway = Gateway::start(&toml).await;
+    // Identical pages (joined in flight) and pages of other sizes (their
+    // own requests, competing for the same slots).
+    let pages = (0..CONCURRENT).map(|i| {
+        let url = format!(
+            "/logs?source=app&user_id=no-such-user&partial=false&limit={}",
+            20 + i % 3
+        );
+        gateway.client.get(gateway.url(&url)).send()
+    });
+    let mut declined = 0;
+    for response in join_all(pages).await {
+        let response = response.expect("the gateway answers");
+        let status = response.status().as_u16();
+        let has_retry_after = response.headers().contains_key("retry-after");
+        let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        match status {
+            200 => {}
+            503 => {
+                assert_eq!(body["error"]["code"], "overloaded", "{body}");
+                assert!(has_retry_after, "{body}");
+                declined += 1;
+            }
+            other => panic!("only 200 or 503 may answer, got {other}: {body}"),
+        }
+    }
+    assert!(declined >= 1, "30 upstream requests cannot fit in 2 s");
+    let (_, sources) = gateway.get("/sources").await;
+    assert_eq!(sources["sources"][0]["circuit"], "closed", "{sources}");
+    assert!(sim.faults().seen_count() >= 1);
+}

@@ -179,7 +179,11 @@ impl FetchJob {
                     };
                     let fetched = tokio::time::timeout_at(self.deadline, fetch)
                         .await
-                        .unwrap_or(Err(SourceError::Timeout(self.timeout)));
+                        .unwrap_or(Err(SourceError::Timeout(self.timeout)))
+                        // Time spent mostly in loggate's own queue is
+                        // overload, not an upstream timeout: the breaker
+                        // does not count it.
+                        .map_err(|e| ctx.attribute_lateness(e, started.elapsed()));
                     permit.record(&fetched);
                     // A split segment's records stay as the adapter gave
                     // them (deferred ones are mapped when emitted).

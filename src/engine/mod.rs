@@ -271,12 +271,15 @@ impl Engine {
 
     /// Serves one page of `GET /logs`: [`page`] has the steps.
     pub async fn page(&self, request: LogsRequest, caller: &Caller) -> Result<Page, EngineError> {
-        let deadline = Instant::now() + self.settings.request_timeout;
+        let started = Instant::now();
+        let deadline = started + self.settings.request_timeout;
         let Traversal { mut state } = self.resolve(&request, caller)?;
         if state.terminal {
             return Ok(self.ended_page(&state));
         }
+        let queue_from = Instant::now();
         let room = self.admit(&request, state.sources.len(), deadline).await?;
+        let room_wait = queue_from.elapsed();
         let query = Arc::new(SourceQuery {
             filters: effective_filters(&state.filters, state.pinned_end),
             order: state.order,
@@ -291,7 +294,7 @@ impl Engine {
                 source.skip_delivered(late::delivered_set(&state, source.name()));
             }
         }
-        let logs = self
+        let (logs, queued) = self
             .fetch_and_merge(
                 &mut sources,
                 &query,
@@ -303,6 +306,12 @@ impl Engine {
                 },
             )
             .await;
+        // Time spent mostly in loggate's own queues is overload, not an
+        // upstream timeout.
+        let elapsed = started.elapsed();
+        for source in &mut sources {
+            source.attribute_lateness(room_wait + queued, elapsed);
+        }
         settle_failures(&sources, request.partial)?;
         let mut page = self.finish(&mut state, sources, logs);
         page.room = Some(room);

@@ -100,6 +100,24 @@ impl PageSource<'_> {
         self.delivered = delivered;
     }
 
+    /// A failure for lateness of a page that waited `queued` of its
+    /// `elapsed` in loggate's own queues becomes overload
+    /// ([`SourceError::attribute_lateness`]): the deadline a source ran out
+    /// of may have gone by in another source's queue, or in the pages in
+    /// flight, before this source's fetch began.
+    pub(super) fn attribute_lateness(&mut self, queued: Duration, elapsed: Duration) {
+        let Some(error) = self.failure.take() else {
+            return;
+        };
+        let error = error.attribute_lateness(
+            queued,
+            elapsed,
+            "loggate's own queues (pages in flight, the sources' rate_limit and max_concurrency)",
+        );
+        self.report.error = Some((error.code().to_string(), error.to_string()));
+        self.failure = Some(error);
+    }
+
     /// Takes one fetch's outcome into the report and the merge state.
     fn absorb(&mut self, fetch: Fetched, query: &SourceQuery) {
         self.attempted = true;
@@ -248,13 +266,16 @@ impl Engine {
     /// of scan budget or time. Round one asks every open source at once,
     /// each for its share of the page ([`sizing`]); later rounds ask only
     /// the source whose frontier holds the page back, for the rest.
+    /// Returns the merged records and how long the page waited, one round
+    /// after another, in the sources' outbound queues (a round's wait is
+    /// its longest fetch's: its fetches run at once).
     pub(super) async fn fetch_and_merge(
         &self,
         sources: &mut [PageSource<'_>],
         query: &Arc<SourceQuery>,
         limit: usize,
         limits: FetchLimits,
-    ) -> Vec<(usize, LogRecord)> {
+    ) -> (Vec<(usize, LogRecord)>, Duration) {
         let deadline = limits.deadline;
         let budget = self.settings.scan_budget;
         let mut out: Vec<(usize, LogRecord)> = Vec::with_capacity(limit);
@@ -262,6 +283,7 @@ impl Engine {
             .filter(|&i| sources[i].merge.is_open())
             .collect();
         let lazy = sources.len() > 1;
+        let mut queued = Duration::ZERO;
         loop {
             let want = limit - out.len();
             let many = to_fetch.len() > 1;
@@ -294,18 +316,21 @@ impl Engine {
                     futures::future::Either::Right(job.run())
                 }
             });
+            let mut round_queued = Duration::ZERO;
             for (&i, fetched) in to_fetch.iter().zip(join_all(fetches).await) {
+                round_queued = round_queued.max(fetched.ctx.queued());
                 self.record_fetch(sources[i].source, &fetched);
                 sources[i].absorb(fetched, query);
             }
+            queued += round_queued;
             match merge_step(sources, query.order, limit, &mut out) {
-                Stop::Limit | Stop::Exhausted => return out,
+                Stop::Limit | Stop::Exhausted => return (out, queued),
                 Stop::Blocked(i) => {
                     // Too little time left to send another request: end
                     // the page here; the cursor resumes the source.
                     let no_time = Instant::now() + MIN_SEND_WINDOW >= deadline;
                     if sources[i].report.scanned >= budget || no_time {
-                        return out;
+                        return (out, queued);
                     }
                     to_fetch = vec![i];
                 }

@@ -115,6 +115,32 @@ impl SourceError {
         }
     }
 
+    /// Who a request that ran out of time after `elapsed` owes it to. A
+    /// [`SourceError::Timeout`] or [`SourceError::DeadlineExceeded`] after
+    /// at least half of `elapsed` went waiting in loggate's own `queues`
+    /// (named in the message) is loggate's overload, not the upstream's
+    /// slowness: it becomes [`SourceError::Overloaded`] with `Retry-After`
+    /// = the time queued (whole seconds, at least one), so a page answers
+    /// `503 overloaded` (spec §5) and the circuit breaker does not count
+    /// it. Every other error is returned as it is.
+    pub fn attribute_lateness(self, queued: Duration, elapsed: Duration, queues: &str) -> Self {
+        let late = matches!(
+            self,
+            SourceError::Timeout(_) | SourceError::DeadlineExceeded
+        );
+        if !late || queued.is_zero() || queued * 2 < elapsed {
+            return self;
+        }
+        SourceError::Overloaded {
+            message: format!(
+                "the request ran out of time after waiting {} ms of its {} ms in {queues}: {self}",
+                queued.as_millis(),
+                elapsed.as_millis()
+            ),
+            retry_after: Duration::from_secs(queued.as_secs_f64().ceil().max(1.0) as u64),
+        }
+    }
+
     pub fn is_timeout(&self) -> bool {
         matches!(self, SourceError::Timeout(_))
     }

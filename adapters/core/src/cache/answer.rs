@@ -37,6 +37,10 @@ pub struct Fetched {
     /// Wall clock (epoch ms) when the request was first sent: the upstream
     /// read its data at or after this instant.
     pub read_ms: i64,
+    /// How long the request waited in loggate's outbound queue before it
+    /// was sent ([`crate::CallContext::queued`]): a request that joins it
+    /// in flight waited there too.
+    pub queued: Duration,
 }
 
 /// One stored answer.
@@ -45,6 +49,8 @@ pub struct Answer {
     pub outcome: Result<UpstreamResponse, SourceError>,
     /// See [`Fetched::read_ms`].
     pub read_ms: i64,
+    /// See [`Fetched::queued`].
+    pub queued: Duration,
     /// When the answer came back.
     pub stored: Instant,
     /// Store-wide sequence number, increasing with `stored`.
@@ -122,6 +128,7 @@ impl CachePolicy {
         Answer {
             outcome: fetched.outcome,
             read_ms: fetched.read_ms,
+            queued: fetched.queued,
             stored: Instant::now(),
             seq,
             keep,

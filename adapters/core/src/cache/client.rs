@@ -4,6 +4,8 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use tokio::time::Instant;
+
 use super::{AnswerStore, CacheKey, Fetched, Lookup, Wants};
 use crate::error::SourceError;
 use crate::http::{CallContext, UpstreamClient, UpstreamResponse};
@@ -116,12 +118,24 @@ impl UpstreamClient {
             };
             let fetch = async {
                 let read_ms = crate::time::now_ms();
+                let queued_before = ctx.queued();
                 let outcome = self.execute_sent(this_try, ctx, classify).await;
-                Fetched { outcome, read_ms }
+                let queued = ctx.queued().saturating_sub(queued_before);
+                Fetched {
+                    outcome,
+                    read_ms,
+                    queued,
+                }
             };
+            let joined = Instant::now();
             let (answer, lookup) = store
                 .get_or_fetch(key.clone(), wants, Box::pin(fetch))
                 .await;
+            if lookup == Lookup::Coalesced {
+                // Waiting for a request in flight is waiting in its queue
+                // too, for as much of it as this request saw.
+                ctx.note_queued(answer.queued.min(joined.elapsed()));
+            }
             if lookup == Lookup::Coalesced
                 && answer.outcome.is_ok()
                 && !answer.covers(wants.window_end)

@@ -43,7 +43,11 @@ fn fetch<'a>(
 ) -> FetchFuture<'a> {
     Box::pin(async move {
         count.fetch_add(1, Ordering::SeqCst);
-        Fetched { outcome, read_ms }
+        Fetched {
+            outcome,
+            read_ms,
+            queued: Duration::ZERO,
+        }
     })
 }
 
@@ -74,6 +78,7 @@ async fn concurrent_identical_requests_are_sent_once_and_share_the_answer() {
                 Fetched {
                     outcome: ok("shared"),
                     read_ms: NOW,
+                    queued: Duration::ZERO,
                 }
             });
             store.get_or_fetch(key("/logs"), wants(NOW), held).await
@@ -206,6 +211,7 @@ async fn a_bypass_joins_an_identical_request_in_flight() {
                 Fetched {
                     outcome: ok("in flight"),
                     read_ms: NOW,
+                    queued: Duration::ZERO,
                 }
             });
             store.get_or_fetch(key("/logs"), wants(NOW), held).await
@@ -226,6 +232,7 @@ async fn a_bypass_joins_an_identical_request_in_flight() {
                 Fetched {
                     outcome: ok("its own"),
                     read_ms: NOW,
+                    queued: Duration::ZERO,
                 }
             });
             store.get_or_fetch(key("/logs"), bypass, own).await

@@ -1,7 +1,7 @@
 //! What one upstream call carries besides its request: the deadline, the
 //! admission gate, and the counters the engine reads back.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -42,6 +42,10 @@ pub struct CallContext {
     pub retries: AtomicU32,
     /// Times the outbound rate limit made a request wait.
     pub gate_waits: AtomicU32,
+    /// Nanoseconds this fetch's requests waited in loggate's own outbound
+    /// queue (a concurrency permit, a rate-limit slot): see
+    /// [`CallContext::note_queued`].
+    queued_ns: AtomicU64,
     /// Why upstream records were skipped (distinct, at most
     /// [`MAX_SKIP_REASONS`]); the page's `warnings` name them (spec §10).
     skip_reasons: Mutex<Vec<String>>,
@@ -76,6 +80,7 @@ impl CallContext {
             failed: AtomicU32::new(0),
             retries: AtomicU32::new(0),
             gate_waits: AtomicU32::new(0),
+            queued_ns: AtomicU64::new(0),
             skip_reasons: Mutex::new(Vec::new()),
             cache_window: None,
             live_reads: AtomicU32::new(0),
@@ -147,5 +152,91 @@ impl CallContext {
 
     pub fn gate_waits(&self) -> u32 {
         self.gate_waits.load(Ordering::Relaxed)
+    }
+
+    /// Adds `waited` to the time this fetch's requests spent in loggate's
+    /// own outbound queue ([`RequestGate::admit`] calls it).
+    pub fn note_queued(&self, waited: Duration) {
+        let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.queued_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// The time this fetch's requests spent in loggate's own outbound
+    /// queue so far.
+    pub fn queued(&self) -> Duration {
+        Duration::from_nanos(self.queued_ns.load(Ordering::Relaxed))
+    }
+
+    /// [`SourceError::attribute_lateness`] for this fetch: `error` after
+    /// `elapsed`, of which [`CallContext::queued`] went waiting in the
+    /// source's outbound queue. The circuit breaker does not count what
+    /// this makes overload.
+    pub fn attribute_lateness(&self, error: SourceError, elapsed: Duration) -> SourceError {
+        error.attribute_lateness(
+            self.queued(),
+            elapsed,
+            "loggate's outbound queue for the source (rate_limit, max_concurrency)",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetch_that_queued(queued: Duration) -> CallContext {
+        let ctx = CallContext::new(Instant::now());
+        ctx.note_queued(queued);
+        ctx
+    }
+
+    #[test]
+    fn running_out_of_time_mostly_in_loggates_queue_is_overload() {
+        let (s, ms) = (Duration::from_secs, Duration::from_millis);
+        let timeout = || SourceError::Timeout(s(15));
+        let cases: [(Duration, SourceError, Duration, &str); 7] = [
+            // (queued, error, elapsed, code after)
+            (s(14), timeout(), s(15), "overloaded"),
+            (ms(7500), SourceError::DeadlineExceeded, s(15), "overloaded"),
+            // Less than half the fetch in the queue: the upstream's.
+            (ms(7499), timeout(), s(15), "upstream_timeout"),
+            (
+                Duration::ZERO,
+                SourceError::DeadlineExceeded,
+                s(1),
+                "deadline_exceeded",
+            ),
+            (
+                Duration::ZERO,
+                timeout(),
+                Duration::ZERO,
+                "upstream_timeout",
+            ),
+            // Only lateness is attributed.
+            (
+                s(14),
+                SourceError::Network("reset".into()),
+                s(15),
+                "upstream_unavailable",
+            ),
+            (s(14), SourceError::CircuitOpen(s(5)), s(15), "circuit_open"),
+        ];
+        for (queued, error, elapsed, code) in cases {
+            let shown = format!("{error:?} after {elapsed:?}, {queued:?} queued");
+            let after = fetch_that_queued(queued).attribute_lateness(error, elapsed);
+            assert_eq!(after.code(), code, "{shown}");
+        }
+    }
+
+    #[test]
+    fn lateness_as_overload_names_the_wait_and_asks_for_it_back() {
+        let ctx = fetch_that_queued(Duration::from_millis(12_300));
+        ctx.note_queued(Duration::from_millis(200));
+        let e = ctx.attribute_lateness(SourceError::DeadlineExceeded, Duration::from_secs(15));
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(13)), "12.5 s up");
+        let message = e.to_string();
+        assert!(message.contains("12500 ms of its 15000 ms"), "{message}");
+        assert!(message.contains("rate_limit, max_concurrency"), "{message}");
+        assert_eq!(e.culprit(), crate::Culprit::Overloaded);
     }
 }
