@@ -124,7 +124,7 @@ pub struct LogEntry<'a> {
     /// The untouched upstream object; only with `include=raw`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
-    raw: Option<&'a Value>,
+    raw: Option<&'a loggate_core::RawJson>,
 }
 
 /// `<source>:<native id>`, written straight into the response.

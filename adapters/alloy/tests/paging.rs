@@ -228,7 +228,7 @@ async fn raw_is_the_upstream_object_only_when_asked() {
         .unwrap();
     let raws = setup.sim.raw_records();
     for record in &batch.records {
-        let raw = record.raw.as_ref().unwrap();
+        let raw = &record.raw.as_ref().unwrap().to_value();
         assert!(raws.contains(raw));
         assert_eq!(raw["_id"], json!(record.native_id));
     }

@@ -53,5 +53,5 @@ pub use provider::{
     TypedProviderFactory, UpstreamPaging,
 };
 pub use query::{Filters, Order, SourceQuery};
-pub use record::{Key, Level, LogRecord};
+pub use record::{Key, Level, LogRecord, RawJson};
 pub use settings::SourceSettings;

@@ -310,3 +310,16 @@ pub(crate) async fn start(factory: &dyn HarnessFactory, data: DataSet) -> Box<dy
     }
     harness
 }
+
+/// A mapping's outcome with the record's `raw` written again from its
+/// parsed tree: two readings of one upstream object (from its text, from
+/// a `Value`) then compare equal when their `raw` differs only in
+/// spelling (key order, spaces, escapes), not in content.
+pub fn raw_respelled(mapped: Result<LogRecord, String>) -> Result<LogRecord, String> {
+    mapped.map(|mut record| {
+        record.raw = record
+            .raw
+            .map(|raw| crate::RawJson::from_value(&raw.to_value()));
+        record
+    })
+}

@@ -19,7 +19,7 @@ use loggate_core::query::{ascii_search_is_superset, Filters};
 use loggate_core::time::{format_ms, format_ms_end, parse_rfc3339_ms};
 // The string a JSON value is, borrowed when it has no escapes.
 use loggate_core::wire::json_str as text_of;
-use loggate_core::{Level, LogRecord};
+use loggate_core::{Level, LogRecord, RawJson};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -144,8 +144,7 @@ pub fn map_raw(raw: &RawValue, include_raw: bool) -> Result<LogRecord, String> {
 pub fn map_text(text: &str, include_raw: bool) -> Result<LogRecord, String> {
     let mut record = map_fields(&parse_entry(text)?)?;
     if include_raw {
-        record.raw =
-            Some(serde_json::from_str(text).map_err(|e| format!("unreadable log entry: {e}"))?);
+        record.raw = Some(RawJson::parse(text)?);
     }
     Ok(record)
 }

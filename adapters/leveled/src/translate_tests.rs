@@ -30,9 +30,29 @@ fn maps_the_documented_entry() {
     assert_eq!(record.native_id.len(), 16);
     assert!(record.raw.is_none());
     assert_eq!(
-        map_entry(&documented_error_entry(), true).unwrap().raw,
+        map_entry(&documented_error_entry(), true)
+            .unwrap()
+            .raw
+            .map(|raw| raw.to_value()),
         Some(documented_error_entry())
     );
+}
+
+/// `include=raw` keeps the entry as the upstream wrote it (issue 13 item
+/// 1: no tree): key order, a number's spelling and escapes included.
+#[test]
+fn raw_is_the_entrys_own_text() {
+    let text = r#"{"timestamp":"2023-10-27T10:35:15Z","message":"caf\u00e9","level":"INFO","details":{"z":1.50,"a":1e2}}"#;
+    let entry = RawValue::from_string(text.to_string()).unwrap();
+    let record = map_raw(&entry, true).unwrap();
+    assert_eq!(record.raw.as_ref().map(RawJson::get), Some(text));
+    assert_eq!(record.message, "café");
+    assert_eq!(
+        serde_json::to_string(&record.raw).unwrap(),
+        text,
+        "serialised as the same text"
+    );
+    assert!(map_raw(&entry, false).unwrap().raw.is_none());
 }
 
 #[test]
@@ -338,6 +358,9 @@ fn escaped_spellings_of_one_entry_hash_alike_and_raw_is_kept_only_when_asked() {
     assert!(a.raw.is_none());
     // The raw number text is kept (`arbitrary_precision`).
     assert_eq!(b.attributes["n"].to_string(), "1.50");
-    assert_eq!(b.raw.unwrap()["details"]["n"].to_string(), "1.50");
+    assert_eq!(
+        b.raw.unwrap().to_value()["details"]["n"].to_string(),
+        "1.50"
+    );
     assert!(map_raw(&raw("[1]"), false).is_err());
 }

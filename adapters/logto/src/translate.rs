@@ -4,7 +4,7 @@
 
 use loggate_core::http::{classify_status, Excerpt, UpstreamResponse};
 use loggate_core::query::Filters;
-use loggate_core::{Level, LogRecord, SourceError};
+use loggate_core::{Level, LogRecord, RawJson, SourceError};
 use serde_json::{Map, Value};
 
 use crate::wire::{self, ErrorBody};
@@ -67,7 +67,7 @@ pub fn to_record(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
             .and_then(Value::as_str)
             .map(str::to_string),
         attributes,
-        raw: include_raw.then(|| raw.clone()),
+        raw: include_raw.then(|| RawJson::from_value(raw)),
     })
 }
 
@@ -249,7 +249,7 @@ mod tests {
             "applicationId": "app0000000000000000001", "sessionId": "s1", "tenantId": "default"
         });
         assert_eq!(Value::Object(record.attributes), expected);
-        assert_eq!(record.raw, Some(row()));
+        assert_eq!(record.raw.map(|raw| raw.to_value()), Some(row()));
     }
 
     #[test]

@@ -203,7 +203,7 @@ async fn raw_is_kept_only_when_asked() {
         .unwrap();
     let raws = env.sim.raw_records();
     for record in &batch.records {
-        let raw = record.raw.as_ref().unwrap();
+        let raw = &record.raw.as_ref().unwrap().to_value();
         assert!(raws.contains(raw));
         assert_eq!(raw["id"], json!(record.native_id));
     }

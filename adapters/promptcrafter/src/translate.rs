@@ -8,7 +8,7 @@
 
 use loggate_core::time::parse_rfc3339_ms;
 use loggate_core::wire::{raw_scalar, raw_str};
-use loggate_core::{Filters, Level, LogRecord};
+use loggate_core::{Filters, Level, LogRecord, RawJson};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
@@ -70,7 +70,11 @@ pub fn raw_to_record(raw: &RawValue, include_raw: bool) -> Result<LogRecord, Str
     let Ok(log) = serde_json::from_str::<RawLog<'_>>(raw.get()) else {
         let value: Value =
             serde_json::from_str(raw.get()).map_err(|e| format!("bad log item: {e}"))?;
-        return to_record(&value, include_raw);
+        let record = to_record(&value, false)?;
+        return Ok(LogRecord {
+            raw: include_raw.then(|| RawJson::from_raw(raw)),
+            ..record
+        });
     };
     let timestamp_ms = parse_rfc3339_ms(&log.created_at).ok_or_else(|| {
         format!(
@@ -111,11 +115,7 @@ pub fn raw_to_record(raw: &RawValue, include_raw: bool) -> Result<LogRecord, Str
         service: None,
         user_id: None,
         attributes,
-        raw: if include_raw {
-            Some(serde_json::from_str(raw.get()).map_err(|e| format!("bad log item: {e}"))?)
-        } else {
-            None
-        },
+        raw: include_raw.then(|| RawJson::from_raw(raw)),
     })
 }
 
@@ -155,7 +155,7 @@ pub fn to_record(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
         service: None,
         user_id: None,
         attributes,
-        raw: include_raw.then(|| raw.clone()),
+        raw: include_raw.then(|| RawJson::from_value(raw)),
     })
 }
 
@@ -183,6 +183,7 @@ pub fn normalise_number(value: Value) -> Value {
 mod tests {
     use super::*;
     use loggate_core::query::attribute_equals;
+    use loggate_core::testkit::raw_respelled;
     use loggate_core::time::format_ms;
     use proptest::prelude::*;
     use serde_json::json;
@@ -217,8 +218,8 @@ mod tests {
             let value: Value = serde_json::from_str(text).unwrap();
             for include_raw in [false, true] {
                 assert_eq!(
-                    raw_to_record(&raw, include_raw),
-                    to_record(&value, include_raw),
+                    raw_respelled(raw_to_record(&raw, include_raw)),
+                    raw_respelled(to_record(&value, include_raw)),
                     "{text}"
                 );
             }
@@ -240,7 +241,10 @@ mod tests {
         );
         assert_eq!(record.raw, None);
         assert_eq!(
-            to_record(&docs_example(), true).unwrap().raw,
+            to_record(&docs_example(), true)
+                .unwrap()
+                .raw
+                .map(|raw| raw.to_value()),
             Some(docs_example())
         );
     }

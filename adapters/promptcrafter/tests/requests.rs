@@ -210,7 +210,7 @@ async fn raw_objects_are_kept_only_when_asked() {
         .unwrap();
     let raws = setup.sim.raw_records();
     for record in &with_raw.records {
-        let raw = record.raw.as_ref().unwrap();
+        let raw = &record.raw.as_ref().unwrap().to_value();
         assert_eq!(raw["_id"].as_str(), Some(record.native_id.as_str()));
         assert!(raws.contains(raw));
     }

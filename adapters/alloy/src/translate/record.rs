@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use loggate_core::time::parse_rfc3339_ms;
 use loggate_core::wire::{raw_object, raw_scalar, raw_str};
-use loggate_core::{Level, LogRecord};
+use loggate_core::{Level, LogRecord, RawJson};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -49,15 +49,11 @@ pub fn record_from_raw(raw: &RawValue, include_raw: bool) -> Result<LogRecord, S
         None => {
             let value: Value =
                 serde_json::from_str(raw.get()).map_err(|e| format!("unreadable log: {e}"))?;
-            return record_from_native(&value, include_raw);
+            record_from_native(&value, false)?
         }
     };
     Ok(LogRecord {
-        raw: if include_raw {
-            Some(serde_json::from_str(raw.get()).map_err(|e| format!("unreadable log: {e}"))?)
-        } else {
-            None
-        },
+        raw: include_raw.then(|| RawJson::from_raw(raw)),
         ..record
     })
 }
@@ -169,7 +165,7 @@ pub fn record_from_native(raw: &Value, include_raw: bool) -> Result<LogRecord, S
         service: text_at(raw, &["forgeWorkflow", "name"]),
         user_id: text_at(raw, &["userId"]),
         attributes,
-        raw: include_raw.then(|| raw.clone()),
+        raw: include_raw.then(|| RawJson::from_value(raw)),
     })
 }
 

@@ -169,7 +169,7 @@ pub(super) fn decode(raw: &Value, keep_raw: bool) -> Option<LogRecord> {
         service: text("service"),
         user_id: text("user"),
         attributes: raw.get("attrs")?.as_object()?.clone(),
-        raw: keep_raw.then(|| raw.clone()),
+        raw: keep_raw.then(|| crate::RawJson::from_value(raw)),
     })
 }
 

@@ -303,7 +303,10 @@ fn check_records(
         if seen.contains(&key) {
             panic!("{at}: returned {shown} a second time");
         }
-        match (query.include_raw, record.raw.take()) {
+        match (
+            query.include_raw,
+            record.raw.take().map(|raw| raw.to_value()),
+        ) {
             (true, Some(Value::Object(_))) | (false, None) => {}
             (true, other) => {
                 panic!("{at}: include_raw is set but {shown} has raw {other:?}, not an object")

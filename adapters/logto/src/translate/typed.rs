@@ -2,7 +2,7 @@
 //! mapped as [`super::to_record`] maps the same row read as a `Value`.
 
 use loggate_core::wire::{raw_object, raw_str};
-use loggate_core::{Level, LogRecord};
+use loggate_core::{Level, LogRecord, RawJson};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -20,17 +20,15 @@ pub fn raw_to_record(raw: &RawValue, include_raw: bool) -> Result<LogRecord, Str
         .starts_with('{')
         .then(|| typed_record(raw))
         .and_then(Result::ok);
-    let Some(record) = typed else {
-        let value: Value =
-            serde_json::from_str(raw.get()).map_err(|e| format!("unreadable log entry: {e}"))?;
-        return to_record(&value, include_raw);
+    let mut record = match typed {
+        Some(record) => record?,
+        None => {
+            let value: Value = serde_json::from_str(raw.get())
+                .map_err(|e| format!("unreadable log entry: {e}"))?;
+            to_record(&value, false)?
+        }
     };
-    let mut record = record?;
-    if include_raw {
-        record.raw = Some(
-            serde_json::from_str(raw.get()).map_err(|e| format!("unreadable log entry: {e}"))?,
-        );
-    }
+    record.raw = include_raw.then(|| RawJson::from_raw(raw));
     Ok(record)
 }
 
@@ -91,6 +89,7 @@ fn value_of(raw: &RawValue) -> Result<Value, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use loggate_core::testkit::raw_respelled;
 
     /// The typed reading of a row's text and the `Value` reading agree, on
     /// the record and on the reason a row is refused (the three Logto
@@ -116,8 +115,8 @@ mod tests {
             let value: Value = serde_json::from_str(text).unwrap();
             for include_raw in [false, true] {
                 assert_eq!(
-                    raw_to_record(&raw, include_raw),
-                    to_record(&value, include_raw),
+                    raw_respelled(raw_to_record(&raw, include_raw)),
+                    raw_respelled(to_record(&value, include_raw)),
                     "{text}"
                 );
             }
