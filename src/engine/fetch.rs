@@ -63,8 +63,6 @@ pub(super) struct FetchJob {
     pub window_cap: Option<i64>,
     /// The settled/fresh split of the window (unused with `no_cache`).
     pub split: Option<SplitGrid>,
-    /// The request timeout, named by the error of a fetch cut short.
-    pub timeout: Duration,
     /// Fetched through [`Adapter::fetch_lazy`] (records may be deferred
     /// until emitted) rather than [`Adapter::fetch`].
     pub lazy: bool,
@@ -177,13 +175,16 @@ impl FetchJob {
                             self.adapter.fetch(request).await.map(LazyBatch::from)
                         }
                     };
+                    // The page's deadline passing mid-fetch is not the
+                    // upstream's timeout (its requests are bounded by it
+                    // themselves): the page judges where that time went.
+                    // A timeout cut short by the deadline after mostly
+                    // queueing in loggate is overload; neither is counted
+                    // by the breaker.
                     let fetched = tokio::time::timeout_at(self.deadline, fetch)
                         .await
-                        .unwrap_or(Err(SourceError::Timeout(self.timeout)))
-                        // Time spent mostly in loggate's own queue is
-                        // overload, not an upstream timeout: the breaker
-                        // does not count it.
-                        .map_err(|e| ctx.attribute_lateness(e, started.elapsed()));
+                        .unwrap_or(Err(SourceError::DeadlineExceeded))
+                        .map_err(|e| ctx.attribute_timeout(e, started.elapsed()));
                     permit.record(&fetched);
                     // A split segment's records stay as the adapter gave
                     // them (deferred ones are mapped when emitted).

@@ -100,13 +100,18 @@ impl PageSource<'_> {
         self.delivered = delivered;
     }
 
-    /// A failure for lateness of a page that waited `queued` of its
-    /// `elapsed` in loggate's own queues becomes overload
+    /// A passed deadline of a page that waited `queued` of its `elapsed`
+    /// in loggate's own queues becomes overload
     /// ([`SourceError::attribute_lateness`]): the deadline a source ran out
     /// of may have gone by in another source's queue, or in the pages in
-    /// flight, before this source's fetch began.
+    /// flight, before this source's fetch began. A timeout is judged by
+    /// its own fetch ([`loggate_core::CallContext::attribute_timeout`]),
+    /// already counted or not by the breaker.
     pub(super) fn attribute_lateness(&mut self, queued: Duration, elapsed: Duration) {
-        let Some(error) = self.failure.take() else {
+        let Some(error) = self
+            .failure
+            .take_if(|e| matches!(e, SourceError::DeadlineExceeded))
+        else {
             return;
         };
         let error = error.attribute_lateness(
@@ -362,7 +367,6 @@ impl Engine {
             no_cache: limits.no_cache,
             window_cap: limits.window_cap,
             split: self.settings.split,
-            timeout: self.settings.request_timeout,
             lazy: false,
         }
     }

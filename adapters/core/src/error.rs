@@ -74,6 +74,11 @@ pub enum SourceError {
     CircuitOpen(Duration),
 }
 
+/// The longest `Retry-After` of a lateness attributed to loggate's queues
+/// ([`SourceError::attribute_lateness`]): the time queued can be as long
+/// as a configured `request_timeout`, a wait no client should be told.
+pub const MAX_LATENESS_RETRY_AFTER: Duration = Duration::from_secs(30);
+
 impl SourceError {
     /// The `code` reported in the source's `error` object.
     pub fn code(&self) -> &'static str {
@@ -120,9 +125,11 @@ impl SourceError {
     /// at least half of `elapsed` went waiting in loggate's own `queues`
     /// (named in the message) is loggate's overload, not the upstream's
     /// slowness: it becomes [`SourceError::Overloaded`] with `Retry-After`
-    /// = the time queued (whole seconds, at least one), so a page answers
-    /// `503 overloaded` (spec §5) and the circuit breaker does not count
-    /// it. Every other error is returned as it is.
+    /// = the time queued (the backlog met; whole seconds, at least one, at
+    /// most [`MAX_LATENESS_RETRY_AFTER`]), so a page answers `503
+    /// overloaded` (spec §5) and the circuit breaker does not count it.
+    /// Every other error is returned as it is. Which lateness is eligible
+    /// is the caller's: [`crate::CallContext::attribute_timeout`].
     pub fn attribute_lateness(self, queued: Duration, elapsed: Duration, queues: &str) -> Self {
         let late = matches!(
             self,
@@ -137,7 +144,8 @@ impl SourceError {
                 queued.as_millis(),
                 elapsed.as_millis()
             ),
-            retry_after: Duration::from_secs(queued.as_secs_f64().ceil().max(1.0) as u64),
+            retry_after: Duration::from_secs(queued.as_secs_f64().ceil().max(1.0) as u64)
+                .min(MAX_LATENESS_RETRY_AFTER),
         }
     }
 

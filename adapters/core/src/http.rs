@@ -241,7 +241,12 @@ impl UpstreamClient {
         ctx.requests.fetch_add(1, Ordering::Relaxed);
         let result = match tokio::time::timeout(limit, self.send_and_read(request)).await {
             Ok(result) => result,
-            Err(_) => Err(SourceError::Timeout(limit)),
+            Err(_) => {
+                if limit < self.policy.timeout {
+                    ctx.note_cut_short();
+                }
+                Err(SourceError::Timeout(limit))
+            }
         };
         if result.is_err() {
             ctx.failed.fetch_add(1, Ordering::Relaxed);

@@ -102,8 +102,9 @@ pub struct LogRecord {
 
 /// An upstream object's JSON text, kept as it came (issue 13 item 1: no
 /// `Value` tree for `include=raw`; numbers, key order and escapes stay
-/// the upstream's). Serialises as that JSON; two are equal when their
-/// texts are.
+/// the upstream's). Serialises as that JSON through serde_json (the only
+/// serializer loggate writes records with; another would see serde_json's
+/// private marker struct); two are equal when their texts are.
 #[derive(Debug, Clone)]
 pub struct RawJson(Box<RawValue>);
 

@@ -130,12 +130,14 @@ pub fn map_entry(raw: &Value, include_raw: bool) -> Result<LogRecord, String> {
 
 /// Maps one native entry straight from its JSON text: typed fields
 /// borrowed from the answer, `details` the only tree built (it becomes
-/// the attributes), the untouched entry parsed only when `include_raw`.
-/// The native id is the bare content hash; [`assign_occurrence_ids`]
-/// disambiguates copies. Errors say why the entry cannot be placed (it is
-/// then skipped).
+/// the attributes), the untouched entry's text copied only when
+/// `include_raw`. The native id is the bare content hash;
+/// [`assign_occurrence_ids`] disambiguates copies. Errors say why the
+/// entry cannot be placed (it is then skipped).
 pub fn map_raw(raw: &RawValue, include_raw: bool) -> Result<LogRecord, String> {
-    map_text(raw.get(), include_raw)
+    let mut record = map_fields(&parse_entry(raw.get())?)?;
+    record.raw = include_raw.then(|| RawJson::from_raw(raw));
+    Ok(record)
 }
 
 /// [`map_raw`] of the entry's JSON text: parsed to its fields, mapped by

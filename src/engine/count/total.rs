@@ -49,14 +49,11 @@ impl Engine {
                     tokio::time::timeout_at(deadline, source.adapter.count(filters, &ctx))
                         .await
                         .unwrap_or(Err(SourceError::DeadlineExceeded))
-                        // An upstream timeout spent mostly in loggate's own
-                        // queue is overload (not counted by the breaker); a
-                        // passed deadline stays one: the count is inexact,
-                        // not failed (spec §7).
-                        .map_err(|e| match e {
-                            SourceError::Timeout(_) => ctx.attribute_lateness(e, started.elapsed()),
-                            e => e,
-                        });
+                        // A timeout cut short after mostly queueing in
+                        // loggate is overload (not counted by the breaker);
+                        // a passed deadline stays one: the count is
+                        // inexact, not failed (spec §7).
+                        .map_err(|e| ctx.attribute_timeout(e, started.elapsed()));
                 permit.record(&counted);
                 if counted.is_err() {
                     // An answer the adapter could not use is not kept.

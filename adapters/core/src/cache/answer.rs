@@ -37,9 +37,11 @@ pub struct Fetched {
     /// Wall clock (epoch ms) when the request was first sent: the upstream
     /// read its data at or after this instant.
     pub read_ms: i64,
-    /// How long the request waited in loggate's outbound queue before it
-    /// was sent ([`crate::CallContext::queued`]): a request that joins it
-    /// in flight waited there too.
+    /// When the request began, and how long it waited in loggate's
+    /// outbound queue ([`crate::CallContext::queued`], retries' waits
+    /// included): a request that joins it in flight waited through the
+    /// part of that queueing after it joined (taken to come first).
+    pub started: Instant,
     pub queued: Duration,
 }
 
@@ -50,6 +52,7 @@ pub struct Answer {
     /// See [`Fetched::read_ms`].
     pub read_ms: i64,
     /// See [`Fetched::queued`].
+    pub started: Instant,
     pub queued: Duration,
     /// When the answer came back.
     pub stored: Instant,
@@ -128,6 +131,7 @@ impl CachePolicy {
         Answer {
             outcome: fetched.outcome,
             read_ms: fetched.read_ms,
+            started: fetched.started,
             queued: fetched.queued,
             stored: Instant::now(),
             seq,

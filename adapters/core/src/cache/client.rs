@@ -118,12 +118,14 @@ impl UpstreamClient {
             };
             let fetch = async {
                 let read_ms = crate::time::now_ms();
+                let started = Instant::now();
                 let queued_before = ctx.queued();
                 let outcome = self.execute_sent(this_try, ctx, classify).await;
                 let queued = ctx.queued().saturating_sub(queued_before);
                 Fetched {
                     outcome,
                     read_ms,
+                    started,
                     queued,
                 }
             };
@@ -133,8 +135,10 @@ impl UpstreamClient {
                 .await;
             if lookup == Lookup::Coalesced {
                 // Waiting for a request in flight is waiting in its queue
-                // too, for as much of it as this request saw.
-                ctx.note_queued(answer.queued.min(joined.elapsed()));
+                // too, for the part of it after this request joined.
+                let queue_ended = answer.started + answer.queued;
+                let overlap = queue_ended.saturating_duration_since(joined);
+                ctx.note_queued(overlap.min(joined.elapsed()));
             }
             if lookup == Lookup::Coalesced
                 && answer.outcome.is_ok()

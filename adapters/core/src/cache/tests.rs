@@ -46,6 +46,7 @@ fn fetch<'a>(
         Fetched {
             outcome,
             read_ms,
+            started: tokio::time::Instant::now(),
             queued: Duration::ZERO,
         }
     })
@@ -78,6 +79,7 @@ async fn concurrent_identical_requests_are_sent_once_and_share_the_answer() {
                 Fetched {
                     outcome: ok("shared"),
                     read_ms: NOW,
+                    started: tokio::time::Instant::now(),
                     queued: Duration::ZERO,
                 }
             });
@@ -211,6 +213,7 @@ async fn a_bypass_joins_an_identical_request_in_flight() {
                 Fetched {
                     outcome: ok("in flight"),
                     read_ms: NOW,
+                    started: tokio::time::Instant::now(),
                     queued: Duration::ZERO,
                 }
             });
@@ -232,6 +235,7 @@ async fn a_bypass_joins_an_identical_request_in_flight() {
                 Fetched {
                     outcome: ok("its own"),
                     read_ms: NOW,
+                    started: tokio::time::Instant::now(),
                     queued: Duration::ZERO,
                 }
             });

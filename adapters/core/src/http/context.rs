@@ -1,7 +1,7 @@
 //! What one upstream call carries besides its request: the deadline, the
 //! admission gate, and the counters the engine reads back.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -43,9 +43,13 @@ pub struct CallContext {
     /// Times the outbound rate limit made a request wait.
     pub gate_waits: AtomicU32,
     /// Nanoseconds this fetch's requests waited in loggate's own outbound
-    /// queue (a concurrency permit, a rate-limit slot): see
+    /// queue (a concurrency permit, a rate-limit slot, the queueing of an
+    /// identical request in flight they joined): see
     /// [`CallContext::note_queued`].
     queued_ns: AtomicU64,
+    /// An upstream request of this fetch timed out with less than the
+    /// source's `timeout`, cut short by the deadline.
+    cut_short: AtomicBool,
     /// Why upstream records were skipped (distinct, at most
     /// [`MAX_SKIP_REASONS`]); the page's `warnings` name them (spec §10).
     skip_reasons: Mutex<Vec<String>>,
@@ -81,6 +85,7 @@ impl CallContext {
             retries: AtomicU32::new(0),
             gate_waits: AtomicU32::new(0),
             queued_ns: AtomicU64::new(0),
+            cut_short: AtomicBool::new(false),
             skip_reasons: Mutex::new(Vec::new()),
             cache_window: None,
             live_reads: AtomicU32::new(0),
@@ -155,7 +160,9 @@ impl CallContext {
     }
 
     /// Adds `waited` to the time this fetch's requests spent in loggate's
-    /// own outbound queue ([`RequestGate::admit`] calls it).
+    /// own outbound queue: [`RequestGate::admit`] for its permit and slot,
+    /// the answer cache for the part of a joined request's queueing this
+    /// request waited through.
     pub fn note_queued(&self, waited: Duration) {
         let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
         self.queued_ns.fetch_add(ns, Ordering::Relaxed);
@@ -167,11 +174,24 @@ impl CallContext {
         Duration::from_nanos(self.queued_ns.load(Ordering::Relaxed))
     }
 
-    /// [`SourceError::attribute_lateness`] for this fetch: `error` after
-    /// `elapsed`, of which [`CallContext::queued`] went waiting in the
-    /// source's outbound queue. The circuit breaker does not count what
-    /// this makes overload.
-    pub fn attribute_lateness(&self, error: SourceError, elapsed: Duration) -> SourceError {
+    /// Notes that an upstream request timed out with less than the
+    /// source's `timeout`: the deadline cut it short.
+    pub fn note_cut_short(&self) {
+        self.cut_short.store(true, Ordering::Relaxed);
+    }
+
+    /// [`SourceError::attribute_lateness`] of this fetch's
+    /// [`SourceError::Timeout`]: only one the deadline cut short (an
+    /// upstream that had its whole `timeout` failed on its own, however
+    /// long the fetch queued before), after [`CallContext::queued`] of
+    /// `elapsed`. Other errors are returned as they are (a passed
+    /// deadline is judged for the whole page, where the time may have gone
+    /// by in other sources' queues). The circuit breaker does not count
+    /// what this makes overload.
+    pub fn attribute_timeout(&self, error: SourceError, elapsed: Duration) -> SourceError {
+        if !error.is_timeout() || !self.cut_short.load(Ordering::Relaxed) {
+            return error;
+        }
         error.attribute_lateness(
             self.queued(),
             elapsed,
@@ -184,11 +204,7 @@ impl CallContext {
 mod tests {
     use super::*;
 
-    fn fetch_that_queued(queued: Duration) -> CallContext {
-        let ctx = CallContext::new(Instant::now());
-        ctx.note_queued(queued);
-        ctx
-    }
+    const QUEUES: &str = "the queues";
 
     #[test]
     fn running_out_of_time_mostly_in_loggates_queue_is_overload() {
@@ -198,7 +214,7 @@ mod tests {
             // (queued, error, elapsed, code after)
             (s(14), timeout(), s(15), "overloaded"),
             (ms(7500), SourceError::DeadlineExceeded, s(15), "overloaded"),
-            // Less than half the fetch in the queue: the upstream's.
+            // Less than half the time in the queue: the upstream's.
             (ms(7499), timeout(), s(15), "upstream_timeout"),
             (
                 Duration::ZERO,
@@ -223,20 +239,60 @@ mod tests {
         ];
         for (queued, error, elapsed, code) in cases {
             let shown = format!("{error:?} after {elapsed:?}, {queued:?} queued");
-            let after = fetch_that_queued(queued).attribute_lateness(error, elapsed);
+            let after = error.attribute_lateness(queued, elapsed, QUEUES);
             assert_eq!(after.code(), code, "{shown}");
         }
     }
 
     #[test]
-    fn lateness_as_overload_names_the_wait_and_asks_for_it_back() {
-        let ctx = fetch_that_queued(Duration::from_millis(12_300));
-        ctx.note_queued(Duration::from_millis(200));
-        let e = ctx.attribute_lateness(SourceError::DeadlineExceeded, Duration::from_secs(15));
+    fn lateness_as_overload_names_the_wait_and_a_bounded_retry_after() {
+        let e = SourceError::DeadlineExceeded.attribute_lateness(
+            Duration::from_millis(12_500),
+            Duration::from_secs(15),
+            QUEUES,
+        );
         assert_eq!(e.retry_after(), Some(Duration::from_secs(13)), "12.5 s up");
         let message = e.to_string();
-        assert!(message.contains("12500 ms of its 15000 ms"), "{message}");
-        assert!(message.contains("rate_limit, max_concurrency"), "{message}");
+        assert!(
+            message.contains("12500 ms of its 15000 ms in the queues"),
+            "{message}"
+        );
         assert_eq!(e.culprit(), crate::Culprit::Overloaded);
+        // A long request_timeout queued through: told a bounded wait.
+        let e = SourceError::DeadlineExceeded.attribute_lateness(
+            Duration::from_secs(3000),
+            Duration::from_secs(3600),
+            QUEUES,
+        );
+        assert_eq!(
+            e.retry_after(),
+            Some(crate::error::MAX_LATENESS_RETRY_AFTER)
+        );
+    }
+
+    /// A fetch judges only its own timeouts, and only one the deadline cut
+    /// short: an upstream that had its whole `timeout` is slow itself.
+    #[test]
+    fn a_fetch_attributes_only_a_timeout_the_deadline_cut_short() {
+        let ctx = CallContext::new(Instant::now());
+        ctx.note_queued(Duration::from_secs(9));
+        let (timeout, elapsed) = (
+            SourceError::Timeout(Duration::from_secs(1)),
+            Duration::from_secs(10),
+        );
+        let code = |e: SourceError| e.code();
+        assert_eq!(
+            code(ctx.attribute_timeout(timeout.clone(), elapsed)),
+            "upstream_timeout"
+        );
+        assert_eq!(
+            code(ctx.attribute_timeout(SourceError::DeadlineExceeded, elapsed)),
+            "deadline_exceeded",
+            "a passed deadline is the page's to judge"
+        );
+        ctx.note_cut_short();
+        let e = ctx.attribute_timeout(timeout, elapsed);
+        assert_eq!(code(e.clone()), "overloaded");
+        assert!(e.to_string().contains("rate_limit, max_concurrency"), "{e}");
     }
 }
