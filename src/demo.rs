@@ -114,6 +114,35 @@ pub fn curl_examples(addr: SocketAddr, sources: &[&str]) -> Vec<String> {
     examples
 }
 
+/// What the demo prints at start: where it answers, what to try.
+fn banner(addr: SocketAddr, kinds: &[&str], sources: &[&str], live: bool) -> String {
+    let mut text = format!(
+        "loggate demo: gateway on http://{addr} in front of simulated {} sources\n\
+         sources: http://{addr}/sources\ntry:\n",
+        kinds.join(", ")
+    );
+    for example in curl_examples(addr, sources) {
+        text.push_str(&format!("  {example}\n"));
+    }
+    text.push_str("follow a page's next_cursor with &cursor=... ; Ctrl-C stops\n");
+    if live {
+        text.push_str(&format!(
+            "live: the simulators keep writing new logs (--static keeps the data fixed); try:\n  \
+             curl -sN 'http://{addr}/logs/tail'\n"
+        ));
+    }
+    text
+}
+
+/// Writes `banner` to stdout. A stdout nobody reads any more (`loggate
+/// demo | head -1`, a closed terminal) is no reason to stop serving:
+/// `println!` would panic on its `EPIPE` and end the demo (exit 101).
+fn print_banner(banner: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Runs the demo until `shutdown` resolves.
 /// `live`: the simulators keep writing ([`DemoSims::write_live`]).
 pub async fn run(
@@ -131,23 +160,8 @@ pub async fn run(
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e} (try --listen 127.0.0.1:0)"))?;
     let addr = app.local_addr();
-    println!(
-        "loggate demo: gateway on http://{addr} in front of simulated {} sources",
-        registry.kinds().join(", ")
-    );
-    println!("sources: http://{addr}/sources");
-    println!("try:");
-    for example in curl_examples(addr, &sims.names()) {
-        println!("  {example}");
-    }
-    println!("follow a page's next_cursor with &cursor=... ; Ctrl-C stops");
-    let writer = live.then(|| {
-        println!(
-            "live: the simulators keep writing new logs (--static keeps the data fixed); try:"
-        );
-        println!("  curl -sN 'http://{addr}/logs/tail'");
-        sims.write_live()
-    });
+    print_banner(&banner(addr, &registry.kinds(), &sims.names(), live));
+    let writer = live.then(|| sims.write_live());
     let result = app.run_until(shutdown).await.map_err(|e| e.to_string());
     if let Some(writer) = writer {
         writer.abort();

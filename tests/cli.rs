@@ -248,3 +248,54 @@ fn serve_runs_with_mimallocs_options_and_keeps_the_users() {
         }
     }
 }
+
+/// `loggate demo | head -1`: the reader of stdout goes away before the
+/// banner is written; the demo keeps serving (it used to panic on the
+/// `EPIPE` of `println!` and exit 101 before answering anything).
+#[test]
+fn demo_keeps_serving_when_nobody_reads_its_stdout() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loggate"))
+        .args(["demo", "--static", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("loggate starts");
+    drop(child.stdout.take()); // the reader is gone before the banner
+    let healthz = || -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        Some(answer)
+    };
+    // Bounded: the demo starts its simulators, then answers (the banner
+    // is written before the first connection is served).
+    let mut outcome = None;
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().expect("waitable") {
+            outcome = Some(Err(status));
+            break;
+        }
+        if let Some(answer) = healthz() {
+            outcome = Some(Ok(answer));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    match outcome {
+        Some(Ok(answer)) => assert!(answer.starts_with("HTTP/1.1 200"), "{answer}"),
+        Some(Err(status)) => panic!("the demo exited ({status}) instead of serving"),
+        None => panic!("the demo neither answered nor exited within 30 s"),
+    }
+}
