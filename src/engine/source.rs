@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use loggate_core::{Adapter, SourceError, UpstreamPaging};
+use loggate_core::{Adapter, Culprit, SourceError, UpstreamPaging};
 
 use super::fresh::FreshSharing;
 use crate::breaker::{BreakerSettings, CircuitBreaker};
@@ -92,8 +92,18 @@ impl HealthSnapshot {
 }
 
 impl Health {
-    /// Notes the outcome of a fetch or a total-count request.
+    /// Notes the outcome of a fetch or a total-count request. A failure
+    /// that says nothing about the upstream (loggate declined or ran out
+    /// of time itself: `overloaded`, `deadline_exceeded`, `circuit_open`,
+    /// ...; [`Culprit::Overloaded`], [`Culprit::Gateway`]) leaves the
+    /// health as it was: a healthy upstream behind a full queue is not
+    /// shown failing.
     pub fn record<T>(&self, result: &Result<T, SourceError>) {
+        if let Err(e) = result {
+            if matches!(e.culprit(), Culprit::Overloaded | Culprit::Gateway) {
+                return;
+            }
+        }
         let now = loggate_core::time::now_ms();
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         match result {
@@ -111,6 +121,26 @@ impl Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// loggate's own refusals say nothing about the upstream.
+    #[test]
+    fn loggates_own_refusals_leave_the_health_as_it_was() {
+        let health = Health::default();
+        health.record(&Ok::<(), SourceError>(()));
+        for own in [
+            SourceError::Overloaded {
+                message: "full".into(),
+                retry_after: std::time::Duration::from_secs(1),
+            },
+            SourceError::DeadlineExceeded,
+            SourceError::CircuitOpen(std::time::Duration::from_secs(5)),
+        ] {
+            health.record(&Err::<(), _>(own));
+            let snapshot = health.snapshot();
+            assert_eq!(snapshot.status(), "ok");
+            assert!(snapshot.last_error.is_none());
+        }
+    }
 
     #[test]
     fn status_follows_the_latest_outcome() {
