@@ -91,3 +91,44 @@ async fn a_split_that_changes_between_pages_is_still_served_exactly() {
     let pages = walk(&fleet).await;
     assert_exact(&fleet, &pages);
 }
+
+/// A filter the upstream cannot apply (`attr.…`, evaluated by the adapter)
+/// reads whole upstream pages: how many of a page match is unknown, so
+/// sizing each request to the records the page still wants would scan a
+/// sparse match `limit + 1` entries at a time (the demo, at 10 requests/s,
+/// spent a whole 15 s deadline on one idle `limit=10` page). Leveled and
+/// Alloy size their requests to the page otherwise.
+#[tokio::test]
+async fn a_filter_applied_by_the_adapter_reads_whole_upstream_pages() {
+    for provider in ["leveled", "alloy"] {
+        let spec = Spec::new(Kind::new(provider, "default"), 0x5a1e, 1_500, 1_500);
+        let fleet = Fleet::start(&[spec], "scan_budget = 10000", "").await;
+        let (status, body) = fleet
+            .gateway
+            .get("/logs?limit=10&attr.loggate_no_such_field=x")
+            .await;
+        assert_eq!(status, 200, "{provider}: {body}");
+        let report = &body["sources"]["s0"];
+        assert_eq!(
+            report["residual"],
+            serde_json::json!(["attr.loggate_no_such_field"]),
+            "{provider}: {report}"
+        );
+        let requests = report["upstream_requests"].as_u64().expect("requests");
+        let scanned = report["scanned"].as_u64().expect("scanned");
+        // The whole log, and a group cut by a page edge read again.
+        assert!(
+            scanned >= 1_500,
+            "{provider}: the whole log was read: {report}"
+        );
+        // Whole pages of 100 (+ a group re-read now and then), not 11.
+        assert!(
+            requests <= 20,
+            "{provider}: {requests} requests for {scanned} entries: {report}"
+        );
+        assert!(
+            body["logs"].as_array().is_some_and(Vec::is_empty),
+            "{provider}: {body}"
+        );
+    }
+}

@@ -347,13 +347,20 @@ impl Adapter for AlloyAdapter {
             return Ok(batch);
         }
         let want = request.want.max(1);
+        // A filter applied here, not upstream: how many of a page match is
+        // unknown, so whole pages ([`loggate_core::Filters::has_residual`]).
+        let residual = query.filters.has_residual(&plan.pushed);
         while batch.records.len() < want && (batch.scanned < request.budget || batch.scanned == 0) {
             let bound = batch.frontier.bound_ts();
             let Some(window) = translate::window(&query.filters, bound, order) else {
                 batch.frontier = Position::finished();
                 break;
             };
-            let limit = self.request_size(want - batch.records.len());
+            let limit = if residual {
+                self.page_limit
+            } else {
+                self.request_size(want - batch.records.len())
+            };
             let page = self
                 .get_page(
                     &plan,

@@ -98,6 +98,18 @@ impl LeveledAdapter {
             .min(self.page_cap.load(Ordering::Relaxed))
     }
 
+    /// The size of `request`'s upstream requests: [`Self::request_size`]
+    /// of what it wants, or a whole page when a filter is applied here
+    /// rather than upstream ([`loggate_core::Filters::has_residual`]).
+    pub(crate) fn request_size_for(&self, request: &FetchRequest<'_>) -> u64 {
+        let filters = &request.query.filters;
+        if filters.has_residual(&translate::pushed_names(filters, self.search_pushdown)) {
+            self.full_page()
+        } else {
+            self.request_size(request.want)
+        }
+    }
+
     /// The largest request worth sending: [`PAGE_LIMIT`] or the page cap
     /// the upstream was seen to apply.
     pub(crate) fn full_page(&self) -> u64 {

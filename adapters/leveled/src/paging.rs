@@ -180,7 +180,7 @@ async fn fetch_desc(adapter: &LeveledAdapter, mut run: Run<'_>) -> Result<LazyBa
         start: filters.start,
         end: min_some(filters.end, bound),
     };
-    let mut size = adapter.request_size(request.want);
+    let mut size = adapter.request_size_for(&request);
     loop {
         if window.is_empty() {
             return Ok(run.finish(Position::finished()));
@@ -240,7 +240,7 @@ async fn fetch_asc(adapter: &LeveledAdapter, mut run: Run<'_>) -> Result<LazyBat
         end: filters.end,
     };
     let mut expected_total = request.position.hint;
-    let mut size = adapter.request_size(request.want);
+    let mut size = adapter.request_size_for(&request);
     loop {
         if window.is_empty() {
             return Ok(run.finish(Position::finished()));

@@ -54,7 +54,9 @@ async fn every_pushed_filter_reaches_the_request() {
     assert_eq!(
         request.query_pairs(),
         pairs(&[
-            ("limit", "11"),
+            // `user_id` is applied by the adapter, not upstream: whole
+            // pages, not `want + 1` (`Filters::has_residual`).
+            ("limit", "100"),
             ("offset", "0"),
             ("startDate", "2023-11-14T22:13:20.123Z"),
             ("endDate", "2027-01-15T08:00:00.456999999Z"),
