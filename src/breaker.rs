@@ -8,7 +8,7 @@
 //! other concurrent fetch is still skipped (`half_open`): its success
 //! closes the breaker, its failure opens it for another cool-down.
 //!
-//! What counts is decided by the error's [`Culprit`] alone: an upstream
+//! What counts is decided by the error's [`Culprit`](loggate_core::Culprit) alone: an upstream
 //! that answered coherently (success, or a `Rejected` 4xx, which says more
 //! about the query than about the source) is healthy; the upstream's own
 //! failures (error statuses, connection errors, a timeout of a request sent
@@ -21,7 +21,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use loggate_core::{Culprit, SourceError};
+use loggate_core::SourceError;
 
 /// The breaker's settings (`circuit_breaker = { failures, cool_down }`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,10 +192,8 @@ enum Outcome {
 fn outcome<T>(result: &Result<T, SourceError>) -> Outcome {
     match result {
         Ok(_) | Err(SourceError::Rejected { .. }) => Outcome::Healthy,
-        Err(e) => match e.culprit() {
-            Culprit::Upstream | Culprit::UpstreamTimeout => Outcome::Failed,
-            Culprit::Overloaded | Culprit::Gateway => Outcome::Neutral,
-        },
+        Err(e) if e.culprit().blames_upstream() => Outcome::Failed,
+        Err(_) => Outcome::Neutral,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use loggate_core::{Adapter, Culprit, SourceError, UpstreamPaging};
+use loggate_core::{Adapter, SourceError, UpstreamPaging};
 
 use super::fresh::FreshSharing;
 use crate::breaker::{BreakerSettings, CircuitBreaker};
@@ -95,14 +95,15 @@ impl Health {
     /// Notes the outcome of a fetch or a total-count request. A failure
     /// that says nothing about the upstream (loggate declined or ran out
     /// of time itself: `overloaded`, `deadline_exceeded`, `circuit_open`,
-    /// ...; [`Culprit::Overloaded`], [`Culprit::Gateway`]) leaves the
-    /// health as it was: a healthy upstream behind a full queue is not
-    /// shown failing.
+    /// ...; not [`loggate_core::Culprit::blames_upstream`], as the circuit
+    /// breaker judges it) leaves the health as it was: a healthy upstream
+    /// behind a full queue is not shown failing.
     pub fn record<T>(&self, result: &Result<T, SourceError>) {
-        if let Err(e) = result {
-            if matches!(e.culprit(), Culprit::Overloaded | Culprit::Gateway) {
-                return;
-            }
+        if result
+            .as_ref()
+            .is_err_and(|e| !e.culprit().blames_upstream())
+        {
+            return;
         }
         let now = loggate_core::time::now_ms();
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

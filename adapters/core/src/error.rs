@@ -191,6 +191,15 @@ pub enum Culprit {
     Gateway,
 }
 
+impl Culprit {
+    /// Whether the failure says something about the upstream's health
+    /// (its errors and timeouts), not about loggate declining or stopping
+    /// itself: what the circuit breaker counts and a source's health shows.
+    pub fn blames_upstream(self) -> bool {
+        matches!(self, Culprit::Upstream | Culprit::UpstreamTimeout)
+    }
+}
+
 fn humanize(d: &Duration) -> String {
     if d.as_millis().is_multiple_of(1000) {
         format!("{}s", d.as_secs())
